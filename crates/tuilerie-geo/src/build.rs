@@ -1,0 +1,370 @@
+//! [`LayerBuilder`]: the sink every source writes features into.
+//!
+//! Steps per feature: properties are interned as they are read, then the
+//! geometry is reprojected to WGS84, validated (finite, in range, not empty),
+//! and either kept or skipped with a counted reason. [`LayerBuilder::finish`]
+//! computes metadata and bulk-loads the indexes.
+
+use crate::error::{GeoError, GeoResult};
+use crate::index::LayerIndex;
+use crate::layer::{
+    FeatureGeometry, Field, GeometryKind, Layer, LayerId, LayerMeta, SkipReason, SkipReport,
+    StoredId,
+};
+use crate::properties::{FieldId, FieldType, PropertyTable, Value, ValueId, ValuePool};
+use crate::reproject::Reprojector;
+use geo::{Coord, CoordsIter, Geometry};
+use hashbrown::HashMap;
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Callback told the number of features read so far (for progress bars).
+pub type ProgressFn = Arc<dyn Fn(usize) + Send + Sync>;
+
+/// Per-layer options of a load (from the configuration file or defaults).
+#[derive(Clone, Default)]
+pub struct LoadOptions {
+    /// Layer id; default: slug of the file stem.
+    pub id: Option<LayerId>,
+    /// Human title; default: the file stem.
+    pub title: Option<String>,
+    /// Property whose value becomes the feature id.
+    pub id_field: Option<String>,
+    /// Properties to keep (all when `None`).
+    pub properties: Option<Vec<String>>,
+    /// Source CRS override, e.g. `EPSG:2154`.
+    pub crs: Option<String>,
+    /// Attribute encoding override for shapefiles, e.g. `ISO-8859-1`.
+    pub encoding: Option<String>,
+    pub minzoom: Option<u8>,
+    pub maxzoom: Option<u8>,
+    pub progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("id", &self.id)
+            .field("title", &self.title)
+            .field("id_field", &self.id_field)
+            .field("properties", &self.properties)
+            .field("crs", &self.crs)
+            .field("encoding", &self.encoding)
+            .field("minzoom", &self.minzoom)
+            .field("maxzoom", &self.maxzoom)
+            .finish()
+    }
+}
+
+/// An id read from a source, before storage.
+#[derive(Debug, Clone)]
+pub enum SourceId<'a> {
+    Int(i64),
+    Str(std::borrow::Cow<'a, str>),
+}
+
+struct FieldStats {
+    field_type: FieldType,
+    count: usize,
+    samples: Vec<ValueId>,
+}
+
+/// Collects features from a source into a [`Layer`].
+pub struct LayerBuilder {
+    path: PathBuf,
+    options: LoadOptions,
+    reprojector: Reprojector,
+    started: Instant,
+    field_names: Vec<String>,
+    field_lookup: HashMap<String, u32>,
+    fields: Vec<FieldStats>,
+    keep: Option<HashSet<String>>,
+    pool: ValuePool,
+    props: PropertyTable,
+    ids: Vec<StoredId>,
+    pending_id: Option<StoredId>,
+    geometries: Vec<FeatureGeometry>,
+    kinds: BTreeSet<GeometryKind>,
+    bounds: Option<[f64; 4]>,
+    skipped: SkipReport,
+    seen: usize,
+}
+
+impl LayerBuilder {
+    pub fn new(path: &Path, options: LoadOptions, reprojector: Reprojector) -> Self {
+        let keep = options
+            .properties
+            .as_ref()
+            .map(|p| p.iter().cloned().collect::<HashSet<_>>());
+        LayerBuilder {
+            path: path.to_path_buf(),
+            options,
+            reprojector,
+            started: Instant::now(),
+            field_names: Vec::new(),
+            field_lookup: HashMap::new(),
+            fields: Vec::new(),
+            keep,
+            pool: ValuePool::new(),
+            props: PropertyTable::new(),
+            ids: Vec::new(),
+            pending_id: None,
+            geometries: Vec::new(),
+            kinds: BTreeSet::new(),
+            bounds: None,
+            skipped: SkipReport::default(),
+            seen: 0,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Replaces the reprojector (a GeoJSON `crs` member read before features).
+    pub fn set_reprojector(&mut self, r: Reprojector) {
+        self.reprojector = r;
+    }
+
+    pub fn reprojector(&self) -> &Reprojector {
+        &self.reprojector
+    }
+
+    /// Whether a property is configured as the feature id.
+    pub fn has_id_field(&self) -> bool {
+        self.options.id_field.is_some()
+    }
+
+    /// Number of source features seen so far (kept or skipped).
+    pub fn seen(&self) -> usize {
+        self.seen
+    }
+
+    /// Declares a field before any value (shapefile columns), so that empty
+    /// columns still show in the metadata with their type.
+    pub fn declare_field(&mut self, name: &str, field_type: FieldType) {
+        if let Some(id) = self.field(name) {
+            let f = &mut self.fields[id.0 as usize];
+            f.field_type = f.field_type.merge(field_type);
+        }
+    }
+
+    fn field(&mut self, name: &str) -> Option<FieldId> {
+        if let Some(keep) = &self.keep {
+            if !keep.contains(name) && self.options.id_field.as_deref() != Some(name) {
+                return None;
+            }
+        }
+        if let Some(&i) = self.field_lookup.get(name) {
+            return Some(FieldId(i));
+        }
+        let i = self.field_names.len() as u32;
+        self.field_names.push(name.to_string());
+        self.field_lookup.insert(name.to_string(), i);
+        self.fields.push(FieldStats {
+            field_type: FieldType::Null,
+            count: 0,
+            samples: Vec::new(),
+        });
+        Some(FieldId(i))
+    }
+
+    /// Adds a property to the current feature. `declared` overrides the
+    /// type the value implies (DBF dates are strings of type `Date`).
+    pub fn property(&mut self, name: &str, value: Value<'_>, declared: Option<FieldType>) -> GeoResult<()> {
+        if self.options.id_field.as_deref() == Some(name) {
+            let id = match value {
+                Value::Int(i) => Some(SourceId::Int(i)),
+                Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(SourceId::Int(f as i64)),
+                Value::Float(f) => Some(SourceId::Str(f.to_string().into())),
+                Value::String(s) => Some(SourceId::Str(s.into())),
+                _ => None,
+            };
+            if let Some(id) = id {
+                self.set_id(id)?;
+            }
+            let keep_it = self.keep.as_ref().is_none_or(|k| k.contains(name));
+            if !keep_it {
+                return Ok(());
+            }
+        }
+        let Some(field) = self.field(name) else {
+            return Ok(());
+        };
+        if self.props.pending_has(field) {
+            // Duplicate key in one object: the last one wins, as in JSON parsers.
+            self.props.discard_field(field);
+        }
+        let vid = self.pool.intern(value).map_err(|e| self.too_large(e.to_string()))?;
+        self.props.push(field, vid);
+        let stats = &mut self.fields[field.0 as usize];
+        stats.field_type = stats
+            .field_type
+            .merge(declared.unwrap_or_else(|| value.field_type()));
+        if value != Value::Null {
+            stats.count += 1;
+            if stats.samples.len() < 3 && !stats.samples.contains(&vid) {
+                stats.samples.push(vid);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the id of the current feature.
+    pub fn set_id(&mut self, id: SourceId<'_>) -> GeoResult<()> {
+        self.pending_id = Some(match id {
+            SourceId::Int(i) => StoredId::Int(i),
+            SourceId::Str(s) => StoredId::Str(
+                self.pool
+                    .intern(Value::String(&s))
+                    .map_err(|e| self.too_large(e.to_string()))?,
+            ),
+        });
+        Ok(())
+    }
+
+    fn too_large(&self, message: String) -> GeoError {
+        GeoError::TooLarge {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// Ends the current feature with its geometry (in source CRS) or the
+    /// reason it cannot be used.
+    pub fn end_feature(&mut self, geometry: Result<Geometry<f64>, (SkipReason, String)>) -> GeoResult<()> {
+        let index = self.seen;
+        self.seen += 1;
+        if let Some(p) = &self.options.progress {
+            if self.seen % 65536 == 0 {
+                p(self.seen);
+            }
+        }
+        let id = self.pending_id.take();
+        let geometry = geometry.and_then(|g| self.prepare(g));
+        match geometry {
+            Err((reason, detail)) => {
+                self.props.discard_feature();
+                self.skipped.record(index, reason, detail);
+                Ok(())
+            }
+            Ok(g) => {
+                if let Some(id) = id {
+                    if self.ids.len() < self.geometries.len() {
+                        self.ids.resize(self.geometries.len(), StoredId::Index);
+                    }
+                    self.ids.push(id);
+                } else if !self.ids.is_empty() {
+                    self.ids.push(StoredId::Index);
+                }
+                if self.geometries.len() >= u32::MAX as usize || !self.props.end_feature() {
+                    return Err(self.too_large("more than 4 billion features or properties".into()));
+                }
+                self.kinds.insert(g.kind());
+                self.geometries.push(g);
+                Ok(())
+            }
+        }
+    }
+
+    /// Reprojects and validates one geometry.
+    fn prepare(&self, g: Geometry<f64>) -> Result<FeatureGeometry, (SkipReason, String)> {
+        let mut g = g;
+        if let Geometry::Point(p) = g {
+            let c = self
+                .reprojector
+                .transform_coord(p.0)
+                .map_err(|e| (SkipReason::CoordinatesOutOfRange, e))?;
+            check_coord(c)?;
+            return Ok(FeatureGeometry::Point(c));
+        }
+        if g.coords_count() == 0 {
+            return Err((SkipReason::EmptyGeometry, "no coordinates".into()));
+        }
+        self.reprojector
+            .transform(&mut g)
+            .map_err(|e| (SkipReason::CoordinatesOutOfRange, e))?;
+        for c in g.coords_iter() {
+            check_coord(c)?;
+        }
+        Ok(FeatureGeometry::from_geometry(g))
+    }
+
+    /// Computes metadata, builds the indexes and returns the layer.
+    pub fn finish(mut self, format: &'static str, crs_origin: &str, encoding: Option<String>) -> Layer {
+        let mut bounds: Option<[f64; 4]> = None;
+        for g in &self.geometries {
+            if let Some(r) = crate::index::envelope(g) {
+                let b = bounds.get_or_insert([f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
+                b[0] = b[0].min(r.min().x);
+                b[1] = b[1].min(r.min().y);
+                b[2] = b[2].max(r.max().x);
+                b[3] = b[3].max(r.max().y);
+            }
+        }
+        self.bounds = bounds;
+        self.pool.shrink();
+        self.props.shrink();
+        self.geometries.shrink_to_fit();
+        if !self.ids.is_empty() && self.ids.len() < self.geometries.len() {
+            self.ids.resize(self.geometries.len(), StoredId::Index);
+        }
+        self.ids.shrink_to_fit();
+        let index = LayerIndex::build(&self.geometries);
+        let stem = self
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let fields = self
+            .field_names
+            .iter()
+            .zip(&self.fields)
+            .map(|(name, s)| Field {
+                name: name.clone(),
+                field_type: s.field_type,
+                count: s.count,
+                samples: s.samples.iter().map(|v| self.pool.get(*v).display()).collect(),
+            })
+            .collect();
+        let meta = LayerMeta {
+            id: self.options.id.clone().unwrap_or_else(|| LayerId::from_stem(&stem)),
+            title: self.options.title.clone().unwrap_or(stem),
+            path: self.path.clone(),
+            format,
+            crs: self.reprojector.source_name().to_string(),
+            crs_origin: crs_origin.to_string(),
+            encoding,
+            geometry_kinds: self.kinds.iter().copied().collect(),
+            bounds: self.bounds,
+            feature_count: self.geometries.len(),
+            fields,
+            skipped: self.skipped,
+            load_time: self.started.elapsed(),
+            minzoom: self.options.minzoom.unwrap_or(0),
+            maxzoom: self.options.maxzoom.unwrap_or(14),
+        };
+        Layer {
+            meta,
+            ids: self.ids,
+            geometries: self.geometries,
+            props: self.props,
+            pool: self.pool,
+            field_names: self.field_names,
+            index,
+        }
+    }
+}
+
+fn check_coord(c: Coord<f64>) -> Result<(), (SkipReason, String)> {
+    if c.x.is_finite() && c.y.is_finite() && (-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y) {
+        Ok(())
+    } else {
+        Err((
+            SkipReason::CoordinatesOutOfRange,
+            format!("coordinate ({}, {}) is not a WGS84 longitude/latitude", c.x, c.y),
+        ))
+    }
+}

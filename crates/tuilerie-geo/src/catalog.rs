@@ -1,0 +1,121 @@
+//! [`Catalog`]: the set of layers a service serves, with a data version that
+//! changes on every (re)load so caches keyed by it never serve stale data.
+
+use crate::build::LoadOptions;
+use crate::error::GeoError;
+use crate::layer::{Layer, LayerId};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+static NEXT_VERSION: AtomicU64 = AtomicU64::new(1);
+
+/// A layer that could not be loaded, with the reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedLayer {
+    pub path: PathBuf,
+    pub error: String,
+}
+
+/// Loaded layers by id, in load order.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    layers: Vec<Arc<Layer>>,
+    by_id: HashMap<LayerId, usize>,
+    failed: Vec<FailedLayer>,
+    version: u64,
+}
+
+impl Catalog {
+    /// Loads every `(path, options)` with up to `threads` loaders in parallel.
+    /// A file that fails is reported in [`Catalog::failed`], not fatal; a
+    /// duplicate layer id is a failure of the later layer.
+    pub fn load(sources: Vec<(PathBuf, LoadOptions)>, threads: usize) -> Catalog {
+        let threads = threads.max(1).min(sources.len().max(1));
+        let jobs = std::sync::Mutex::new(sources.into_iter().enumerate().collect::<Vec<_>>());
+        let results = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| loop {
+                    let job = jobs.lock().ok().and_then(|mut j| j.pop());
+                    let Some((i, (path, opts))) = job else { break };
+                    let r = crate::source::load(&path, opts);
+                    if let Ok(mut res) = results.lock() {
+                        res.push((i, path, r));
+                    }
+                });
+            }
+        });
+        let mut results = results.into_inner().unwrap_or_default();
+        results.sort_by_key(|(i, _, _)| *i);
+        let mut catalog = Catalog {
+            version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
+            ..Default::default()
+        };
+        for (_, path, r) in results {
+            match r {
+                Ok(layer) => {
+                    if let Err(e) = catalog.insert(layer) {
+                        catalog.failed.push(FailedLayer { path, error: e });
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(path = %path.display(), error = %e, "layer not loaded");
+                    catalog.failed.push(FailedLayer {
+                        path,
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+        catalog
+    }
+
+    /// Adds a layer; fails if its id is taken.
+    pub fn insert(&mut self, layer: Layer) -> Result<(), String> {
+        let id = layer.id().clone();
+        if self.by_id.contains_key(&id) {
+            let msg = format!(
+                "{}: layer id {id:?} is already used by another layer; set a distinct `id` in the configuration",
+                layer.meta().path.display()
+            );
+            tracing::error!("{msg}");
+            return Err(msg);
+        }
+        self.by_id.insert(id, self.layers.len());
+        self.layers.push(Arc::new(layer));
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Layer>> {
+        let id = LayerId::new(id).ok()?;
+        self.by_id.get(&id).map(|&i| &self.layers[i])
+    }
+
+    pub fn layers(&self) -> &[Arc<Layer>] {
+        &self.layers
+    }
+
+    pub fn failed(&self) -> &[FailedLayer] {
+        &self.failed
+    }
+
+    /// Changes on every load; part of every cache key.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn ids(&self) -> Vec<&str> {
+        self.layers.iter().map(|l| l.id().as_str()).collect()
+    }
+}
+
+impl From<GeoError> for FailedLayer {
+    fn from(e: GeoError) -> Self {
+        FailedLayer {
+            path: PathBuf::new(),
+            error: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! A loaded layer: features (id, WGS84 geometry, typed properties), metadata
+//! and spatial indexes. Built once by [`LayerBuilder`](crate::LayerBuilder),
+//! then read-only and shared between threads.
+
+use crate::index::LayerIndex;
+use crate::properties::{FieldId, FieldType, PropertyTable, Value, ValuePool};
+use geo::{Coord, Geometry, Point, Rect};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Identifier of a layer: a slug such as `communes-33`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct LayerId(String);
+
+impl LayerId {
+    /// Checks that `id` is a usable layer id: ASCII letters, digits, `-`, `_`, `.`;
+    /// no commas (they separate layers in tile URLs).
+    pub fn new(id: &str) -> Result<Self, String> {
+        if id.is_empty() || id.len() > 100 {
+            return Err(format!("layer id {id:?} must have 1 to 100 characters"));
+        }
+        if let Some(c) = id
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            return Err(format!(
+                "layer id {id:?} contains {c:?}; use ASCII letters, digits, '-', '_' or '.'"
+            ));
+        }
+        Ok(LayerId(id.to_string()))
+    }
+
+    /// The slug of a file stem: `Déchèteries 33` becomes `decheteries-33`.
+    pub fn from_stem(stem: &str) -> Self {
+        let folded = crate::text::fold(stem);
+        let mut out = String::with_capacity(folded.len());
+        for c in folded.chars() {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                out.push(c);
+            } else if !out.ends_with('-') && !out.is_empty() {
+                out.push('-');
+            }
+        }
+        while out.ends_with('-') {
+            out.pop();
+        }
+        if out.is_empty() {
+            out.push_str("layer");
+        }
+        LayerId(out)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LayerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A feature identifier as found in the source (GeoJSON `id`, an id field),
+/// or the feature's position when the source has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeatureId<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
+impl fmt::Display for FeatureId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FeatureId::Int(i) => write!(f, "{i}"),
+            FeatureId::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// How a feature id is kept in memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StoredId {
+    /// No id in the source: the feature's index is its id.
+    Index,
+    Int(i64),
+    /// A string id, as a value of the layer's pool.
+    Str(crate::properties::ValueId),
+}
+
+/// A feature's geometry in WGS84 longitude/latitude. Points are kept inline
+/// (16 bytes), everything else boxed, so point layers stay small.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeatureGeometry {
+    Point(Coord<f64>),
+    Other(Box<Geometry<f64>>),
+}
+
+impl FeatureGeometry {
+    pub fn from_geometry(g: Geometry<f64>) -> Self {
+        match g {
+            Geometry::Point(p) => FeatureGeometry::Point(p.0),
+            other => FeatureGeometry::Other(Box::new(other)),
+        }
+    }
+
+    /// An owned `geo` geometry.
+    pub fn to_geometry(&self) -> Geometry<f64> {
+        match self {
+            FeatureGeometry::Point(c) => Geometry::Point(Point(*c)),
+            FeatureGeometry::Other(g) => (**g).clone(),
+        }
+    }
+
+    pub fn kind(&self) -> GeometryKind {
+        match self {
+            FeatureGeometry::Point(_) => GeometryKind::Point,
+            FeatureGeometry::Other(g) => GeometryKind::of(g),
+        }
+    }
+}
+
+/// The geometry types of the simple-features model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum GeometryKind {
+    Point,
+    MultiPoint,
+    LineString,
+    MultiLineString,
+    Polygon,
+    MultiPolygon,
+    GeometryCollection,
+}
+
+impl GeometryKind {
+    pub fn of(g: &Geometry<f64>) -> Self {
+        match g {
+            Geometry::Point(_) => GeometryKind::Point,
+            Geometry::MultiPoint(_) => GeometryKind::MultiPoint,
+            Geometry::Line(_) | Geometry::LineString(_) => GeometryKind::LineString,
+            Geometry::MultiLineString(_) => GeometryKind::MultiLineString,
+            Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => {
+                GeometryKind::Polygon
+            }
+            Geometry::MultiPolygon(_) => GeometryKind::MultiPolygon,
+            Geometry::GeometryCollection(_) => GeometryKind::GeometryCollection,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GeometryKind::Point => "Point",
+            GeometryKind::MultiPoint => "MultiPoint",
+            GeometryKind::LineString => "LineString",
+            GeometryKind::MultiLineString => "MultiLineString",
+            GeometryKind::Polygon => "Polygon",
+            GeometryKind::MultiPolygon => "MultiPolygon",
+            GeometryKind::GeometryCollection => "GeometryCollection",
+        }
+    }
+
+    /// Whether the kind is a point or multipoint (nearest queries, clustering).
+    pub fn is_puntal(self) -> bool {
+        matches!(self, GeometryKind::Point | GeometryKind::MultiPoint)
+    }
+}
+
+/// A field (attribute column) of a layer, with its type over all features.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Field {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    /// Features with a non-null value.
+    pub count: usize,
+    /// Up to three distinct sample values, rendered as text.
+    pub samples: Vec<String>,
+}
+
+/// Why a feature was skipped at load time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// No geometry (GeoJSON `null`, shapefile null shape).
+    NullGeometry,
+    /// Geometry with no coordinates.
+    EmptyGeometry,
+    /// Malformed geometry (bad nesting, unclosed or too short ring, unknown type).
+    InvalidGeometry,
+    /// NaN, infinite, or outside [-180, 180] x [-90, 90] after reprojection.
+    CoordinatesOutOfRange,
+    /// A shape type we do not read (MultiPatch).
+    UnsupportedShape,
+}
+
+impl SkipReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::NullGeometry => "null geometry",
+            SkipReason::EmptyGeometry => "empty geometry",
+            SkipReason::InvalidGeometry => "invalid geometry",
+            SkipReason::CoordinatesOutOfRange => "coordinates NaN or out of range after reprojection",
+            SkipReason::UnsupportedShape => "unsupported shape type",
+        }
+    }
+}
+
+/// One skipped feature, kept as an example for reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SkippedFeature {
+    /// Position of the feature in the source (0-based).
+    pub index: usize,
+    pub reason: SkipReason,
+    pub detail: String,
+}
+
+/// Skipped features: complete counts by reason, and the first few examples.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SkipReport {
+    pub counts: BTreeMap<SkipReason, usize>,
+    pub examples: Vec<SkippedFeature>,
+}
+
+impl SkipReport {
+    const MAX_EXAMPLES: usize = 20;
+
+    pub fn record(&mut self, index: usize, reason: SkipReason, detail: String) {
+        *self.counts.entry(reason).or_default() += 1;
+        if self.examples.len() < Self::MAX_EXAMPLES {
+            self.examples.push(SkippedFeature {
+                index,
+                reason,
+                detail,
+            });
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+}
+
+/// What is known about a layer once loaded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LayerMeta {
+    pub id: LayerId,
+    pub title: String,
+    pub path: PathBuf,
+    /// `GeoJSON` or `ESRI Shapefile`.
+    pub format: &'static str,
+    /// The source CRS as described by the file or the configuration.
+    pub crs: String,
+    /// Where the CRS came from (`.prj`, config, GeoJSON default...).
+    pub crs_origin: String,
+    /// Text encoding of the attributes and where it came from (shapefiles).
+    pub encoding: Option<String>,
+    pub geometry_kinds: Vec<GeometryKind>,
+    /// WGS84 bounds `[west, south, east, north]`; `None` for an empty layer.
+    pub bounds: Option<[f64; 4]>,
+    pub feature_count: usize,
+    pub fields: Vec<Field>,
+    pub skipped: SkipReport,
+    #[serde(skip)]
+    pub load_time: Duration,
+    pub minzoom: u8,
+    pub maxzoom: u8,
+}
+
+impl LayerMeta {
+    /// Whether every feature is a point or multipoint.
+    pub fn is_point_layer(&self) -> bool {
+        !self.geometry_kinds.is_empty() && self.geometry_kinds.iter().all(|k| k.is_puntal())
+    }
+}
+
+/// A loaded, indexed layer.
+#[derive(Debug)]
+pub struct Layer {
+    pub(crate) meta: LayerMeta,
+    pub(crate) ids: Vec<StoredId>,
+    pub(crate) geometries: Vec<FeatureGeometry>,
+    pub(crate) props: PropertyTable,
+    pub(crate) pool: ValuePool,
+    pub(crate) field_names: Vec<String>,
+    pub(crate) index: LayerIndex,
+}
+
+impl Layer {
+    pub fn meta(&self) -> &LayerMeta {
+        &self.meta
+    }
+
+    pub fn id(&self) -> &LayerId {
+        &self.meta.id
+    }
+
+    pub fn len(&self) -> usize {
+        self.geometries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.geometries.is_empty()
+    }
+
+    /// The feature at `index` (0..len).
+    pub fn feature(&self, index: usize) -> FeatureRef<'_> {
+        FeatureRef { layer: self, index }
+    }
+
+    pub fn features(&self) -> impl ExactSizeIterator<Item = FeatureRef<'_>> + '_ {
+        (0..self.len()).map(move |i| self.feature(i))
+    }
+
+    /// Finds a feature by its id (linear in the layer size for string ids).
+    pub fn find(&self, id: &str) -> Option<FeatureRef<'_>> {
+        self.features().find(|f| f.id().to_string() == id)
+    }
+
+    pub fn index(&self) -> &LayerIndex {
+        &self.index
+    }
+
+    /// The id of the field called `name`.
+    pub fn field_id(&self, name: &str) -> Option<FieldId> {
+        self.field_names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| FieldId(i as u32))
+    }
+
+    /// Approximate heap bytes held by the layer (features, properties, indexes).
+    pub fn heap_bytes(&self) -> usize {
+        let geoms = self.geometries.capacity() * std::mem::size_of::<FeatureGeometry>();
+        self.ids.capacity() * std::mem::size_of::<StoredId>()
+            + geoms
+            + self.props.heap_bytes()
+            + self.pool.heap_bytes()
+            + self.index.heap_bytes()
+    }
+
+    /// WGS84 bounds as a `geo::Rect`.
+    pub fn bounds_rect(&self) -> Option<Rect<f64>> {
+        self.meta.bounds.map(|[w, s, e, n]| {
+            Rect::new(Coord { x: w, y: s }, Coord { x: e, y: n })
+        })
+    }
+}
+
+/// A borrowed view of one feature.
+#[derive(Clone, Copy)]
+pub struct FeatureRef<'a> {
+    layer: &'a Layer,
+    index: usize,
+}
+
+impl<'a> FeatureRef<'a> {
+    /// Position of the feature in its layer.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    pub fn id(&self) -> FeatureId<'a> {
+        match self.layer.ids.get(self.index) {
+            Some(StoredId::Int(i)) => FeatureId::Int(*i),
+            Some(StoredId::Str(v)) => match self.layer.pool.get(*v) {
+                Value::String(s) => FeatureId::Str(s),
+                _ => FeatureId::Int(self.index as i64),
+            },
+            _ => FeatureId::Int(self.index as i64),
+        }
+    }
+
+    pub fn geometry(&self) -> &'a FeatureGeometry {
+        &self.layer.geometries[self.index]
+    }
+
+    /// `(field name, value)` pairs, in source order.
+    pub fn properties(&self) -> impl ExactSizeIterator<Item = (&'a str, Value<'a>)> + 'a {
+        let layer = self.layer;
+        layer
+            .props
+            .get(self.index)
+            .map(move |(f, v)| (layer.field_names[f.0 as usize].as_str(), layer.pool.get(v)))
+    }
+
+    /// The value of property `name`, if present.
+    pub fn property(&self, name: &str) -> Option<Value<'a>> {
+        let field = self.layer.field_id(name)?;
+        self.property_by_id(field)
+    }
+
+    pub fn property_by_id(&self, field: FieldId) -> Option<Value<'a>> {
+        let layer = self.layer;
+        layer
+            .props
+            .get(self.index)
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| layer.pool.get(v))
+    }
+
+    /// Properties as a JSON object.
+    pub fn properties_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.properties()
+            .map(|(k, v)| (k.to_string(), v.to_json()))
+            .collect()
+    }
+}
+
+impl fmt::Debug for FeatureRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Feature")
+            .field("id", &self.id())
+            .field("geometry", self.geometry())
+            .field("properties", &self.properties().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_ids_are_slugs_of_file_stems() {
+        assert_eq!(LayerId::from_stem("Déchèteries 33").as_str(), "decheteries-33");
+        assert_eq!(LayerId::from_stem("communes-33-l93").as_str(), "communes-33-l93");
+        assert_eq!(LayerId::from_stem("  Œuvres / Été  ").as_str(), "oeuvres-ete");
+        assert_eq!(LayerId::from_stem("***").as_str(), "layer");
+    }
+
+    #[test]
+    fn layer_ids_reject_commas_and_spaces() {
+        assert!(LayerId::new("a,b").is_err());
+        assert!(LayerId::new("a b").is_err());
+        assert!(LayerId::new("").is_err());
+        assert!(LayerId::new("communes_33.v2").is_ok());
+    }
+}

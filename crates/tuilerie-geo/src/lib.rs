@@ -1,0 +1,30 @@
+//! tuilerie-geo: read the GIS files public bodies publish (GeoJSON,
+//! shapefiles in Lambert-93 with Latin-1 attributes) into compact in-memory
+//! layers indexed with R-trees, ready for tiles and spatial queries.
+//!
+//! Pipeline: [`source`] (read a file) → [`reproject`] (PROJ, to WGS84) →
+//! [`LayerBuilder`] (validate, intern properties, count skipped features) →
+//! [`index`] (bulk-loaded `rstar` trees) → [`Layer`].
+#![forbid(unsafe_code)]
+
+pub mod build;
+pub mod catalog;
+pub mod error;
+pub mod index;
+pub mod layer;
+pub mod properties;
+pub mod reproject;
+pub mod source;
+pub mod text;
+
+pub use catalog::{Catalog, FailedLayer};
+pub use build::{LayerBuilder, LoadOptions, ProgressFn, SourceId};
+pub use error::{GeoError, GeoResult};
+pub use index::LayerIndex;
+pub use layer::{
+    FeatureGeometry, FeatureId, FeatureRef, Field, GeometryKind, Layer, LayerId, LayerMeta,
+    SkipReason, SkipReport, SkippedFeature,
+};
+pub use properties::{FieldType, Value};
+pub use reproject::{Crs, CrsOrigin, Reprojector};
+pub use source::{discover, load, SourceFormat};

@@ -1,0 +1,32 @@
+//! Text helpers shared by slugs and word matching: accent and case folding.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Lower-cases `s` and strips accents (`Mérignac` → `merignac`, `Œ` → `oe`),
+/// so that matching ignores case and diacritics.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfd() {
+        match c {
+            '\u{300}'..='\u{36f}' => {}
+            'œ' | 'Œ' => out.push_str("oe"),
+            'æ' | 'Æ' => out.push_str("ae"),
+            'ß' => out.push_str("ss"),
+            '’' | '‘' => out.push('\''),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn folding_strips_accents_and_case() {
+        assert_eq!(fold("Saint-Médard-en-Jalles"), "saint-medard-en-jalles");
+        assert_eq!(fold("RÉFRIGÉRATEUR"), "refrigerateur");
+        assert_eq!(fold("Bœuf"), "boeuf");
+    }
+}

@@ -1,0 +1,193 @@
+//! Configuration: an optional TOML file plus command-line paths.
+//!
+//! ```toml
+//! [server]
+//! addr = "127.0.0.1:8080"          # overridden by --addr, then TUILERIE_ADDR
+//! public_url = "https://tiles.example.org"  # absolute URLs in TileJSON
+//! attribution = "© contributeurs OpenStreetMap"
+//!
+//! [[layers]]
+//! path = "data/communes.shp"       # relative to this file
+//! id = "communes"                  # default: slug of the file name
+//! title = "Communes de Gironde"
+//! id_field = "code"                # property used as feature id
+//! properties = ["code", "nom"]     # keep only these (default: all)
+//! crs = "EPSG:2154"                # override a missing or wrong .prj
+//! encoding = "ISO-8859-1"          # override .cpg / DBF language driver
+//! minzoom = 0
+//! maxzoom = 14
+//! ```
+//! Unknown keys are reported as warnings, not errors.
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tuilerie_geo::{LayerId, LoadOptions};
+
+/// Default bind address.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Highest zoom level served.
+pub const MAX_ZOOM: u8 = 22;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub layers: Vec<LayerConfig>,
+}
+
+/// Options of the HTTP service.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Address to bind, e.g. `0.0.0.0:8080`.
+    pub addr: Option<String>,
+    /// Public base URL of the service (behind a proxy), without trailing slash.
+    pub public_url: Option<String>,
+    /// Attribution shown by map clients.
+    pub attribution: Option<String>,
+}
+
+/// Options of one layer.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(default)]
+pub struct LayerConfig {
+    pub path: PathBuf,
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub id_field: Option<String>,
+    pub properties: Option<Vec<String>>,
+    pub crs: Option<String>,
+    pub encoding: Option<String>,
+    pub minzoom: Option<u8>,
+    pub maxzoom: Option<u8>,
+}
+
+impl Config {
+    /// Reads and validates a TOML file; relative layer paths are resolved
+    /// against the file's folder. Unknown keys are logged as warnings.
+    pub fn from_file(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read configuration", path.display()))?;
+        let mut unknown = Vec::new();
+        let de = toml::Deserializer::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
+        let mut config: Config = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
+        for key in unknown {
+            tracing::warn!(file = %path.display(), key = %key, "unknown configuration key ignored");
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        for l in &mut config.layers {
+            if l.path.as_os_str().is_empty() {
+                bail!("{}: a [[layers]] entry has no `path`", path.display());
+            }
+            if l.path.is_relative() {
+                l.path = base.join(&l.path);
+            }
+        }
+        config.validate().with_context(|| format!("{}: invalid configuration", path.display()))?;
+        Ok(config)
+    }
+
+    /// Checks values that serde cannot: ids, zooms, addresses, URLs.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(a) = &self.server.addr {
+            parse_addr(a).context("server.addr")?;
+        }
+        if let Some(u) = &self.server.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                bail!("server.public_url {u:?} must start with http:// or https://");
+            }
+        }
+        for (i, l) in self.layers.iter().enumerate() {
+            let at = format!("layers[{i}] ({})", l.path.display());
+            if let Some(id) = &l.id {
+                LayerId::new(id).map_err(|e| anyhow::anyhow!("{at}: id: {e}"))?;
+            }
+            for (name, z) in [("minzoom", l.minzoom), ("maxzoom", l.maxzoom)] {
+                if let Some(z) = z {
+                    if z > MAX_ZOOM {
+                        bail!("{at}: {name} = {z} is above {MAX_ZOOM}");
+                    }
+                }
+            }
+            if let (Some(a), Some(b)) = (l.minzoom, l.maxzoom) {
+                if a > b {
+                    bail!("{at}: minzoom {a} is greater than maxzoom {b}");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl LayerConfig {
+    /// The defaults for a path given on the command line.
+    pub fn for_path(path: PathBuf) -> Self {
+        LayerConfig {
+            path,
+            ..Default::default()
+        }
+    }
+
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            id: self.id.as_deref().and_then(|i| LayerId::new(i).ok()),
+            title: self.title.clone(),
+            id_field: self.id_field.clone(),
+            properties: self.properties.clone(),
+            crs: self.crs.clone(),
+            encoding: self.encoding.clone(),
+            minzoom: self.minzoom,
+            maxzoom: self.maxzoom,
+            progress: None,
+        }
+    }
+}
+
+/// Parses `host:port` (`localhost` accepted).
+pub fn parse_addr(s: &str) -> anyhow::Result<SocketAddr> {
+    let s = s.trim();
+    let fixed = s.strip_prefix("localhost:").map(|p| format!("127.0.0.1:{p}"));
+    fixed
+        .as_deref()
+        .unwrap_or(s)
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{s:?} is not an address like 127.0.0.1:8080"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_resolves_relative_paths_and_validates_zooms() {
+        let dir = std::env::temp_dir().join(format!("tuilerie-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.toml");
+        std::fs::write(&f, "[server]\naddr = \"127.0.0.1:9000\"\nbogus = 1\n[[layers]]\npath = \"a.shp\"\nid = \"a\"\nmaxzoom = 12\n").unwrap();
+        let c = Config::from_file(&f).unwrap();
+        assert_eq!(c.layers[0].path, dir.join("a.shp"));
+        assert_eq!(c.server.addr.as_deref(), Some("127.0.0.1:9000"));
+
+        std::fs::write(&f, "[[layers]]\npath = \"a.shp\"\nminzoom = 9\nmaxzoom = 3\n").unwrap();
+        let e = format!("{:#}", Config::from_file(&f).unwrap_err());
+        assert!(e.contains("minzoom 9 is greater than maxzoom 3"), "{e}");
+
+        std::fs::write(&f, "[[layers]]\npath = \"a.shp\"\nid = \"a,b\"\n").unwrap();
+        let e = format!("{:#}", Config::from_file(&f).unwrap_err());
+        assert!(e.contains("layers[0]") && e.contains("','"), "{e}");
+
+        std::fs::write(&f, "[[layers]]\npath = 3\n").unwrap();
+        let e = format!("{:#}", Config::from_file(&f).unwrap_err());
+        assert!(e.contains("t.toml"), "{e}");
+    }
+
+    #[test]
+    fn addresses_parse_with_localhost() {
+        assert_eq!(parse_addr("localhost:8080").unwrap().port(), 8080);
+        assert!(parse_addr("nonsense").is_err());
+    }
+}

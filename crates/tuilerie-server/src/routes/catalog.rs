@@ -1,0 +1,37 @@
+//! `GET /catalog`: every layer with its metadata, plus layers that failed.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+pub async fn catalog(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let catalog = state.catalog().ok_or(ApiError::Loading)?;
+    let layers: Vec<Value> = catalog
+        .layers()
+        .iter()
+        .map(|l| {
+            let m = l.meta();
+            json!({
+                "id": m.id,
+                "title": m.title,
+                "format": m.format,
+                "crs": m.crs,
+                "geometry_types": m.geometry_kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
+                "bounds": m.bounds,
+                "feature_count": m.feature_count,
+                "fields": m.fields.iter().map(|f| json!({"name": f.name, "type": f.field_type})).collect::<Vec<_>>(),
+                "skipped": m.skipped.counts,
+                "minzoom": m.minzoom,
+                "maxzoom": m.maxzoom,
+            })
+        })
+        .collect();
+    let failed: Vec<Value> = catalog
+        .failed()
+        .iter()
+        .map(|f| json!({"path": f.path, "error": f.error}))
+        .collect();
+    Ok(Json(json!({ "layers": layers, "failed": failed, "version": catalog.version() })))
+}
