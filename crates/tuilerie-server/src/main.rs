@@ -1,1 +1,200 @@
-fn main() {}
+//! The `tuilerie` command: `serve` layers over HTTP, `inspect` files.
+//! Flow: args → config → tracing → bind → load (blocking pool) → serve.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tuilerie_server::config::{self, Config, LayerConfig};
+use tuilerie_server::{app, inspect, loading, AppState, ServerOptions};
+
+#[derive(Parser)]
+#[command(name = "tuilerie", version, about = "Vector tiles, nearest facilities and thematic maps from GeoJSON and shapefiles")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve files and folders: every .geojson, .json and .shp becomes a layer.
+    Serve {
+        /// Files or folders to serve (added to the layers of --config).
+        paths: Vec<PathBuf>,
+        /// TOML configuration file (server options, per-layer options).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Address to bind; overrides the configuration.
+        #[arg(long, env = "TUILERIE_ADDR")]
+        addr: Option<String>,
+        /// Public base URL used in TileJSON when behind a proxy.
+        #[arg(long, env = "TUILERIE_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Show what tuilerie reads in files: CRS, encoding, counts, fields, skipped features.
+    Inspect {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Source CRS override, e.g. EPSG:2154.
+        #[arg(long)]
+        crs: Option<String>,
+        /// Attribute encoding override for shapefiles, e.g. ISO-8859-1.
+        #[arg(long)]
+        encoding: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,proj=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Serve {
+            paths,
+            config,
+            addr,
+            public_url,
+        } => serve(paths, config, addr, public_url),
+        Command::Inspect {
+            files,
+            crs,
+            encoding,
+            json,
+        } => inspect_files(files, crs, encoding, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn inspect_files(files: Vec<PathBuf>, crs: Option<String>, encoding: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    let mut failed = 0;
+    let mut reports = Vec::new();
+    for f in &files {
+        let opts = tuilerie_geo::LoadOptions {
+            crs: crs.clone(),
+            encoding: encoding.clone(),
+            ..Default::default()
+        };
+        match tuilerie_geo::load(f, opts) {
+            Ok(layer) => {
+                if json {
+                    reports.push(inspect::report_json(&layer));
+                } else {
+                    println!("{}", inspect::report(&layer));
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                if json {
+                    reports.push(serde_json::json!({"path": f, "error": e.to_string()}));
+                } else {
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn serve(paths: Vec<PathBuf>, config_path: Option<PathBuf>, addr: Option<String>, public_url: Option<String>) -> anyhow::Result<ExitCode> {
+    let config = match &config_path {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    let mut layers: Vec<LayerConfig> = config.layers.clone();
+    let files = tuilerie_geo::discover(&paths)?;
+    for f in files {
+        let known = layers.iter().any(|l| same_file(&l.path, &f));
+        if !known {
+            layers.push(LayerConfig::for_path(f));
+        }
+    }
+    if layers.is_empty() {
+        bail!("nothing to serve: give files or folders (tuilerie serve data/) or layers in --config");
+    }
+    let addr = addr
+        .or(config.server.addr.clone())
+        .unwrap_or_else(|| config::DEFAULT_ADDR.to_string());
+    let addr = config::parse_addr(&addr).context("bind address (--addr, TUILERIE_ADDR or server.addr)")?;
+    let public_url = public_url.or(config.server.public_url.clone());
+    if let Some(u) = &public_url {
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            bail!("public URL {u:?} must start with http:// or https://");
+        }
+    }
+    let options = ServerOptions {
+        public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
+        attribution: config.server.attribution.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let state = AppState::loading(options);
+        let loader_state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let catalog = loading::load_catalog(&layers, true);
+            let (ok, bad) = (catalog.layers().len(), catalog.failed().len());
+            for f in catalog.failed() {
+                tracing::error!("skipped layer: {}", f.error);
+            }
+            loader_state.set_catalog(catalog);
+            tracing::info!(layers = ok, failed = bad, "ready: open http://{addr}/");
+        });
+        tracing::info!("listening on http://{addr}/ (loading layers)");
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("server error")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
