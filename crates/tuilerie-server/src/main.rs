@@ -47,18 +47,25 @@ enum Command {
     },
 }
 
-fn init_tracing() {
+/// Logs to stderr; `RUST_LOG` overrides the default level (info for
+/// `serve`, warn for `inspect`, whose report goes to stdout).
+fn init_tracing(default: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,proj=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(match cli.command {
+        Command::Serve { .. } => "info",
+        Command::Inspect { .. } => "warn",
+    });
     let result = match cli.command {
         Command::Serve {
             paths,
