@@ -30,9 +30,11 @@ pub fn load_catalog(layers: &[LayerConfig], progress: bool) -> Catalog {
         let (read, done) = (read.clone(), done.clone());
         let total = layers.len();
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_secs(1));
-            if done.load(Ordering::Relaxed) {
-                return;
+            for _ in 0..20 {
+                std::thread::sleep(Duration::from_millis(50));
+                if done.load(Ordering::Relaxed) {
+                    return;
+                }
             }
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
