@@ -19,6 +19,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
+use crate::tiling::{lonlat_to_world, ClusterIndex, ClusterOptions, PreparedGeometry};
+use crate::waste::{CategoryMask, Taxonomy};
 
 /// Callback told the number of features read so far (for progress bars).
 pub type ProgressFn = Arc<dyn Fn(usize) + Send + Sync>;
@@ -40,7 +42,21 @@ pub struct LoadOptions {
     pub encoding: Option<String>,
     pub minzoom: Option<u8>,
     pub maxzoom: Option<u8>,
+    /// Point clustering for low zooms.
+    pub clustering: Clustering,
+    /// What the layer's facilities accept beyond `recycling:*=yes` tags.
+    pub waste: crate::waste::WasteMapping,
     pub progress: Option<ProgressFn>,
+}
+
+/// Whether a layer's points are clustered at low zooms.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Clustering {
+    /// On for point layers, with default options.
+    #[default]
+    Auto,
+    Off,
+    On(crate::tiling::ClusterOptions),
 }
 
 impl std::fmt::Debug for LoadOptions {
@@ -54,6 +70,8 @@ impl std::fmt::Debug for LoadOptions {
             .field("encoding", &self.encoding)
             .field("minzoom", &self.minzoom)
             .field("maxzoom", &self.maxzoom)
+            .field("clustering", &self.clustering)
+            .field("waste", &self.waste)
             .finish()
     }
 }
@@ -346,7 +364,20 @@ impl LayerBuilder {
             minzoom: self.options.minzoom.unwrap_or(0),
             maxzoom: self.options.maxzoom.unwrap_or(14),
         };
-        Layer {
+        let prepared = if self.kinds.iter().any(|k| !k.is_puntal()) {
+            self.geometries
+                .iter()
+                .map(|g| match g {
+                    FeatureGeometry::Point(_) => PreparedGeometry::default(),
+                    FeatureGeometry::Other(g) => PreparedGeometry::new(g),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let clustering = self.options.clustering;
+        let waste = self.options.waste.clone();
+        let mut layer = Layer {
             meta,
             ids: self.ids,
             geometries: self.geometries,
@@ -354,7 +385,42 @@ impl LayerBuilder {
             pool: self.pool,
             field_names: self.field_names,
             index,
+            prepared,
+            categories: Vec::new(),
+            clusters: None,
+        };
+        let taxonomy = Taxonomy::builtin();
+        let defaults = waste
+            .defaults
+            .iter()
+            .fold(0, |m, w| m | crate::waste::words_mask(w, taxonomy));
+        let categories: Vec<CategoryMask> = layer
+            .features()
+            .map(|f| crate::waste::classify(&f, taxonomy, &waste, defaults))
+            .collect();
+        layer.categories = categories;
+        let cluster_options = match clustering {
+            Clustering::Off => None,
+            Clustering::On(o) => Some(o),
+            Clustering::Auto => layer.meta.is_point_layer().then(|| ClusterOptions {
+                max_zoom: ClusterOptions::default().max_zoom.min(layer.meta.maxzoom.saturating_sub(1)),
+                ..ClusterOptions::default()
+            }),
+        };
+        if let Some(o) = cluster_options {
+            let points: Vec<(f64, f64, u32, u64)> = layer
+                .index
+                .points()
+                .iter()
+                .map(|e| {
+                    let (x, y) = lonlat_to_world(e.geom()[0], e.geom()[1]);
+                    (x, y, e.data, layer.categories[e.data as usize])
+                })
+                .collect();
+            layer.clusters = Some(ClusterIndex::build(points, taxonomy.len(), o));
         }
+        layer.meta.load_time = self.started.elapsed();
+        layer
     }
 }
 

@@ -286,6 +286,12 @@ pub struct Layer {
     pub(crate) pool: ValuePool,
     pub(crate) field_names: Vec<String>,
     pub(crate) index: LayerIndex,
+    /// World-unit geometry with simplification importances, per feature;
+    /// empty for point-only layers.
+    pub(crate) prepared: Vec<crate::tiling::PreparedGeometry>,
+    /// Waste categories accepted by each feature (bit mask).
+    pub(crate) categories: Vec<crate::waste::CategoryMask>,
+    pub(crate) clusters: Option<crate::tiling::ClusterIndex>,
 }
 
 impl Layer {
@@ -323,6 +329,21 @@ impl Layer {
         &self.index
     }
 
+    /// Tiling data of feature `index`, if it has lines or polygons.
+    pub fn prepared(&self, index: usize) -> Option<&crate::tiling::PreparedGeometry> {
+        self.prepared.get(index).filter(|p| !p.is_empty())
+    }
+
+    /// The point clusters of the layer, if clustering is on.
+    pub fn clusters(&self) -> Option<&crate::tiling::ClusterIndex> {
+        self.clusters.as_ref()
+    }
+
+    /// The waste categories feature `index` accepts.
+    pub fn categories(&self, index: usize) -> crate::waste::CategoryMask {
+        self.categories.get(index).copied().unwrap_or(0)
+    }
+
     /// The id of the field called `name`.
     pub fn field_id(&self, name: &str) -> Option<FieldId> {
         self.field_names
@@ -339,6 +360,10 @@ impl Layer {
             + self.props.heap_bytes()
             + self.pool.heap_bytes()
             + self.index.heap_bytes()
+            + self.prepared.iter().map(|p| p.heap_bytes()).sum::<usize>()
+            + self.prepared.capacity() * std::mem::size_of::<crate::tiling::PreparedGeometry>()
+            + self.categories.capacity() * 8
+            + self.clusters.as_ref().map_or(0, |c| c.heap_bytes())
     }
 
     /// WGS84 bounds as a `geo::Rect`.

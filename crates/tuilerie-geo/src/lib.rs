@@ -16,9 +16,11 @@ pub mod properties;
 pub mod reproject;
 pub mod source;
 pub mod text;
+pub mod tiling;
+pub mod waste;
 
 pub use catalog::{Catalog, FailedLayer};
-pub use build::{LayerBuilder, LoadOptions, ProgressFn, SourceId};
+pub use build::{Clustering, LayerBuilder, LoadOptions, ProgressFn, SourceId};
 pub use error::{GeoError, GeoResult};
 pub use index::LayerIndex;
 pub use layer::{

@@ -1,0 +1,326 @@
+//! Hierarchical greedy point clustering in the style of Supercluster,
+//! computed once at load for zooms 0..=max_zoom.
+//!
+//! Level z+1 is clustered into level z: each unvisited node gathers the
+//! unvisited nodes within `radius` pixels (of a 512-pixel tile) at zoom z;
+//! if together they hold at least `min_points` points they become a cluster
+//! at their weighted centroid. Each level is kept sorted by Morton code, so
+//! a tile, like a neighbourhood cell, is one contiguous range.
+
+/// Options of a layer's clustering.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClusterOptions {
+    /// Radius in pixels of a 512-pixel tile (Supercluster's default: 40).
+    pub radius: f64,
+    /// Highest zoom with clusters; above it, points are served as they are.
+    pub max_zoom: u8,
+    /// Minimum number of points to form a cluster.
+    pub min_points: u32,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            radius: 40.0,
+            max_zoom: 12,
+            min_points: 2,
+        }
+    }
+}
+
+/// A node of a level: an original point (count 1) or a cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct Node {
+    pub x: f64,
+    pub y: f64,
+    pub count: u32,
+    /// Feature index when `count == 1`, else index in `ClusterIndex::clusters`.
+    pub item: u32,
+}
+
+/// What a cluster holds.
+#[derive(Debug, Clone)]
+pub struct ClusterInfo {
+    pub id: u64,
+    /// Members per category (same order as the categories given at build).
+    pub category_counts: Box<[u32]>,
+}
+
+#[derive(Debug, Default)]
+struct Level {
+    nodes: Vec<Node>,
+    codes: Vec<u64>,
+}
+
+/// The clustered levels of a point layer.
+#[derive(Debug, Default)]
+pub struct ClusterIndex {
+    options: Option<ClusterOptions>,
+    levels: Vec<Level>,
+    clusters: Vec<ClusterInfo>,
+}
+
+const GRID_BITS: u32 = 31;
+
+#[inline]
+fn spread(v: u32) -> u64 {
+    let mut x = v as u64 & 0x7fff_ffff;
+    x = (x | (x << 16)) & 0x0000_ffff_0000_ffff;
+    x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff;
+    x = (x | (x << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+    x = (x | (x << 2)) & 0x3333_3333_3333_3333;
+    x = (x | (x << 1)) & 0x5555_5555_5555_5555;
+    x
+}
+
+#[inline]
+fn grid(v: f64) -> u32 {
+    let max = (1u64 << GRID_BITS) as f64;
+    (v * max).clamp(0.0, max - 1.0) as u32
+}
+
+#[inline]
+fn morton(x: f64, y: f64) -> u64 {
+    spread(grid(x)) | (spread(grid(y)) << 1)
+}
+
+/// The code range of cell (cx, cy) at zoom `z`.
+#[inline]
+fn cell_range(z: u32, cx: u32, cy: u32) -> (u64, u64) {
+    let shift = GRID_BITS - z;
+    let lo = spread(cx << shift) | (spread(cy << shift) << 1);
+    let span = 1u64 << (2 * shift);
+    (lo, lo + span)
+}
+
+impl Level {
+    fn from_nodes(mut nodes: Vec<Node>) -> Self {
+        nodes.sort_by_cached_key(|n| morton(n.x, n.y));
+        let codes = nodes.iter().map(|n| morton(n.x, n.y)).collect();
+        Level { nodes, codes }
+    }
+
+    /// Nodes of cell (cx, cy) at zoom z.
+    fn cell(&self, z: u32, cx: u32, cy: u32) -> std::ops::Range<usize> {
+        let (lo, hi) = cell_range(z, cx, cy);
+        let a = self.codes.partition_point(|&c| c < lo);
+        let b = self.codes.partition_point(|&c| c < hi);
+        a..b
+    }
+}
+
+impl ClusterIndex {
+    /// Clusters `points` (world coordinates, feature index, category bits)
+    /// for zooms 0..=options.max_zoom. `n_categories` bits are counted.
+    pub fn build(points: Vec<(f64, f64, u32, u64)>, n_categories: usize, options: ClusterOptions) -> Self {
+        let mut index = ClusterIndex {
+            options: Some(options),
+            levels: Vec::new(),
+            clusters: Vec::new(),
+        };
+        let bits: Vec<u64> = {
+            let mut b = vec![0u64; points.iter().map(|p| p.2 as usize + 1).max().unwrap_or(0)];
+            for p in &points {
+                b[p.2 as usize] = p.3;
+            }
+            b
+        };
+        let mut current = Level::from_nodes(
+            points
+                .iter()
+                .map(|&(x, y, item, _)| Node { x, y, count: 1, item })
+                .collect(),
+        );
+        let mut levels_rev = Vec::new();
+        for z in (0..=options.max_zoom as u32).rev() {
+            let next = index.cluster_level(&current, z, &bits, n_categories, options);
+            levels_rev.push(std::mem::replace(&mut current, next));
+            // `levels_rev` holds level z+1 and above; `current` is level z.
+        }
+        levels_rev.push(current);
+        // levels_rev = [z=max+1 (raw), max, ..., 0]; keep 0..=max.
+        levels_rev.remove(0);
+        levels_rev.reverse();
+        index.levels = levels_rev;
+        index.clusters.shrink_to_fit();
+        index
+    }
+
+    fn cluster_level(&mut self, input: &Level, z: u32, bits: &[u64], n_cat: usize, o: ClusterOptions) -> Level {
+        let r = o.radius / (512.0 * (1u64 << z) as f64);
+        let r2 = r * r;
+        // Cells at least as large as the radius: neighbours lie in the 3x3 block.
+        let g = ((1.0 / r).log2().floor() as i64).clamp(0, GRID_BITS as i64) as u32;
+        let cells = 1u64 << g;
+        let mut visited = vec![false; input.nodes.len()];
+        let mut out = Vec::with_capacity(input.nodes.len() / 2 + 1);
+        let mut members: Vec<usize> = Vec::new();
+        for i in 0..input.nodes.len() {
+            if visited[i] {
+                continue;
+            }
+            visited[i] = true;
+            let p = input.nodes[i];
+            members.clear();
+            let cx = (p.x * cells as f64).clamp(0.0, (cells - 1) as f64) as i64;
+            let cy = (p.y * cells as f64).clamp(0.0, (cells - 1) as f64) as i64;
+            let mut total = p.count;
+            for dy in -1..=1i64 {
+                for dx in -1..=1i64 {
+                    let (nx, ny) = (cx + dx, cy + dy);
+                    if nx < 0 || ny < 0 || nx >= cells as i64 || ny >= cells as i64 {
+                        continue;
+                    }
+                    for j in input.cell(g, nx as u32, ny as u32) {
+                        if visited[j] {
+                            continue;
+                        }
+                        let q = input.nodes[j];
+                        if (q.x - p.x).powi(2) + (q.y - p.y).powi(2) <= r2 {
+                            members.push(j);
+                            total += q.count;
+                        }
+                    }
+                }
+            }
+            if members.is_empty() || total < o.min_points {
+                out.push(p);
+                continue;
+            }
+            let (mut wx, mut wy) = (p.x * p.count as f64, p.y * p.count as f64);
+            let mut counts = vec![0u32; n_cat];
+            self.add_counts(&mut counts, &p, bits);
+            for &j in &members {
+                visited[j] = true;
+                let q = input.nodes[j];
+                wx += q.x * q.count as f64;
+                wy += q.y * q.count as f64;
+                self.add_counts(&mut counts, &q, bits);
+            }
+            let id = (1u64 << 52) | ((z as u64) << 40) | self.clusters.len() as u64;
+            self.clusters.push(ClusterInfo {
+                id,
+                category_counts: counts.into_boxed_slice(),
+            });
+            out.push(Node {
+                x: wx / total as f64,
+                y: wy / total as f64,
+                count: total,
+                item: (self.clusters.len() - 1) as u32,
+            });
+        }
+        Level::from_nodes(out)
+    }
+
+    fn add_counts(&self, counts: &mut [u32], n: &Node, bits: &[u64]) {
+        if n.count == 1 {
+            let b = bits.get(n.item as usize).copied().unwrap_or(0);
+            for (c, slot) in counts.iter_mut().enumerate() {
+                if b & (1 << c) != 0 {
+                    *slot += 1;
+                }
+            }
+        } else {
+            for (slot, v) in counts.iter_mut().zip(self.clusters[n.item as usize].category_counts.iter()) {
+                *slot += v;
+            }
+        }
+    }
+
+    pub fn options(&self) -> Option<ClusterOptions> {
+        self.options
+    }
+
+    /// Whether zoom `z` is served from clusters.
+    pub fn covers(&self, z: u8) -> bool {
+        (z as usize) < self.levels.len()
+    }
+
+    pub fn cluster_info(&self, i: usize) -> Option<&ClusterInfo> {
+        self.clusters.get(i)
+    }
+
+    pub fn cluster(&self, node: &Node) -> Option<&ClusterInfo> {
+        (node.count > 1).then(|| &self.clusters[node.item as usize])
+    }
+
+    /// Calls `f` with the nodes of level `z` inside the world box.
+    pub fn for_each_in(&self, z: u8, bounds: [f64; 4], mut f: impl FnMut(&Node)) {
+        let Some(level) = self.levels.get(z as usize) else { return };
+        let n = 1u64 << z;
+        let x0 = ((bounds[0] * n as f64).floor().max(0.0)) as u64;
+        let y0 = ((bounds[1] * n as f64).floor().max(0.0)) as u64;
+        let x1 = ((bounds[2] * n as f64).floor() as u64).min(n - 1);
+        let y1 = ((bounds[3] * n as f64).floor() as u64).min(n - 1);
+        for cy in y0..=y1 {
+            for cx in x0..=x1 {
+                for i in level.cell(z as u32, cx as u32, cy as u32) {
+                    let node = &level.nodes[i];
+                    if node.x >= bounds[0] && node.x <= bounds[2] && node.y >= bounds[1] && node.y <= bounds[3] {
+                        f(node);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Number of nodes at level z.
+    pub fn level_len(&self, z: u8) -> usize {
+        self.levels.get(z as usize).map_or(0, |l| l.nodes.len())
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.levels
+            .iter()
+            .map(|l| l.nodes.capacity() * std::mem::size_of::<Node>() + l.codes.capacity() * 8)
+            .sum::<usize>()
+            + self
+                .clusters
+                .iter()
+                .map(|c| std::mem::size_of::<ClusterInfo>() + c.category_counts.len() * 4)
+                .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lcg(seed: &mut u64) -> f64 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    #[test]
+    fn every_point_is_counted_once_at_every_level() {
+        let mut seed = 7;
+        let pts: Vec<_> = (0..5000u32)
+            .map(|i| (0.5 + lcg(&mut seed) * 0.01, 0.35 + lcg(&mut seed) * 0.01, i, (i % 3) as u64 + 1))
+            .collect();
+        let idx = ClusterIndex::build(pts, 2, ClusterOptions::default());
+        for z in 0..=12u8 {
+            let mut total = 0u64;
+            let mut cat0 = 0u64;
+            idx.for_each_in(z, [0.0, 0.0, 1.0, 1.0], |n| {
+                total += n.count as u64;
+                cat0 += match idx.cluster(n) {
+                    Some(c) => c.category_counts[0] as u64,
+                    None => ((n.item % 3) as u64 + 1) & 1,
+                };
+            });
+            assert_eq!(total, 5000, "zoom {z}");
+            // Bits 1 and 3 have bit 0 set: items with i % 3 in {0, 2}.
+            assert_eq!(cat0, (0..5000).filter(|i| i % 3 != 1).count() as u64, "zoom {z}");
+        }
+        assert!(idx.level_len(0) < 5, "{}", idx.level_len(0));
+        assert!(idx.level_len(12) > idx.level_len(6));
+    }
+
+    #[test]
+    fn clusters_are_never_closer_than_the_radius_would_merge_at_low_zoom() {
+        let pts = vec![(0.5, 0.5, 0, 0), (0.5 + 1e-6, 0.5, 1, 0), (0.9, 0.9, 2, 0)];
+        let idx = ClusterIndex::build(pts, 0, ClusterOptions::default());
+        assert_eq!(idx.level_len(0), 2);
+        assert!(idx.covers(12) && !idx.covers(13));
+    }
+}

@@ -1,0 +1,341 @@
+//! Cutting one layer's part of a tile: query the index, simplify by the
+//! precomputed importances, clip to tile + buffer, quantise, drop
+//! degenerates, fix winding (exterior rings clockwise in tile coordinates,
+//! i.e. positive area with y down), encode; then keep under the byte budget.
+
+use super::clip::{clip_line, clip_ring, P};
+use super::encode::{GeomType, GeometryWriter, LayerWriter, TileValue};
+use super::prepared::{PartKind, PreparedGeometry};
+use super::tile::{lonlat_to_world, TileCoord};
+use crate::layer::{FeatureGeometry, FeatureId, Layer};
+use crate::properties::Value;
+use crate::waste::Taxonomy;
+use geo::Geometry;
+
+/// Encoding options shared by every layer of a tile.
+#[derive(Debug, Clone, Copy)]
+pub struct TileOptions {
+    pub extent: u32,
+    pub buffer: u32,
+    /// Byte budget of a whole tile (before compression).
+    pub max_bytes: usize,
+}
+
+impl Default for TileOptions {
+    fn default() -> Self {
+        TileOptions {
+            extent: 4096,
+            buffer: 64,
+            max_bytes: 500_000,
+        }
+    }
+}
+
+/// A rendered feature before encoding, with its priority for the budget.
+struct Rendered {
+    feature: u32,
+    geom_type: GeomType,
+    geometry: Vec<u32>,
+    /// Larger is kept first (area, length, or a stable pseudo-random rank for points).
+    priority: f64,
+    cluster: Option<(u64, u32, usize)>,
+}
+
+struct Ctx {
+    z2: f64,
+    tx: f64,
+    ty: f64,
+    extent: f64,
+    min: f64,
+    max: f64,
+    sq_tol: f64,
+}
+
+impl Ctx {
+    #[inline]
+    fn to_tile(&self, wx: f64, wy: f64) -> P {
+        ((wx * self.z2 - self.tx) * self.extent, (wy * self.z2 - self.ty) * self.extent)
+    }
+}
+
+/// Renders `layer` into an encoded MVT layer for `coord`; `None` when the
+/// tile has no feature of this layer. `budget` is this layer's byte share.
+pub fn render_layer(layer: &Layer, coord: TileCoord, opts: &TileOptions, budget: usize) -> Option<Vec<u8>> {
+    let meta = layer.meta();
+    if coord.z < meta.minzoom {
+        return None;
+    }
+    let extent = opts.extent as f64;
+    let margin = opts.buffer as f64 / extent;
+    let ctx = Ctx {
+        z2: coord.scale(),
+        tx: coord.x as f64,
+        ty: coord.y as f64,
+        extent,
+        min: -(opts.buffer as f64),
+        max: extent + opts.buffer as f64,
+        // About one tile unit; no simplification from the layer's maxzoom on.
+        sq_tol: if coord.z >= meta.maxzoom { 0.0 } else { (1.0 / (coord.scale() * extent)).powi(2) },
+    };
+    let mut rendered: Vec<Rendered> = Vec::new();
+    let mut scratch = Scratch::default();
+
+    if let Some(clusters) = layer.clusters().filter(|c| c.covers(coord.z)) {
+        clusters.for_each_in(coord.z, coord.world_bounds(margin), |node| {
+            let p = ctx.to_tile(node.x, node.y);
+            let q = (p.0.round() as i32, p.1.round() as i32);
+            let mut g = GeometryWriter::default();
+            g.points(&[q]);
+            rendered.push(Rendered {
+                feature: node.item,
+                geom_type: GeomType::Point,
+                geometry: g.data,
+                priority: node.count as f64 + rank(node.item),
+                cluster: clusters.cluster(node).map(|c| (c.id, node.count, node.item as usize)),
+            });
+        });
+    } else {
+        layer.index().for_each_in_bbox(coord.lonlat_bounds(margin), |i| {
+            render_feature(layer, i, &ctx, &mut scratch, &mut rendered);
+        });
+    }
+    if rendered.is_empty() {
+        return None;
+    }
+    // Deterministic order: by feature index (queries return tree order).
+    rendered.sort_by_key(|r| (r.cluster.is_some(), r.feature));
+    let mut keep = rendered.len();
+    loop {
+        let bytes = encode(layer, &rendered, keep, opts.extent);
+        if bytes.len() <= budget || keep <= 1 {
+            return Some(bytes);
+        }
+        // Over budget: keep the largest polygons / lines and a thinned,
+        // stable subset of points (tippecanoe-like), halving each round.
+        if keep == rendered.len() {
+            rendered.sort_by(|a, b| b.priority.total_cmp(&a.priority));
+        }
+        keep /= 2;
+    }
+}
+
+/// A stable pseudo-random rank in [0, 1) so thinning is even across space.
+fn rank(i: u32) -> f64 {
+    let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn encode(layer: &Layer, rendered: &[Rendered], keep: usize, extent: u32) -> Vec<u8> {
+    let mut w = LayerWriter::new(layer.id().as_str(), extent);
+    let mut subset: Vec<&Rendered> = rendered.iter().take(keep).collect();
+    subset.sort_by_key(|r| (r.cluster.is_some(), r.feature));
+    let taxonomy = Taxonomy::builtin();
+    for r in subset {
+        if let Some((id, count, ci)) = r.cluster {
+            let info = layer.clusters().and_then(|c| c.cluster_info(ci));
+            let abbrev = abbreviate(count);
+            let mut props: Vec<(String, TileValue<'_>)> = vec![
+                ("cluster".into(), TileValue::Bool(true)),
+                ("point_count".into(), TileValue::Int(count as i64)),
+            ];
+            let mut names = Vec::new();
+            if let Some(info) = info {
+                for (k, &n) in info.category_counts.iter().enumerate() {
+                    if n > 0 && k < taxonomy.len() {
+                        names.push((format!("count_{}", taxonomy.categories()[k].id), n));
+                    }
+                }
+            }
+            for (name, n) in &names {
+                props.push((name.clone(), TileValue::Int(*n as i64)));
+            }
+            props.push(("point_count_abbreviated".into(), TileValue::String(&abbrev)));
+            w.add_feature(Some(id), props.iter().map(|(k, v)| (k.as_str(), *v)), r.geom_type, &r.geometry);
+            continue;
+        }
+        let f = layer.feature(r.feature as usize);
+        let id = match f.id() {
+            FeatureId::Int(i) if i >= 0 => Some(i as u64),
+            _ => None,
+        };
+        let props = f.properties().filter_map(|(k, v)| {
+            let tv = match v {
+                Value::Null => return None,
+                Value::Bool(b) => TileValue::Bool(b),
+                Value::Int(i) => TileValue::Int(i),
+                Value::Float(x) => TileValue::Double(x),
+                Value::String(s) | Value::Json(s) => TileValue::String(s),
+            };
+            Some((k, tv))
+        });
+        w.add_feature(id, props, r.geom_type, &r.geometry);
+    }
+    w.finish()
+}
+
+fn abbreviate(n: u32) -> String {
+    match n {
+        0..=999 => n.to_string(),
+        1000..=9999 => format!("{:.1}k", n as f64 / 1000.0),
+        10000..=999_999 => format!("{}k", n / 1000),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+#[derive(Default)]
+struct Scratch {
+    pts: Vec<P>,
+    out: Vec<P>,
+    tmp: Vec<P>,
+    lines: Vec<Vec<P>>,
+    q: Vec<(i32, i32)>,
+    geom: GeometryWriter,
+}
+
+fn render_feature(layer: &Layer, i: u32, ctx: &Ctx, s: &mut Scratch, out: &mut Vec<Rendered>) {
+    let f = layer.feature(i as usize);
+    match f.geometry() {
+        FeatureGeometry::Point(c) => {
+            if let Some(q) = point_in_tile(c.x, c.y, ctx) {
+                s.geom.clear();
+                s.geom.points(&[q]);
+                out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: s.geom.data.clone(), priority: rank(i), cluster: None });
+            }
+        }
+        FeatureGeometry::Other(g) => {
+            let points = collect_points(g, ctx);
+            if !points.is_empty() {
+                s.geom.clear();
+                s.geom.points(&points);
+                out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: s.geom.data.clone(), priority: rank(i), cluster: None });
+            }
+            if let Some(p) = layer.prepared(i as usize) {
+                let mut size = 0.0;
+                if polygons(p, ctx, s, &mut size) {
+                    out.push(Rendered { feature: i, geom_type: GeomType::Polygon, geometry: s.geom.data.clone(), priority: size, cluster: None });
+                }
+                let mut size = 0.0;
+                if lines(p, ctx, s, &mut size) {
+                    out.push(Rendered { feature: i, geom_type: GeomType::LineString, geometry: s.geom.data.clone(), priority: size, cluster: None });
+                }
+            }
+        }
+    }
+}
+
+fn point_in_tile(lon: f64, lat: f64, ctx: &Ctx) -> Option<(i32, i32)> {
+    let (wx, wy) = lonlat_to_world(lon, lat);
+    let p = ctx.to_tile(wx, wy);
+    (p.0 >= ctx.min && p.0 <= ctx.max && p.1 >= ctx.min && p.1 <= ctx.max).then(|| (p.0.round() as i32, p.1.round() as i32))
+}
+
+fn collect_points(g: &Geometry<f64>, ctx: &Ctx) -> Vec<(i32, i32)> {
+    let mut out = Vec::new();
+    match g {
+        Geometry::MultiPoint(m) => out.extend(m.0.iter().filter_map(|p| point_in_tile(p.x(), p.y(), ctx))),
+        Geometry::Point(p) => out.extend(point_in_tile(p.x(), p.y(), ctx)),
+        Geometry::GeometryCollection(c) => c.0.iter().for_each(|g| out.extend(collect_points(g, ctx))),
+        _ => {}
+    }
+    out.dedup();
+    out
+}
+
+/// Vertices of a part above the tolerance, in tile coordinates.
+fn simplified(p: &PreparedGeometry, part: &super::prepared::Part, ctx: &Ctx, pts: &mut Vec<P>) {
+    pts.clear();
+    let tol = ctx.sq_tol as f32;
+    for v in p.part(part) {
+        if ctx.sq_tol == 0.0 || v.importance > tol {
+            pts.push(ctx.to_tile(v.x, v.y));
+        }
+    }
+}
+
+fn quantize(pts: &[P], q: &mut Vec<(i32, i32)>) {
+    q.clear();
+    for p in pts {
+        let v = (p.0.round() as i32, p.1.round() as i32);
+        if q.last() != Some(&v) {
+            q.push(v);
+        }
+    }
+}
+
+/// Twice the signed area (shoelace) of an open ring, positive when
+/// clockwise on screen (y down).
+fn area2(r: &[(i32, i32)]) -> i64 {
+    let n = r.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (r[i], r[(i + 1) % n]);
+            a.0 as i64 * b.1 as i64 - b.0 as i64 * a.1 as i64
+        })
+        .sum()
+}
+
+fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bool {
+    s.geom.clear();
+    let mut outer_kept = false;
+    let inside_box = |pts: &[P]| pts.iter().all(|p| p.0 >= ctx.min && p.0 <= ctx.max && p.1 >= ctx.min && p.1 <= ctx.max);
+    for part in &p.parts {
+        if part.kind == PartKind::Line {
+            continue;
+        }
+        if part.kind == PartKind::Inner && !outer_kept {
+            continue;
+        }
+        if part.kind == PartKind::Outer {
+            outer_kept = false;
+        }
+        simplified(p, part, ctx, &mut s.pts);
+        if inside_box(&s.pts) {
+            s.out.clear();
+            s.out.extend_from_slice(&s.pts);
+            if s.out.len() > 1 && s.out.first() == s.out.last() {
+                s.out.pop();
+            }
+        } else {
+            clip_ring(&s.pts, ctx.min, ctx.max, &mut s.out, &mut s.tmp);
+        }
+        quantize(&s.out, &mut s.q);
+        while s.q.len() > 1 && s.q.first() == s.q.last() {
+            s.q.pop();
+        }
+        if s.q.len() < 3 {
+            continue;
+        }
+        let a = area2(&s.q);
+        // Rings of less than one square unit are dropped.
+        if a.abs() < 2 {
+            continue;
+        }
+        let want_positive = part.kind == PartKind::Outer;
+        if (a > 0) != want_positive {
+            s.q.reverse();
+        }
+        if part.kind == PartKind::Outer {
+            outer_kept = true;
+            *size += a.unsigned_abs() as f64;
+        }
+        s.geom.ring(&s.q);
+    }
+    !s.geom.is_empty()
+}
+
+fn lines(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bool {
+    s.geom.clear();
+    for part in p.parts.iter().filter(|p| p.kind == PartKind::Line) {
+        simplified(p, part, ctx, &mut s.pts);
+        s.lines.clear();
+        clip_line(&s.pts, ctx.min, ctx.max, &mut s.lines);
+        for l in &s.lines {
+            quantize(l, &mut s.q);
+            if s.q.len() >= 2 {
+                *size += s.q.windows(2).map(|w| ((w[1].0 - w[0].0) as f64).hypot((w[1].1 - w[0].1) as f64)).sum::<f64>();
+                s.geom.line(&s.q);
+            }
+        }
+    }
+    !s.geom.is_empty()
+}

@@ -1,0 +1,195 @@
+//! The waste taxonomy: categories of waste, the OpenStreetMap `recycling:*`
+//! keys that say a facility accepts them, labels in French and English, and
+//! the words people type. The data lives in `taxonomy.toml`.
+
+use crate::text::fold;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// Index of a category in the taxonomy (bit position in masks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CategoryIndex(pub u8);
+
+/// A set of categories as a bit mask.
+pub type CategoryMask = u64;
+
+/// One category of waste.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WasteCategory {
+    pub id: String,
+    pub fr: String,
+    pub en: String,
+    /// OSM keys, without the `recycling:` prefix.
+    pub keys: Vec<String>,
+    pub synonyms: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct File {
+    category: Vec<WasteCategory>,
+}
+
+/// How a word resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolution {
+    pub category: String,
+    /// The OSM keys (all of the category's, or the one named).
+    pub keys: Vec<String>,
+    /// What matched: `category`, `key`, `label` or `synonym`.
+    pub matched: &'static str,
+}
+
+/// The taxonomy.
+#[derive(Debug, Clone)]
+pub struct Taxonomy {
+    categories: Vec<WasteCategory>,
+}
+
+static BUILTIN: OnceLock<Taxonomy> = OnceLock::new();
+
+impl Taxonomy {
+    /// The taxonomy shipped in `taxonomy.toml`.
+    pub fn builtin() -> &'static Taxonomy {
+        BUILTIN.get_or_init(|| {
+            Taxonomy::parse(include_str!("taxonomy.toml")).unwrap_or_else(|e| panic!("invalid built-in taxonomy: {e}"))
+        })
+    }
+
+    /// Parses a taxonomy file; at most 64 categories.
+    pub fn parse(text: &str) -> Result<Taxonomy, String> {
+        let f: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        if f.category.len() > 64 {
+            return Err("at most 64 categories".into());
+        }
+        Ok(Taxonomy { categories: f.category })
+    }
+
+    pub fn categories(&self) -> &[WasteCategory] {
+        &self.categories
+    }
+
+    pub fn len(&self) -> usize {
+        self.categories.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.categories.is_empty()
+    }
+
+    pub fn get(&self, i: CategoryIndex) -> &WasteCategory {
+        &self.categories[i.0 as usize]
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<CategoryIndex> {
+        self.categories.iter().position(|c| c.id == id).map(|i| CategoryIndex(i as u8))
+    }
+
+    /// Categories whose keys include `key` (without `recycling:`).
+    pub fn mask_of_key(&self, key: &str) -> CategoryMask {
+        let mut m = 0;
+        for (i, c) in self.categories.iter().enumerate() {
+            if c.keys.iter().any(|k| k == key) {
+                m |= 1 << i;
+            }
+        }
+        m
+    }
+
+    /// Resolves a word (category id, OSM key, label or synonym; case and
+    /// accents ignored) to categories.
+    pub fn resolve(&self, word: &str) -> Vec<Resolution> {
+        let w = fold(word.trim()).replace('_', " ");
+        let w = w.trim_start_matches("recycling:").trim();
+        if w.is_empty() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for c in &self.categories {
+            if fold(&c.id).replace('_', " ") == w {
+                out.push(Resolution { category: c.id.clone(), keys: c.keys.clone(), matched: "category" });
+            } else if let Some(k) = c.keys.iter().find(|k| k.replace('_', " ") == w) {
+                out.push(Resolution { category: c.id.clone(), keys: vec![k.clone()], matched: "key" });
+            } else if fold(&c.fr) == w || fold(&c.en) == w {
+                out.push(Resolution { category: c.id.clone(), keys: c.keys.clone(), matched: "label" });
+            } else if c.synonyms.iter().any(|s| fold(s) == w) {
+                out.push(Resolution { category: c.id.clone(), keys: c.keys.clone(), matched: "synonym" });
+            }
+        }
+        out
+    }
+
+    /// Words (ids, labels, synonyms) closest to `word`, for suggestions.
+    pub fn suggest(&self, word: &str, n: usize) -> Vec<String> {
+        let w = fold(word);
+        let mut scored: Vec<(usize, String)> = Vec::new();
+        for c in &self.categories {
+            for cand in std::iter::once(&c.id).chain(c.synonyms.iter()).chain(c.keys.iter()) {
+                let d = levenshtein(&w, &fold(cand));
+                scored.push((d, cand.clone()));
+            }
+        }
+        scored.sort();
+        scored.dedup_by(|a, b| a.1 == b.1);
+        scored.into_iter().take(n).map(|(_, s)| s).collect()
+    }
+
+    /// Every word people may type, for autocompletion: `(word, category id)`.
+    pub fn words(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for c in &self.categories {
+            out.push((c.fr.clone(), c.id.clone()));
+            out.push((c.en.clone(), c.id.clone()));
+            for s in &c.synonyms {
+                out.push((s.clone(), c.id.clone()));
+            }
+        }
+        out
+    }
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + (ca != *cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_taxonomy_parses_and_every_category_has_keys_and_words() {
+        let t = Taxonomy::builtin();
+        assert!(t.len() >= 15);
+        for c in t.categories() {
+            assert!(!c.keys.is_empty() && !c.synonyms.is_empty(), "{}", c.id);
+        }
+    }
+
+    #[test]
+    fn words_resolve_without_regard_to_case_or_accents() {
+        let t = Taxonomy::builtin();
+        let cat = |w: &str| t.resolve(w).into_iter().map(|r| r.category).collect::<Vec<_>>();
+        assert_eq!(cat("Frigo"), vec!["electronics"]);
+        assert_eq!(cat("RÉFRIGÉRATEUR"), vec!["electronics"]);
+        assert_eq!(cat("verre"), vec!["glass"]);
+        assert_eq!(cat("bocaux"), vec!["glass"]);
+        assert_eq!(cat("piles"), vec!["batteries"]);
+        assert_eq!(cat("DEEE"), vec!["electronics"]);
+        assert_eq!(cat("déchets verts"), vec!["green_waste"]);
+        assert_eq!(cat("gravats"), vec!["rubble"]);
+        assert_eq!(cat("encombrants"), vec!["bulky"]);
+        assert_eq!(cat("huile de vidange"), vec!["oils"]);
+        assert_eq!(cat("recycling:glass_bottles"), vec!["glass"]);
+        assert_eq!(t.resolve("fridge_and_freezer")[0].keys, vec!["fridge_and_freezer"]);
+        assert!(cat("klingon").is_empty());
+        assert!(t.suggest("frigoo", 3).contains(&"frigo".to_string()));
+    }
+}

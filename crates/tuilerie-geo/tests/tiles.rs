@@ -1,0 +1,298 @@
+//! Vector tiles decoded by an independent decoder (@mapbox/vector-tile +
+//! pbf in node, tests/node/decode-mvt.mjs) and checked against brute force.
+
+mod common;
+
+use geo::{BoundingRect, Coord, Geometry, Intersects, MapCoords, Rect};
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tuilerie_geo::source::geojson::load_bytes;
+use tuilerie_geo::tiling::{lonlat_to_world, render_tile, TileCoord, TileOptions};
+use tuilerie_geo::{load, Clustering, Layer, LoadOptions, Value};
+
+fn node_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/node")
+}
+
+/// Decodes tiles with the JavaScript reference decoder.
+fn decode(tiles: &[Vec<u8>]) -> Vec<Json> {
+    let dir = common::temp_dir(&format!("mvt-{}", rand_suffix()));
+    let paths: Vec<PathBuf> = tiles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let p = dir.join(format!("{i}.mvt"));
+            std::fs::write(&p, t).unwrap();
+            p
+        })
+        .collect();
+    let out = Command::new("node")
+        .arg(node_dir().join("decode-mvt.mjs"))
+        .args(&paths)
+        .output()
+        .expect("node is needed for the MVT decoder (run scripts/setup.sh)");
+    assert!(out.status.success(), "decoder failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Shoelace sum of a ring in tile coordinates (y down): > 0 when clockwise on screen.
+fn area2(ring: &Json) -> f64 {
+    let pts: Vec<(f64, f64)> = ring
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    let n = pts.len();
+    (0..n).map(|i| pts[i].0 * pts[(i + 1) % n].1 - pts[(i + 1) % n].0 * pts[i].1).sum()
+}
+
+/// Features whose geometry, in world units, intersects the buffered tile;
+/// for polygons, with an intersection of at least one square tile unit
+/// (smaller slivers are degenerate and dropped by the specification's rules).
+fn brute_force(layer: &Layer, coord: TileCoord, buffer: f64) -> Vec<usize> {
+    use geo::{Area, BooleanOps, Contains};
+    let b = coord.world_bounds(buffer / 4096.0);
+    let rect = Rect::new(Coord { x: b[0], y: b[1] }, Coord { x: b[2], y: b[3] });
+    let rect_mp: geo::MultiPolygon<f64> = rect.to_polygon().into();
+    let unit2 = (coord.scale() * 4096.0).powi(-2);
+    layer
+        .features()
+        .filter(|f| {
+            let g: Geometry<f64> = f.geometry().to_geometry().map_coords(|c| {
+                let (x, y) = lonlat_to_world(c.x, c.y);
+                Coord { x, y }
+            });
+            if !(g.bounding_rect().is_some_and(|r| r.intersects(&rect)) && g.intersects(&rect)) {
+                return false;
+            }
+            let mp: geo::MultiPolygon<f64> = match &g {
+                Geometry::MultiPolygon(m) => m.clone(),
+                Geometry::Polygon(p) => p.clone().into(),
+                _ => return true,
+            };
+            if g.bounding_rect().is_some_and(|r| rect.contains(&r)) {
+                return true;
+            }
+            let area = mp.intersection(&rect_mp).unsigned_area() / unit2;
+            assert!(!(0.5..2.0).contains(&area), "ambiguous sliver of {area} units² in {coord:?}");
+            area >= 1.0
+        })
+        .map(|f| f.index())
+        .collect()
+}
+
+/// Checks the invariants every tile must hold; returns the decoded layer.
+fn check_layer<'a>(decoded: &'a Json, name: &str) -> &'a Json {
+    let l = &decoded["layers"][name];
+    assert_eq!(l["version"], 2, "{name}");
+    assert_eq!(l["extent"], 4096, "{name}");
+    for f in l["features"].as_array().unwrap() {
+        let rings = f["rings"].as_array().unwrap();
+        assert!(!rings.is_empty(), "empty geometry in {name}: {f}");
+        for r in rings {
+            let r = r.as_array().unwrap();
+            assert!(!r.is_empty());
+            for p in r {
+                let (x, y) = (p[0].as_i64().unwrap(), p[1].as_i64().unwrap());
+                assert!((-64..=4160).contains(&x) && (-64..=4160).contains(&y), "coordinate {x},{y} outside buffer");
+            }
+        }
+        if f["type"] == "Polygon" {
+            let first = area2(&rings[0]);
+            assert!(first > 0.0, "first ring must be exterior (clockwise): {first}");
+            for r in rings {
+                assert!(area2(r) != 0.0, "zero-area ring");
+                assert!(r.as_array().unwrap().len() >= 4, "ring with fewer than 3 distinct points");
+            }
+        }
+    }
+    l
+}
+
+fn tile_at(lon: f64, lat: f64, z: u8) -> TileCoord {
+    let (x, y) = lonlat_to_world(lon, lat);
+    let n = (1u32 << z) as f64;
+    TileCoord::new(z as u32, (x * n) as u32, (y * n) as u32).unwrap()
+}
+
+#[test]
+fn commune_polygon_tiles_match_brute_force_counts_properties_and_winding() {
+    let layer = load(&common::gironde("communes-33.geojson"), LoadOptions::default()).unwrap();
+    let opts = TileOptions::default();
+    let mut coords = vec![tile_at(-0.58, 44.84, 6), tile_at(-0.58, 44.84, 10), tile_at(-0.58, 44.84, 14)];
+    // Every z8 tile over Gironde, edges included.
+    for x in 126..=128 {
+        for y in 91..=93 {
+            coords.push(TileCoord::new(8, x, y).unwrap());
+        }
+    }
+    let tiles: Vec<Vec<u8>> = coords.iter().map(|&c| render_tile(&[&layer], c, &opts).unwrap_or_default()).collect();
+    let decoded = decode(&tiles);
+    let mut total = 0;
+    for ((coord, d), bytes) in coords.iter().zip(&decoded).zip(&tiles) {
+        let expected = brute_force(&layer, *coord, 64.0);
+        if bytes.is_empty() {
+            assert!(expected.is_empty(), "{coord:?}: no tile but {} features", expected.len());
+            continue;
+        }
+        let l = check_layer(d, "communes-33");
+        let features = l["features"].as_array().unwrap();
+        assert_eq!(features.len(), expected.len(), "{coord:?}");
+        total += features.len();
+        // Properties equal the source's; features come in source order.
+        for (f, &i) in features.iter().zip(&expected) {
+            let src = layer.feature(i);
+            for key in ["code", "nom"] {
+                let Some(Value::String(v)) = src.property(key) else { panic!() };
+                assert_eq!(f["properties"][key], *v, "{coord:?} feature {i}");
+            }
+        }
+    }
+    assert!(total > 600, "{total}");
+}
+
+#[test]
+fn a_multipolygon_with_a_hole_decodes_as_such() {
+    let gj = r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":7,"properties":{"n":-3,"x":1.5,"b":true,"j":{"a":[1]}},
+      "geometry":{"type":"MultiPolygon","coordinates":[
+        [[[0,0],[40,0],[40,40],[0,40],[0,0]],[[10,10],[10,20],[20,20],[20,10],[10,10]]],
+        [[[-60,-10],[-50,-10],[-50,-20],[-60,-20],[-60,-10]]]]}}]}"#;
+    let layer = load_bytes(Path::new("mp.geojson"), gj.as_bytes(), LoadOptions::default()).unwrap();
+    let tile = render_tile(&[&layer], TileCoord::new(0, 0, 0).unwrap(), &TileOptions::default()).unwrap();
+    let d = &decode(&[tile])[0];
+    let l = check_layer(d, "mp");
+    let f = &l["features"][0];
+    assert_eq!(f["id"], 7);
+    assert_eq!(f["type"], "Polygon");
+    assert_eq!(f["polygons"], "MultiPolygon");
+    let rings = f["rings"].as_array().unwrap();
+    assert_eq!(rings.len(), 3);
+    let signs: Vec<bool> = rings.iter().map(|r| area2(r) > 0.0).collect();
+    assert_eq!(signs, vec![true, false, true], "exterior, hole, exterior");
+    assert_eq!(f["properties"], serde_json::json!({"n": -3, "x": 1.5, "b": true, "j": "{\"a\":[1]}"}));
+    // Golden: exact coordinates in the z0 tile, computed independently with
+    // Python: x = (lon/360 + 0.5)·4096, y = (0.5 − ln tan(π/4 + φ/2)/2π)·4096:
+    // lon 0, 10, 20, 40, −60, −50 → 2048, 2162, 2276, 2503, 1365, 1479;
+    // lat 0, 10, 20, 40, −10, −20 → 2048, 1934, 1816, 1551, 2162, 2280.
+    // The source rings are counter-clockwise on screen, so the exterior is
+    // reversed and the (clockwise) hole too.
+    assert_eq!(rings[0], serde_json::json!([[2048, 1551], [2503, 1551], [2503, 2048], [2048, 2048], [2048, 1551]]));
+    assert_eq!(rings[1], serde_json::json!([[2276, 1934], [2276, 1816], [2162, 1816], [2162, 1934], [2276, 1934]]));
+    assert_eq!(rings[2], serde_json::json!([[1365, 2162], [1479, 2162], [1479, 2280], [1365, 2280], [1365, 2162]]));
+}
+
+#[test]
+fn point_tiles_match_brute_force_without_clustering_and_keep_every_point_with_it() {
+    let path = common::gironde("decheteries-6element.geojson");
+    let plain = load(&path, LoadOptions { clustering: Clustering::Off, ..Default::default() }).unwrap();
+    let opts = TileOptions::default();
+    let coords = [tile_at(-0.58, 44.84, 8), tile_at(-0.58, 44.84, 10), tile_at(-0.41, 43.34, 9), tile_at(-0.41, 43.34, 12)];
+    let tiles: Vec<Vec<u8>> = coords.iter().map(|&c| render_tile(&[&plain], c, &opts).unwrap_or_default()).collect();
+    let decoded = decode(&tiles);
+    for ((c, d), t) in coords.iter().zip(&decoded).zip(&tiles) {
+        let expected = brute_force(&plain, *c, 64.0);
+        if t.is_empty() {
+            assert!(expected.is_empty());
+            continue;
+        }
+        let l = check_layer(d, "decheteries-6element");
+        assert_eq!(l["length"].as_u64().unwrap() as usize, expected.len(), "{c:?}");
+        for (f, &i) in l["features"].as_array().unwrap().iter().zip(&expected) {
+            assert_eq!(f["type"], "Point");
+            assert_eq!(f["id"].as_i64().unwrap(), i as i64 + 1, "ids from the file");
+            let Some(Value::String(name)) = plain.feature(i).property("name") else { panic!() };
+            assert_eq!(f["properties"]["name"], *name);
+        }
+    }
+    // Clustered: at z0 the point counts add up to all 44 points.
+    let clustered = load(&path, LoadOptions::default()).unwrap();
+    let t = render_tile(&[&clustered], TileCoord::new(0, 0, 0).unwrap(), &opts).unwrap();
+    let d = &decode(&[t])[0];
+    let l = check_layer(d, "decheteries-6element");
+    let total: u64 = l["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| if f["properties"]["cluster"] == true { f["properties"]["point_count"].as_u64().unwrap() } else { 1 })
+        .sum();
+    assert_eq!(total, 44);
+    assert!(l["length"].as_u64().unwrap() < 44);
+}
+
+fn synthetic_points(n: usize) -> String {
+    let mut seed: u64 = 2026;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut s = String::with_capacity(n * 150);
+    s.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+    let kinds = ["glass", "paper", "batteries", "clothes"];
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        // Clustered around a few towns, as real containers are.
+        let (cx, cy) = [(-0.58, 44.84), (2.35, 48.85), (4.83, 45.76), (5.37, 43.3)][i % 4];
+        let (x, y) = (cx + (next() - 0.5) * (next() * 2.0), cy + (next() - 0.5) * (next() * 1.5));
+        s.push_str(&format!(
+            "{{\"type\":\"Feature\",\"id\":{i},\"properties\":{{\"amenity\":\"recycling\",\"recycling_type\":\"container\",\"recycling:{}\":\"yes\"}},\"geometry\":{{\"type\":\"Point\",\"coordinates\":[{x:.6},{y:.6}]}}}}",
+            kinds[i % 4]
+        ));
+    }
+    s.push_str("]}");
+    s
+}
+
+#[test]
+fn a_million_points_give_small_clustered_low_zoom_tiles_and_exact_high_zoom_tiles() {
+    let text = synthetic_points(1_000_000);
+    let layer = load_bytes(Path::new("million.geojson"), text.as_bytes(), LoadOptions::default()).unwrap();
+    drop(text);
+    let opts = TileOptions::default();
+    let z5 = tile_at(-0.58, 44.84, 5);
+    let t5 = render_tile(&[&layer], z5, &opts).unwrap();
+    assert!(t5.len() < 100_000, "z5 tile is {} bytes", t5.len());
+    let z14 = tile_at(-0.58, 44.84, 14);
+    let t14 = render_tile(&[&layer], z14, &opts).unwrap();
+    let decoded = decode(&[t5, t14]);
+    let l5 = check_layer(&decoded[0], "million");
+    let f = l5["features"].as_array().unwrap().iter().find(|f| f["properties"]["cluster"] == true).unwrap();
+    let count = f["properties"]["point_count"].as_u64().unwrap();
+    let per_cat: u64 = ["glass", "paper", "batteries", "textiles"]
+        .iter()
+        .map(|c| f["properties"][format!("count_{c}")].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(per_cat, count, "one category per point: counts add up");
+    let l14 = check_layer(&decoded[1], "million");
+    assert_eq!(l14["length"].as_u64().unwrap() as usize, brute_force(&layer, z14, 64.0).len());
+}
+
+#[test]
+fn tiles_stay_under_the_byte_budget() {
+    let text = synthetic_points(200_000);
+    let layer = load_bytes(
+        Path::new("dense.geojson"),
+        text.as_bytes(),
+        LoadOptions { clustering: Clustering::Off, ..Default::default() },
+    )
+    .unwrap();
+    let opts = TileOptions { max_bytes: 50_000, ..Default::default() };
+    let t = render_tile(&[&layer], tile_at(-0.58, 44.84, 6), &opts).unwrap();
+    assert!(t.len() <= 50_000, "{}", t.len());
+    let d = &decode(&[t])[0];
+    let n = check_layer(d, "dense")["length"].as_u64().unwrap();
+    assert!(n > 1000, "thinned, not emptied: {n}");
+}
