@@ -23,7 +23,9 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use tuilerie_geo::{LayerId, LoadOptions};
+use tuilerie_geo::tiling::ClusterOptions;
+use tuilerie_geo::waste::WasteMapping;
+use tuilerie_geo::{Clustering, LayerId, LoadOptions};
 
 /// Default bind address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -34,7 +36,36 @@ pub const MAX_ZOOM: u8 = 22;
 #[serde(default)]
 pub struct Config {
     pub server: ServerConfig,
+    pub tiles: TilesConfig,
     pub layers: Vec<LayerConfig>,
+}
+
+/// Vector tile options.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct TilesConfig {
+    /// Tile extent in units (a power of two, 256 to 16384).
+    pub extent: u32,
+    /// Buffer around the tile, in tile units.
+    pub buffer: u32,
+    /// Byte budget of a tile before compression.
+    pub max_bytes: usize,
+    /// Memory for the tile cache in MiB (0 turns the cache off).
+    pub cache_mb: u64,
+    /// `Cache-Control` header of tile responses.
+    pub cache_control: String,
+}
+
+impl Default for TilesConfig {
+    fn default() -> Self {
+        TilesConfig {
+            extent: 4096,
+            buffer: 64,
+            max_bytes: 500_000,
+            cache_mb: 256,
+            cache_control: "public, max-age=3600".into(),
+        }
+    }
 }
 
 /// Options of the HTTP service.
@@ -47,6 +78,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Attribution shown by map clients.
     pub attribution: Option<String>,
+    /// Origins allowed by CORS; `["*"]` (default) allows any.
+    pub cors_origins: Option<Vec<String>>,
 }
 
 /// Options of one layer.
@@ -62,6 +95,16 @@ pub struct LayerConfig {
     pub encoding: Option<String>,
     pub minzoom: Option<u8>,
     pub maxzoom: Option<u8>,
+    /// Cluster points at low zooms (default: on for point layers).
+    pub cluster: Option<bool>,
+    /// Cluster radius in pixels of a 512-pixel tile (default 40).
+    pub cluster_radius: Option<f64>,
+    /// Highest zoom with clusters (default 12, below `maxzoom`).
+    pub cluster_maxzoom: Option<u8>,
+    /// Column listing the wastes a facility accepts (`verre; piles`).
+    pub accepts_field: Option<String>,
+    /// Wastes every facility of the layer accepts (categories, keys or words).
+    pub accepts: Option<Vec<String>>,
 }
 
 impl Config {
@@ -101,8 +144,35 @@ impl Config {
                 bail!("server.public_url {u:?} must start with http:// or https://");
             }
         }
+        let t = &self.tiles;
+        if !(256..=16384).contains(&t.extent) || !t.extent.is_power_of_two() {
+            bail!("tiles.extent = {} must be a power of two from 256 to 16384", t.extent);
+        }
+        if t.buffer > t.extent / 2 {
+            bail!("tiles.buffer = {} must be at most half the extent", t.buffer);
+        }
+        if t.max_bytes < 1024 {
+            bail!("tiles.max_bytes = {} is below 1024", t.max_bytes);
+        }
+        axum::http::HeaderValue::from_str(&t.cache_control)
+            .map_err(|_| anyhow::anyhow!("tiles.cache_control {:?} is not a valid header value", t.cache_control))?;
+        for o in self.server.cors_origins.iter().flatten() {
+            if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
+                bail!("server.cors_origins: {o:?} must be \"*\" or an origin like https://example.org");
+            }
+        }
         for (i, l) in self.layers.iter().enumerate() {
             let at = format!("layers[{i}] ({})", l.path.display());
+            if let Some(r) = l.cluster_radius {
+                if !(r > 0.0 && r <= 512.0) {
+                    bail!("{at}: cluster_radius = {r} must be in (0, 512]");
+                }
+            }
+            if let Some(z) = l.cluster_maxzoom {
+                if z > MAX_ZOOM {
+                    bail!("{at}: cluster_maxzoom = {z} is above {MAX_ZOOM}");
+                }
+            }
             if let Some(id) = &l.id {
                 LayerId::new(id).map_err(|e| anyhow::anyhow!("{at}: id: {e}"))?;
             }
@@ -142,6 +212,22 @@ impl LayerConfig {
             encoding: self.encoding.clone(),
             minzoom: self.minzoom,
             maxzoom: self.maxzoom,
+            clustering: match (self.cluster, self.cluster_radius, self.cluster_maxzoom) {
+                (Some(false), _, _) => Clustering::Off,
+                (None, None, None) => Clustering::Auto,
+                (_, r, z) => {
+                    let d = ClusterOptions::default();
+                    Clustering::On(ClusterOptions {
+                        radius: r.unwrap_or(d.radius),
+                        max_zoom: z.unwrap_or(d.max_zoom),
+                        ..d
+                    })
+                }
+            },
+            waste: WasteMapping {
+                accepts_field: self.accepts_field.clone(),
+                defaults: self.accepts.clone().unwrap_or_default(),
+            },
             progress: None,
         }
     }

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tuilerie_server::config::{self, Config, LayerConfig};
-use tuilerie_server::{app, inspect, loading, AppState, ServerOptions};
+use tuilerie_server::{app_with_cors, inspect, loading, AppState, ServerOptions};
 
 #[derive(Parser)]
 #[command(name = "tuilerie", version, about = "Vector tiles, nearest facilities and thematic maps from GeoJSON and shapefiles")]
@@ -148,10 +148,19 @@ fn serve(paths: Vec<PathBuf>, config_path: Option<PathBuf>, addr: Option<String>
             bail!("public URL {u:?} must start with http:// or https://");
         }
     }
+    let t = &config.tiles;
     let options = ServerOptions {
         public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
         attribution: config.server.attribution.clone(),
+        tiles: tuilerie_geo::tiling::TileOptions {
+            extent: t.extent,
+            buffer: t.buffer,
+            max_bytes: t.max_bytes,
+        },
+        cache_control: t.cache_control.clone(),
+        cache_bytes: t.cache_mb * 1024 * 1024,
     };
+    let cors = config.server.cors_origins.clone().unwrap_or_else(|| vec!["*".into()]);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -172,7 +181,7 @@ fn serve(paths: Vec<PathBuf>, config_path: Option<PathBuf>, addr: Option<String>
             tracing::info!(layers = ok, failed = bad, "ready: open http://{addr}/");
         });
         tracing::info!("listening on http://{addr}/ (loading layers)");
-        axum::serve(listener, app(state))
+        axum::serve(listener, app_with_cors(state, &cors))
             .with_graceful_shutdown(shutdown())
             .await
             .context("server error")

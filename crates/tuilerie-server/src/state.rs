@@ -3,20 +3,40 @@
 
 use arc_swap::ArcSwapOption;
 use std::sync::Arc;
+use crate::cache::TileCache;
 use tuilerie_geo::Catalog;
 
 /// Options the handlers need, fixed at start-up.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerOptions {
     pub public_url: Option<String>,
     pub attribution: Option<String>,
+    /// Tile extent, buffer and byte budget.
+    pub tiles: tuilerie_geo::tiling::TileOptions,
+    /// `Cache-Control` of tile responses.
+    pub cache_control: String,
+    /// Bytes of memory for the tile cache (0: off).
+    pub cache_bytes: u64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            public_url: None,
+            attribution: None,
+            tiles: Default::default(),
+            cache_control: "public, max-age=3600".into(),
+            cache_bytes: 256 * 1024 * 1024,
+        }
+    }
 }
 
 /// Cloned into every handler; cheap (`Arc`s).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AppState {
     catalog: Arc<ArcSwapOption<Catalog>>,
     pub options: Arc<ServerOptions>,
+    pub tiles: TileCache,
 }
 
 impl AppState {
@@ -24,6 +44,7 @@ impl AppState {
     pub fn loading(options: ServerOptions) -> Self {
         AppState {
             catalog: Arc::new(ArcSwapOption::empty()),
+            tiles: TileCache::new(options.cache_bytes),
             options: Arc::new(options),
         }
     }

@@ -3,11 +3,13 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
 
-pub async fn catalog(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
+    let base = super::base_url(&state, &headers);
     let layers: Vec<Value> = catalog
         .layers()
         .iter()
@@ -25,6 +27,9 @@ pub async fn catalog(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
                 "skipped": m.skipped.counts,
                 "minzoom": m.minzoom,
                 "maxzoom": m.maxzoom,
+                "clustered": l.clusters().is_some(),
+                "tilejson": format!("{base}/tiles/{}", m.id),
+                "tiles": format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", m.id),
             })
         })
         .collect();

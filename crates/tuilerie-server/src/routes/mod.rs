@@ -2,3 +2,54 @@
 
 pub mod catalog;
 pub mod health;
+pub mod tilejson;
+pub mod tiles;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::http::HeaderMap;
+use std::sync::Arc;
+use tuilerie_geo::{Catalog, Layer};
+
+/// The public base URL: configured, else from `X-Forwarded-Proto` /
+/// `X-Forwarded-Host` / `Host`.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(u) = &state.options.public_url {
+        return u.clone();
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.split(',').next().unwrap_or("").trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let proto = header("x-forwarded-proto").filter(|p| p == "http" || p == "https").unwrap_or_else(|| "http".into());
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c)))
+        .unwrap_or_else(|| "localhost".into());
+    format!("{proto}://{host}")
+}
+
+/// Resolves a comma-separated layer list; 404 naming the unknown layer.
+pub fn resolve_layers(catalog: &Catalog, list: &str) -> Result<Vec<Arc<Layer>>, ApiError> {
+    let mut out: Vec<Arc<Layer>> = Vec::new();
+    for id in list.split(',') {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(ApiError::bad("layers", format!("empty layer id in {list:?}")));
+        }
+        let Some(l) = catalog.get(id) else {
+            return Err(ApiError::NotFound {
+                message: format!("unknown layer {id:?}"),
+                known: Some(catalog.ids().into_iter().map(String::from).collect()),
+            });
+        };
+        if out.iter().any(|o| Arc::ptr_eq(o, l)) {
+            return Err(ApiError::bad("layers", format!("layer {id:?} is listed twice")));
+        }
+        out.push(l.clone());
+    }
+    Ok(out)
+}

@@ -1,0 +1,91 @@
+//! Tile cache: encoded tiles kept in memory, bounded in bytes (moka), keyed
+//! by layers, z, x, y and the catalog version (a reload never serves stale
+//! tiles). Each entry holds the raw and the gzipped bytes and a strong ETag,
+//! so a hit costs no encoding and no compression.
+
+use bytes::Bytes;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Cache key: the normalised layer list, the tile, the data version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TileKey {
+    pub layers: Arc<str>,
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+    pub version: u64,
+}
+
+/// A rendered tile, or the knowledge that it is empty.
+#[derive(Debug)]
+pub struct CachedTile {
+    pub raw: Bytes,
+    pub gzip: Bytes,
+    pub etag: String,
+}
+
+impl CachedTile {
+    /// Wraps encoded bytes: compresses once and computes the ETag.
+    pub fn new(raw: Vec<u8>) -> Self {
+        let etag = format!("\"{:016x}-{:x}\"", xxhash_rust::xxh3::xxh3_64(&raw), raw.len());
+        let gzip = if raw.is_empty() {
+            Vec::new()
+        } else {
+            let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 2), flate2::Compression::new(6));
+            // Writing to a Vec cannot fail.
+            let _ = enc.write_all(&raw);
+            enc.finish().unwrap_or_default()
+        };
+        CachedTile {
+            raw: Bytes::from(raw),
+            gzip: Bytes::from(gzip),
+            etag,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    fn weight(&self) -> u32 {
+        (self.raw.len() + self.gzip.len() + 128).min(u32::MAX as usize) as u32
+    }
+}
+
+/// The tile cache; `capacity_bytes == 0` turns caching off.
+#[derive(Clone)]
+pub struct TileCache {
+    inner: Option<moka::future::Cache<TileKey, Arc<CachedTile>>>,
+}
+
+impl TileCache {
+    pub fn new(capacity_bytes: u64) -> Self {
+        let inner = (capacity_bytes > 0).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(capacity_bytes)
+                .weigher(|_k: &TileKey, v: &Arc<CachedTile>| v.weight())
+                .build()
+        });
+        TileCache { inner }
+    }
+
+    /// The cached tile, or `make()` run once for concurrent requests of the
+    /// same key and stored.
+    pub async fn get_or_render<F, Fut, E>(&self, key: TileKey, make: F) -> Result<Arc<CachedTile>, Arc<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Arc<CachedTile>, E>>,
+        E: Send + Sync + 'static,
+    {
+        match &self.inner {
+            Some(c) => c.try_get_with(key, make()).await,
+            None => make().await.map_err(Arc::new),
+        }
+    }
+
+    /// Bytes held (approximate; moka updates it lazily).
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.as_ref().map_or(0, |c| c.weighted_size())
+    }
+}

@@ -1,0 +1,78 @@
+//! `GET /tiles/{layers}`: TileJSON 3.0.0 for one layer or a comma-separated list.
+
+use super::{base_url, resolve_layers};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde_json::{json, Map, Value};
+use tuilerie_geo::Layer;
+
+/// The TileJSON document of `layers`.
+pub fn tilejson(base: &str, list: &str, layers: &[std::sync::Arc<Layer>], attribution: Option<&str>) -> Value {
+    let minzoom = layers.iter().map(|l| l.meta().minzoom).min().unwrap_or(0);
+    let maxzoom = layers.iter().map(|l| l.meta().maxzoom).max().unwrap_or(14);
+    let mut bounds: Option<[f64; 4]> = None;
+    for b in layers.iter().filter_map(|l| l.meta().bounds) {
+        bounds = Some(match bounds {
+            None => b,
+            Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+        });
+    }
+    let bounds = bounds.unwrap_or([-180.0, -85.051129, 180.0, 85.051129]);
+    let center_zoom = fit_zoom(&bounds).clamp(minzoom, maxzoom);
+    let vector_layers: Vec<Value> = layers
+        .iter()
+        .map(|l| {
+            let m = l.meta();
+            let mut fields = Map::new();
+            for f in &m.fields {
+                fields.insert(f.name.clone(), json!(f.field_type.tilejson_name()));
+            }
+            if l.clusters().is_some() {
+                fields.insert("cluster".into(), json!("Boolean"));
+                fields.insert("point_count".into(), json!("Number"));
+                fields.insert("point_count_abbreviated".into(), json!("String"));
+                for c in tuilerie_geo::waste::Taxonomy::builtin().categories() {
+                    fields.insert(format!("count_{}", c.id), json!("Number"));
+                }
+            }
+            json!({
+                "id": m.id,
+                "description": m.title,
+                "fields": fields,
+                "minzoom": m.minzoom,
+                "maxzoom": m.maxzoom,
+            })
+        })
+        .collect();
+    let mut doc = json!({
+        "tilejson": "3.0.0",
+        "name": layers.iter().map(|l| l.meta().title.as_str()).collect::<Vec<_>>().join(", "),
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{list}/{{z}}/{{x}}/{{y}}.mvt")],
+        "minzoom": minzoom,
+        "maxzoom": maxzoom,
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, center_zoom],
+        "vector_layers": vector_layers,
+    });
+    if let Some(a) = attribution {
+        doc["attribution"] = json!(a);
+    }
+    doc
+}
+
+/// The zoom at which `bounds` fits in about one 512-pixel tile.
+fn fit_zoom(b: &[f64; 4]) -> u8 {
+    let span = (b[2] - b[0]).max((b[3] - b[1]) * 1.5).max(1e-9);
+    ((360.0 / span).log2().floor().max(0.0) as u8).min(18)
+}
+
+pub async fn get(State(state): State<AppState>, Path(layers): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let catalog = state.catalog().ok_or(ApiError::Loading)?;
+    let resolved = resolve_layers(&catalog, &layers)?;
+    let list = resolved.iter().map(|l| l.id().as_str()).collect::<Vec<_>>().join(",");
+    Ok(Json(tilejson(&base_url(&state, &headers), &list, &resolved, state.options.attribution.as_deref())))
+}

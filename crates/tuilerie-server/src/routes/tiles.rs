@@ -1,0 +1,139 @@
+//! `GET /tiles/{layers}/{z}/{x}/{y}.mvt`: Mapbox Vector Tiles.
+//!
+//! 200 with the tile (gzip when accepted), 204 when no layer has a feature
+//! there, 304 when `If-None-Match` matches; 400 for a malformed or
+//! out-of-range address or an unknown extension, 404 for an unknown layer.
+
+use super::resolve_layers;
+use crate::cache::{CachedTile, TileKey};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use std::sync::Arc;
+use tuilerie_geo::tiling::{render_tile, TileCoord, TileCoordError};
+
+/// Highest zoom served.
+pub const MAX_ZOOM: u32 = 22;
+
+pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
+
+fn parse_num(name: &str, s: &str) -> Result<u32, ApiError> {
+    s.parse::<u32>()
+        .map_err(|_| ApiError::bad(name, format!("{name} must be a non-negative integer, got {s:?}")))
+}
+
+/// Parses `z`, `x` and `y.ext` into a tile address.
+pub fn parse_tile(z: &str, x: &str, y_ext: &str) -> Result<TileCoord, ApiError> {
+    let z = parse_num("z", z)?;
+    if z > MAX_ZOOM {
+        return Err(ApiError::bad("z", format!("zoom {z} is above the maximum {MAX_ZOOM}")));
+    }
+    let x = parse_num("x", x)?;
+    let Some((y, ext)) = y_ext.split_once('.') else {
+        return Err(ApiError::bad("y", format!("expected {{y}}.mvt, got {y_ext:?}")));
+    };
+    if ext != "mvt" && ext != "pbf" {
+        return Err(ApiError::bad("extension", format!("unknown extension {ext:?}: use .mvt (or .pbf)")));
+    }
+    let y = parse_num("y", y)?;
+    TileCoord::new(z, x, y).map_err(|e| {
+        let p = match e {
+            TileCoordError::Zoom(_) => "z",
+            TileCoordError::X { .. } => "x",
+            TileCoordError::Y { .. } => "y",
+        };
+        ApiError::bad(p, e.to_string())
+    })
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut it = part.split(';');
+            let coding = it.next().unwrap_or("").trim();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0
+        })
+}
+
+pub async fn tile(
+    State(state): State<AppState>,
+    Path((layers, z, x, y_ext)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let coord = parse_tile(&z, &x, &y_ext)?;
+    let catalog = state.catalog().ok_or(ApiError::Loading)?;
+    let resolved = resolve_layers(&catalog, &layers)?;
+    let key = TileKey {
+        layers: resolved.iter().map(|l| l.id().as_str()).collect::<Vec<_>>().join(",").into(),
+        z: coord.z,
+        x: coord.x,
+        y: coord.y,
+        version: catalog.version(),
+    };
+    let opts = state.options.tiles;
+    let cached = state
+        .tiles
+        .get_or_render(key, move || async move {
+            tokio::task::spawn_blocking(move || {
+                let refs: Vec<&tuilerie_geo::Layer> = resolved.iter().map(|l| l.as_ref()).collect();
+                Arc::new(CachedTile::new(render_tile(&refs, coord, &opts).unwrap_or_default()))
+            })
+            .await
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("tile {coord:?}: {e}")))?;
+    Ok(respond(&state, &cached, &headers))
+}
+
+fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Response {
+    let mut b = Response::builder()
+        .header(header::CACHE_CONTROL, state.options.cache_control.as_str())
+        .header(header::VARY, "Accept-Encoding");
+    if t.is_empty() {
+        return b.status(StatusCode::NO_CONTENT).body(Body::empty()).unwrap_or_default();
+    }
+    b = b.header(header::ETAG, t.etag.as_str());
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim() == t.etag || e.trim() == "*"));
+    if matches {
+        return b.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
+    }
+    b = b.header(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
+    if accepts_gzip(headers) {
+        b.header(header::CONTENT_ENCODING, "gzip").body(Body::from(t.gzip.clone())).unwrap_or_default()
+    } else {
+        b.body(Body::from(t.raw.clone())).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_negotiation_honours_q_values() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+            m
+        };
+        assert!(accepts_gzip(&h("gzip, deflate, br")));
+        assert!(accepts_gzip(&h("br;q=1.0, gzip;q=0.8")));
+        assert!(!accepts_gzip(&h("gzip;q=0")));
+        assert!(!accepts_gzip(&h("identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+}

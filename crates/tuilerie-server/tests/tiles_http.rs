@@ -1,0 +1,201 @@
+//! Tile and TileJSON endpoints through `app(state).oneshot(request)`.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use std::io::Read;
+use std::path::PathBuf;
+use tower::ServiceExt;
+use tuilerie_geo::{Catalog, LoadOptions};
+use tuilerie_server::{app, AppState, ServerOptions};
+
+fn demo(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data").join(name)
+}
+
+fn state_with(options: ServerOptions) -> AppState {
+    let mut a = LoadOptions::default();
+    a.id = Some(tuilerie_geo::LayerId::new("communes").unwrap());
+    let mut b = LoadOptions::default();
+    b.id = Some(tuilerie_geo::LayerId::new("points").unwrap());
+    let catalog = Catalog::load(
+        vec![(demo("communes-gironde.geojson"), a), (demo("points-collecte-synthetiques.geojson"), b)],
+        2,
+    );
+    assert_eq!(catalog.layers().len(), 2, "{:?}", catalog.failed());
+    AppState::ready(catalog, options)
+}
+
+async fn send(state: &AppState, req: Request<Body>) -> (Response, Vec<u8>) {
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes().to_vec();
+    (Response::from_parts(parts, Body::empty()), bytes)
+}
+
+async fn get(state: &AppState, uri: &str) -> (Response, Vec<u8>) {
+    send(state, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+#[tokio::test]
+async fn malformed_addresses_are_400_naming_the_parameter() {
+    let s = state_with(ServerOptions::default());
+    for (uri, param, text) in [
+        ("/tiles/communes/x/1/1.mvt", "z", "z must be a non-negative integer"),
+        ("/tiles/communes/23/1/1.mvt", "z", "zoom 23 is above the maximum 22"),
+        ("/tiles/communes/1/-1/1.mvt", "x", "x must be a non-negative integer"),
+        ("/tiles/communes/1/2/0.mvt", "x", "x = 2 is out of range for zoom 1"),
+        ("/tiles/communes/1/0/2.mvt", "y", "y = 2 is out of range for zoom 1"),
+        ("/tiles/communes/1/0/1.png", "extension", "unknown extension \"png\""),
+        ("/tiles/communes/1/0/1", "y", "expected {y}.mvt"),
+        ("/tiles/communes,/1/0/1.mvt", "layers", "empty layer id"),
+        ("/tiles/communes,communes/1/0/1.mvt", "layers", "listed twice"),
+    ] {
+        let (r, b) = get(&s, uri).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{uri}");
+        let j = json(&b);
+        assert_eq!(j["parameter"], param, "{uri}: {j}");
+        assert!(j["error"].as_str().unwrap().contains(text), "{uri}: {j}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_layers_are_404_listing_the_known_ones() {
+    let s = state_with(ServerOptions::default());
+    for uri in ["/tiles/nope/1/0/0.mvt", "/tiles/communes,nope/1/0/0.mvt", "/tiles/nope"] {
+        let (r, b) = get(&s, uri).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{uri}");
+        let j = json(&b);
+        assert_eq!(j["error"], "unknown layer \"nope\"");
+        assert_eq!(j["known"], serde_json::json!(["communes", "points"]));
+    }
+}
+
+#[tokio::test]
+async fn tiles_are_served_gzipped_with_etag_304_and_204_when_empty() {
+    let s = state_with(ServerOptions::default());
+    let uri = "/tiles/communes,points/10/508/369.mvt";
+    let (plain, raw) = get(&s, uri).await;
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert_eq!(plain.headers()[header::CONTENT_TYPE], "application/vnd.mapbox-vector-tile");
+    assert_eq!(plain.headers()[header::CACHE_CONTROL], "public, max-age=3600");
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    let etag = plain.headers()[header::ETAG].to_str().unwrap().to_string();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "strong ETag: {etag}");
+
+    let (gz, zipped) = send(
+        &s,
+        Request::get(uri).header(header::ACCEPT_ENCODING, "gzip, br").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(gz.headers()[header::ETAG].to_str().unwrap(), etag);
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).unwrap();
+    assert_eq!(unzipped, raw, "gzip holds the same tile");
+    assert!(zipped.len() < raw.len());
+
+    let (nm, body) = send(&s, Request::get(uri).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).unwrap()).await;
+    assert_eq!(nm.status(), StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+
+    let (head, body) = send(&s, Request::head(uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(body.is_empty());
+
+    // Mid-Atlantic: no feature.
+    let (empty, body) = get(&s, "/tiles/communes,points/10/400/369.mvt").await;
+    assert_eq!(empty.status(), StatusCode::NO_CONTENT);
+    assert!(body.is_empty());
+}
+
+#[tokio::test]
+async fn layers_are_left_out_below_their_minzoom() {
+    let mut o = LoadOptions::default();
+    o.minzoom = Some(8);
+    let catalog = Catalog::load(vec![(demo("points-collecte-synthetiques.geojson"), o)], 1);
+    let s = AppState::ready(catalog, ServerOptions::default());
+    let (r, _) = get(&s, "/tiles/points-collecte-synthetiques/7/63/45.mvt").await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (r, _) = get(&s, "/tiles/points-collecte-synthetiques/8/127/92.mvt").await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn overzoomed_tiles_are_cut_from_maxzoom_data() {
+    let s = state_with(ServerOptions::default());
+    // z18 over Bordeaux (maxzoom 14): still the commune polygon.
+    let (r, b) = get(&s, "/tiles/communes/18/130648/94480.mvt").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!b.is_empty());
+}
+
+#[tokio::test]
+async fn tilejson_urls_are_absolute_from_forwarded_headers_or_public_url() {
+    let s = state_with(ServerOptions::default());
+    let (r, b) = send(
+        &s,
+        Request::get("/tiles/communes,points")
+            .header("host", "internal:8080")
+            .header("x-forwarded-host", "tiles.gironde.fr")
+            .header("x-forwarded-proto", "https")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let j = json(&b);
+    assert_eq!(j["tilejson"], "3.0.0");
+    assert_eq!(j["tiles"][0], "https://tiles.gironde.fr/tiles/communes,points/{z}/{x}/{y}.mvt");
+    assert_eq!(j["minzoom"], 0);
+    assert_eq!(j["maxzoom"], 14);
+    let bounds: Vec<f64> = serde_json::from_value(j["bounds"].clone()).unwrap();
+    assert!((bounds[0] + 1.26).abs() < 0.01 && (bounds[3] - 45.6).abs() < 0.01, "{bounds:?}");
+    assert_eq!(j["vector_layers"][0]["id"], "communes");
+    assert_eq!(j["vector_layers"][0]["fields"]["population"], "Number");
+    assert_eq!(j["vector_layers"][1]["fields"]["point_count"], "Number");
+
+    let (_, b) = send(&s, Request::get("/tiles/communes").header("host", "127.0.0.1:9").body(Body::empty()).unwrap()).await;
+    assert_eq!(json(&b)["tiles"][0], "http://127.0.0.1:9/tiles/communes/{z}/{x}/{y}.mvt");
+
+    let s = state_with(ServerOptions {
+        public_url: Some("https://carto.example.org/api".into()),
+        attribution: Some("© IGN".into()),
+        ..Default::default()
+    });
+    let (_, b) = get(&s, "/tiles/points").await;
+    let j = json(&b);
+    assert_eq!(j["tiles"][0], "https://carto.example.org/api/tiles/points/{z}/{x}/{y}.mvt");
+    assert_eq!(j["attribution"], "© IGN");
+}
+
+#[tokio::test]
+async fn cors_allows_any_origin_by_default() {
+    let s = state_with(ServerOptions::default());
+    let (r, _) = send(
+        &s,
+        Request::get("/tiles/communes/10/508/369.mvt").header("origin", "https://example.org").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
+
+#[tokio::test]
+async fn the_cache_is_keyed_by_data_version() {
+    let s = state_with(ServerOptions::default());
+    let uri = "/tiles/points/10/508/369.mvt";
+    let (a, _) = get(&s, uri).await;
+    let etag_a = a.headers()[header::ETAG].clone();
+    // A reload with other data under the same id must not serve the old tile.
+    let mut o = LoadOptions::default();
+    o.id = Some(tuilerie_geo::LayerId::new("points").unwrap());
+    let catalog = Catalog::load(vec![(demo("communes-gironde.geojson"), o)], 1);
+    s.set_catalog(catalog);
+    let (b, _) = get(&s, uri).await;
+    assert_ne!(b.headers()[header::ETAG], etag_a);
+}
