@@ -46,6 +46,8 @@ pub struct LoadOptions {
     pub clustering: Clustering,
     /// What the layer's facilities accept beyond `recycling:*=yes` tags.
     pub waste: crate::waste::WasteMapping,
+    /// IANA time zone of `opening_hours` values (default Europe/Paris).
+    pub timezone: Option<String>,
     pub progress: Option<ProgressFn>,
 }
 
@@ -72,6 +74,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("maxzoom", &self.maxzoom)
             .field("clustering", &self.clustering)
             .field("waste", &self.waste)
+            .field("timezone", &self.timezone)
             .finish()
     }
 }
@@ -108,6 +111,7 @@ pub struct LayerBuilder {
     bounds: Option<[f64; 4]>,
     skipped: SkipReport,
     seen: usize,
+    timezone: Option<chrono_tz::Tz>,
 }
 
 impl LayerBuilder {
@@ -134,7 +138,19 @@ impl LayerBuilder {
             bounds: None,
             skipped: SkipReport::default(),
             seen: 0,
+            timezone: None,
         }
+    }
+
+    /// Checks options that can fail before reading (the time zone).
+    pub fn validate_options(&mut self) -> GeoResult<()> {
+        if let Some(tz) = &self.options.timezone {
+            self.timezone = Some(crate::waste::opening_hours::parse_timezone(tz).map_err(|message| GeoError::Option {
+                option: "timezone".into(),
+                message,
+            })?);
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -363,6 +379,9 @@ impl LayerBuilder {
             load_time: self.started.elapsed(),
             minzoom: self.options.minzoom.unwrap_or(0),
             maxzoom: self.options.maxzoom.unwrap_or(14),
+            timezone: String::new(),
+            invalid_opening_hours: 0,
+            invalid_opening_hours_examples: Vec::new(),
         };
         let prepared = if self.kinds.iter().any(|k| !k.is_puntal()) {
             self.geometries
@@ -376,6 +395,7 @@ impl LayerBuilder {
             Vec::new()
         };
         let clustering = self.options.clustering;
+        let timezone = self.timezone;
         let waste = self.options.waste.clone();
         let mut layer = Layer {
             meta,
@@ -388,7 +408,24 @@ impl LayerBuilder {
             prepared,
             categories: Vec::new(),
             clusters: None,
+            nearest: crate::query::NearestIndex::default(),
+            schedules: None,
         };
+        layer.nearest = crate::query::NearestIndex::build(&layer.geometries);
+        let tz = timezone.unwrap_or(chrono_tz::Europe::Paris);
+        layer.meta.timezone = tz.name().to_string();
+        if let Some(field) = layer.field_id("opening_hours") {
+            let schedules = crate::waste::opening_hours::Schedules::build(
+                layer.features().map(|f| match f.property_by_id(field) {
+                    Some(Value::String(s)) => Some(s),
+                    _ => None,
+                }),
+                tz,
+            );
+            layer.meta.invalid_opening_hours = schedules.invalid;
+            layer.meta.invalid_opening_hours_examples = schedules.invalid_examples.clone();
+            layer.schedules = Some(schedules);
+        }
         let taxonomy = Taxonomy::builtin();
         let defaults = waste
             .defaults

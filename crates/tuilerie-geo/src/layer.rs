@@ -267,6 +267,12 @@ pub struct LayerMeta {
     pub load_time: Duration,
     pub minzoom: u8,
     pub maxzoom: u8,
+    /// Time zone of opening hours.
+    pub timezone: String,
+    /// Features whose `opening_hours` value does not parse.
+    pub invalid_opening_hours: usize,
+    /// A few of them: (feature index, value, parser message).
+    pub invalid_opening_hours_examples: Vec<(usize, String, String)>,
 }
 
 impl LayerMeta {
@@ -292,6 +298,8 @@ pub struct Layer {
     /// Waste categories accepted by each feature (bit mask).
     pub(crate) categories: Vec<crate::waste::CategoryMask>,
     pub(crate) clusters: Option<crate::tiling::ClusterIndex>,
+    pub(crate) nearest: crate::query::NearestIndex,
+    pub(crate) schedules: Option<crate::waste::opening_hours::Schedules>,
 }
 
 impl Layer {
@@ -339,6 +347,16 @@ impl Layer {
         self.clusters.as_ref()
     }
 
+    /// The geodesic nearest-neighbour index.
+    pub fn nearest_index(&self) -> &crate::query::NearestIndex {
+        &self.nearest
+    }
+
+    /// Parsed `opening_hours` values, if the layer has that field.
+    pub fn schedules(&self) -> Option<&crate::waste::opening_hours::Schedules> {
+        self.schedules.as_ref()
+    }
+
     /// The waste categories feature `index` accepts.
     pub fn categories(&self, index: usize) -> crate::waste::CategoryMask {
         self.categories.get(index).copied().unwrap_or(0)
@@ -364,6 +382,7 @@ impl Layer {
             + self.prepared.capacity() * std::mem::size_of::<crate::tiling::PreparedGeometry>()
             + self.categories.capacity() * 8
             + self.clusters.as_ref().map_or(0, |c| c.heap_bytes())
+            + self.nearest.heap_bytes()
     }
 
     /// WGS84 bounds as a `geo::Rect`.

@@ -13,6 +13,7 @@ pub mod error;
 pub mod index;
 pub mod layer;
 pub mod properties;
+pub mod query;
 pub mod reproject;
 pub mod source;
 pub mod text;

@@ -32,6 +32,7 @@ pub fn load_bytes(path: &Path, bytes: &[u8], options: LoadOptions) -> GeoResult<
     };
     let reprojector = crs.to_wgs84(path)?;
     let mut builder = LayerBuilder::new(path, options, reprojector);
+    builder.validate_options()?;
     let mut state = State {
         builder: &mut builder,
         fatal: None,

@@ -161,6 +161,7 @@ pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
     let mut reader = shapefile::Reader::new(shape_reader, dbase_reader);
 
     let mut builder = LayerBuilder::new(path, options, reprojector);
+    builder.validate_options()?;
     let kinds: Vec<(String, FieldType, bool)> = columns
         .iter()
         .map(|c| {

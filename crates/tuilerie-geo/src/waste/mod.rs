@@ -1,5 +1,6 @@
 //! Waste: the taxonomy of categories and what each facility accepts.
 
+pub mod opening_hours;
 pub mod taxonomy;
 
 pub use taxonomy::{CategoryIndex, CategoryMask, Resolution, Taxonomy, WasteCategory};

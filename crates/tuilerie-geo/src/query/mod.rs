@@ -1,0 +1,5 @@
+//! Queries over loaded layers: geodesic nearest facilities.
+
+pub mod nearest;
+
+pub use nearest::{nearest, NearestHit, NearestIndex, NearestQuery};

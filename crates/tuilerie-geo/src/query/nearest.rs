@@ -1,0 +1,241 @@
+//! Geodesic k-nearest facilities with filters.
+//!
+//! Each layer keeps an R-tree of its features' representative points as
+//! Earth-centred (ECEF) coordinates on the WGS84 ellipsoid. The straight
+//! chord between two points of the ellipsoid is never longer than the
+//! geodesic between them, so walking the tree in chord order and stopping
+//! when the next chord (minus the layer's largest feature radius) exceeds
+//! the k-th best geodesic distance is exact, with no special case at the
+//! antimeridian or the poles. Filters (categories, type, opening hours,
+//! distance) apply during the walk; exact distances use Karney's geodesic
+//! algorithm (`geo::Geodesic`).
+
+use crate::layer::{FeatureGeometry, Layer};
+use crate::properties::Value;
+use crate::waste::opening_hours::OpenState;
+use crate::waste::CategoryMask;
+use chrono::{DateTime, Utc};
+use geo::{Bearing, ClosestPoint, Contains, Coord, Distance, Geodesic, Geometry, MapCoords, Point};
+use rstar::primitives::GeomWithData;
+use rstar::RTree;
+
+const A: f64 = 6_378_137.0;
+const F: f64 = 1.0 / 298.257_223_563;
+
+/// Earth-centred coordinates (metres) of a WGS84 longitude/latitude.
+pub fn ecef(lon: f64, lat: f64) -> [f64; 3] {
+    let e2 = F * (2.0 - F);
+    let (sl, cl) = lat.to_radians().sin_cos();
+    let (so, co) = lon.to_radians().sin_cos();
+    let n = A / (1.0 - e2 * sl * sl).sqrt();
+    [n * cl * co, n * cl * so, n * (1.0 - e2) * sl]
+}
+
+/// Upper bound of the error of f32 ECEF coordinates and distances (metres).
+const F32_MARGIN: f64 = 2.0;
+
+type Entry = GeomWithData<[f32; 3], u32>;
+
+/// The nearest-neighbour index of a layer.
+#[derive(Debug, Default)]
+pub struct NearestIndex {
+    tree: RTree<Entry>,
+    /// Largest chord from a feature's representative point to its vertices.
+    max_radius: f64,
+}
+
+impl NearestIndex {
+    pub fn build(geometries: &[FeatureGeometry]) -> Self {
+        let mut max_radius: f64 = 0.0;
+        let mut entries = Vec::with_capacity(geometries.len());
+        for (i, g) in geometries.iter().enumerate() {
+            let Some(rep) = crate::index::representative_point(g) else { continue };
+            let r = ecef(rep.x, rep.y);
+            if let FeatureGeometry::Other(g) = g {
+                use geo::CoordsIter;
+                for c in g.coords_iter() {
+                    let p = ecef(c.x, c.y);
+                    let d = ((p[0] - r[0]).powi(2) + (p[1] - r[1]).powi(2) + (p[2] - r[2]).powi(2)).sqrt();
+                    max_radius = max_radius.max(d);
+                }
+            }
+            entries.push(Entry::new([r[0] as f32, r[1] as f32, r[2] as f32], i as u32));
+        }
+        NearestIndex {
+            tree: RTree::bulk_load(entries),
+            max_radius,
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.tree.size() * std::mem::size_of::<Entry>() * 11 / 10
+    }
+}
+
+/// A nearest-facility query.
+#[derive(Debug, Clone)]
+pub struct NearestQuery {
+    pub lon: f64,
+    pub lat: f64,
+    pub k: usize,
+    /// Every one of these categories must be accepted (0: no filter).
+    pub accepts: CategoryMask,
+    /// Keep only facilities open at this time.
+    pub open_at: Option<DateTime<Utc>>,
+    /// Time at which `open_now` / `next_change` are reported.
+    pub at: DateTime<Utc>,
+    pub max_distance: Option<f64>,
+    /// `recycling_type` value required (`container`, `centre`).
+    pub facility_type: Option<String>,
+}
+
+/// One result.
+#[derive(Debug, Clone)]
+pub struct NearestHit {
+    /// Position of the layer in the list given to [`nearest`].
+    pub layer: usize,
+    pub feature: usize,
+    pub distance_m: f64,
+    pub bearing_deg: f64,
+    pub open: OpenState,
+    pub next_change: Option<String>,
+}
+
+/// Geodesic distance from `q` to a feature: to the point, or 0 inside a
+/// polygon and the distance to its boundary otherwise.
+pub fn distance_to(q: Point<f64>, g: &FeatureGeometry) -> (f64, Point<f64>) {
+    match g {
+        FeatureGeometry::Point(c) => (Geodesic.distance(q, Point(*c)), Point(*c)),
+        FeatureGeometry::Other(g) => {
+            let inside = match g.as_ref() {
+                Geometry::Polygon(p) => p.contains(&q),
+                Geometry::MultiPolygon(p) => p.contains(&q),
+                _ => false,
+            };
+            if inside {
+                return (0.0, q);
+            }
+            // Closest point in a local equirectangular frame around q (metres),
+            // then the exact geodesic distance to it.
+            let (lon0, lat0) = (q.x(), q.y());
+            let k = lat0.to_radians().cos().max(1e-6);
+            let wrap = |d: f64| (d + 540.0) % 360.0 - 180.0;
+            let local = g.map_coords(|c| Coord { x: wrap(c.x - lon0) * k, y: c.y - lat0 });
+            let closest = match local.closest_point(&Point::new(0.0, 0.0)) {
+                geo::Closest::Intersection(p) | geo::Closest::SinglePoint(p) => p,
+                geo::Closest::Indeterminate => return (f64::INFINITY, q),
+            };
+            let p = Point::new(wrap(closest.x() / k + lon0), closest.y() + lat0);
+            (Geodesic.distance(q, p), p)
+        }
+    }
+}
+
+struct Best {
+    hits: Vec<NearestHit>,
+    k: usize,
+}
+
+impl Best {
+    fn worst(&self) -> Option<f64> {
+        (self.hits.len() >= self.k).then(|| self.hits.last().map_or(f64::INFINITY, |h| h.distance_m))
+    }
+
+    fn push(&mut self, h: NearestHit) {
+        let pos = self
+            .hits
+            .partition_point(|x| (x.distance_m, x.layer, x.feature) < (h.distance_m, h.layer, h.feature));
+        self.hits.insert(pos, h);
+        self.hits.truncate(self.k);
+    }
+}
+
+fn matches_type(layer: &Layer, i: usize, t: &str) -> bool {
+    match layer.feature(i).property("recycling_type") {
+        Some(Value::String(s)) => s.eq_ignore_ascii_case(t),
+        _ => false,
+    }
+}
+
+/// The `k` nearest features over `layers` that pass the filters, by
+/// ascending geodesic distance (ties: layer order, then feature order).
+pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
+    let qp = Point::new(q.lon, q.lat);
+    let q3 = ecef(q.lon, q.lat);
+    let q3f = [q3[0] as f32, q3[1] as f32, q3[2] as f32];
+    let mut best = Best { hits: Vec::with_capacity(q.k + 1), k: q.k };
+    if q.k == 0 {
+        return Vec::new();
+    }
+    for (li, layer) in layers.iter().enumerate() {
+        let index = layer.nearest_index();
+        let schedules = layer.schedules();
+        for e in index.tree.nearest_neighbor_iter_with_distance_2(&q3f) {
+            let (entry, d2) = e;
+            let lower = (d2 as f64).sqrt() - F32_MARGIN - index.max_radius;
+            if let Some(w) = best.worst() {
+                if lower > w {
+                    break;
+                }
+            }
+            if q.max_distance.is_some_and(|m| lower > m) {
+                break;
+            }
+            let i = entry.data as usize;
+            if q.accepts != 0 && layer.categories(i) & q.accepts != q.accepts {
+                continue;
+            }
+            if let Some(t) = &q.facility_type {
+                if !matches_type(layer, i, t) {
+                    continue;
+                }
+            }
+            if let Some(at) = q.open_at {
+                let open = schedules.map_or(OpenState::Unknown, |s| s.state(i, at));
+                if open != OpenState::Open {
+                    continue;
+                }
+            }
+            let (d, target) = distance_to(qp, layer.feature(i).geometry());
+            if q.max_distance.is_some_and(|m| d > m) {
+                continue;
+            }
+            if best.worst().is_some_and(|w| d > w) {
+                continue;
+            }
+            let bearing = if d == 0.0 { 0.0 } else { Geodesic.bearing(qp, target).rem_euclid(360.0) };
+            best.push(NearestHit {
+                layer: li,
+                feature: i,
+                distance_m: d,
+                bearing_deg: bearing,
+                open: OpenState::Unknown,
+                next_change: None,
+            });
+        }
+    }
+    for h in &mut best.hits {
+        if let Some(s) = layers[h.layer].schedules() {
+            let (state, next) = s.evaluate(h.feature, q.at);
+            h.open = state;
+            h.next_change = next.map(|t| t.to_rfc3339());
+        }
+    }
+    best.hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecef_chords_never_exceed_geodesic_distances() {
+        let pairs = [((0.0, 0.0), (179.9, 0.5)), ((-179.95, 10.0), (179.95, 10.0)), ((0.0, 89.99), (180.0, 89.99)), ((-0.58, 44.84), (2.35, 48.85))];
+        for ((a, b), (c, d)) in pairs {
+            let (p, q) = (ecef(a, b), ecef(c, d));
+            let chord = ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
+            let g = Geodesic.distance(Point::new(a, b), Point::new(c, d));
+            assert!(chord <= g + 1e-6, "{chord} > {g}");
+        }
+    }
+}

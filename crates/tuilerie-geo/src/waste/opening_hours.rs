@@ -1,0 +1,190 @@
+//! Opening hours: OSM `opening_hours` values parsed once per distinct value
+//! with the `opening-hours` crate, evaluated in the layer's time zone
+//! (French public holidays for `PH`), daylight-saving changes included.
+//! A value that does not parse makes the state unknown, never an error.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use opening_hours::localization::{Country, TzLocation};
+use opening_hours::{Context, OpeningHours};
+use opening_hours_syntax::rules::RuleKind;
+
+/// Whether a facility is open at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpenState {
+    Open,
+    Closed,
+    Unknown,
+}
+
+type Hours = OpeningHours<TzLocation<Tz>>;
+
+/// The parsed schedules of a layer.
+pub struct Schedules {
+    tz: Tz,
+    /// Distinct values: parsed schedule, or `None` when it does not parse.
+    parsed: Vec<Option<Hours>>,
+    /// Per feature: index in `parsed`, `u32::MAX` without a value.
+    per_feature: Vec<u32>,
+    /// Features whose value does not parse, and a few examples.
+    pub invalid: usize,
+    pub invalid_examples: Vec<(usize, String, String)>,
+}
+
+impl std::fmt::Debug for Schedules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schedules")
+            .field("tz", &self.tz)
+            .field("distinct", &self.parsed.len())
+            .field("invalid", &self.invalid)
+            .finish()
+    }
+}
+
+/// Parses an IANA time zone name (`Europe/Paris`).
+pub fn parse_timezone(name: &str) -> Result<Tz, String> {
+    name.parse::<Tz>()
+        .map_err(|_| format!("unknown time zone {name:?} (expected an IANA name such as \"Europe/Paris\")"))
+}
+
+impl Schedules {
+    /// Parses the values (one per feature, `None` when absent).
+    pub fn build<'a>(values: impl Iterator<Item = Option<&'a str>>, tz: Tz) -> Schedules {
+        let ctx = Context::default()
+            .with_holidays(Country::FR.holidays())
+            .with_locale(TzLocation::new(tz));
+        let mut distinct: hashbrown::HashMap<&'a str, u32> = hashbrown::HashMap::new();
+        let mut parsed: Vec<Option<Hours>> = Vec::new();
+        let mut per_feature = Vec::new();
+        let mut invalid = 0;
+        let mut invalid_examples = Vec::new();
+        for (i, v) in values.enumerate() {
+            let Some(v) = v else {
+                per_feature.push(u32::MAX);
+                continue;
+            };
+            let idx = *distinct.entry(v).or_insert_with(|| {
+                parsed.push(OpeningHours::parse(v).ok().map(|oh| oh.with_context(ctx.clone())));
+                (parsed.len() - 1) as u32
+            });
+            if parsed[idx as usize].is_none() {
+                invalid += 1;
+                if invalid_examples.len() < 10 {
+                    let err = OpeningHours::parse(v).err().map(|e| e.to_string()).unwrap_or_default();
+                    invalid_examples.push((i, v.to_string(), err.lines().next().unwrap_or("").to_string()));
+                }
+            }
+            per_feature.push(idx);
+        }
+        Schedules {
+            tz,
+            parsed,
+            per_feature,
+            invalid,
+            invalid_examples,
+        }
+    }
+
+    pub fn timezone(&self) -> Tz {
+        self.tz
+    }
+
+    /// Whether feature `i` has an opening-hours value.
+    pub fn has_value(&self, i: usize) -> bool {
+        self.per_feature.get(i).is_some_and(|&v| v != u32::MAX)
+    }
+
+    /// State of feature `i` at `at`, and the next change (in the layer's zone).
+    pub fn evaluate(&self, i: usize, at: DateTime<Utc>) -> (OpenState, Option<DateTime<Tz>>) {
+        let Some(Some(oh)) = self
+            .per_feature
+            .get(i)
+            .filter(|&&v| v != u32::MAX)
+            .map(|&v| &self.parsed[v as usize])
+        else {
+            return (OpenState::Unknown, None);
+        };
+        let local = at.with_timezone(&self.tz);
+        let state = match oh.state(local) {
+            RuleKind::Open => OpenState::Open,
+            RuleKind::Closed => OpenState::Closed,
+            RuleKind::Unknown => OpenState::Unknown,
+        };
+        (state, oh.next_change(local))
+    }
+
+    /// Only the state (cheaper: no search for the next change).
+    pub fn state(&self, i: usize, at: DateTime<Utc>) -> OpenState {
+        let Some(Some(oh)) = self
+            .per_feature
+            .get(i)
+            .filter(|&&v| v != u32::MAX)
+            .map(|&v| &self.parsed[v as usize])
+        else {
+            return OpenState::Unknown;
+        };
+        match oh.state(at.with_timezone(&self.tz)) {
+            RuleKind::Open => OpenState::Open,
+            RuleKind::Closed => OpenState::Closed,
+            RuleKind::Unknown => OpenState::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn hours_are_evaluated_in_paris_time_across_the_spring_dst_change() {
+        let tz = parse_timezone("Europe/Paris").unwrap();
+        let s = Schedules::build(["Mo-Su 01:00-04:00", "Mo-Sa 09:00-12:00,14:00-18:00"].into_iter().map(Some), tz);
+        // 2026-03-29: clocks go from 02:00 CET to 03:00 CEST.
+        // 00:30 UTC = 01:30 CET: open.
+        assert_eq!(s.state(0, utc("2026-03-29T00:30:00Z")), OpenState::Open);
+        // 01:30 UTC = 03:30 CEST: still open; closes at 04:00 CEST = 02:00 UTC.
+        let (st, next) = s.evaluate(0, utc("2026-03-29T01:30:00Z"));
+        assert_eq!(st, OpenState::Open);
+        assert_eq!(next.unwrap().with_timezone(&Utc), utc("2026-03-29T02:00:00Z"));
+        // 02:30 UTC = 04:30 CEST: closed (a naive UTC+1 evaluation would say open).
+        assert_eq!(s.state(0, utc("2026-03-29T02:30:00Z")), OpenState::Closed);
+        // Autumn: 2026-10-25 03:00 CEST → 02:00 CET. 09:30 local = 08:30 UTC (CET).
+        assert_eq!(s.state(1, utc("2026-10-24T07:30:00Z")), OpenState::Open, "Saturday 09:30 CEST");
+        assert_eq!(s.state(1, utc("2026-10-26T08:30:00Z")), OpenState::Open, "Monday 09:30 CET");
+        assert_eq!(s.state(1, utc("2026-10-26T07:30:00Z")), OpenState::Closed, "Monday 08:30 CET");
+        let (_, next) = s.evaluate(1, utc("2026-10-26T07:30:00Z"));
+        assert_eq!(next.unwrap(), tz.with_ymd_and_hms(2026, 10, 26, 9, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn unparsable_values_are_unknown_and_counted() {
+        let tz = parse_timezone("Europe/Paris").unwrap();
+        let s = Schedules::build([Some("lundi 9h-12h"), None, Some("24/7"), Some("lundi 9h-12h")].into_iter(), tz);
+        assert_eq!(s.invalid, 2);
+        assert_eq!(s.state(0, utc("2026-01-05T10:00:00Z")), OpenState::Unknown);
+        assert_eq!(s.state(1, utc("2026-01-05T10:00:00Z")), OpenState::Unknown);
+        assert!(!s.has_value(1));
+        assert_eq!(s.state(2, utc("2026-01-05T10:00:00Z")), OpenState::Open);
+        assert_eq!(s.invalid_examples[0].0, 0);
+    }
+
+    #[test]
+    fn public_holidays_follow_the_french_calendar() {
+        let tz = parse_timezone("Europe/Paris").unwrap();
+        let s = Schedules::build([Some("Mo-Sa 09:00-18:00; PH off")].into_iter(), tz);
+        // 2026-07-14 (Tuesday) is Bastille Day.
+        assert_eq!(s.state(0, utc("2026-07-14T10:00:00Z")), OpenState::Closed);
+        assert_eq!(s.state(0, utc("2026-07-15T10:00:00Z")), OpenState::Open);
+    }
+
+    #[test]
+    fn unknown_time_zones_are_rejected_with_a_message() {
+        assert!(parse_timezone("Europe/Atlantis").unwrap_err().contains("Europe/Atlantis"));
+    }
+}
