@@ -10,6 +10,7 @@
 pub mod build;
 pub mod catalog;
 pub mod error;
+pub mod geojson_out;
 pub mod index;
 pub mod layer;
 pub mod properties;

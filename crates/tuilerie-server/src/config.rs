@@ -105,6 +105,8 @@ pub struct LayerConfig {
     pub accepts_field: Option<String>,
     /// Wastes every facility of the layer accepts (categories, keys or words).
     pub accepts: Option<Vec<String>>,
+    /// IANA time zone of `opening_hours` (default Europe/Paris).
+    pub timezone: Option<String>,
 }
 
 impl Config {
@@ -163,6 +165,9 @@ impl Config {
         }
         for (i, l) in self.layers.iter().enumerate() {
             let at = format!("layers[{i}] ({})", l.path.display());
+            if let Some(tz) = &l.timezone {
+                tuilerie_geo::waste::opening_hours::parse_timezone(tz).map_err(|e| anyhow::anyhow!("{at}: timezone: {e}"))?;
+            }
             if let Some(r) = l.cluster_radius {
                 if !(r > 0.0 && r <= 512.0) {
                     bail!("{at}: cluster_radius = {r} must be in (0, 512]");
@@ -228,6 +233,7 @@ impl LayerConfig {
                 accepts_field: self.accepts_field.clone(),
                 defaults: self.accepts.clone().unwrap_or_default(),
             },
+            timezone: self.timezone.clone(),
             progress: None,
         }
     }

@@ -2,8 +2,11 @@
 
 pub mod catalog;
 pub mod health;
+pub mod nearest;
+pub mod ogc;
 pub mod tilejson;
 pub mod tiles;
+pub mod waste;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -1,0 +1,146 @@
+//! `GET /nearest?lon=&lat=`: the nearest facilities by geodesic distance,
+//! with `layers`, `k`, `accepts`, `open`, `max_distance` and `type`.
+
+use super::resolve_layers;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use tuilerie_geo::query::{nearest, NearestQuery};
+use tuilerie_geo::waste::opening_hours::OpenState;
+use tuilerie_geo::waste::{mask_ids, CategoryMask, Taxonomy};
+
+fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<f64>, ApiError> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Some)
+            .ok_or_else(|| ApiError::bad(name, format!("{name} must be a number, got {v:?}"))),
+    }
+}
+
+/// Resolves `accepts=glass,piles` into a mask of categories (all required).
+pub fn parse_accepts(list: &str) -> Result<CategoryMask, ApiError> {
+    let t = Taxonomy::builtin();
+    let mut mask = 0;
+    for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let found = t.resolve(word);
+        if found.is_empty() {
+            let s = t.suggest(word, 3);
+            return Err(ApiError::bad(
+                "accepts",
+                format!("unknown waste {word:?}; did you mean {}? (see /waste-categories)", s.join(", ")),
+            ));
+        }
+        // A word naming several categories (e.g. "cartons") requires any of them:
+        // take the first, the closest meaning.
+        if let Some(i) = t.index_of(&found[0].category) {
+            mask |= 1 << i.0;
+        }
+    }
+    Ok(mask)
+}
+
+/// Parses `open=now` or an RFC 3339 time.
+pub fn parse_time(name: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
+    if v.eq_ignore_ascii_case("now") {
+        return Ok(Utc::now());
+    }
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| ApiError::bad(name, format!("{name} must be \"now\" or an RFC 3339 time such as 2026-11-28T10:00:00+01:00, got {v:?}")))
+}
+
+pub async fn get(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+    let lon = number(&params, "lon")?.ok_or_else(|| ApiError::bad("lon", "lon is required (longitude in degrees, WGS84)"))?;
+    let lat = number(&params, "lat")?.ok_or_else(|| ApiError::bad("lat", "lat is required (latitude in degrees, WGS84)"))?;
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(ApiError::bad("lon", format!("lon = {lon} is outside [-180, 180]")));
+    }
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(ApiError::bad("lat", format!("lat = {lat} is outside [-90, 90]")));
+    }
+    let k = match params.get("k") {
+        None => 5,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|k| (1..=1000).contains(k))
+            .ok_or_else(|| ApiError::bad("k", format!("k must be an integer from 1 to 1000, got {v:?}")))?,
+    };
+    let max_distance = number(&params, "max_distance")?;
+    if let Some(m) = max_distance {
+        if m < 0.0 {
+            return Err(ApiError::bad("max_distance", format!("max_distance must be positive (metres), got {m}")));
+        }
+    }
+    let accepts = params.get("accepts").map(|a| parse_accepts(a)).transpose()?.unwrap_or(0);
+    let open_at = params.get("open").map(|v| parse_time("open", v)).transpose()?;
+    let facility_type = match params.get("type").map(|s| s.as_str()) {
+        None | Some("") => None,
+        Some(t @ ("container" | "centre")) => Some(t.to_string()),
+        Some(t) => return Err(ApiError::bad("type", format!("type must be \"container\" or \"centre\", got {t:?}"))),
+    };
+    let catalog = state.catalog().ok_or(ApiError::Loading)?;
+    let layers = match params.get("layers") {
+        Some(list) => resolve_layers(&catalog, list)?,
+        None => catalog.layers().iter().filter(|l| l.meta().is_point_layer()).cloned().collect(),
+    };
+    let q = NearestQuery {
+        lon,
+        lat,
+        k,
+        accepts,
+        open_at,
+        at: open_at.unwrap_or_else(Utc::now),
+        max_distance,
+        facility_type,
+    };
+    let refs: Vec<&tuilerie_geo::Layer> = layers.iter().map(|l| l.as_ref()).collect();
+    let hits = nearest(&refs, &q);
+    let taxonomy = Taxonomy::builtin();
+    let features: Vec<Value> = hits
+        .iter()
+        .map(|h| {
+            let layer = refs[h.layer];
+            let f = layer.feature(h.feature);
+            let mut extra = Map::new();
+            extra.insert("distance_m".into(), json!((h.distance_m * 10.0).round() / 10.0));
+            extra.insert("bearing_deg".into(), json!((h.bearing_deg * 10.0).round() / 10.0));
+            extra.insert("layer".into(), json!(layer.id()));
+            extra.insert("accepts".into(), json!(mask_ids(layer.categories(h.feature), taxonomy)));
+            extra.insert(
+                "open_now".into(),
+                match h.open {
+                    OpenState::Open => json!(true),
+                    OpenState::Closed => json!(false),
+                    OpenState::Unknown => Value::Null,
+                },
+            );
+            extra.insert("next_change".into(), json!(h.next_change));
+            tuilerie_geo::geojson_out::feature(&f, extra)
+        })
+        .collect();
+    let body = json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "numberReturned": hits.len(),
+        "query": {
+            "lon": lon, "lat": lat, "k": k,
+            "layers": refs.iter().map(|l| l.id().as_str()).collect::<Vec<_>>(),
+            "accepts": mask_ids(accepts, taxonomy),
+            "open": open_at.map(|t| t.to_rfc3339()),
+            "max_distance": max_distance,
+            "type": q.facility_type,
+        },
+    });
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response())
+}

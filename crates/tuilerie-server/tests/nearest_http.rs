@@ -1,0 +1,180 @@
+//! `/nearest`, `/waste-categories` and OGC API Features over the demo data.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use tower::ServiceExt;
+use tuilerie_geo::{Catalog, LayerId, LoadOptions};
+use tuilerie_server::{app, AppState, ServerOptions};
+
+fn state() -> AppState {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    let mut a = LoadOptions::default();
+    a.id = Some(LayerId::new("communes").unwrap());
+    let mut b = LoadOptions::default();
+    b.id = Some(LayerId::new("points").unwrap());
+    let catalog = Catalog::load(
+        vec![(root.join("communes-gironde.geojson"), a), (root.join("points-collecte-synthetiques.geojson"), b)],
+        2,
+    );
+    AppState::ready(catalog, ServerOptions::default())
+}
+
+async fn get(s: &AppState, uri: &str) -> (StatusCode, String, serde_json::Value) {
+    let r = app(s.clone()).oneshot(Request::get(uri).header("host", "t.test").body(Body::empty()).unwrap()).await.unwrap();
+    let status = r.status();
+    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let b = r.into_body().collect().await.unwrap().to_bytes();
+    (status, ct, serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn nearest_returns_sorted_geojson_with_distances_and_filters() {
+    let s = state();
+    let (st, ct, j) = get(&s, "/nearest?lon=-0.5792&lat=44.8378&k=3&accepts=verre").await;
+    assert_eq!(st, StatusCode::OK, "{j}");
+    assert_eq!(ct, "application/geo+json");
+    assert_eq!(j["type"], "FeatureCollection");
+    let f = j["features"].as_array().unwrap();
+    assert_eq!(f.len(), 3);
+    let d: Vec<f64> = f.iter().map(|f| f["properties"]["distance_m"].as_f64().unwrap()).collect();
+    assert!(d.windows(2).all(|w| w[0] <= w[1]), "{d:?}");
+    for f in f {
+        let p = &f["properties"];
+        assert!(p["accepts"].as_array().unwrap().contains(&serde_json::json!("glass")));
+        assert_eq!(p["layer"], "points", "communes are not a point layer");
+        assert!(p["bearing_deg"].as_f64().unwrap() >= 0.0 && p["bearing_deg"].as_f64().unwrap() < 360.0);
+        assert!(p.get("open_now").is_some() && p.get("next_change").is_some());
+        assert_eq!(f["geometry"]["type"], "Point");
+    }
+    assert_eq!(j["query"]["accepts"], serde_json::json!(["glass"]));
+
+    let (_, _, j) = get(&s, "/nearest?lon=-0.5792&lat=44.8378&k=50&type=centre&open=2026-12-01T10:00:00%2B01:00").await;
+    for f in j["features"].as_array().unwrap() {
+        assert_eq!(f["properties"]["recycling_type"], "centre");
+        assert_eq!(f["properties"]["open_now"], true);
+    }
+    let (_, _, j) = get(&s, "/nearest?lon=-0.5792&lat=44.8378&k=1000&max_distance=1500").await;
+    for f in j["features"].as_array().unwrap() {
+        assert!(f["properties"]["distance_m"].as_f64().unwrap() <= 1500.0);
+    }
+}
+
+#[tokio::test]
+async fn bad_nearest_parameters_are_400_naming_the_parameter() {
+    let s = state();
+    for (q, param, text) in [
+        ("lat=44", "lon", "lon is required"),
+        ("lon=abc&lat=44", "lon", "lon must be a number"),
+        ("lon=-0.5&lat=95", "lat", "outside [-90, 90]"),
+        ("lon=200&lat=44", "lon", "outside [-180, 180]"),
+        ("lon=-0.5&lat=44&k=0", "k", "from 1 to 1000"),
+        ("lon=-0.5&lat=44&k=1001", "k", "from 1 to 1000"),
+        ("lon=-0.5&lat=44&accepts=frigoo", "accepts", "did you mean frigo"),
+        ("lon=-0.5&lat=44&open=tomorrow", "open", "RFC 3339"),
+        ("lon=-0.5&lat=44&max_distance=-3", "max_distance", "positive"),
+        ("lon=-0.5&lat=44&type=bin", "type", "container"),
+    ] {
+        let (st, _, j) = get(&s, &format!("/nearest?{q}")).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{q}: {j}");
+        assert_eq!(j["parameter"], param, "{q}: {j}");
+        assert!(j["error"].as_str().unwrap().contains(text), "{q}: {j}");
+    }
+    let (st, _, j) = get(&s, "/nearest?lon=-0.5&lat=44&layers=nope").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(j["known"], serde_json::json!(["communes", "points"]));
+}
+
+#[tokio::test]
+async fn waste_categories_list_and_resolve_words() {
+    let s = state();
+    let (st, _, j) = get(&s, "/waste-categories").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(j["categories"].as_array().unwrap().len() >= 15);
+    let (_, _, j) = get(&s, "/waste-categories?q=Frigo").await;
+    assert_eq!(j["categories"][0]["id"], "electronics");
+    assert!(j["categories"][0]["keys"].as_array().unwrap().contains(&serde_json::json!("fridge_and_freezer")));
+    let (_, _, j) = get(&s, "/waste-categories?q=r%C3%A9frig%C3%A9rateur").await;
+    assert_eq!(j["categories"][0]["id"], "electronics");
+    let (_, _, j) = get(&s, "/waste-categories?q=klingon").await;
+    assert!(j["categories"].as_array().unwrap().is_empty());
+    assert!(!j["suggestions"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn ogc_paging_returns_every_feature_exactly_once() {
+    let s = state();
+    let (st, _, land) = get(&s, "/").await;
+    assert_eq!(st, StatusCode::OK);
+    let rels: Vec<&str> = land["links"].as_array().unwrap().iter().map(|l| l["rel"].as_str().unwrap()).collect();
+    for r in ["self", "service-desc", "conformance", "data"] {
+        assert!(rels.contains(&r), "{rels:?}");
+    }
+    let (_, _, c) = get(&s, "/conformance").await;
+    assert!(c["conformsTo"].as_array().unwrap().iter().any(|v| v.as_str().unwrap().ends_with("/conf/core")));
+    let (_, _, cols) = get(&s, "/collections").await;
+    assert_eq!(cols["collections"][1]["id"], "points");
+    let total = 4054;
+    let mut seen = HashSet::new();
+    let mut next = Some("http://t.test/collections/points/items?limit=1000".to_string());
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        let path = url.strip_prefix("http://t.test").unwrap();
+        let (st, ct, page) = get(&s, path).await;
+        assert_eq!(st, StatusCode::OK, "{page}");
+        assert_eq!(ct, "application/geo+json");
+        assert_eq!(page["numberMatched"], total);
+        let feats = page["features"].as_array().unwrap();
+        assert_eq!(page["numberReturned"].as_u64().unwrap() as usize, feats.len());
+        for f in feats {
+            assert!(seen.insert(f["id"].to_string()), "feature {} twice", f["id"]);
+        }
+        next = page["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").map(|l| l["href"].as_str().unwrap().to_string());
+        pages += 1;
+    }
+    assert_eq!(seen.len(), total);
+    assert_eq!(pages, 5);
+    // Filters and bbox.
+    let (_, _, j) = get(&s, "/collections/points/items?bbox=-0.7,44.7,-0.5,44.9&recycling_type=centre&limit=10000").await;
+    for f in j["features"].as_array().unwrap() {
+        assert_eq!(f["properties"]["recycling_type"], "centre");
+        let c = &f["geometry"]["coordinates"];
+        assert!((-0.7..=-0.5).contains(&c[0].as_f64().unwrap()) && (44.7..=44.9).contains(&c[1].as_f64().unwrap()));
+    }
+    let (_, _, j) = get(&s, "/collections/points/items?accepts=piles&limit=5").await;
+    assert!(j["numberMatched"].as_u64().unwrap() > 0);
+    for f in j["features"].as_array().unwrap() {
+        assert_eq!(f["properties"]["recycling:batteries"], "yes", "{f}");
+    }
+    let id = j["features"][0]["id"].to_string();
+    let (st, _, one) = get(&s, &format!("/collections/points/items/{id}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(one["id"].to_string(), id);
+}
+
+#[tokio::test]
+async fn bad_ogc_parameters_are_400_and_unknown_items_404() {
+    let s = state();
+    for (q, param) in [
+        ("bbox=1,2,3", "bbox"),
+        ("bbox=0,50,1,40", "bbox"),
+        ("bbox=a,b,c,d", "bbox"),
+        ("limit=0", "limit"),
+        ("offset=-1", "offset"),
+        ("colour=red", "colour"),
+        ("accepts=zzzz", "accepts"),
+    ] {
+        let (st, _, j) = get(&s, &format!("/collections/points/items?{q}")).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(j["parameter"], param, "{q}: {j}");
+    }
+    let (st, _, j) = get(&s, "/collections/points/items?limit=99999").await;
+    assert_eq!(st, StatusCode::OK, "a limit above the maximum is clamped");
+    assert_eq!(j["numberReturned"], 4054);
+    let (st, _, _) = get(&s, "/collections/points/items/999999999").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = get(&s, "/collections/nope/items").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
