@@ -37,6 +37,15 @@ pub fn report(layer: &Layer) -> String {
             f.samples.join(", ")
         );
     }
+    if layer.schedules().is_some() {
+        let _ = writeln!(s, "  opening_hours {} unparsable value(s), evaluated in {}", m.invalid_opening_hours, m.timezone);
+        for (i, v, e) in m.invalid_opening_hours_examples.iter().take(5) {
+            let _ = writeln!(s, "    feature {i}: {v:?}: {e}");
+        }
+    }
+    if l_is_clustered(layer) {
+        let _ = writeln!(s, "  clusters    up to zoom {}", layer.clusters().and_then(|c| c.options()).map_or(0, |o| o.max_zoom));
+    }
     skipped(&mut s, m);
     let _ = writeln!(s, "  load time   {:.1} ms", m.load_time.as_secs_f64() * 1000.0);
     s
@@ -59,4 +68,8 @@ pub fn report_json(layer: &Layer) -> serde_json::Value {
     let mut v = serde_json::to_value(m).unwrap_or_default();
     v["load_time_ms"] = serde_json::json!(m.load_time.as_secs_f64() * 1000.0);
     v
+}
+
+fn l_is_clustered(layer: &Layer) -> bool {
+    layer.clusters().is_some()
 }

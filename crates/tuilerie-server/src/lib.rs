@@ -15,7 +15,7 @@ pub mod state;
 pub use state::{AppState, ServerOptions};
 
 use axum::http::{header, HeaderValue, Method};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -32,24 +32,48 @@ pub fn app_with_cors(state: AppState, cors_origins: &[String]) -> Router {
         .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
         .expose_headers([header::ETAG, header::CONTENT_ENCODING]);
-    Router::new()
-        .route("/health", get(routes::health::health))
-        .route("/catalog", get(routes::catalog::catalog))
-        .route("/tiles/{layers}", get(routes::tilejson::get))
-        .route("/tiles/{layers}/{z}/{x}/{y}", get(routes::tiles::tile))
-        .route("/waste-categories", get(routes::waste::list))
-        .route("/nearest", get(routes::nearest::get))
-        .route("/", get(routes::ogc::landing))
-        .route("/conformance", get(routes::ogc::conformance))
-        .route("/collections", get(routes::ogc::collections))
-        .route("/collections/{id}", get(routes::ogc::one_collection))
-        .route("/collections/{id}/items", get(routes::ogc::items))
-        .route("/collections/{id}/items/{fid}", get(routes::ogc::item))
+    let mut router = Router::new();
+    for (path, handler) in routes() {
+        router = router.route(path, handler);
+    }
+    router
         .layer(cors)
         .with_state(state)
+}
+
+/// Every route with its handler; documented one for one in
+/// [`routes::openapi::ENDPOINTS`].
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    use routes::*;
+    vec![
+        ("/", get(ogc::landing)),
+        ("/health", get(health::health)),
+        ("/catalog", get(catalog::catalog)),
+        ("/openapi.json", get(openapi::get)),
+        ("/tiles/{layers}", get(tilejson::get)),
+        ("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile)),
+        ("/waste-categories", get(waste::list)),
+        ("/nearest", get(nearest::get)),
+        ("/conformance", get(ogc::conformance)),
+        ("/collections", get(ogc::collections)),
+        ("/collections/{id}", get(ogc::one_collection)),
+        ("/collections/{id}/items", get(ogc::items)),
+        ("/collections/{id}/items/{fid}", get(ogc::item)),
+    ]
 }
 
 /// The service's routes with CORS open to any origin.
 pub fn app(state: AppState) -> Router {
     app_with_cors(state, &["*".to_string()])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_documented_and_every_documented_path_is_routed() {
+        let routed: std::collections::BTreeSet<&str> = super::routes().iter().map(|(p, _)| *p).collect();
+        let documented: std::collections::BTreeSet<&str> =
+            super::routes::openapi::ENDPOINTS.iter().map(|e| e.route).collect();
+        assert_eq!(routed, documented);
+    }
 }

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod health;
 pub mod nearest;
 pub mod ogc;
+pub mod openapi;
 pub mod tilejson;
 pub mod tiles;
 pub mod waste;

@@ -1,0 +1,167 @@
+//! `GET /openapi.json`: the OpenAPI 3.0 document. It is built from
+//! [`ENDPOINTS`], the same table `app()` registers routes from, so a route
+//! cannot exist undocumented (a test checks both ways).
+
+use serde_json::{json, Map, Value};
+
+/// Where a parameter goes.
+#[derive(Clone, Copy)]
+pub enum In {
+    Path,
+    Query,
+}
+
+/// A documented parameter.
+pub struct Param {
+    pub name: &'static str,
+    pub place: In,
+    pub required: bool,
+    /// JSON schema type: `string`, `integer`, `number`.
+    pub ty: &'static str,
+    pub description: &'static str,
+}
+
+const fn q(name: &'static str, ty: &'static str, description: &'static str) -> Param {
+    Param { name, place: In::Query, required: false, ty, description }
+}
+const fn rq(name: &'static str, ty: &'static str, description: &'static str) -> Param {
+    Param { name, place: In::Query, required: true, ty, description }
+}
+const fn p(name: &'static str, ty: &'static str, description: &'static str) -> Param {
+    Param { name, place: In::Path, required: true, ty, description }
+}
+
+/// A documented GET endpoint.
+pub struct Endpoint {
+    /// The router path (axum syntax).
+    pub route: &'static str,
+    /// The documented path, when it differs (`{y}.mvt`).
+    pub doc_path: Option<&'static str>,
+    pub summary: &'static str,
+    pub params: &'static [Param],
+    /// `(status, description, content type)`.
+    pub responses: &'static [(u16, &'static str, &'static str)],
+}
+
+const JSON: &str = "application/json";
+const GEOJSON: &str = "application/geo+json";
+const ERR: (u16, &str, &str) = (400, "invalid parameter: {\"error\", \"parameter\"}", JSON);
+const NF: (u16, &str, &str) = (404, "unknown layer, collection or feature", JSON);
+
+/// Every route of the service.
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint { route: "/", doc_path: None, summary: "Landing page (OGC API)", params: &[], responses: &[(200, "links to the API", JSON)] },
+    Endpoint { route: "/health", doc_path: None, summary: "Readiness: 200 with the layer count once loaded, 503 while loading", params: &[], responses: &[(200, "ready", JSON), (503, "loading", JSON)] },
+    Endpoint { route: "/catalog", doc_path: None, summary: "Every layer with its metadata and TileJSON URL", params: &[], responses: &[(200, "layers and failed layers", JSON)] },
+    Endpoint { route: "/openapi.json", doc_path: None, summary: "This document", params: &[], responses: &[(200, "OpenAPI 3.0", "application/vnd.oai.openapi+json;version=3.0")] },
+    Endpoint {
+        route: "/tiles/{layers}",
+        doc_path: None,
+        summary: "TileJSON 3.0.0 of one layer or a comma-separated list",
+        params: &[p("layers", "string", "layer id or comma-separated ids")],
+        responses: &[(200, "TileJSON", JSON), ERR, NF],
+    },
+    Endpoint {
+        route: "/tiles/{layers}/{z}/{x}/{y}",
+        doc_path: Some("/tiles/{layers}/{z}/{x}/{y}.mvt"),
+        summary: "Mapbox Vector Tile (XYZ scheme); gzip when accepted; ETag / If-None-Match",
+        params: &[p("layers", "string", "layer id or comma-separated ids"), p("z", "integer", "zoom 0..22"), p("x", "integer", "column"), p("y", "integer", "row (y down)")],
+        responses: &[(200, "the tile", "application/vnd.mapbox-vector-tile"), (204, "no feature in this tile", JSON), (304, "not modified", JSON), ERR, NF],
+    },
+    Endpoint {
+        route: "/waste-categories",
+        doc_path: None,
+        summary: "The waste taxonomy; with q, resolve a word (French or English, any case or accents)",
+        params: &[q("q", "string", "a word: verre, frigo, piles, gravats...")],
+        responses: &[(200, "categories (and suggestions when nothing matches)", JSON)],
+    },
+    Endpoint {
+        route: "/nearest",
+        doc_path: None,
+        summary: "Nearest facilities by geodesic distance (WGS84 ellipsoid)",
+        params: &[
+            rq("lon", "number", "longitude, -180..180"),
+            rq("lat", "number", "latitude, -90..90"),
+            q("layers", "string", "comma-separated layer ids (default: every point layer)"),
+            q("k", "integer", "number of results, 1..1000 (default 5)"),
+            q("accepts", "string", "comma-separated wastes (categories, OSM keys or words); all are required"),
+            q("open", "string", "now, or an RFC 3339 time: only facilities open then"),
+            q("max_distance", "number", "metres"),
+            q("type", "string", "container or centre"),
+        ],
+        responses: &[(200, "GeoJSON FeatureCollection sorted by distance_m", GEOJSON), ERR, NF],
+    },
+    Endpoint { route: "/conformance", doc_path: None, summary: "OGC API conformance classes", params: &[], responses: &[(200, "conformsTo", JSON)] },
+    Endpoint { route: "/collections", doc_path: None, summary: "OGC API feature collections (one per layer)", params: &[], responses: &[(200, "collections", JSON)] },
+    Endpoint {
+        route: "/collections/{id}",
+        doc_path: None,
+        summary: "One collection",
+        params: &[p("id", "string", "layer id")],
+        responses: &[(200, "collection", JSON), NF],
+    },
+    Endpoint {
+        route: "/collections/{id}/items",
+        doc_path: None,
+        summary: "Features of a collection, paged; other parameters filter on property equality",
+        params: &[
+            p("id", "string", "layer id"),
+            q("bbox", "string", "minx,miny,maxx,maxy (WGS84)"),
+            q("limit", "integer", "page size, default 100, at most 10000"),
+            q("offset", "integer", "start of the page"),
+            q("accepts", "string", "wastes the features must all accept"),
+        ],
+        responses: &[(200, "GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", GEOJSON), ERR, NF],
+    },
+    Endpoint {
+        route: "/collections/{id}/items/{fid}",
+        doc_path: None,
+        summary: "One feature",
+        params: &[p("id", "string", "layer id"), p("fid", "string", "feature id")],
+        responses: &[(200, "GeoJSON Feature", GEOJSON), NF],
+    },
+];
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for e in ENDPOINTS {
+        let params: Vec<Value> = e
+            .params
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.name,
+                    "in": match p.place { In::Path => "path", In::Query => "query" },
+                    "required": p.required,
+                    "description": p.description,
+                    "schema": {"type": p.ty},
+                })
+            })
+            .collect();
+        let mut responses = Map::new();
+        for (code, desc, ct) in e.responses {
+            let mut r = json!({"description": desc});
+            if ![204, 304].contains(code) {
+                r["content"] = json!({ *ct: {"schema": {}} });
+            }
+            responses.insert(code.to_string(), r);
+        }
+        paths.insert(
+            e.doc_path.unwrap_or(e.route).to_string(),
+            json!({"get": {"summary": e.summary, "parameters": params, "responses": responses}}),
+        );
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "tuilerie", "version": env!("CARGO_PKG_VERSION"), "description": "Vector tiles, nearest facilities and OGC API Features from GeoJSON and shapefiles"},
+        "paths": paths,
+    })
+}
+
+pub async fn get() -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")],
+        document().to_string(),
+    )
+}
