@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP load test: hot-cache tile requests/s of tuilerie against a trivial
+# HTTP load test: hot-cache tile requests/s and nearest queries/s of tuilerie against a trivial
 # axum handler returning a static 500-byte body (the ceiling), same wrk
 # settings, on loopback. Needs wrk (apt) and bench-data/ (scripts/make_data.py --bench).
 #   bash benches/http/load.sh [duration=10s] [connections=32] [runs=3]
@@ -40,5 +40,7 @@ for spec in "communes:tiles-gironde-z6" "communes:tiles-gironde-z10" "communes:t
   all=(); for _ in $(seq "$runs"); do all+=("$(rps -s benches/http/urls.lua http://127.0.0.1:18080 -- "$list" "/tiles/$layer/")"); done
   printf "%-28s %14s %s\n" "$layer ${spec#*:}" "$(printf '%s\n' "${all[@]}" | median)" "${all[*]}"
 done
+all=(); for _ in $(seq "$runs"); do all+=("$(rps -s benches/http/urls.lua http://127.0.0.1:18080 -- benches/workloads/nearest-france.txt "" none)"); done
+printf "%-28s %14s %s\n" "nearest k=5 (1M points)" "$(printf '%s\n' "${all[@]}" | median)" "${all[*]}"
 all=(); for _ in $(seq "$runs"); do all+=("$(rps http://127.0.0.1:18081/static)"); done
 printf "%-28s %14s %s\n" "static 500-byte handler" "$(printf '%s\n' "${all[@]}" | median)" "${all[*]}"

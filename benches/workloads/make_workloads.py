@@ -25,3 +25,14 @@ write("tiles-gironde-z10.txt", cover(*gironde, 10))
 cx, cy = tile(-0.58, 44.84, 14)
 write("tiles-bordeaux-z14.txt", [(14, x, y) for x in range(cx - 8, cx + 8) for y in range(cy - 8, cy + 8)])
 write("tiles-france-z6.txt", cover(-5.2, 41.3, 9.6, 51.1, 6))
+
+# Nearest queries: 1000 fixed random points over metropolitan France, k=5,
+# every other one with a category (glass or batteries).
+import random
+rng = random.Random(5)
+with open(os.path.join(HERE, "nearest-france.txt"), "w") as f:
+    for i in range(1000):
+        lon, lat = -4.5 + rng.random() * 12.0, 42.5 + rng.random() * 8.5
+        extra = ["", "&accepts=glass", "", "&accepts=batteries"][i % 4]
+        f.write(f"/nearest?lon={lon:.5f}&lat={lat:.5f}&k=5&layers=points{extra}\n")
+print("nearest-france.txt", 1000)
