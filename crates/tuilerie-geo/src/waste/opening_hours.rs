@@ -95,14 +95,15 @@ impl Schedules {
         self.per_feature.get(i).is_some_and(|&v| v != u32::MAX)
     }
 
+    /// The parsed schedule of feature `i`, if it has one that parses.
+    fn schedule(&self, i: usize) -> Option<&Hours> {
+        let v = *self.per_feature.get(i).filter(|&&v| v != u32::MAX)?;
+        self.parsed[v as usize].as_ref()
+    }
+
     /// State of feature `i` at `at`, and the next change (in the layer's zone).
     pub fn evaluate(&self, i: usize, at: DateTime<Utc>) -> (OpenState, Option<DateTime<Tz>>) {
-        let Some(Some(oh)) = self
-            .per_feature
-            .get(i)
-            .filter(|&&v| v != u32::MAX)
-            .map(|&v| &self.parsed[v as usize])
-        else {
+        let Some(oh) = self.schedule(i) else {
             return (OpenState::Unknown, None);
         };
         let local = at.with_timezone(&self.tz);
@@ -116,12 +117,7 @@ impl Schedules {
 
     /// Only the state (cheaper: no search for the next change).
     pub fn state(&self, i: usize, at: DateTime<Utc>) -> OpenState {
-        let Some(Some(oh)) = self
-            .per_feature
-            .get(i)
-            .filter(|&&v| v != u32::MAX)
-            .map(|&v| &self.parsed[v as usize])
-        else {
+        let Some(oh) = self.schedule(i) else {
             return OpenState::Unknown;
         };
         match oh.state(at.with_timezone(&self.tz)) {
