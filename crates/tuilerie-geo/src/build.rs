@@ -108,7 +108,6 @@ pub struct LayerBuilder {
     pending_id: Option<StoredId>,
     geometries: Vec<FeatureGeometry>,
     kinds: BTreeSet<GeometryKind>,
-    bounds: Option<[f64; 4]>,
     skipped: SkipReport,
     seen: usize,
     timezone: Option<chrono_tz::Tz>,
@@ -135,7 +134,6 @@ impl LayerBuilder {
             pending_id: None,
             geometries: Vec::new(),
             kinds: BTreeSet::new(),
-            bounds: None,
             skipped: SkipReport::default(),
             seen: 0,
             timezone: None,
@@ -162,19 +160,11 @@ impl LayerBuilder {
         self.reprojector = r;
     }
 
-    pub fn reprojector(&self) -> &Reprojector {
-        &self.reprojector
-    }
-
     /// Whether a property is configured as the feature id.
     pub fn has_id_field(&self) -> bool {
         self.options.id_field.is_some()
     }
 
-    /// Number of source features seen so far (kept or skipped).
-    pub fn seen(&self) -> usize {
-        self.seen
-    }
 
     /// Declares a field before any value (shapefile columns), so that empty
     /// columns still show in the metadata with their type.
@@ -338,7 +328,6 @@ impl LayerBuilder {
                 b[3] = b[3].max(r.max().y);
             }
         }
-        self.bounds = bounds;
         self.pool.shrink();
         self.props.shrink();
         self.geometries.shrink_to_fit();
@@ -372,11 +361,12 @@ impl LayerBuilder {
             crs_origin: crs_origin.to_string(),
             encoding,
             geometry_kinds: self.kinds.iter().copied().collect(),
-            bounds: self.bounds,
+            bounds,
             feature_count: self.geometries.len(),
             fields,
             skipped: self.skipped,
-            load_time: self.started.elapsed(),
+            // Set once the layer is complete, below.
+            load_time: std::time::Duration::ZERO,
             minzoom: self.options.minzoom.unwrap_or(0),
             maxzoom: self.options.maxzoom.unwrap_or(14),
             timezone: String::new(),

@@ -2,7 +2,6 @@
 //! changes on every (re)load so caches keyed by it never serve stale data.
 
 use crate::build::LoadOptions;
-use crate::error::GeoError;
 use crate::layer::{Layer, LayerId};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -108,14 +107,5 @@ impl Catalog {
 
     pub fn ids(&self) -> Vec<&str> {
         self.layers.iter().map(|l| l.id().as_str()).collect()
-    }
-}
-
-impl From<GeoError> for FailedLayer {
-    fn from(e: GeoError) -> Self {
-        FailedLayer {
-            path: PathBuf::new(),
-            error: e.to_string(),
-        }
     }
 }

@@ -43,7 +43,7 @@ pub fn report(layer: &Layer) -> String {
             let _ = writeln!(s, "    feature {i}: {v:?}: {e}");
         }
     }
-    if l_is_clustered(layer) {
+    if layer.clusters().is_some() {
         let _ = writeln!(s, "  clusters    up to zoom {}", layer.clusters().and_then(|c| c.options()).map_or(0, |o| o.max_zoom));
     }
     skipped(&mut s, m);
@@ -68,8 +68,4 @@ pub fn report_json(layer: &Layer) -> serde_json::Value {
     let mut v = serde_json::to_value(m).unwrap_or_default();
     v["load_time_ms"] = serde_json::json!(m.load_time.as_secs_f64() * 1000.0);
     v
-}
-
-fn l_is_clustered(layer: &Layer) -> bool {
-    layer.clusters().is_some()
 }
