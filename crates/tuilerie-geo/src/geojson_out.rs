@@ -1,45 +1,16 @@
-//! Features as GeoJSON (RFC 7946) values for API responses.
+//! Features as GeoJSON (RFC 7946) values for API responses; geometries are
+//! converted by the `geojson` crate.
 
 use crate::layer::{FeatureGeometry, FeatureId, FeatureRef};
-use geo::{Coord, Geometry, LineString, Polygon};
 use serde_json::{json, Map, Value};
-
-fn pos(c: &Coord<f64>) -> Value {
-    json!([c.x, c.y])
-}
-
-fn line(l: &LineString<f64>) -> Value {
-    Value::Array(l.0.iter().map(pos).collect())
-}
-
-fn polygon(p: &Polygon<f64>) -> Value {
-    let mut rings = vec![line(p.exterior())];
-    rings.extend(p.interiors().iter().map(line));
-    Value::Array(rings)
-}
-
-/// A `geo` geometry as a GeoJSON geometry object.
-pub fn geometry(g: &Geometry<f64>) -> Value {
-    match g {
-        Geometry::Point(p) => json!({"type": "Point", "coordinates": pos(&p.0)}),
-        Geometry::MultiPoint(m) => json!({"type": "MultiPoint", "coordinates": m.0.iter().map(|p| pos(&p.0)).collect::<Vec<_>>()}),
-        Geometry::Line(l) => json!({"type": "LineString", "coordinates": [pos(&l.start), pos(&l.end)]}),
-        Geometry::LineString(l) => json!({"type": "LineString", "coordinates": line(l)}),
-        Geometry::MultiLineString(m) => json!({"type": "MultiLineString", "coordinates": m.0.iter().map(line).collect::<Vec<_>>()}),
-        Geometry::Polygon(p) => json!({"type": "Polygon", "coordinates": polygon(p)}),
-        Geometry::MultiPolygon(m) => json!({"type": "MultiPolygon", "coordinates": m.0.iter().map(polygon).collect::<Vec<_>>()}),
-        Geometry::Rect(r) => json!({"type": "Polygon", "coordinates": polygon(&r.to_polygon())}),
-        Geometry::Triangle(t) => json!({"type": "Polygon", "coordinates": polygon(&t.to_polygon())}),
-        Geometry::GeometryCollection(c) => json!({"type": "GeometryCollection", "geometries": c.0.iter().map(geometry).collect::<Vec<_>>()}),
-    }
-}
 
 /// The feature's geometry as GeoJSON.
 pub fn feature_geometry(g: &FeatureGeometry) -> Value {
-    match g {
-        FeatureGeometry::Point(c) => json!({"type": "Point", "coordinates": pos(c)}),
-        FeatureGeometry::Other(g) => geometry(g),
-    }
+    let value = match g {
+        FeatureGeometry::Point(c) => geojson::GeometryValue::from(&geo::Point(*c)),
+        FeatureGeometry::Other(g) => geojson::GeometryValue::from(g.as_ref()),
+    };
+    serde_json::to_value(geojson::Geometry::new(value)).unwrap_or(Value::Null)
 }
 
 /// The id as a JSON value (number or string).
@@ -60,4 +31,19 @@ pub fn feature(f: &FeatureRef<'_>, extra: Map<String, Value>) -> Value {
         "geometry": feature_geometry(f.geometry()),
         "properties": props,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    #[test]
+    fn geometries_serialise_as_rfc7946_objects() {
+        let p = feature_geometry(&FeatureGeometry::Point(geo::Coord { x: 1.5, y: 2.0 }));
+        assert_eq!(p, json!({"type": "Point", "coordinates": [1.5, 2.0]}));
+        let g: geo::Geometry<f64> = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 0.0)].into();
+        let v = feature_geometry(&FeatureGeometry::from_geometry(g));
+        assert_eq!(v, json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]}));
+    }
 }
