@@ -435,16 +435,16 @@ impl LayerBuilder {
             }),
         };
         if let Some(o) = cluster_options {
-            let points: Vec<(f64, f64, u32, u64)> = layer
+            let points: Vec<(f64, f64, u32)> = layer
                 .index
                 .points()
                 .iter()
                 .map(|e| {
                     let (x, y) = lonlat_to_world(e.geom()[0], e.geom()[1]);
-                    (x, y, e.data, layer.categories[e.data as usize])
+                    (x, y, e.data)
                 })
                 .collect();
-            layer.clusters = Some(ClusterIndex::build(points, taxonomy.len(), o));
+            layer.clusters = Some(ClusterIndex::build(points, &layer.categories, taxonomy.len(), o));
         }
         layer.meta.load_time = self.started.elapsed();
         layer

@@ -88,8 +88,7 @@ impl Catalog {
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Layer>> {
-        let id = LayerId::new(id).ok()?;
-        self.by_id.get(&id).map(|&i| &self.layers[i])
+        self.by_id.get(id).map(|&i| &self.layers[i])
     }
 
     pub fn layers(&self) -> &[Arc<Layer>] {

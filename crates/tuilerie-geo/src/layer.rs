@@ -58,6 +58,12 @@ impl LayerId {
     }
 }
 
+impl std::borrow::Borrow<str> for LayerId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for LayerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -328,9 +334,13 @@ impl Layer {
         (0..self.len()).map(move |i| self.feature(i))
     }
 
-    /// Finds a feature by its id (linear in the layer size for string ids).
+    /// Finds a feature by its id as written in a URL (linear in the layer size).
     pub fn find(&self, id: &str) -> Option<FeatureRef<'_>> {
-        self.features().find(|f| f.id().to_string() == id)
+        let numeric = id.parse::<i64>().ok().filter(|n| n.to_string() == id);
+        self.features().find(|f| match f.id() {
+            FeatureId::Int(i) => numeric == Some(i),
+            FeatureId::Str(s) => s == id,
+        })
     }
 
     pub fn index(&self) -> &LayerIndex {

@@ -99,6 +99,8 @@ pub struct NearestHit {
     pub bearing_deg: f64,
     pub open: OpenState,
     pub next_change: Option<String>,
+    /// The point of the feature the distance was measured to.
+    pub target: Point<f64>,
 }
 
 /// Geodesic distance from `q` to a feature: to the point, or 0 inside a
@@ -203,18 +205,22 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
             if best.worst().is_some_and(|w| d > w) {
                 continue;
             }
-            let bearing = if d == 0.0 { 0.0 } else { Geodesic.bearing(qp, target).rem_euclid(360.0) };
             best.push(NearestHit {
                 layer: li,
                 feature: i,
                 distance_m: d,
-                bearing_deg: bearing,
+                // Set for the final results only, below.
+                bearing_deg: 0.0,
                 open: OpenState::Unknown,
                 next_change: None,
+                target,
             });
         }
     }
     for h in &mut best.hits {
+        if h.distance_m > 0.0 {
+            h.bearing_deg = Geodesic.bearing(qp, h.target).rem_euclid(360.0);
+        }
         if let Some(s) = layers[h.layer].schedules() {
             let (state, next) = s.evaluate(h.feature, q.at);
             h.open = state;

@@ -328,7 +328,8 @@ fn signed_area2(ring: &[Coord<f64>]) -> f64 {
 /// going to the smallest outer containing it (a hole that no outer contains
 /// is treated as an outer, as GDAL does).
 fn polygon<'a, P: HasXY + 'a>(rings: impl Iterator<Item = &'a [P]>) -> GeomResult {
-    let mut outers: Vec<(LineString<f64>, f64, Vec<LineString<f64>>)> = Vec::new();
+    // Outer rings as hole-less polygons (for containment tests), with their area.
+    let mut outers: Vec<(Polygon<f64>, f64, Vec<LineString<f64>>)> = Vec::new();
     let mut holes: Vec<LineString<f64>> = Vec::new();
     for r in rings {
         let mut pts: Vec<Coord<f64>> = r.iter().map(coord).collect();
@@ -344,8 +345,7 @@ fn polygon<'a, P: HasXY + 'a>(rings: impl Iterator<Item = &'a [P]>) -> GeomResul
         }
         let ls = LineString::new(pts);
         if a < 0.0 {
-            let area = a.abs();
-            outers.push((ls, area, Vec::new()));
+            outers.push((Polygon::new(ls, vec![]), a.abs() / 2.0, Vec::new()));
         } else {
             holes.push(ls);
         }
@@ -354,19 +354,23 @@ fn polygon<'a, P: HasXY + 'a>(rings: impl Iterator<Item = &'a [P]>) -> GeomResul
         let probe = Point(h.0[0]);
         let owner = outers
             .iter_mut()
-            .filter(|(o, _, _)| Polygon::new(o.clone(), vec![]).contains(&probe) || o.0.contains(&probe.0))
+            .filter(|(o, _, _)| o.contains(&probe) || o.exterior().0.contains(&probe.0))
             .min_by(|a, b| a.1.total_cmp(&b.1));
         match owner {
             Some((_, _, hs)) => hs.push(h),
             None => {
-                let area = Polygon::new(h.clone(), vec![]).unsigned_area();
                 let mut rev = h;
                 rev.0.reverse();
-                outers.push((rev, area, Vec::new()));
+                let p = Polygon::new(rev, vec![]);
+                let area = p.unsigned_area();
+                outers.push((p, area, Vec::new()));
             }
         }
     }
-    let mut polys: Vec<Polygon<f64>> = outers.into_iter().map(|(o, _, hs)| Polygon::new(o, hs)).collect();
+    let mut polys: Vec<Polygon<f64>> = outers
+        .into_iter()
+        .map(|(o, _, hs)| Polygon::new(o.into_inner().0, hs))
+        .collect();
     match polys.len() {
         0 => Err((SkipReason::EmptyGeometry, "polygon without rings".into())),
         1 => Ok(Geometry::Polygon(polys.remove(0))),

@@ -110,30 +110,24 @@ impl Level {
 }
 
 impl ClusterIndex {
-    /// Clusters `points` (world coordinates, feature index, category bits)
-    /// for zooms 0..=options.max_zoom. `n_categories` bits are counted.
-    pub fn build(points: Vec<(f64, f64, u32, u64)>, n_categories: usize, options: ClusterOptions) -> Self {
+    /// Clusters `points` (world coordinates, feature index) for zooms
+    /// 0..=options.max_zoom; `bits[feature]` are the feature's categories,
+    /// of which the first `n_categories` are counted.
+    pub fn build(points: Vec<(f64, f64, u32)>, bits: &[u64], n_categories: usize, options: ClusterOptions) -> Self {
         let mut index = ClusterIndex {
             options: Some(options),
             levels: Vec::new(),
             clusters: Vec::new(),
         };
-        let bits: Vec<u64> = {
-            let mut b = vec![0u64; points.iter().map(|p| p.2 as usize + 1).max().unwrap_or(0)];
-            for p in &points {
-                b[p.2 as usize] = p.3;
-            }
-            b
-        };
         let mut current = Level::from_nodes(
             points
-                .iter()
-                .map(|&(x, y, item, _)| Node { x, y, count: 1, item })
+                .into_iter()
+                .map(|(x, y, item)| Node { x, y, count: 1, item })
                 .collect(),
         );
         let mut levels_rev = Vec::new();
         for z in (0..=options.max_zoom as u32).rev() {
-            let next = index.cluster_level(&current, z, &bits, n_categories, options);
+            let next = index.cluster_level(&current, z, bits, n_categories, options);
             levels_rev.push(std::mem::replace(&mut current, next));
             // `levels_rev` holds level z+1 and above; `current` is level z.
         }
@@ -295,9 +289,10 @@ mod tests {
     fn every_point_is_counted_once_at_every_level() {
         let mut seed = 7;
         let pts: Vec<_> = (0..5000u32)
-            .map(|i| (0.5 + lcg(&mut seed) * 0.01, 0.35 + lcg(&mut seed) * 0.01, i, (i % 3) as u64 + 1))
+            .map(|i| (0.5 + lcg(&mut seed) * 0.01, 0.35 + lcg(&mut seed) * 0.01, i))
             .collect();
-        let idx = ClusterIndex::build(pts, 2, ClusterOptions::default());
+        let bits: Vec<u64> = (0..5000u64).map(|i| i % 3 + 1).collect();
+        let idx = ClusterIndex::build(pts, &bits, 2, ClusterOptions::default());
         for z in 0..=12u8 {
             let mut total = 0u64;
             let mut cat0 = 0u64;
@@ -318,8 +313,8 @@ mod tests {
 
     #[test]
     fn clusters_are_never_closer_than_the_radius_would_merge_at_low_zoom() {
-        let pts = vec![(0.5, 0.5, 0, 0), (0.5 + 1e-6, 0.5, 1, 0), (0.9, 0.9, 2, 0)];
-        let idx = ClusterIndex::build(pts, 0, ClusterOptions::default());
+        let pts = vec![(0.5, 0.5, 0), (0.5 + 1e-6, 0.5, 1), (0.9, 0.9, 2)];
+        let idx = ClusterIndex::build(pts, &[0, 0, 0], 0, ClusterOptions::default());
         assert_eq!(idx.level_len(0), 2);
         assert!(idx.covers(12) && !idx.covers(13));
     }

@@ -23,8 +23,8 @@ type Hours = OpeningHours<TzLocation<Tz>>;
 /// The parsed schedules of a layer.
 pub struct Schedules {
     tz: Tz,
-    /// Distinct values: parsed schedule, or `None` when it does not parse.
-    parsed: Vec<Option<Hours>>,
+    /// Distinct values: parsed schedule, or the parser's message.
+    parsed: Vec<Result<Hours, String>>,
     /// Per feature: index in `parsed`, `u32::MAX` without a value.
     per_feature: Vec<u32>,
     /// Features whose value does not parse, and a few examples.
@@ -55,7 +55,7 @@ impl Schedules {
             .with_holidays(Country::FR.holidays())
             .with_locale(TzLocation::new(tz));
         let mut distinct: hashbrown::HashMap<&'a str, u32> = hashbrown::HashMap::new();
-        let mut parsed: Vec<Option<Hours>> = Vec::new();
+        let mut parsed: Vec<Result<Hours, String>> = Vec::new();
         let mut per_feature = Vec::new();
         let mut invalid = 0;
         let mut invalid_examples = Vec::new();
@@ -65,14 +65,17 @@ impl Schedules {
                 continue;
             };
             let idx = *distinct.entry(v).or_insert_with(|| {
-                parsed.push(OpeningHours::parse(v).ok().map(|oh| oh.with_context(ctx.clone())));
+                parsed.push(
+                    OpeningHours::parse(v)
+                        .map(|oh| oh.with_context(ctx.clone()))
+                        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string()),
+                );
                 (parsed.len() - 1) as u32
             });
-            if parsed[idx as usize].is_none() {
+            if let Err(e) = &parsed[idx as usize] {
                 invalid += 1;
                 if invalid_examples.len() < 10 {
-                    let err = OpeningHours::parse(v).err().map(|e| e.to_string()).unwrap_or_default();
-                    invalid_examples.push((i, v.to_string(), err.lines().next().unwrap_or("").to_string()));
+                    invalid_examples.push((i, v.to_string(), e.clone()));
                 }
             }
             per_feature.push(idx);
@@ -98,7 +101,7 @@ impl Schedules {
     /// The parsed schedule of feature `i`, if it has one that parses.
     fn schedule(&self, i: usize) -> Option<&Hours> {
         let v = *self.per_feature.get(i).filter(|&&v| v != u32::MAX)?;
-        self.parsed[v as usize].as_ref()
+        self.parsed[v as usize].as_ref().ok()
     }
 
     /// State of feature `i` at `at`, and the next change (in the layer's zone).

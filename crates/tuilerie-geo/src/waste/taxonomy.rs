@@ -4,6 +4,7 @@
 
 use crate::text::fold;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Index of a category in the taxonomy (bit position in masks).
@@ -39,10 +40,22 @@ pub struct Resolution {
     pub matched: &'static str,
 }
 
+/// A category's words, folded once at parse time for matching.
+#[derive(Debug, Clone)]
+struct Folded {
+    id: String,
+    keys: Vec<String>,
+    labels: [String; 2],
+    synonyms: Vec<String>,
+}
+
 /// The taxonomy.
 #[derive(Debug, Clone)]
 pub struct Taxonomy {
     categories: Vec<WasteCategory>,
+    folded: Vec<Folded>,
+    /// `recycling:` key (without prefix) → categories that list it.
+    key_masks: HashMap<String, CategoryMask>,
 }
 
 static BUILTIN: OnceLock<Taxonomy> = OnceLock::new();
@@ -61,7 +74,23 @@ impl Taxonomy {
         if f.category.len() > 64 {
             return Err("at most 64 categories".into());
         }
-        Ok(Taxonomy { categories: f.category })
+        let folded = f
+            .category
+            .iter()
+            .map(|c| Folded {
+                id: fold(&c.id).replace('_', " "),
+                keys: c.keys.iter().map(|k| k.replace('_', " ")).collect(),
+                labels: [fold(&c.fr), fold(&c.en)],
+                synonyms: c.synonyms.iter().map(|s| fold(s)).collect(),
+            })
+            .collect();
+        let mut key_masks: HashMap<String, CategoryMask> = HashMap::new();
+        for (i, c) in f.category.iter().enumerate() {
+            for k in &c.keys {
+                *key_masks.entry(k.clone()).or_default() |= 1 << i;
+            }
+        }
+        Ok(Taxonomy { categories: f.category, folded, key_masks })
     }
 
     pub fn categories(&self) -> &[WasteCategory] {
@@ -86,13 +115,7 @@ impl Taxonomy {
 
     /// Categories whose keys include `key` (without `recycling:`).
     pub fn mask_of_key(&self, key: &str) -> CategoryMask {
-        let mut m = 0;
-        for (i, c) in self.categories.iter().enumerate() {
-            if c.keys.iter().any(|k| k == key) {
-                m |= 1 << i;
-            }
-        }
-        m
+        self.key_masks.get(key).copied().unwrap_or(0)
     }
 
     /// Resolves a word (category id, OSM key, label or synonym; case and
@@ -104,14 +127,14 @@ impl Taxonomy {
             return Vec::new();
         }
         let mut out = Vec::new();
-        for c in &self.categories {
-            if fold(&c.id).replace('_', " ") == w {
+        for (c, f) in self.categories.iter().zip(&self.folded) {
+            if f.id == w {
                 out.push(Resolution { category: c.id.clone(), keys: c.keys.clone(), matched: "category" });
-            } else if let Some(k) = c.keys.iter().find(|k| k.replace('_', " ") == w) {
-                out.push(Resolution { category: c.id.clone(), keys: vec![k.clone()], matched: "key" });
-            } else if fold(&c.fr) == w || fold(&c.en) == w {
+            } else if let Some(k) = f.keys.iter().position(|k| k == w) {
+                out.push(Resolution { category: c.id.clone(), keys: vec![c.keys[k].clone()], matched: "key" });
+            } else if f.labels.iter().any(|l| l == w) {
                 out.push(Resolution { category: c.id.clone(), keys: c.keys.clone(), matched: "label" });
-            } else if c.synonyms.iter().any(|s| fold(s) == w) {
+            } else if f.synonyms.iter().any(|s| s == w) {
                 out.push(Resolution { category: c.id.clone(), keys: c.keys.clone(), matched: "synonym" });
             }
         }
