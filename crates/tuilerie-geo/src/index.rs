@@ -128,12 +128,8 @@ impl LayerIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::lcg;
     use geo::{polygon, Geometry};
-
-    fn lcg(seed: &mut u64) -> f64 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (*seed >> 11) as f64 / (1u64 << 53) as f64
-    }
 
     #[test]
     fn bbox_query_matches_brute_force_on_random_points_and_polygons() {

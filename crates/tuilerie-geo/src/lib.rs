@@ -32,3 +32,13 @@ pub use layer::{
 pub use properties::{FieldType, Value};
 pub use reproject::{Crs, CrsOrigin, Reprojector};
 pub use source::{discover, load, SourceFormat};
+
+/// Helpers shared by unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A fixed-seed linear congruential generator: uniform in [0, 1).
+    pub fn lcg(seed: &mut u64) -> f64 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

@@ -279,11 +279,7 @@ impl ClusterIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lcg(seed: &mut u64) -> f64 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (*seed >> 11) as f64 / (1u64 << 53) as f64
-    }
+    use crate::testing::lcg;
 
     #[test]
     fn every_point_is_counted_once_at_every_level() {
