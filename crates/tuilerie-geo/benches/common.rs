@@ -1,4 +1,5 @@
-//! Paths of benchmark inputs.
+//! Paths of benchmark inputs (each bench uses some of them).
+#![allow(dead_code)]
 use std::path::PathBuf;
 
 pub fn root() -> PathBuf {

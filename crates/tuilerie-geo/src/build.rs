@@ -334,6 +334,15 @@ impl LayerBuilder {
         if !self.ids.is_empty() && self.ids.len() < self.geometries.len() {
             self.ids.resize(self.geometries.len(), StoredId::Index);
         }
+        // Ids equal to the feature's position (common in exports) need no storage.
+        let implicit = self.ids.iter().enumerate().all(|(i, id)| match id {
+            StoredId::Index => true,
+            StoredId::Int(v) => *v == i as i64,
+            StoredId::Str(_) => false,
+        });
+        if implicit {
+            self.ids = Vec::new();
+        }
         self.ids.shrink_to_fit();
         let index = LayerIndex::build(&self.geometries);
         let stem = self
@@ -398,10 +407,8 @@ impl LayerBuilder {
             prepared,
             categories: Vec::new(),
             clusters: None,
-            nearest: crate::query::NearestIndex::default(),
             schedules: None,
         };
-        layer.nearest = crate::query::NearestIndex::build(&layer.geometries);
         let tz = timezone.unwrap_or(chrono_tz::Europe::Paris);
         layer.meta.timezone = tz.name().to_string();
         if let Some(field) = layer.field_id("opening_hours") {
@@ -436,12 +443,13 @@ impl LayerBuilder {
         };
         if let Some(o) = cluster_options {
             let points: Vec<(f64, f64, u32)> = layer
-                .index
-                .points()
+                .geometries
                 .iter()
-                .map(|e| {
-                    let (x, y) = lonlat_to_world(e.geom()[0], e.geom()[1]);
-                    (x, y, e.data)
+                .enumerate()
+                .filter_map(|(i, g)| {
+                    let c = crate::index::representative_point(g)?;
+                    let (x, y) = lonlat_to_world(c.x, c.y);
+                    Some((x, y, i as u32))
                 })
                 .collect();
             layer.clusters = Some(ClusterIndex::build(points, &layer.categories, taxonomy.len(), o));

@@ -1,28 +1,30 @@
 //! Spatial indexes of a layer, bulk-loaded once with `rstar`.
 //!
-//! - `points`: one entry per feature at its representative point (the point
-//!   itself, or a point inside the polygon / on the line), for nearest queries.
-//! - `envelopes`: the WGS84 bounding box of every non-point feature, for bbox
-//!   and tile queries. Point-only layers answer bbox queries from `points`
-//!   and keep no second tree.
+//! - `globe`: one entry per feature at its representative point (the point
+//!   itself, or a point inside the polygon / on the line) in Earth-centred
+//!   coordinates, for geodesic nearest queries ([`NearestIndex`]).
+//! - `envelopes`: the WGS84 bounding box of every feature, for bbox and tile
+//!   queries, kept only when the layer has features other than single
+//!   points. A layer of points answers bbox queries from `globe` (the
+//!   Earth-centred box enclosing the lon/lat box, then an exact test), so a
+//!   million points cost one tree, not two.
 //!
-//! Both trees are in longitude/latitude degrees. Web Mercator is monotonic in
-//! both axes, so a tile's bounds convert to a lon/lat box exactly.
+//! Web Mercator is monotonic in both axes, so a tile's bounds convert to a
+//! lon/lat box exactly.
 
 use crate::layer::FeatureGeometry;
+use crate::query::NearestIndex;
 use geo::{BoundingRect, Coord, InteriorPoint, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
+use rstar::{RTree, RTreeNode, AABB};
 
-/// A feature's representative point, with the feature index.
-pub type PointEntry = GeomWithData<[f64; 2], u32>;
 /// A feature's bounding box, with the feature index.
 pub type EnvelopeEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
 /// The R-trees of one layer.
 #[derive(Debug, Default)]
 pub struct LayerIndex {
-    points: RTree<PointEntry>,
+    globe: NearestIndex,
     envelopes: Option<RTree<EnvelopeEntry>>,
 }
 
@@ -45,83 +47,72 @@ pub fn representative_point(g: &FeatureGeometry) -> Option<Coord<f64>> {
 impl LayerIndex {
     /// Bulk-loads the trees for `geometries` (entry data = feature index).
     pub fn build(geometries: &[FeatureGeometry]) -> Self {
-        let mut points = Vec::with_capacity(geometries.len());
-        let mut envelopes = Vec::new();
-        for (i, g) in geometries.iter().enumerate() {
-            let i = i as u32;
-            if let Some(c) = representative_point(g) {
-                points.push(PointEntry::new([c.x, c.y], i));
-            }
-            if let FeatureGeometry::Other(_) = g {
-                if let Some(r) = envelope(g) {
-                    envelopes.push(EnvelopeEntry::new(
-                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                        i,
-                    ));
-                }
-            }
-        }
-        let envelopes = if envelopes.is_empty() {
-            None
-        } else {
-            // Points of a mixed layer also need to be found by bbox.
-            for (i, g) in geometries.iter().enumerate() {
-                if let FeatureGeometry::Point(c) = g {
-                    envelopes.push(EnvelopeEntry::new(
-                        Rectangle::from_corners([c.x, c.y], [c.x, c.y]),
-                        i as u32,
-                    ));
-                }
-            }
-            Some(RTree::bulk_load(envelopes))
-        };
+        let only_points = geometries.iter().all(|g| matches!(g, FeatureGeometry::Point(_)));
+        let envelopes = (!only_points).then(|| {
+            RTree::bulk_load(
+                geometries
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| {
+                        let r = envelope(g)?;
+                        Some(EnvelopeEntry::new(
+                            Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                            i as u32,
+                        ))
+                    })
+                    .collect(),
+            )
+        });
         LayerIndex {
-            points: RTree::bulk_load(points),
+            globe: NearestIndex::build(geometries),
             envelopes,
         }
     }
 
-    /// The tree of representative points.
-    pub fn points(&self) -> &RTree<PointEntry> {
-        &self.points
+    /// The Earth-centred tree of representative points.
+    pub fn globe(&self) -> &NearestIndex {
+        &self.globe
     }
 
-    /// The tree of envelopes, if the layer has non-point features.
+    /// The tree of envelopes, if the layer has features other than points.
     pub fn envelopes(&self) -> Option<&RTree<EnvelopeEntry>> {
         self.envelopes.as_ref()
     }
 
-    /// Calls `f` with the index of every feature whose envelope intersects
-    /// the lon/lat box `[west, south, east, north]`.
-    pub fn for_each_in_bbox(&self, bbox: [f64; 4], mut f: impl FnMut(u32)) {
-        let aabb = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+    /// Calls `f` with the index of every feature of `geometries` (those the
+    /// index was built from) whose envelope intersects the lon/lat box
+    /// `[west, south, east, north]`.
+    pub fn for_each_in_bbox(&self, geometries: &[FeatureGeometry], bbox: [f64; 4], mut f: impl FnMut(u32)) {
         match &self.envelopes {
-            Some(tree) => tree
-                .locate_in_envelope_intersecting(&aabb)
-                .for_each(|e| f(e.data)),
-            None => self
-                .points
-                .locate_in_envelope(&aabb)
-                .for_each(|e| f(e.data)),
+            Some(tree) => {
+                let aabb = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+                tree.locate_in_envelope_intersecting(&aabb).for_each(|e| f(e.data))
+            }
+            None => self.globe.candidates_in_lonlat_box(bbox, |i| {
+                if let Some(FeatureGeometry::Point(c)) = geometries.get(i as usize) {
+                    if c.x >= bbox[0] && c.x <= bbox[2] && c.y >= bbox[1] && c.y <= bbox[3] {
+                        f(i);
+                    }
+                }
+            }),
         }
     }
 
     /// Indexes of features whose envelope intersects `bbox`, in ascending order.
-    pub fn query_bbox(&self, bbox: [f64; 4]) -> Vec<u32> {
+    pub fn query_bbox(&self, geometries: &[FeatureGeometry], bbox: [f64; 4]) -> Vec<u32> {
         let mut out = Vec::new();
-        self.for_each_in_bbox(bbox, |i| out.push(i));
+        self.for_each_in_bbox(geometries, bbox, |i| out.push(i));
         out.sort_unstable();
         out
     }
 
-    /// Approximate heap bytes (entries plus about 10% for inner nodes).
+    /// Approximate heap bytes: rstar stores each entry in a node-sized slot.
     pub fn heap_bytes(&self) -> usize {
-        let p = self.points.size() * std::mem::size_of::<PointEntry>();
         let e = self
             .envelopes
             .as_ref()
-            .map_or(0, |t| t.size() * std::mem::size_of::<EnvelopeEntry>());
-        (p + e) * 11 / 10
+            .map_or(0, |t| t.size() * std::mem::size_of::<RTreeNode<EnvelopeEntry>>());
+        e * 11 / 10 + self.globe.heap_bytes()
     }
 }
 
@@ -147,6 +138,9 @@ mod tests {
             }
         }
         let index = LayerIndex::build(&geoms);
+        let points: Vec<FeatureGeometry> = geoms.iter().filter(|g| matches!(g, FeatureGeometry::Point(_))).cloned().collect();
+        let point_index = LayerIndex::build(&points);
+        assert!(point_index.envelopes().is_none());
         for _ in 0..50 {
             let w = lcg(&mut seed) * 10.0 - 5.0;
             let s = lcg(&mut seed) * 10.0 + 40.0;
@@ -160,7 +154,17 @@ mod tests {
                 })
                 .map(|(i, _)| i as u32)
                 .collect();
-            assert_eq!(index.query_bbox(bbox), expected);
+            assert_eq!(index.query_bbox(&geoms, bbox), expected);
+            let expected_points: Vec<u32> = points
+                .iter()
+                .enumerate()
+                .filter(|(_, g)| {
+                    let c = envelope(g).unwrap().min();
+                    c.x >= bbox[0] && c.x <= bbox[2] && c.y >= bbox[1] && c.y <= bbox[3]
+                })
+                .map(|(i, _)| i as u32)
+                .collect();
+            assert_eq!(point_index.query_bbox(&points, bbox), expected_points, "points through the globe tree");
         }
     }
 
@@ -169,7 +173,9 @@ mod tests {
         let geoms = vec![FeatureGeometry::Point(Coord { x: 1.0, y: 2.0 })];
         let index = LayerIndex::build(&geoms);
         assert!(index.envelopes().is_none());
-        assert_eq!(index.query_bbox([0.0, 0.0, 2.0, 3.0]), vec![0]);
-        assert!(index.query_bbox([1.5, 0.0, 2.0, 3.0]).is_empty());
+        assert_eq!(index.query_bbox(&geoms, [0.0, 0.0, 2.0, 3.0]), vec![0]);
+        assert!(index.query_bbox(&geoms, [1.5, 0.0, 2.0, 3.0]).is_empty());
+        // Exactly on the box's edge counts as inside.
+        assert_eq!(index.query_bbox(&geoms, [1.0, 2.0, 1.0, 2.0]), vec![0]);
     }
 }

@@ -304,7 +304,6 @@ pub struct Layer {
     /// Waste categories accepted by each feature (bit mask).
     pub(crate) categories: Vec<crate::waste::CategoryMask>,
     pub(crate) clusters: Option<crate::tiling::ClusterIndex>,
-    pub(crate) nearest: crate::query::NearestIndex,
     pub(crate) schedules: Option<crate::waste::opening_hours::Schedules>,
 }
 
@@ -359,7 +358,18 @@ impl Layer {
 
     /// The geodesic nearest-neighbour index.
     pub fn nearest_index(&self) -> &crate::query::NearestIndex {
-        &self.nearest
+        self.index.globe()
+    }
+
+    /// Calls `f` with every feature whose envelope intersects the lon/lat
+    /// box `[west, south, east, north]`.
+    pub fn for_each_in_bbox(&self, bbox: [f64; 4], f: impl FnMut(u32)) {
+        self.index.for_each_in_bbox(&self.geometries, bbox, f)
+    }
+
+    /// Features whose envelope intersects `bbox`, in ascending order.
+    pub fn query_bbox(&self, bbox: [f64; 4]) -> Vec<u32> {
+        self.index.query_bbox(&self.geometries, bbox)
     }
 
     /// Parsed `opening_hours` values, if the layer has that field.
@@ -392,7 +402,6 @@ impl Layer {
             + self.prepared.capacity() * std::mem::size_of::<crate::tiling::PreparedGeometry>()
             + self.categories.capacity() * 8
             + self.clusters.as_ref().map_or(0, |c| c.heap_bytes())
-            + self.nearest.heap_bytes()
     }
 
     /// WGS84 bounds as a `geo::Rect`.

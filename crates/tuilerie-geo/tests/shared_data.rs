@@ -141,6 +141,6 @@ fn metadata_lists_fields_types_bounds_and_crs() {
     assert!((-1.27..-1.25).contains(&w) && (44.19..44.20).contains(&s));
     assert!((0.31..0.32).contains(&e) && (45.57..45.58).contains(&n));
     // The index finds Bordeaux's neighbourhood.
-    let hits = layer.index().query_bbox([-0.58, 44.83, -0.57, 44.84]);
+    let hits = layer.query_bbox([-0.58, 44.83, -0.57, 44.84]);
     assert!(hits.iter().any(|&i| layer.feature(i as usize).property("nom") == Some(Value::String("Bordeaux"))));
 }

@@ -31,6 +31,38 @@ pub fn ecef(lon: f64, lat: f64) -> [f64; 3] {
     [n * cl * co, n * cl * so, n * (1.0 - e2) * sl]
 }
 
+/// The Earth-centred bounding box of a lon/lat box: x = r(φ)·cos λ,
+/// y = r(φ)·sin λ with r = N(φ)·cos φ decreasing in |φ|, and z increasing
+/// in φ, so the extremes come from the box's edges and the axes it spans.
+fn ecef_box([w, s, e, n]: [f64; 4]) -> [[f64; 3]; 2] {
+    let e2 = F * (2.0 - F);
+    let big_n = |lat: f64| A / (1.0 - e2 * lat.to_radians().sin().powi(2)).sqrt();
+    let r = |lat: f64| big_n(lat) * lat.to_radians().cos();
+    let z = |lat: f64| big_n(lat) * (1.0 - e2) * lat.to_radians().sin();
+    let rmax = r(0.0f64.clamp(s, n));
+    let rmin = r(s).min(r(n));
+    let range = |f: fn(f64) -> f64, specials: &[(f64, f64)]| {
+        let (mut lo, mut hi) = (f(w.to_radians()).min(f(e.to_radians())), f(w.to_radians()).max(f(e.to_radians())));
+        for &(angle, value) in specials {
+            if angle >= w && angle <= e {
+                lo = lo.min(value);
+                hi = hi.max(value);
+            }
+        }
+        (lo, hi)
+    };
+    let (cmin, cmax) = range(f64::cos, &[(0.0, 1.0), (180.0, -1.0), (-180.0, -1.0)]);
+    let (smin, smax) = range(f64::sin, &[(90.0, 1.0), (-90.0, -1.0)]);
+    let scale = |lo: f64, hi: f64| {
+        let a = if lo >= 0.0 { rmin * lo } else { rmax * lo };
+        let b = if hi >= 0.0 { rmax * hi } else { rmin * hi };
+        (a, b)
+    };
+    let (x0, x1) = scale(cmin, cmax);
+    let (y0, y1) = scale(smin, smax);
+    [[x0, y0, z(s)], [x1, y1, z(n)]]
+}
+
 /// Upper bound of the error of f32 ECEF coordinates and distances (metres).
 const F32_MARGIN: f64 = 2.0;
 
@@ -68,7 +100,21 @@ impl NearestIndex {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.tree.size() * std::mem::size_of::<Entry>() * 11 / 10
+        self.tree.size() * std::mem::size_of::<rstar::RTreeNode<Entry>>() * 11 / 10
+    }
+
+    /// Calls `f` with every feature whose representative point may lie in
+    /// the lon/lat box `[west, south, east, north]` (a superset: the box's
+    /// Earth-centred bounding box, padded by the f32 error; callers test
+    /// exactly).
+    pub fn candidates_in_lonlat_box(&self, bbox: [f64; 4], mut f: impl FnMut(u32)) {
+        let [lo, hi] = ecef_box(bbox);
+        let pad = F32_MARGIN as f32;
+        let aabb = rstar::AABB::from_corners(
+            [lo[0] as f32 - pad, lo[1] as f32 - pad, lo[2] as f32 - pad],
+            [hi[0] as f32 + pad, hi[1] as f32 + pad, hi[2] as f32 + pad],
+        );
+        self.tree.locate_in_envelope(&aabb).for_each(|e| f(e.data));
     }
 }
 
@@ -233,6 +279,27 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_earth_centred_box_encloses_every_point_of_the_lonlat_box() {
+        let boxes = [[-1.3, 44.1, 0.4, 45.6], [170.0, -10.0, 180.0, 10.0], [-180.0, 80.0, 180.0, 90.0], [-100.0, -90.0, 100.0, -60.0], [-5.0, -3.0, 5.0, 3.0]];
+        for b in boxes {
+            let [lo, hi] = ecef_box(b);
+            for i in 0..=40 {
+                for j in 0..=40 {
+                    let lon = b[0] + (b[2] - b[0]) * i as f64 / 40.0;
+                    let lat = b[1] + (b[3] - b[1]) * j as f64 / 40.0;
+                    let p = ecef(lon, lat);
+                    for k in 0..3 {
+                        assert!(p[k] >= lo[k] - 1e-6 && p[k] <= hi[k] + 1e-6, "{b:?} ({lon}, {lat}) axis {k}");
+                    }
+                }
+            }
+            // And is tight: its corners are reached within a metre.
+            let corners = [ecef(b[0], b[1]), ecef(b[2], b[3])];
+            assert!(corners.iter().any(|c| (c[2] - lo[2]).abs() < 1.0) && corners.iter().any(|c| (c[2] - hi[2]).abs() < 1.0));
+        }
+    }
 
     #[test]
     fn ecef_chords_never_exceed_geodesic_distances() {

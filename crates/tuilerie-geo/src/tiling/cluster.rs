@@ -39,11 +39,22 @@ pub struct Node {
 }
 
 /// What a cluster holds.
-#[derive(Debug, Clone)]
-pub struct ClusterInfo {
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterInfo<'a> {
+    /// Feature id of the cluster in tiles (above 2^52, clear of source ids).
     pub id: u64,
-    /// Members per category (same order as the categories given at build).
-    pub category_counts: Box<[u32]>,
+    /// `(category, members)` for the categories present, in category order.
+    pub category_counts: &'a [(u8, u32)],
+}
+
+impl ClusterInfo<'_> {
+    /// Members of category `c`.
+    pub fn count(&self, c: usize) -> u32 {
+        self.category_counts
+            .iter()
+            .find(|(k, _)| *k as usize == c)
+            .map_or(0, |(_, n)| *n)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -57,7 +68,10 @@ struct Level {
 pub struct ClusterIndex {
     options: Option<ClusterOptions>,
     levels: Vec<Level>,
-    clusters: Vec<ClusterInfo>,
+    /// Cluster i's category counts are `counts[starts[i]..starts[i + 1]]`:
+    /// sparse, since most clusters hold few categories.
+    starts: Vec<u32>,
+    counts: Vec<(u8, u32)>,
 }
 
 const GRID_BITS: u32 = 31;
@@ -117,7 +131,8 @@ impl ClusterIndex {
         let mut index = ClusterIndex {
             options: Some(options),
             levels: Vec::new(),
-            clusters: Vec::new(),
+            starts: vec![0],
+            counts: Vec::new(),
         };
         let mut current = Level::from_nodes(
             points
@@ -136,7 +151,8 @@ impl ClusterIndex {
         levels_rev.remove(0);
         levels_rev.reverse();
         index.levels = levels_rev;
-        index.clusters.shrink_to_fit();
+        index.starts.shrink_to_fit();
+        index.counts.shrink_to_fit();
         index
     }
 
@@ -149,6 +165,7 @@ impl ClusterIndex {
         let mut visited = vec![false; input.nodes.len()];
         let mut out = Vec::with_capacity(input.nodes.len() / 2 + 1);
         let mut members: Vec<usize> = Vec::new();
+        let mut counts = vec![0u32; n_cat];
         for i in 0..input.nodes.len() {
             if visited[i] {
                 continue;
@@ -182,7 +199,7 @@ impl ClusterIndex {
                 continue;
             }
             let (mut wx, mut wy) = (p.x * p.count as f64, p.y * p.count as f64);
-            let mut counts = vec![0u32; n_cat];
+            counts.iter_mut().for_each(|c| *c = 0);
             self.add_counts(&mut counts, &p, bits);
             for &j in &members {
                 visited[j] = true;
@@ -191,16 +208,15 @@ impl ClusterIndex {
                 wy += q.y * q.count as f64;
                 self.add_counts(&mut counts, &q, bits);
             }
-            let id = (1u64 << 52) | ((z as u64) << 40) | self.clusters.len() as u64;
-            self.clusters.push(ClusterInfo {
-                id,
-                category_counts: counts.into_boxed_slice(),
-            });
+            let item = (self.starts.len() - 1) as u32;
+            self.counts
+                .extend(counts.iter().enumerate().filter(|(_, &n)| n > 0).map(|(c, &n)| (c as u8, n)));
+            self.starts.push(self.counts.len() as u32);
             out.push(Node {
                 x: wx / total as f64,
                 y: wy / total as f64,
                 count: total,
-                item: (self.clusters.len() - 1) as u32,
+                item,
             });
         }
         Level::from_nodes(out)
@@ -215,8 +231,8 @@ impl ClusterIndex {
                 }
             }
         } else {
-            for (slot, v) in counts.iter_mut().zip(self.clusters[n.item as usize].category_counts.iter()) {
-                *slot += v;
+            for &(c, v) in self.info(n.item as usize).category_counts {
+                counts[c as usize] += v;
             }
         }
     }
@@ -230,12 +246,21 @@ impl ClusterIndex {
         (z as usize) < self.levels.len()
     }
 
-    pub fn cluster_info(&self, i: usize) -> Option<&ClusterInfo> {
-        self.clusters.get(i)
+    fn info(&self, i: usize) -> ClusterInfo<'_> {
+        let (a, b) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        ClusterInfo {
+            id: (1u64 << 52) | i as u64,
+            category_counts: &self.counts[a..b],
+        }
     }
 
-    pub fn cluster(&self, node: &Node) -> Option<&ClusterInfo> {
-        (node.count > 1).then(|| &self.clusters[node.item as usize])
+    /// Cluster `i` (a node's `item` when its count is above 1).
+    pub fn cluster_info(&self, i: usize) -> Option<ClusterInfo<'_>> {
+        (i + 1 < self.starts.len()).then(|| self.info(i))
+    }
+
+    pub fn cluster(&self, node: &Node) -> Option<ClusterInfo<'_>> {
+        (node.count > 1).then(|| self.info(node.item as usize))
     }
 
     /// Calls `f` with the nodes of level `z` inside the world box.
@@ -268,11 +293,8 @@ impl ClusterIndex {
             .iter()
             .map(|l| l.nodes.capacity() * std::mem::size_of::<Node>() + l.codes.capacity() * 8)
             .sum::<usize>()
-            + self
-                .clusters
-                .iter()
-                .map(|c| std::mem::size_of::<ClusterInfo>() + c.category_counts.len() * 4)
-                .sum::<usize>()
+            + self.starts.capacity() * 4
+            + self.counts.capacity() * std::mem::size_of::<(u8, u32)>()
     }
 }
 
@@ -295,7 +317,7 @@ mod tests {
             idx.for_each_in(z, [0.0, 0.0, 1.0, 1.0], |n| {
                 total += n.count as u64;
                 cat0 += match idx.cluster(n) {
-                    Some(c) => c.category_counts[0] as u64,
+                    Some(c) => c.count(0) as u64,
                     None => ((n.item % 3) as u64 + 1) & 1,
                 };
             });

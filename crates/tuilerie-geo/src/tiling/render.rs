@@ -95,7 +95,7 @@ pub fn render_layer(layer: &Layer, coord: TileCoord, opts: &TileOptions, budget:
             });
         });
     } else {
-        layer.index().for_each_in_bbox(coord.lonlat_bounds(margin), |i| {
+        layer.for_each_in_bbox(coord.lonlat_bounds(margin), |i| {
             render_feature(layer, i, &ctx, &mut scratch, &mut rendered);
         });
     }
@@ -140,9 +140,9 @@ fn encode(layer: &Layer, rendered: &[Rendered], keep: usize, extent: u32) -> Vec
             ];
             let mut names = Vec::new();
             if let Some(info) = info {
-                for (k, &n) in info.category_counts.iter().enumerate() {
-                    if n > 0 && k < taxonomy.len() {
-                        names.push((format!("count_{}", taxonomy.categories()[k].id), n));
+                for &(k, n) in info.category_counts {
+                    if (k as usize) < taxonomy.len() {
+                        names.push((format!("count_{}", taxonomy.categories()[k as usize].id), n));
                     }
                 }
             }

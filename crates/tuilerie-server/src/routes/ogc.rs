@@ -147,7 +147,7 @@ pub async fn items(
         filters.push((k.as_str(), v.as_str()));
     }
     let candidates: Vec<usize> = match bbox {
-        Some(b) => l.index().query_bbox(b).into_iter().map(|i| i as usize).collect(),
+        Some(b) => l.query_bbox(b).into_iter().map(|i| i as usize).collect(),
         None => (0..l.len()).collect(),
     };
     let matched: Vec<usize> = candidates
