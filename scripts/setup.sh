@@ -8,8 +8,10 @@ sudo_cmd=""
 if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
 
 # cmake + SQLite: the bundled PROJ build of proj-sys (embeds proj.db).
-# nodejs/npm: the independent MVT decoder used by the tests.
-apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config)
+# nodejs/npm: MapLibre GL JS for the web map (embedded at build time) and the
+# tests' independent references (MVT decoder, style validator, browser driver).
+# chromium: the browser the web-map test drives headless.
+apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium)
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()
@@ -22,8 +24,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# npm packages of the tests (versions pinned by tests/node/package-lock.json).
-if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
-  echo "setup: npm ci in tests/node"
-  npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
-fi
+# npm packages (versions pinned by each package-lock.json): the web map's
+# MapLibre GL JS build, and the tests' references.
+for dir in crates/tuilerie-server/web tests/node; do
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    echo "setup: npm ci in $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done

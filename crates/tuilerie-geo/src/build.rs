@@ -381,6 +381,7 @@ impl LayerBuilder {
             timezone: String::new(),
             invalid_opening_hours: 0,
             invalid_opening_hours_examples: Vec::new(),
+            waste_features: 0,
         };
         let prepared = if self.kinds.iter().any(|k| !k.is_puntal()) {
             self.geometries
@@ -432,6 +433,7 @@ impl LayerBuilder {
             .features()
             .map(|f| crate::waste::classify(&f, taxonomy, &waste, defaults))
             .collect();
+        layer.meta.waste_features = categories.iter().filter(|&&m| m != 0).count();
         layer.categories = categories;
         let cluster_options = match clustering {
             Clustering::Off => None,

@@ -279,6 +279,9 @@ pub struct LayerMeta {
     pub invalid_opening_hours: usize,
     /// A few of them: (feature index, value, parser message).
     pub invalid_opening_hours_examples: Vec<(usize, String, String)>,
+    /// Features that accept at least one waste category; when non-zero,
+    /// tiles carry `waste_category` and `waste_categories` for styling.
+    pub waste_features: usize,
 }
 
 impl LayerMeta {

@@ -196,7 +196,9 @@ fn a_multipolygon_with_a_hole_decodes_as_such() {
 #[test]
 fn point_tiles_match_brute_force_without_clustering_and_keep_every_point_with_it() {
     let path = common::gironde("decheteries-6element.geojson");
-    let plain = load(&path, LoadOptions { clustering: Clustering::Off, ..Default::default() }).unwrap();
+    // Recycling centres take a standard list (layer defaults, as in the config).
+    let waste = tuilerie_geo::waste::WasteMapping { accepts_field: None, defaults: vec!["gravats".into(), "piles".into()] };
+    let plain = load(&path, LoadOptions { clustering: Clustering::Off, waste, ..Default::default() }).unwrap();
     let opts = TileOptions::default();
     let coords = [tile_at(-0.58, 44.84, 8), tile_at(-0.58, 44.84, 10), tile_at(-0.41, 43.34, 9), tile_at(-0.41, 43.34, 12)];
     let tiles: Vec<Vec<u8>> = coords.iter().map(|&c| render_tile(&[&plain], c, &opts).unwrap_or_default()).collect();
@@ -214,6 +216,11 @@ fn point_tiles_match_brute_force_without_clustering_and_keep_every_point_with_it
             assert_eq!(f["id"].as_i64().unwrap(), i as i64 + 1, "ids from the file");
             let Some(Value::String(name)) = plain.feature(i).property("name") else { panic!() };
             assert_eq!(f["properties"]["name"], *name);
+            // Waste categories for styling: the first in taxonomy order, and all.
+            let ids = tuilerie_geo::waste::mask_ids(plain.categories(i), tuilerie_geo::waste::Taxonomy::builtin());
+            assert_eq!(ids, ["batteries", "rubble"]);
+            assert_eq!(f["properties"]["waste_category"], ids[0]);
+            assert_eq!(f["properties"]["waste_categories"], ids.join(","));
         }
     }
     // Clustered: at z0 the point counts add up to all 44 points.

@@ -37,7 +37,75 @@ pub const MAX_ZOOM: u8 = 22;
 pub struct Config {
     pub server: ServerConfig,
     pub tiles: TilesConfig,
+    pub web: WebConfig,
     pub layers: Vec<LayerConfig>,
+}
+
+/// Options of the built-in web map and of `/style.json`.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(default)]
+pub struct WebConfig {
+    /// Title of the page.
+    pub title: Option<String>,
+    /// Optional basemap drawn under the data; none by default (plain background).
+    pub basemap: Option<BasemapConfig>,
+}
+
+/// A raster or vector basemap from tile URL templates (`{z}/{x}/{y}`).
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BasemapConfig {
+    /// `raster` (PNG/JPEG tiles, drawn as is) or `vector` (MVT tiles in the
+    /// OpenMapTiles schema, drawn with a light generic style).
+    #[serde(rename = "type", default = "default_basemap_type")]
+    pub kind: String,
+    /// Tile URL templates, e.g. `["https://tile.openstreetmap.org/{z}/{x}/{y}.png"]`.
+    pub tiles: Vec<String>,
+    /// Attribution required by the tile provider.
+    #[serde(default)]
+    pub attribution: Option<String>,
+    /// Pixel size of raster tiles (256 or 512).
+    #[serde(default = "default_basemap_tile_size")]
+    pub tile_size: u32,
+    #[serde(default)]
+    pub minzoom: u8,
+    #[serde(default = "default_basemap_maxzoom")]
+    pub maxzoom: u8,
+}
+
+fn default_basemap_type() -> String {
+    "raster".into()
+}
+fn default_basemap_tile_size() -> u32 {
+    256
+}
+fn default_basemap_maxzoom() -> u8 {
+    19
+}
+
+impl BasemapConfig {
+    /// Checks the type, URL templates, tile size and zooms.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.kind != "raster" && self.kind != "vector" {
+            anyhow::bail!("[web.basemap] type must be \"raster\" or \"vector\", got {:?}", self.kind);
+        }
+        if self.tiles.is_empty() {
+            anyhow::bail!("[web.basemap] tiles must list at least one URL template");
+        }
+        for t in &self.tiles {
+            let scheme_ok = t.starts_with("http://") || t.starts_with("https://") || t.starts_with('/');
+            if !scheme_ok || !(t.contains("{z}") && t.contains("{x}") && (t.contains("{y}") || t.contains("{-y}"))) {
+                anyhow::bail!("[web.basemap] tiles: {t:?} must be an http(s) URL (or a path) with {{z}}, {{x}} and {{y}}");
+            }
+        }
+        if self.tile_size != 256 && self.tile_size != 512 {
+            anyhow::bail!("[web.basemap] tile_size must be 256 or 512, got {}", self.tile_size);
+        }
+        if self.minzoom > self.maxzoom || self.maxzoom > 24 {
+            anyhow::bail!("[web.basemap] minzoom {} and maxzoom {} must satisfy minzoom <= maxzoom <= 24", self.minzoom, self.maxzoom);
+        }
+        Ok(())
+    }
 }
 
 /// Vector tile options.
@@ -162,6 +230,9 @@ impl Config {
             if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
                 bail!("server.cors_origins: {o:?} must be \"*\" or an origin like https://example.org");
             }
+        }
+        if let Some(b) = &self.web.basemap {
+            b.validate()?;
         }
         for (i, l) in self.layers.iter().enumerate() {
             let at = format!("layers[{i}] ({})", l.path.display());

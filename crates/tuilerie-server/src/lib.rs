@@ -46,7 +46,10 @@ pub fn app_with_cors(state: AppState, cors_origins: &[String]) -> Router {
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     use routes::*;
     vec![
-        ("/", get(ogc::landing)),
+        ("/", get(web::root)),
+        ("/assets/{file}", get(web::asset)),
+        ("/favicon.ico", get(web::favicon)),
+        ("/style.json", get(style::get)),
         ("/health", get(health::health)),
         ("/catalog", get(catalog::catalog)),
         ("/openapi.json", get(openapi::get)),

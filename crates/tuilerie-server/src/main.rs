@@ -159,6 +159,7 @@ fn serve(paths: Vec<PathBuf>, config_path: Option<PathBuf>, addr: Option<String>
         },
         cache_control: t.cache_control.clone(),
         cache_bytes: t.cache_mb * 1024 * 1024,
+        web: config.web.clone(),
     };
     let cors = config.server.cors_origins.clone().unwrap_or_else(|| vec!["*".into()]);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -17,6 +17,8 @@ pub struct ServerOptions {
     pub cache_control: String,
     /// Bytes of memory for the tile cache (0: off).
     pub cache_bytes: u64,
+    /// Web map title and optional basemap.
+    pub web: crate::config::WebConfig,
 }
 
 impl Default for ServerOptions {
@@ -27,6 +29,7 @@ impl Default for ServerOptions {
             tiles: Default::default(),
             cache_control: "public, max-age=3600".into(),
             cache_bytes: 256 * 1024 * 1024,
+            web: Default::default(),
         }
     }
 }

@@ -158,7 +158,20 @@ fn encode(layer: &Layer, rendered: &[Rendered], keep: usize, extent: u32) -> Vec
             FeatureId::Int(i) if i >= 0 => Some(i as u64),
             _ => None,
         };
-        let props = f.properties().filter_map(|(k, v)| {
+        // Waste categories for styling and popups: the first one (taxonomy
+        // order) colours the point; all of them, comma-separated, for lists.
+        let cats = layer.categories(r.feature as usize);
+        let (primary, all) = if cats != 0 {
+            let ids = crate::waste::mask_ids(cats, taxonomy);
+            (ids.first().copied(), ids.join(","))
+        } else {
+            (None, String::new())
+        };
+        let extra = primary
+            .map(|p| [("waste_category", TileValue::String(p)), ("waste_categories", TileValue::String(&all))])
+            .into_iter()
+            .flatten();
+        let props = f.properties().filter(|(k, _)| cats == 0 || !k.starts_with("waste_categor")).filter_map(|(k, v)| {
             let tv = match v {
                 Value::Null => return None,
                 Value::Bool(b) => TileValue::Bool(b),
@@ -168,7 +181,7 @@ fn encode(layer: &Layer, rendered: &[Rendered], keep: usize, extent: u32) -> Vec
             };
             Some((k, tv))
         });
-        w.add_feature(id, props, r.geom_type, &r.geometry);
+        w.add_feature(id, props.chain(extra), r.geom_type, &r.geometry);
     }
     w.finish()
 }

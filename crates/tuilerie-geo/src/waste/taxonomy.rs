@@ -20,6 +20,8 @@ pub struct WasteCategory {
     pub id: String,
     pub fr: String,
     pub en: String,
+    /// Map colour (`#rrggbb`) of facilities whose first category this is.
+    pub color: String,
     /// OSM keys, without the `recycling:` prefix.
     pub keys: Vec<String>,
     pub synonyms: Vec<String>,
@@ -73,6 +75,12 @@ impl Taxonomy {
         let f: File = toml::from_str(text).map_err(|e| e.to_string())?;
         if f.category.len() > 64 {
             return Err("at most 64 categories".into());
+        }
+        for c in &f.category {
+            let hex = c.color.strip_prefix('#').filter(|h| h.len() == 6 && h.chars().all(|ch| ch.is_ascii_hexdigit()));
+            if hex.is_none() {
+                return Err(format!("category {:?}: color must be #rrggbb, got {:?}", c.id, c.color));
+            }
         }
         let folded = f
             .category

@@ -28,6 +28,8 @@ pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Resul
                 "minzoom": m.minzoom,
                 "maxzoom": m.maxzoom,
                 "clustered": l.clusters().is_some(),
+                "timezone": m.timezone,
+                "waste_features": m.waste_features,
                 "tilejson": format!("{base}/tiles/{}", m.id),
                 "tiles": format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", m.id),
             })

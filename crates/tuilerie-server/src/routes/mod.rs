@@ -5,9 +5,11 @@ pub mod health;
 pub mod nearest;
 pub mod ogc;
 pub mod openapi;
+pub mod style;
 pub mod tilejson;
 pub mod tiles;
 pub mod waste;
+pub mod web;
 
 use crate::error::ApiError;
 use crate::state::AppState;

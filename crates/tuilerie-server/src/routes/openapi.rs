@@ -50,7 +50,28 @@ const NF: (u16, &str, &str) = (404, "unknown layer, collection or feature", JSON
 
 /// Every route of the service.
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { route: "/", doc_path: None, summary: "Landing page (OGC API)", params: &[], responses: &[(200, "links to the API", JSON)] },
+    Endpoint {
+        route: "/",
+        doc_path: None,
+        summary: "The web map for browsers (Accept: text/html or ?f=html); the OGC API landing page as JSON otherwise",
+        params: &[q("f", "string", "html or json (default: from the Accept header)"), q("lang", "string", "page language: fr (default) or en")],
+        responses: &[(200, "web page or links to the API", JSON)],
+    },
+    Endpoint {
+        route: "/assets/{file}",
+        doc_path: None,
+        summary: "Embedded files of the web map (its script and styles, MapLibre GL JS)",
+        params: &[p("file", "string", "file name, e.g. maplibre-gl.mjs")],
+        responses: &[(200, "the file (gzip when accepted)", "text/javascript"), (404, "unknown file", JSON)],
+    },
+    Endpoint { route: "/favicon.ico", doc_path: None, summary: "Icon of the web map (SVG)", params: &[], responses: &[(200, "icon", "image/svg+xml")] },
+    Endpoint {
+        route: "/style.json",
+        doc_path: None,
+        summary: "MapLibre style (spec v8) drawing every layer, usable as is",
+        params: &[q("layers", "string", "comma-separated layer ids (default: all)")],
+        responses: &[(200, "style", JSON), NF],
+    },
     Endpoint { route: "/health", doc_path: None, summary: "Readiness: 200 with the layer count once loaded, 503 while loading", params: &[], responses: &[(200, "ready", JSON), (503, "loading", JSON)] },
     Endpoint { route: "/catalog", doc_path: None, summary: "Every layer with its metadata and TileJSON URL", params: &[], responses: &[(200, "layers and failed layers", JSON)] },
     Endpoint { route: "/openapi.json", doc_path: None, summary: "This document", params: &[], responses: &[(200, "OpenAPI 3.0", "application/vnd.oai.openapi+json;version=3.0")] },

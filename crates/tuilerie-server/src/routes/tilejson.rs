@@ -30,6 +30,10 @@ pub fn tilejson(base: &str, list: &str, layers: &[std::sync::Arc<Layer>], attrib
             for f in &m.fields {
                 fields.insert(f.name.clone(), json!(f.field_type.tilejson_name()));
             }
+            if m.waste_features > 0 {
+                fields.insert("waste_category".into(), json!("String"));
+                fields.insert("waste_categories".into(), json!("String"));
+            }
             if l.clusters().is_some() {
                 fields.insert("cluster".into(), json!("Boolean"));
                 fields.insert("point_count".into(), json!("Number"));

@@ -49,7 +49,7 @@ pub fn parse_tile(z: &str, x: &str, y_ext: &str) -> Result<TileCoord, ApiError> 
     })
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()

@@ -13,14 +13,14 @@ pub async fn list(Query(params): Query<HashMap<String, String>>) -> Json<Value> 
         let categories: Vec<Value> = matches
             .iter()
             .filter_map(|r| t.index_of(&r.category).map(|i| (r, t.get(i))))
-            .map(|(r, c)| json!({"id": c.id, "fr": c.fr, "en": c.en, "keys": r.keys, "matched": r.matched}))
+            .map(|(r, c)| json!({"id": c.id, "fr": c.fr, "en": c.en, "color": c.color, "keys": r.keys, "matched": r.matched}))
             .collect();
         let suggestions = if categories.is_empty() { t.suggest(q, 5) } else { Vec::new() };
         return Json(json!({"query": q, "categories": categories, "suggestions": suggestions}));
     }
     Json(json!({
         "categories": t.categories().iter().map(|c| json!({
-            "id": c.id, "fr": c.fr, "en": c.en,
+            "id": c.id, "fr": c.fr, "en": c.en, "color": c.color,
             "keys": c.keys.iter().map(|k| format!("recycling:{k}")).collect::<Vec<_>>(),
             "synonyms": c.synonyms,
         })).collect::<Vec<_>>()

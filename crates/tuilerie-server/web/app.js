@@ -1,0 +1,320 @@
+// tuilerie web map: draws /style.json with MapLibre GL JS (embedded, no CDN),
+// a layer switcher, popups, and the "Où déposer ?" finder over /nearest.
+// The map object is `window.map` so browser tests and users can query it.
+import * as maplibregl from './maplibre-gl.mjs';
+
+const TEXT = {
+  fr: {
+    finderTitle: 'Où déposer ?', wasteLabel: 'Mon déchet', placeholder: 'verre, piles, frigo, gravats…',
+    openNowOnly: 'Ouvert maintenant seulement', clickHint: 'Puis cliquez sur la carte ou', locate: 'utilisez ma position',
+    layers: 'Couches', legend: 'Couleurs des points (premier déchet accepté)', chooseWaste: 'Saisissez d’abord un déchet.', unknownWaste: 'Déchet inconnu.',
+    didYouMean: 'Vouliez-vous dire', searching: 'Recherche…', none: 'Aucun point de collecte ne correspond.',
+    found: (n) => `${n} lieu${n > 1 ? 'x' : ''} le${n > 1 ? 's' : ''} plus proche${n > 1 ? 's' : ''}`,
+    open: 'Ouvert', closed: 'Fermé', unknownHours: 'Horaires inconnus', until: 'jusqu’à', opens: 'ouvre',
+    accepts: 'Accepte', hours: 'Horaires', features: 'objets', geolocError: 'Position indisponible',
+    geolocUnsupported: 'La géolocalisation n’est pas disponible dans ce navigateur.', other: 'Lang', switchTo: 'English',
+    error: 'Erreur', cluster: (n) => `${n} points — cliquez pour zoomer`, from: 'depuis ce point',
+  },
+  en: {
+    finderTitle: 'Where do I take this?', wasteLabel: 'My waste', placeholder: 'glass, batteries, fridge, rubble…',
+    openNowOnly: 'Open now only', clickHint: 'Then click on the map or', locate: 'use my location',
+    layers: 'Layers', legend: 'Point colours (first waste accepted)', chooseWaste: 'Type a waste first.', unknownWaste: 'Unknown waste.',
+    didYouMean: 'Did you mean', searching: 'Searching…', none: 'No collection point matches.',
+    found: (n) => `${n} nearest place${n > 1 ? 's' : ''}`,
+    open: 'Open', closed: 'Closed', unknownHours: 'Opening hours unknown', until: 'until', opens: 'opens',
+    accepts: 'Accepts', hours: 'Opening hours', features: 'features', geolocError: 'Location unavailable',
+    geolocUnsupported: 'Geolocation is not available in this browser.', switchTo: 'Français',
+    error: 'Error', cluster: (n) => `${n} points — click to zoom in`, from: 'from this point',
+  },
+};
+
+const params = new URLSearchParams(location.search);
+const lang = params.get('lang') === 'en' ? 'en' : 'fr';
+const t = TEXT[lang];
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'style') e.style.cssText = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+async function getJson(url) {
+  const r = await fetch(url);
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(body.error || `${url}: HTTP ${r.status}`);
+  return body;
+}
+
+function localise() {
+  document.documentElement.lang = lang;
+  for (const node of document.querySelectorAll('[data-t]')) node.textContent = t[node.dataset.t];
+  $('#waste').placeholder = t.placeholder;
+  const other = new URLSearchParams(params);
+  if (lang === 'en') other.delete('lang'); else other.set('lang', 'en');
+  const sw = $('#lang-switch');
+  sw.textContent = t.switchTo;
+  sw.href = `?${other}`;
+  sw.hreflang = lang === 'en' ? 'fr' : 'en';
+}
+
+const [style, catalog, taxonomy] = await Promise.all([
+  getJson('style.json'), getJson('catalog'), getJson('waste-categories'),
+]);
+localise();
+const title = (style.metadata && style.metadata['tuilerie:title']) || 'tuilerie';
+document.title = title;
+$('#title').textContent = title;
+const categories = new Map(taxonomy.categories.map((c) => [c.id, c]));
+const label = (id) => (categories.get(id) ? categories.get(id)[lang] : id);
+const layersById = new Map(catalog.layers.map((l) => [l.id, l]));
+
+// Fit the data's bounds in the part of the map the panel leaves free
+// (beside it on a desktop, above it on a phone).
+const bounds = style.metadata && style.metadata['tuilerie:bounds'];
+function freePadding() {
+  const panel = $('#panel').getBoundingClientRect();
+  const phone = window.innerWidth <= 640;
+  return phone ? { top: 20, left: 20, right: 20, bottom: Math.min(panel.height, window.innerHeight / 2) + 10 }
+    : { top: 30, bottom: 30, right: 50, left: Math.min(panel.right, window.innerWidth / 2) + 20 };
+}
+const map = new maplibregl.Map({
+  container: 'viewer',
+  style,
+  bounds: bounds ? [[bounds[0], bounds[1]], [bounds[2], bounds[3]]] : undefined,
+  fitBoundsOptions: { padding: freePadding() },
+  attributionControl: { compact: true },
+  hash: false,
+});
+window.map = map;
+map.addControl(new maplibregl.NavigationControl(), 'top-right');
+map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+
+const styleLayersOf = (id, roles) => style.layers
+  .filter((l) => l.metadata && l.metadata['tuilerie:layer'] === id && (!roles || roles.includes(l.metadata['tuilerie:role'])))
+  .map((l) => l.id);
+const pointRoles = ['points', 'clusters'];
+const allPointLayers = catalog.layers.flatMap((l) => styleLayersOf(l.id, pointRoles));
+const allAreaLayers = catalog.layers.flatMap((l) => styleLayersOf(l.id, ['fill', 'lines']));
+
+// Layer switcher.
+for (const l of catalog.layers) {
+  const box = el('input', { type: 'checkbox', id: `layer-${l.id}` });
+  box.checked = true;
+  box.addEventListener('change', () => {
+    for (const id of styleLayersOf(l.id)) map.setLayoutProperty(id, 'visibility', box.checked ? 'visible' : 'none');
+  });
+  const count = el('span', { class: 'count' }, ` ${l.feature_count.toLocaleString(lang)} ${t.features}`);
+  $('#layer-list').append(el('li', {}, el('label', { class: 'inline', for: `layer-${l.id}` }, box, ` ${l.title}`, count)));
+}
+
+// Legend of point colours, when a layer has waste categories.
+if (catalog.layers.some((l) => l.waste_features > 0)) {
+  const details = el('details', { id: 'legend' }, el('summary', {}, t.legend));
+  details.append(el('div', {}, ...chips(taxonomy.categories.map((c) => c.id))));
+  $('#layers').append(details);
+}
+
+$('#panel-toggle').addEventListener('click', () => {
+  const collapsed = $('#panel').classList.toggle('collapsed');
+  $('#panel-toggle').textContent = collapsed ? '+' : '–';
+  $('#panel-toggle').setAttribute('aria-expanded', String(!collapsed));
+});
+
+// Formatting.
+const formatDistance = (m) => (m < 1000 ? `${Math.round(m)} m`
+  : `${(m / 1000).toLocaleString(lang, { maximumFractionDigits: m < 10000 ? 1 : 0 })} km`);
+function formatTime(rfc3339, timeZone) {
+  const d = new Date(rfc3339);
+  const sameDay = d.toDateString() === new Date().toDateString();
+  return d.toLocaleString(lang, { timeZone, hour: '2-digit', minute: '2-digit', ...(sameDay ? {} : { weekday: 'long' }) });
+}
+function openState(props, timeZone) {
+  if (props.open_now === true) {
+    return el('span', { class: 'open' }, t.open, props.next_change ? ` ${t.until} ${formatTime(props.next_change, timeZone)}` : '');
+  }
+  if (props.open_now === false) {
+    return el('span', { class: 'closed' }, t.closed, props.next_change ? ` · ${t.opens} ${formatTime(props.next_change, timeZone)}` : '');
+  }
+  return el('span', { class: 'unknown' }, t.unknownHours);
+}
+function chips(ids) {
+  return ids.filter(Boolean).map((id) => {
+    const c = categories.get(id);
+    return el('span', { class: 'chip', style: `background:${c ? c.color : '#495057'}` }, label(id));
+  });
+}
+const nameOf = (props, layerId) => props.name || props.nom || props.NOM || props.nom_commune || props.libelle
+  || `${(layersById.get(layerId) || {}).title || layerId}`;
+
+// Popups.
+function propertyTable(props) {
+  const rows = Object.entries(props)
+    .filter(([k]) => !['waste_category', 'waste_categories', 'cluster'].includes(k))
+    .map(([k, v]) => el('tr', {}, el('td', {}, k), el('td', {}, String(v))));
+  return el('table', {}, ...rows);
+}
+async function pointPopup(feature, lngLat) {
+  const layerId = feature.layer.metadata['tuilerie:layer'];
+  const p = feature.properties;
+  const body = el('div', { class: 'popup' }, el('h3', {}, nameOf(p, layerId)));
+  if (p.waste_categories) body.append(el('div', {}, ...chips(p.waste_categories.split(','))));
+  const status = el('p', { class: 'meta' });
+  if (p.opening_hours) body.append(el('p', { class: 'meta' }, `${t.hours} : ${p.opening_hours}`));
+  body.append(status, propertyTable(p));
+  const popup = new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(lngLat).setDOMContent(body).addTo(map);
+  // Open now and the next change come from the server (time zone, holidays).
+  const [lon, lat] = feature.geometry.coordinates;
+  try {
+    const r = await getJson(`nearest?lon=${lon}&lat=${lat}&layers=${encodeURIComponent(layerId)}&k=1`);
+    const hit = r.features[0];
+    if (hit && hit.properties.distance_m < 1) status.replaceChildren(openState(hit.properties, (layersById.get(layerId) || {}).timezone));
+  } catch (e) {
+    status.textContent = `${t.error} : ${e.message}`;
+  }
+  return popup;
+}
+
+// A click searches from there once a waste is typed; otherwise it zooms
+// into a cluster or opens the popup of what is under the pointer.
+map.on('click', async (e) => {
+  if ($('#waste').value.trim()) {
+    find(e.lngLat.lng, e.lngLat.lat);
+    return;
+  }
+  const points = map.queryRenderedFeatures(e.point, { layers: allPointLayers.filter((id) => map.getLayer(id)) });
+  const cluster = points.find((f) => f.properties.cluster);
+  if (cluster) {
+    map.easeTo({ center: cluster.geometry.coordinates, zoom: Math.min(map.getZoom() + 2, 18) });
+    return;
+  }
+  if (points.length) {
+    pointPopup(points[0], e.lngLat);
+    return;
+  }
+  const areas = map.queryRenderedFeatures(e.point, { layers: allAreaLayers.filter((id) => map.getLayer(id)) });
+  if (areas.length) {
+    const f = areas[0];
+    const layerId = f.layer.metadata['tuilerie:layer'];
+    const body = el('div', { class: 'popup' }, el('h3', {}, nameOf(f.properties, layerId)), propertyTable(f.properties));
+    new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(e.lngLat).setDOMContent(body).addTo(map);
+  }
+});
+for (const id of [...allPointLayers]) {
+  map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
+  map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
+}
+
+// Finder: autocomplete on the taxonomy's labels and synonyms.
+const words = new Set();
+for (const c of taxonomy.categories) {
+  words.add(c[lang]);
+  for (const s of c.synonyms) words.add(s);
+}
+$('#waste-words').append(...[...words].sort((a, b) => a.localeCompare(b, lang)).map((w) => el('option', { value: w })));
+
+let resolveSeq = 0;
+async function resolveWaste() {
+  const q = $('#waste').value.trim();
+  const out = $('#waste-resolved');
+  const seq = ++resolveSeq;
+  if (!q) { out.replaceChildren(); return null; }
+  const r = await getJson(`waste-categories?q=${encodeURIComponent(q)}`);
+  if (seq !== resolveSeq) return null;
+  if (r.categories.length) {
+    out.replaceChildren(...chips(r.categories.map((c) => c.id)));
+    return r.categories.map((c) => c.id);
+  }
+  const sugg = r.suggestions.length ? ` ${t.didYouMean} ${r.suggestions.join(', ')} ?` : '';
+  out.replaceChildren(el('span', { class: 'unknown' }, `${t.unknownWaste}${sugg}`));
+  return null;
+}
+$('#waste').addEventListener('input', () => { resolveWaste().catch(() => {}); });
+
+const resultMarkers = [];
+let origin = null;
+let lastOrigin = null;
+
+function ensureResultLayers() {
+  if (map.getSource('finder-lines')) return;
+  map.addSource('finder-lines', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({
+    id: 'finder-lines', type: 'line', source: 'finder-lines',
+    paint: { 'line-color': '#c2255c', 'line-width': 1.5, 'line-dasharray': [2, 2] },
+  });
+}
+
+async function find(lon, lat) {
+  const status = $('#finder-status');
+  const list = $('#results');
+  status.classList.remove('error');
+  const ids = await resolveWaste().catch(() => null);
+  if (!$('#waste').value.trim() || !ids) {
+    status.textContent = $('#waste').value.trim() ? t.unknownWaste : t.chooseWaste;
+    return;
+  }
+  lastOrigin = [lon, lat];
+  if (origin) origin.remove();
+  origin = new maplibregl.Marker({ element: el('div', { class: 'marker-origin', title: t.from }) }).setLngLat([lon, lat]).addTo(map);
+  status.textContent = t.searching;
+  const q = new URLSearchParams({ lon: lon.toFixed(6), lat: lat.toFixed(6), k: '5', accepts: ids.join(',') });
+  if ($('#open-now').checked) q.set('open', 'now');
+  let r;
+  try {
+    r = await getJson(`nearest?${q}`);
+  } catch (e) {
+    status.textContent = `${t.error} : ${e.message}`;
+    status.classList.add('error');
+    return;
+  }
+  for (const m of resultMarkers.splice(0)) m.remove();
+  ensureResultLayers();
+  map.getSource('finder-lines').setData({
+    type: 'FeatureCollection',
+    features: r.features.map((f) => ({
+      type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: [[lon, lat], f.geometry.coordinates] },
+    })),
+  });
+  status.textContent = r.features.length ? t.found(r.features.length) : t.none;
+  list.replaceChildren(...r.features.map((f, i) => {
+    const p = f.properties;
+    const tz = (layersById.get(p.layer) || {}).timezone;
+    const coords = f.geometry.type === 'Point' ? f.geometry.coordinates : [lon, lat];
+    const marker = new maplibregl.Marker({ element: el('div', { class: 'marker-rank' }, String(i + 1)) }).setLngLat(coords).addTo(map);
+    resultMarkers.push(marker);
+    const item = el('li', { tabindex: '0', 'data-distance': String(p.distance_m), 'data-layer': p.layer },
+      el('span', { class: 'rank' }, String(i + 1)),
+      el('div', {},
+        el('div', { class: 'result-name' }, nameOf(p, p.layer)),
+        el('div', { class: 'meta' }, `${formatDistance(p.distance_m)} · `, openState(p, tz)),
+        el('div', {}, ...chips(p.accepts || []))));
+    const focus = () => map.flyTo({ center: coords, zoom: Math.max(map.getZoom(), 15) });
+    item.addEventListener('click', focus);
+    item.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') focus(); });
+    marker.getElement().addEventListener('click', (ev) => { ev.stopPropagation(); item.scrollIntoView({ block: 'nearest' }); item.focus(); });
+    return item;
+  }));
+  if (r.features.length) {
+    const b = new maplibregl.LngLatBounds([lon, lat], [lon, lat]);
+    for (const f of r.features) if (f.geometry.type === 'Point') b.extend(f.geometry.coordinates);
+    const pad = freePadding();
+    map.fitBounds(b, { padding: { top: pad.top + 30, bottom: pad.bottom + 30, left: pad.left + 30, right: pad.right + 30 }, maxZoom: 16 });
+  }
+}
+$('#open-now').addEventListener('change', () => { if (lastOrigin) find(...lastOrigin); });
+$('#waste').addEventListener('change', () => { if (lastOrigin && $('#waste').value.trim()) find(...lastOrigin); });
+
+$('#locate').addEventListener('click', () => {
+  const status = $('#finder-status');
+  if (!navigator.geolocation) { status.textContent = t.geolocUnsupported; return; }
+  navigator.geolocation.getCurrentPosition(
+    (pos) => find(pos.coords.longitude, pos.coords.latitude),
+    (err) => { status.textContent = `${t.geolocError} (${err.message})`; status.classList.add('error'); },
+    { enableHighAccuracy: true, timeout: 10000 },
+  );
+});

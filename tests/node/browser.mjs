@@ -1,0 +1,165 @@
+// Drives Debian's chromium (headless, software WebGL) over a running tuilerie
+// and checks the web map end to end.
+//   node browser.mjs http://127.0.0.1:8080 ARTEFACT_DIR
+// Checks: no console error or failed request; every tile answered 200 or
+// 204; queryRenderedFeatures non-empty for every catalog layer; the finder
+// lists facilities accepting glass, sorted by distance, for a click in
+// Bordeaux, identical to /nearest for the same point; the phone-sized English
+// page. Saves screenshots in ARTEFACT_DIR. Prints a JSON report; exit 1 on failure.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [base, outDir] = process.argv.slice(2);
+if (!base || !outDir) {
+  console.error('usage: node browser.mjs BASE_URL ARTEFACT_DIR');
+  process.exit(2);
+}
+mkdirSync(outDir, { recursive: true });
+
+const failures = [];
+const check = (ok, message) => { if (!ok) failures.push(message); };
+const report = { tiles: {}, layers: {}, finder: null, screenshots: [] };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--no-first-run'],
+});
+
+function watch(page, name) {
+  page.on('console', (m) => { if (m.type() === 'error') failures.push(`${name}: console error: ${m.text()}`); });
+  page.on('pageerror', (e) => failures.push(`${name}: page error: ${e.message}`));
+  page.on('requestfailed', (r) => failures.push(`${name}: request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    const url = r.url();
+    if (url.includes('/tiles/') && url.endsWith('.mvt')) {
+      report.tiles[r.status()] = (report.tiles[r.status()] || 0) + 1;
+      check(r.status() === 200 || r.status() === 204, `${name}: tile ${url} answered ${r.status()}`);
+    } else if (r.status() >= 400) {
+      failures.push(`${name}: ${url} answered ${r.status()}`);
+    }
+  });
+}
+
+async function waitIdle(page) {
+  await page.waitForFunction(() => window.map && typeof window.map.loaded === 'function' && window.map.loaded() && window.map.areTilesLoaded(), null, { timeout: 60000 });
+  // One more idle after the last tile so rendering has caught up.
+  await page.evaluate(() => new Promise((resolve) => {
+    if (!window.map.isMoving() && window.map.loaded()) window.map.once('idle', resolve) && window.map.triggerRepaint();
+    else window.map.once('idle', resolve);
+  }));
+}
+
+try {
+  // Desktop, French.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  watch(page, 'desktop');
+  await page.goto(`${base}/`, { waitUntil: 'load' });
+  await waitIdle(page);
+  const catalog = await (await fetch(`${base}/catalog`)).json();
+  for (const layer of catalog.layers) {
+    const n = await page.evaluate((id) => {
+      const ids = window.map.getStyle().layers.filter((l) => l.metadata?.['tuilerie:layer'] === id).map((l) => l.id);
+      return window.map.queryRenderedFeatures({ layers: ids }).length;
+    }, layer.id);
+    report.layers[layer.id] = n;
+    check(n > 0, `layer ${layer.id}: queryRenderedFeatures is empty`);
+  }
+  check(Object.keys(report.tiles).length > 0, 'no tile was requested');
+  check((await page.textContent('#finder h2')) === 'Où déposer ?', 'the page is not in French by default');
+  const shot = join(outDir, 'map.png');
+  await page.screenshot({ path: shot });
+  report.screenshots.push(shot);
+
+  // Finder: "verre", then a click on Bordeaux (place de la Comédie).
+  await page.fill('#waste', 'verre');
+  await page.waitForFunction(() => document.querySelector('#waste-resolved .chip'), null, { timeout: 10000 });
+  const bordeaux = [-0.5748, 44.8425];
+  const pixel = await page.evaluate((c) => { const p = window.map.project(c); return [p.x, p.y]; }, bordeaux);
+  const box = await page.locator('#viewer canvas').boundingBox();
+  const nearestRequest = page.waitForRequest((r) => r.url().includes('/nearest?'));
+  await page.mouse.click(box.x + pixel[0], box.y + pixel[1]);
+  const requested = new URL((await nearestRequest).url());
+  await page.waitForFunction(() => document.querySelectorAll('#results li').length > 0, null, { timeout: 20000 });
+  const items = await page.$$eval('#results li', (lis) => lis.map((li) => ({
+    name: li.querySelector('.result-name').textContent, meta: li.querySelector('.meta').textContent,
+    distance: Number(li.dataset.distance), layer: li.dataset.layer,
+    chips: [...li.querySelectorAll('.chip')].map((c) => c.textContent),
+  })));
+  const lon = Number(requested.searchParams.get('lon'));
+  const lat = Number(requested.searchParams.get('lat'));
+  check(Math.abs(lon - bordeaux[0]) < 0.01 && Math.abs(lat - bordeaux[1]) < 0.01, `finder searched from ${lon},${lat}, not Bordeaux`);
+  check(requested.searchParams.get('accepts') === 'glass', `finder asked accepts=${requested.searchParams.get('accepts')}`);
+  const expected = await (await fetch(`${base}/nearest?lon=${lon}&lat=${lat}&k=5&accepts=glass`)).json();
+  check(items.length === expected.features.length && items.length > 0, `finder listed ${items.length}, /nearest has ${expected.features.length}`);
+  expected.features.forEach((f, i) => {
+    const name = f.properties.name;
+    check(items[i] && items[i].name === name && items[i].distance === f.properties.distance_m && items[i].layer === f.properties.layer,
+      `finder result ${i + 1} is ${JSON.stringify(items[i])}, /nearest says ${name} at ${f.properties.distance_m} m`);
+    if (i > 0) check(items[i].distance >= items[i - 1].distance, `finder results are not sorted by distance at ${i + 1}`);
+    check(items[i] && items[i].chips.includes('Verre'), `finder result ${i + 1} does not show Verre`);
+  });
+  await page.waitForFunction(() => document.querySelectorAll('.marker-rank').length > 0);
+  await waitIdle(page);
+  report.finder = { lon, lat, items };
+  const finderShot = join(outDir, 'finder.png');
+  await page.screenshot({ path: finderShot });
+  report.screenshots.push(finderShot);
+
+  // Popup: with no waste typed, a click on a collection point opens its
+  // popup, with the waste categories and whether it is open (from /nearest).
+  await page.fill('#waste', '');
+  const target = await page.evaluate(() => {
+    const ids = window.map.getStyle().layers.filter((l) => l.metadata?.['tuilerie:role'] === 'points').map((l) => l.id);
+    const canvas = window.map.getCanvas();
+    const r = canvas.getBoundingClientRect();
+    // A point with categories that no marker or control covers.
+    for (const f of window.map.queryRenderedFeatures({ layers: ids })) {
+      if (!f.properties.waste_categories) continue;
+      const p = window.map.project(f.geometry.coordinates);
+      if (document.elementFromPoint(r.left + p.x, r.top + p.y) === canvas) return { x: p.x, y: p.y, name: f.properties.name };
+    }
+    return null;
+  });
+  check(target, 'no collection point with waste categories is rendered after the finder zoomed in');
+  if (target) {
+    const popupStatus = page.waitForResponse((r) => r.url().includes('/nearest?') && r.url().includes('k=1'));
+    await page.mouse.click(box.x + target.x, box.y + target.y);
+    await popupStatus;
+    await page.waitForFunction(() => document.querySelector('.maplibregl-popup .popup .meta span'), null, { timeout: 10000 });
+    const popup = await page.evaluate(() => ({
+      title: document.querySelector('.maplibregl-popup h3').textContent,
+      chips: [...document.querySelectorAll('.maplibregl-popup .chip')].map((c) => c.textContent),
+      status: document.querySelector('.maplibregl-popup .popup .meta span').textContent,
+    }));
+    report.popup = popup;
+    check(popup.title === target.name, `popup title ${popup.title} is not ${target.name}`);
+    check(popup.chips.length > 0, 'popup shows no waste category');
+    check(/^(Ouvert|Fermé|Horaires inconnus)/.test(popup.status), `popup open state: ${popup.status}`);
+    const popupShot = join(outDir, 'popup.png');
+    await page.screenshot({ path: popupShot });
+    report.screenshots.push(popupShot);
+  }
+  await page.close();
+
+  // Phone, English.
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  watch(phone, 'phone');
+  await phone.goto(`${base}/?lang=en`, { waitUntil: 'load' });
+  await waitIdle(phone);
+  check((await phone.textContent('#finder h2')) === 'Where do I take this?', 'English page title missing');
+  const panel = await phone.locator('#panel').boundingBox();
+  check(panel && panel.width <= 390 && panel.y > 300, `phone panel is not a bottom sheet: ${JSON.stringify(panel)}`);
+  const phoneShot = join(outDir, 'phone-en.png');
+  await phone.screenshot({ path: phoneShot });
+  report.screenshots.push(phoneShot);
+  await phone.close();
+} catch (e) {
+  failures.push(`exception: ${e.stack || e}`);
+} finally {
+  await browser.close();
+}
+report.failures = failures;
+console.log(JSON.stringify(report, null, 1));
+process.exit(failures.length ? 1 : 0);
