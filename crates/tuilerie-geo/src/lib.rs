@@ -18,6 +18,7 @@ pub mod query;
 pub mod reproject;
 pub mod source;
 pub mod text;
+pub mod thematic;
 pub mod tiling;
 pub mod waste;
 
