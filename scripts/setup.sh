@@ -11,7 +11,8 @@ if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
 # nodejs/npm: MapLibre GL JS for the web map (embedded at build time) and the
 # tests' independent references (MVT decoder, style validator, browser driver).
 # chromium: the browser the web-map test drives headless.
-apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium)
+# fonts-dejavu-core: text of the PNG exports of thematic maps (resvg).
+apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium fonts-dejavu-core)
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()

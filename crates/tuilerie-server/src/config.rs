@@ -39,6 +39,18 @@ pub struct Config {
     pub tiles: TilesConfig,
     pub web: WebConfig,
     pub layers: Vec<LayerConfig>,
+    /// CSV tables for thematic maps.
+    pub tables: Vec<TableConfig>,
+    /// Thematic maps built once the layers are loaded.
+    pub maps: Vec<tuilerie_geo::thematic::MapDefinition>,
+}
+
+/// A CSV table: `id` (used by `[[maps]] join.table`) and `path`.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    pub id: String,
+    pub path: PathBuf,
 }
 
 /// Options of the built-in web map and of `/style.json`.
@@ -200,6 +212,11 @@ impl Config {
                 l.path = base.join(&l.path);
             }
         }
+        for t in &mut config.tables {
+            if t.path.is_relative() {
+                t.path = base.join(&t.path);
+            }
+        }
         config.validate().with_context(|| format!("{}: invalid configuration", path.display()))?;
         Ok(config)
     }
@@ -233,6 +250,19 @@ impl Config {
         }
         if let Some(b) = &self.web.basemap {
             b.validate()?;
+        }
+        for (i, t) in self.tables.iter().enumerate() {
+            LayerId::new(&t.id).map_err(|e| anyhow::anyhow!("tables[{i}]: id: {e}"))?;
+            if self.tables[..i].iter().any(|o| o.id == t.id) {
+                bail!("tables[{i}]: id {:?} is used twice", t.id);
+            }
+        }
+        for (i, m) in self.maps.iter().enumerate() {
+            if let Some(j) = &m.join {
+                if !self.tables.iter().any(|t| t.id == j.table) {
+                    bail!("maps[{i}] ({}): join.table {:?} is not a [[tables]] id", m.title, j.table);
+                }
+            }
         }
         for (i, l) in self.layers.iter().enumerate() {
             let at = format!("layers[{i}] ({})", l.path.display());

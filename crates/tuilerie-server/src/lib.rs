@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod inspect;
 pub mod loading;
+pub mod maps;
 pub mod routes;
 pub mod state;
 
@@ -29,7 +30,7 @@ pub fn app_with_cors(state: AppState, cors_origins: &[String]) -> Router {
     };
     let cors = CorsLayer::new()
         .allow_origin(origin)
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
         .expose_headers([header::ETAG, header::CONTENT_ENCODING]);
     let mut router = Router::new();
@@ -37,6 +38,7 @@ pub fn app_with_cors(state: AppState, cors_origins: &[String]) -> Router {
         router = router.route(path, handler);
     }
     router
+        .layer(axum::extract::DefaultBodyLimit::max(routes::tables::MAX_CSV_BYTES))
         .layer(cors)
         .with_state(state)
 }
@@ -62,6 +64,13 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/collections/{id}", get(ogc::one_collection)),
         ("/collections/{id}/items", get(ogc::items)),
         ("/collections/{id}/items/{fid}", get(ogc::item)),
+        ("/maps", get(routes::maps::list).post(routes::maps::create)),
+        ("/maps/{id}", get(routes::maps::get).delete(routes::maps::delete)),
+        ("/maps/{id}/legend", get(routes::maps::get_legend)),
+        ("/maps/{id}/style.json", get(routes::maps::style)),
+        ("/maps/{id}/tiles/{z}/{x}/{y}", get(routes::maps::tile)),
+        ("/tables", get(tables::list).post(tables::create)),
+        ("/tables/{id}", get(tables::get)),
     ]
 }
 

@@ -60,3 +60,35 @@ pub fn load_catalog(layers: &[LayerConfig], progress: bool) -> Catalog {
     }
     catalog
 }
+
+/// Reads the configured CSV tables and builds the configured maps (after the
+/// layers are loaded). A table or map that fails is logged and skipped; a
+/// failed map is listed by `GET /maps`.
+pub fn build_maps(state: &crate::AppState, tables: &[crate::config::TableConfig], maps: Vec<tuilerie_geo::thematic::MapDefinition>) {
+    for t in tables {
+        match tuilerie_geo::thematic::Table::read(&t.path) {
+            Ok(table) => {
+                if let Err(e) = state.maps.put_table(t.id.clone(), table) {
+                    tracing::error!(table = %t.id, "{e}");
+                }
+            }
+            Err(e) => tracing::error!(table = %t.id, "skipped table: {}", e.message),
+        }
+    }
+    let Some(catalog) = state.catalog() else { return };
+    for m in maps {
+        let id = m.id.clone().unwrap_or_else(|| m.title.clone());
+        match state.maps.build(m, &catalog) {
+            Ok(e) => {
+                for w in &e.map.warnings {
+                    tracing::warn!(map = %e.map.id, "{w}");
+                }
+                tracing::info!(map = %e.map.id, classes = e.map.classes.breaks.len(), no_data = e.map.classes.no_data, "map built");
+            }
+            Err(e) => {
+                tracing::error!(map = %id, "skipped map: {e}");
+                state.maps.record_failure(id, &e);
+            }
+        }
+    }
+}

@@ -172,6 +172,7 @@ fn serve(paths: Vec<PathBuf>, config_path: Option<PathBuf>, addr: Option<String>
             .with_context(|| format!("cannot listen on {addr}"))?;
         let state = AppState::loading(options);
         let loader_state = state.clone();
+        let (tables, maps) = (config.tables.clone(), config.maps.clone());
         tokio::task::spawn_blocking(move || {
             let catalog = loading::load_catalog(&layers, true);
             let (ok, bad) = (catalog.layers().len(), catalog.failed().len());
@@ -179,6 +180,7 @@ fn serve(paths: Vec<PathBuf>, config_path: Option<PathBuf>, addr: Option<String>
                 tracing::error!("skipped layer: {}", f.error);
             }
             loader_state.set_catalog(catalog);
+            loading::build_maps(&loader_state, &tables, maps);
             tracing::info!(layers = ok, failed = bad, "ready: open http://{addr}/");
         });
         tracing::info!("listening on http://{addr}/ (loading layers)");

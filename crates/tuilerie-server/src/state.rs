@@ -40,6 +40,8 @@ pub struct AppState {
     catalog: Arc<ArcSwapOption<Catalog>>,
     pub options: Arc<ServerOptions>,
     pub tiles: TileCache,
+    /// Thematic maps and CSV tables.
+    pub maps: Arc<crate::maps::MapStore>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
         AppState {
             catalog: Arc::new(ArcSwapOption::empty()),
             tiles: TileCache::new(options.cache_bytes),
+            maps: Arc::new(crate::maps::MapStore::default()),
             options: Arc::new(options),
         }
     }

@@ -2,10 +2,12 @@
 
 pub mod catalog;
 pub mod health;
+pub mod maps;
 pub mod nearest;
 pub mod ogc;
 pub mod openapi;
 pub mod style;
+pub mod tables;
 pub mod tilejson;
 pub mod tiles;
 pub mod waste;

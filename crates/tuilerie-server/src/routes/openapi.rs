@@ -48,6 +48,13 @@ const GEOJSON: &str = "application/geo+json";
 const ERR: (u16, &str, &str) = (400, "invalid parameter: {\"error\", \"parameter\"}", JSON);
 const NF: (u16, &str, &str) = (404, "unknown layer, collection or feature", JSON);
 
+/// Methods other than GET: (route, method, summary, request body type).
+pub const OTHER_METHODS: &[(&str, &str, &str, &str)] = &[
+    ("/maps", "post", "Create or replace a thematic map from a JSON definition (layer, join, value, ratio, method, classes, breaks, palette, reverse, title, unit, source); 201 with the map, 400 naming the parameter", JSON),
+    ("/maps/{id}", "delete", "Delete a thematic map; 204", JSON),
+    ("/tables", "post", "Upload a CSV table (?id=, optional ?name=); delimiter (; , tab) and encoding (UTF-8 or Windows-1252) detected; 201 with its columns", "text/csv"),
+];
+
 /// Every route of the service.
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
@@ -141,6 +148,55 @@ pub const ENDPOINTS: &[Endpoint] = &[
         params: &[p("id", "string", "layer id"), p("fid", "string", "feature id")],
         responses: &[(200, "GeoJSON Feature", GEOJSON), NF],
     },
+    Endpoint {
+        route: "/maps",
+        doc_path: None,
+        summary: "Thematic maps, CSV tables, classification methods and palettes",
+        params: &[],
+        responses: &[(200, "maps, tables, failed configured maps, methods, palettes", JSON)],
+    },
+    Endpoint {
+        route: "/maps/{id}",
+        doc_path: None,
+        summary: "A thematic map: definition, classes, legend, join report, features without data, warnings, links; {id}.svg and {id}.png export it for a report",
+        params: &[p("id", "string", "map id, or map id + .svg / .png"), q("width", "integer", "exports: width in pixels, 300 to 8000 (default 1200)")],
+        responses: &[(200, "map (JSON), SVG or PNG", JSON), ERR, (404, "unknown map", JSON)],
+    },
+    Endpoint {
+        route: "/maps/{id}/legend",
+        doc_path: None,
+        summary: "Legend: class bounds, colours and counts, no-data class; counts add up to total",
+        params: &[p("id", "string", "map id")],
+        responses: &[(200, "legend", JSON), (404, "unknown map", JSON)],
+    },
+    Endpoint {
+        route: "/maps/{id}/style.json",
+        doc_path: None,
+        summary: "MapLibre style drawing the map's classes",
+        params: &[p("id", "string", "map id")],
+        responses: &[(200, "style", JSON), (404, "unknown map", JSON)],
+    },
+    Endpoint {
+        route: "/maps/{id}/tiles/{z}/{x}/{y}",
+        doc_path: Some("/maps/{id}/tiles/{z}/{x}/{y}.mvt"),
+        summary: "Vector tile of the map's derived layer (properties value and class; class -1 is no data)",
+        params: &[p("id", "string", "map id"), p("z", "integer", "zoom"), p("x", "integer", "column"), p("y", "integer", "row")],
+        responses: &[(200, "tile", "application/vnd.mapbox-vector-tile"), (204, "no feature", JSON), ERR, (404, "unknown map", JSON)],
+    },
+    Endpoint {
+        route: "/tables",
+        doc_path: None,
+        summary: "CSV tables available for joins",
+        params: &[],
+        responses: &[(200, "tables with columns, row count, delimiter, encoding", JSON)],
+    },
+    Endpoint {
+        route: "/tables/{id}",
+        doc_path: None,
+        summary: "One CSV table with its first rows",
+        params: &[p("id", "string", "table id")],
+        responses: &[(200, "table", JSON), (404, "unknown table", JSON)],
+    },
 ];
 
 /// The OpenAPI document.
@@ -168,10 +224,21 @@ pub fn document() -> Value {
             }
             responses.insert(code.to_string(), r);
         }
-        paths.insert(
-            e.doc_path.unwrap_or(e.route).to_string(),
-            json!({"get": {"summary": e.summary, "parameters": params, "responses": responses}}),
-        );
+        let mut item = json!({"get": {"summary": e.summary, "parameters": params, "responses": responses}});
+        for (route, method, summary, body) in OTHER_METHODS.iter().filter(|m| m.0 == e.route) {
+            let path_params: Vec<&Value> = item["get"]["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path").collect();
+            let mut op = json!({
+                "summary": summary,
+                "parameters": path_params,
+                "responses": {"201": {"description": "created"}, "204": {"description": "deleted"}, "400": {"description": "invalid input naming the parameter"}},
+            });
+            if *method != "delete" {
+                op["requestBody"] = json!({"required": true, "content": {*body: {"schema": {}}}});
+            }
+            item[*method] = op;
+            debug_assert!(route == &e.route);
+        }
+        paths.insert(e.doc_path.unwrap_or(e.route).to_string(), item);
     }
     json!({
         "openapi": "3.0.3",

@@ -96,7 +96,7 @@ pub async fn tile(
     Ok(respond(&state, &cached, &headers))
 }
 
-fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Response {
+pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Response {
     let mut b = Response::builder()
         .header(header::CACHE_CONTROL, state.options.cache_control.as_str())
         .header(header::VARY, "Accept-Encoding");

@@ -1,0 +1,110 @@
+//! Thematic maps and the CSV tables they join: defined in the config file
+//! (built once the layers are loaded) or created through the API. Each
+//! built map has a version so that its cached tiles never go stale when it
+//! is replaced.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use tuilerie_geo::thematic::{MapDefinition, MapInputs, Table, ThematicError, ThematicMap};
+use tuilerie_geo::Catalog;
+
+/// A built map and the version its tiles are cached under.
+#[derive(Clone)]
+pub struct MapEntry {
+    pub map: Arc<ThematicMap>,
+    pub version: u64,
+}
+
+/// A configured map that could not be built.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedMap {
+    pub id: String,
+    pub parameter: String,
+    pub error: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    tables: HashMap<String, Arc<Table>>,
+    maps: BTreeMap<String, MapEntry>,
+    failed: Vec<FailedMap>,
+}
+
+/// Shared by every handler.
+#[derive(Default)]
+pub struct MapStore {
+    inner: RwLock<Inner>,
+    next_version: AtomicU64,
+}
+
+/// Most tables an API client may keep (each is held in memory).
+pub const MAX_TABLES: usize = 64;
+/// Most maps an API client may keep.
+pub const MAX_MAPS: usize = 256;
+
+impl MapStore {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn table(&self, id: &str) -> Option<Arc<Table>> {
+        self.read().tables.get(id).cloned()
+    }
+
+    pub fn tables(&self) -> Vec<(String, Arc<Table>)> {
+        let mut v: Vec<_> = self.read().tables.iter().map(|(k, t)| (k.clone(), t.clone())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Adds or replaces a table; an error when the store is full.
+    pub fn put_table(&self, id: String, table: Table) -> Result<(), ThematicError> {
+        let mut inner = self.write();
+        if !inner.tables.contains_key(&id) && inner.tables.len() >= MAX_TABLES {
+            return Err(ThematicError::new("id", format!("at most {MAX_TABLES} tables; replace one (same id)")));
+        }
+        inner.tables.insert(id, Arc::new(table));
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Option<MapEntry> {
+        self.read().maps.get(id).cloned()
+    }
+
+    pub fn list(&self) -> Vec<MapEntry> {
+        self.read().maps.values().cloned().collect()
+    }
+
+    pub fn failed(&self) -> Vec<FailedMap> {
+        self.read().failed.clone()
+    }
+
+    pub fn remove(&self, id: &str) -> bool {
+        self.write().maps.remove(id).is_some()
+    }
+
+    /// Builds a map from `definition` and stores it (replacing one with the
+    /// same id). Blocking: call it off the async runtime.
+    pub fn build(&self, definition: MapDefinition, catalog: &Catalog) -> Result<MapEntry, ThematicError> {
+        let tables = self.read().tables.clone();
+        let map = ThematicMap::build(definition, &MapInputs { catalog, tables: &tables })?;
+        let entry = MapEntry { map: Arc::new(map), version: self.next_version.fetch_add(1, Ordering::Relaxed) };
+        let mut inner = self.write();
+        if !inner.maps.contains_key(&entry.map.id) && inner.maps.len() >= MAX_MAPS {
+            return Err(ThematicError::new("id", format!("at most {MAX_MAPS} maps; replace or delete one")));
+        }
+        inner.failed.retain(|f| f.id != entry.map.id);
+        inner.maps.insert(entry.map.id.clone(), entry.clone());
+        Ok(entry)
+    }
+
+    /// Records a configured map that failed to build.
+    pub fn record_failure(&self, id: String, e: &ThematicError) {
+        self.write().failed.push(FailedMap { id, parameter: e.parameter.clone(), error: e.message.clone() });
+    }
+}

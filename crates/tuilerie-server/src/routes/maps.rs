@@ -1,0 +1,273 @@
+//! Thematic maps: `GET /maps`, `POST /maps` (create or replace from a JSON
+//! definition), `GET|DELETE /maps/{id}`, `GET /maps/{id}.svg|.png`,
+//! `GET /maps/{id}/legend`, `GET /maps/{id}/style.json` and the derived
+//! layer's tiles at `GET /maps/{id}/tiles/{z}/{x}/{y}.mvt`.
+
+use super::base_url;
+use super::tiles::{parse_tile, respond};
+use crate::cache::{CachedTile, TileKey};
+use crate::error::ApiError;
+use crate::maps::MapEntry;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use tuilerie_geo::thematic::classify::Method;
+use tuilerie_geo::thematic::map::NO_DATA_COLOR;
+use tuilerie_geo::thematic::svg::{render_svg, SvgOptions};
+use tuilerie_geo::thematic::{palette, MapDefinition, ThematicError};
+use tuilerie_geo::tiling::render_tile;
+
+impl From<ThematicError> for ApiError {
+    fn from(e: ThematicError) -> Self {
+        ApiError::bad(e.parameter, e.message)
+    }
+}
+
+fn entry(state: &AppState, id: &str) -> Result<MapEntry, ApiError> {
+    state.maps.get(id).ok_or_else(|| ApiError::NotFound {
+        message: format!("unknown map {id:?}"),
+        known: Some(state.maps.list().iter().map(|e| e.map.id.clone()).collect()),
+    })
+}
+
+/// The legend document: classes with bounds, colours and counts, and the
+/// no-data class; the counts add up to `total`.
+fn legend(e: &MapEntry) -> Value {
+    let m = &e.map;
+    json!({
+        "title": m.definition.title,
+        "unit": m.definition.unit,
+        "method": m.classes.method,
+        "classes": m.legend(),
+        "no_data": {"color": NO_DATA_COLOR, "count": m.classes.no_data, "label": "Pas de donnée / no data"},
+        "total": m.values.len(),
+    })
+}
+
+fn summary(base: &str, e: &MapEntry) -> Value {
+    let m = &e.map;
+    let id = &m.id;
+    json!({
+        "id": id,
+        "title": m.definition.title,
+        "definition": m.definition,
+        "layer": m.definition.layer,
+        "bounds": m.layer.meta().bounds,
+        "classes": {
+            "method": m.classes.method,
+            "min": m.classes.min,
+            "breaks": m.classes.breaks,
+            "counts": m.classes.counts,
+            "no_data": m.classes.no_data,
+            "colors": m.colors,
+        },
+        "legend": legend(e),
+        "join": m.join,
+        "no_data": m.no_data,
+        "warnings": m.warnings,
+        "links": {
+            "self": format!("{base}/maps/{id}"),
+            "tiles": format!("{base}/maps/{id}/tiles/{{z}}/{{x}}/{{y}}.mvt"),
+            "style": format!("{base}/maps/{id}/style.json"),
+            "legend": format!("{base}/maps/{id}/legend"),
+            "svg": format!("{base}/maps/{id}.svg"),
+            "png": format!("{base}/maps/{id}.png"),
+        },
+    })
+}
+
+/// `GET /maps`: the maps, tables, palettes and methods (what a form needs).
+pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let base = base_url(&state, &headers);
+    let maps: Vec<Value> = state
+        .maps
+        .list()
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.map.id, "title": e.map.definition.title, "layer": e.map.definition.layer,
+                "links": {"self": format!("{base}/maps/{}", e.map.id), "style": format!("{base}/maps/{}/style.json", e.map.id)},
+            })
+        })
+        .collect();
+    let tables: Vec<Value> = state.maps.tables().iter().map(|(id, t)| super::tables::describe(id, t, 0)).collect();
+    Json(json!({
+        "maps": maps,
+        "tables": tables,
+        "failed": state.maps.failed(),
+        "methods": Method::ALL,
+        "palettes": palette::names().into_iter().map(|(n, k)| json!({"name": n, "kind": k})).collect::<Vec<_>>(),
+    }))
+}
+
+/// `POST /maps`: builds a map from a JSON definition (replacing one with the
+/// same id); 201 with the map, its classes, join report and warnings.
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let definition: MapDefinition = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad("body", format!("invalid map definition at line {}, column {}: {e}", e.line(), e.column()))
+    })?;
+    let catalog = state.catalog().ok_or(ApiError::Loading)?;
+    let store = state.clone();
+    let built = tokio::task::spawn_blocking(move || store.maps.build(definition, &catalog))
+        .await
+        .map_err(|e| ApiError::Internal(format!("map build: {e}")))??;
+    let base = base_url(&state, &headers);
+    let mut resp = (StatusCode::CREATED, Json(summary(&base, &built))).into_response();
+    if let Ok(v) = format!("{base}/maps/{}", built.map.id).parse() {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /maps/{id}` (JSON), `/maps/{id}.svg` or `/maps/{id}.png?width=`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(stem) = id.strip_suffix(".svg") {
+        return export(&state, stem, &params, false).await;
+    }
+    if let Some(stem) = id.strip_suffix(".png") {
+        return export(&state, stem, &params, true).await;
+    }
+    let e = entry(&state, &id)?;
+    Ok(Json(summary(&base_url(&state, &headers), &e)).into_response())
+}
+
+/// `DELETE /maps/{id}`.
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    entry(&state, &id)?;
+    state.maps.remove(&id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub const DEFAULT_WIDTH: u32 = 1200;
+pub const MIN_WIDTH: u32 = 300;
+pub const MAX_WIDTH: u32 = 8000;
+
+/// System fonts, loaded once, for the PNG's text.
+fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
+    static DB: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
+    DB.get_or_init(|| {
+        let mut db = resvg::usvg::fontdb::Database::new();
+        db.load_system_fonts();
+        Arc::new(db)
+    })
+    .clone()
+}
+
+/// Renders an SVG to PNG bytes with resvg.
+pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, String> {
+    let options = resvg::usvg::Options { fontdb: fonts(), ..Default::default() };
+    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("empty image")?;
+    resvg::render(&tree, resvg::tiny_skia::Transform::identity(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| e.to_string())
+}
+
+async fn export(state: &AppState, id: &str, params: &HashMap<String, String>, png: bool) -> Result<Response, ApiError> {
+    let e = entry(state, id)?;
+    let width = match params.get("width") {
+        None => DEFAULT_WIDTH,
+        Some(w) => w
+            .parse::<u32>()
+            .ok()
+            .filter(|w| (MIN_WIDTH..=MAX_WIDTH).contains(w))
+            .ok_or_else(|| ApiError::bad("width", format!("width must be an integer from {MIN_WIDTH} to {MAX_WIDTH} (pixels), got {w:?}")))?,
+    };
+    let source = e.map.definition.source.clone().or_else(|| state.options.attribution.clone());
+    let map = e.map.clone();
+    let name = format!("{}.{}", map.id, if png { "png" } else { "svg" });
+    let bytes = tokio::task::spawn_blocking(move || {
+        let svg = render_svg(&map, &SvgOptions { width, source: source.as_deref() });
+        if png { svg_to_png(&svg) } else { Ok(svg.into_bytes()) }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("export: {e}")))?
+    .map_err(|e| ApiError::Internal(format!("PNG rendering: {e}")))?;
+    let content_type = if png { "image/png" } else { "image/svg+xml" };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `GET /maps/{id}/legend`.
+pub async fn get_legend(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(legend(&entry(&state, &id)?)))
+}
+
+/// `GET /maps/{id}/style.json`: a MapLibre style drawing the classes.
+pub async fn style(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let e = entry(&state, &id)?;
+    let m = &e.map;
+    let meta = m.layer.meta();
+    let base = base_url(&state, &headers);
+    let mut colour = vec![json!("match"), json!(["get", "class"])];
+    for (i, c) in m.colors.iter().enumerate() {
+        colour.push(json!(i));
+        colour.push(json!(c));
+    }
+    colour.push(json!(NO_DATA_COLOR));
+    let b = meta.bounds.unwrap_or([-5.5, 41.3, 9.6, 51.1]);
+    let mut source = json!({
+        "type": "vector",
+        "tiles": [format!("{base}/maps/{id}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+        "minzoom": meta.minzoom,
+        "maxzoom": meta.maxzoom,
+        "bounds": b,
+    });
+    if let Some(a) = m.definition.source.as_ref().or(state.options.attribution.as_ref()) {
+        source["attribution"] = json!(a);
+    }
+    let layer_meta = json!({"tuilerie:map": id});
+    Ok(Json(json!({
+        "version": 8,
+        "name": m.definition.title,
+        "metadata": {"tuilerie:map": id, "tuilerie:bounds": b, "tuilerie:legend": legend(&e)},
+        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0],
+        "zoom": 7,
+        "sources": {"map": source},
+        "layers": [
+            {"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}},
+            {"id": format!("{id}-fill"), "type": "fill", "source": "map", "source-layer": m.id, "metadata": layer_meta,
+             "paint": {"fill-color": colour, "fill-opacity": 0.85}},
+            {"id": format!("{id}-outline"), "type": "line", "source": "map", "source-layer": m.id, "metadata": layer_meta,
+             "paint": {"line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 6, 0.3, 12, 1.2]}},
+        ],
+    })))
+}
+
+/// `GET /maps/{id}/tiles/{z}/{x}/{y}.mvt`: the derived layer (`value`, `class`).
+pub async fn tile(
+    State(state): State<AppState>,
+    Path((id, z, x, y_ext)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let coord = parse_tile(&z, &x, &y_ext)?;
+    let e = entry(&state, &id)?;
+    let key = TileKey { layers: format!("map:{id}").into(), z: coord.z, x: coord.x, y: coord.y, version: e.version };
+    let opts = state.options.tiles;
+    let layer = e.map.layer.clone();
+    let cached = state
+        .tiles
+        .get_or_render(key, move || async move {
+            tokio::task::spawn_blocking(move || Arc::new(CachedTile::new(render_tile(&[layer.as_ref()], coord, &opts).unwrap_or_default()))).await
+        })
+        .await
+        .map_err(|err| ApiError::Internal(format!("map tile {coord:?}: {err}")))?;
+    Ok(respond(&state, &cached, &headers))
+}

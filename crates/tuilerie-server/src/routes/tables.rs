@@ -1,0 +1,55 @@
+//! CSV tables for joins: `GET /tables`, `POST /tables?id=` (the CSV as the
+//! request body; delimiter and encoding detected), `GET /tables/{id}`.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use tuilerie_geo::thematic::Table;
+use tuilerie_geo::LayerId;
+
+/// Largest CSV accepted (bytes).
+pub const MAX_CSV_BYTES: usize = 32 * 1024 * 1024;
+
+/// A table's description with its first `preview` rows.
+pub fn describe(id: &str, t: &Table, preview: usize) -> Value {
+    json!({
+        "id": id,
+        "name": t.name,
+        "columns": t.columns,
+        "rows": t.rows.len(),
+        "delimiter": t.delimiter.to_string(),
+        "encoding": t.encoding,
+        "preview": t.rows.iter().take(preview).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn list(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"tables": state.maps.tables().iter().map(|(id, t)| describe(id, t, 0)).collect::<Vec<_>>()}))
+}
+
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let t = state.maps.table(&id).ok_or_else(|| ApiError::NotFound {
+        message: format!("unknown table {id:?}"),
+        known: Some(state.maps.tables().into_iter().map(|(k, _)| k).collect()),
+    })?;
+    Ok(Json(describe(&id, &t, 5)))
+}
+
+/// `POST /tables?id=population&name=population.csv` with the CSV as body.
+pub async fn create(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>, body: Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = params.get("id").ok_or_else(|| ApiError::bad("id", "id is required (letters, digits, - _ .)"))?;
+    LayerId::new(id).map_err(|e| ApiError::bad("id", format!("table id {id:?}: {e}")))?;
+    if body.is_empty() {
+        return Err(ApiError::bad("body", "the request body must be the CSV file"));
+    }
+    let name = params.get("name").cloned().unwrap_or_else(|| format!("{id}.csv"));
+    let table = Table::parse(&name, &body).map_err(|e| ApiError::bad("body", e.message))?;
+    let described = describe(id, &table, 5);
+    state.maps.put_table(id.clone(), table)?;
+    Ok((StatusCode::CREATED, Json(described)))
+}

@@ -1,0 +1,255 @@
+//! Thematic maps over HTTP on the real Gironde files: a CSV uploaded to
+//! `/tables`, a population map created with `POST /maps`, its legend, its
+//! tiles (decoded by the independent JavaScript decoder), its style
+//! (MapLibre's validator) and its SVG (parsed by roxmltree) and PNG (decoded
+//! by the png crate) exports; bad inputs answer 400 naming the parameter.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use tower::ServiceExt;
+use tuilerie_geo::{Catalog, LayerId, LoadOptions};
+use tuilerie_server::{app, AppState, ServerOptions};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn gironde(name: &str) -> PathBuf {
+    let base = std::env::var("TUILERIE_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("../shared/data"));
+    let p = base.join("gironde").join(name);
+    if p.exists() { p } else { PathBuf::from("/work/shared/data/gironde").join(name) }
+}
+
+fn state() -> AppState {
+    let id = |s: &str| Some(LayerId::new(s).unwrap());
+    let catalog = Catalog::load(
+        vec![
+            (gironde("communes-33.geojson"), LoadOptions { id: id("communes"), ..Default::default() }),
+            (gironde("decheteries-6element.geojson"), LoadOptions { id: id("decheteries"), ..Default::default() }),
+        ],
+        2,
+    );
+    AppState::ready(catalog, ServerOptions { attribution: Some("INSEE, IGN".into()), ..Default::default() })
+}
+
+async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
+}
+
+async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    send(state, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn post(state: &AppState, uri: &str, body: impl Into<Body>) -> (StatusCode, serde_json::Value) {
+    let (status, _, bytes) = send(state, Request::post(uri).body(body.into()).unwrap()).await;
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+async fn population_map(state: &AppState) -> serde_json::Value {
+    let csv = std::fs::read(gironde("population-33.csv")).unwrap();
+    let (status, t) = post(state, "/tables?id=population&name=population-33.csv", csv).await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    assert_eq!(t["rows"], 538);
+    assert_eq!(t["delimiter"], ";");
+    let def = serde_json::json!({
+        "id": "population",
+        "title": "Population municipale des communes de Gironde",
+        "layer": "communes",
+        "join": {"table": "population", "key": "code_insee", "field": "code"},
+        "value": {"field": "population_municipale"},
+        "method": "natural_breaks",
+        "classes": 6,
+        "palette": "YlOrRd",
+        "unit": "habitants",
+    });
+    let (status, m) = post(state, "/maps", def.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    m
+}
+
+#[tokio::test]
+async fn population_map_joins_the_csv_and_its_legend_adds_up_to_every_commune() {
+    let state = state();
+    let m = population_map(&state).await;
+    assert_eq!(m["join"]["matched"], 538);
+    assert_eq!(m["join"]["unmatched_rows"].as_array().unwrap().len(), 0);
+    // 534 communes have a population; the 4 others are reported with their line.
+    let no_data = m["no_data"].as_array().unwrap();
+    let mut keys: Vec<&str> = no_data.iter().map(|n| n["key"].as_str().unwrap()).collect();
+    keys.sort();
+    assert_eq!(keys, ["33092", "33267", "33338", "33409"]);
+    assert!(no_data.iter().all(|n| n["reason"].as_str().unwrap().contains("population-33.csv line")));
+
+    let (status, _, body) = get(&state, "/maps/population/legend").await;
+    assert_eq!(status, StatusCode::OK);
+    let legend = json(&body);
+    let classes = legend["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 6);
+    let counted: u64 = classes.iter().map(|c| c["count"].as_u64().unwrap()).sum::<u64>() + legend["no_data"]["count"].as_u64().unwrap();
+    assert_eq!(counted, 538);
+    assert_eq!(legend["total"], 538);
+    assert_eq!(legend["no_data"]["count"], 4);
+    // Upper bounds increase, the last is Bordeaux's population.
+    let uppers: Vec<f64> = classes.iter().map(|c| c["upper"].as_f64().unwrap()).collect();
+    assert!(uppers.windows(2).all(|w| w[0] < w[1]), "{uppers:?}");
+
+    let (_, _, body) = get(&state, "/maps").await;
+    let list = json(&body);
+    assert!(list["maps"].as_array().unwrap().iter().any(|x| x["id"] == "population"));
+    assert!(list["palettes"].as_array().unwrap().iter().any(|p| p["name"] == "YlOrRd"));
+}
+
+#[tokio::test]
+async fn svg_and_png_exports_parse_and_have_the_requested_width() {
+    let state = state();
+    population_map(&state).await;
+    let (status, h, svg) = get(&state, "/maps/population.svg?width=900").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_TYPE], "image/svg+xml");
+    let text = String::from_utf8(svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the SVG parses");
+    let svg_root = doc.root_element();
+    assert_eq!(svg_root.attribute("width"), Some("900"));
+    let features = doc.descendants().find(|n| n.attribute("id") == Some("features")).unwrap();
+    assert_eq!(features.children().filter(|n| n.has_tag_name("path")).count(), 538);
+    for part in ["legend", "scale-bar", "north-arrow", "source"] {
+        assert!(doc.descendants().any(|n| n.attribute("id") == Some(part)), "no {part}");
+    }
+    assert!(text.contains("Population municipale des communes de Gironde"));
+    assert!(text.contains("Source : INSEE, IGN"));
+
+    let (status, h, png) = get(&state, "/maps/population.png?width=800").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_TYPE], "image/png");
+    let decoder = png::Decoder::new(std::io::Cursor::new(png));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.width, 800);
+    assert!(info.height > 400, "{}", info.height);
+    // Not a blank image: the classes' colours are painted.
+    let distinct: std::collections::HashSet<&[u8]> = buf.chunks(4).collect();
+    assert!(distinct.len() > 20, "{} colours", distinct.len());
+
+    for bad in ["10", "abc", "9000"] {
+        let (status, _, body) = get(&state, &format!("/maps/population.png?width={bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json(&body)["parameter"], "width");
+    }
+    let (status, _, _) = get(&state, "/maps/nope.svg").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn node(script: &str, args: &[PathBuf], stdin: Option<&[u8]>) -> (bool, String) {
+    let mut child = Command::new("node")
+        .arg(root().join("tests/node").join(script))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node is needed (run scripts/setup.sh)");
+    child.stdin.take().unwrap().write_all(stdin.unwrap_or_default()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+}
+
+#[tokio::test]
+async fn map_tiles_carry_value_and_class_and_the_map_style_validates() {
+    let state = state();
+    let m = population_map(&state).await;
+    let breaks: Vec<f64> = m["classes"]["breaks"].as_array().unwrap().iter().map(|b| b.as_f64().unwrap()).collect();
+    let (status, _, tile) = get(&state, "/maps/population/tiles/8/127/91.mvt").await;
+    assert_eq!(status, StatusCode::OK);
+    let path = std::env::temp_dir().join(format!("tuilerie-map-tile-{}.mvt", std::process::id()));
+    std::fs::write(&path, &tile).unwrap();
+    let (ok, out) = node("decode-mvt.mjs", &[path.clone()], None);
+    assert!(ok, "{out}");
+    let decoded: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let layer = &decoded["layers"]["population"];
+    let features = layer["features"].as_array().unwrap();
+    assert!(features.len() > 10, "{}", features.len());
+    let mut checked = 0;
+    for f in features {
+        let p = &f["properties"];
+        let class = p["class"].as_i64().unwrap();
+        match p["value"].as_f64() {
+            Some(v) => {
+                let expected = breaks.iter().position(|&b| v <= b).unwrap() as i64;
+                assert_eq!(class, expected, "{p}");
+                checked += 1;
+            }
+            None => assert_eq!(class, -1, "{p}"),
+        }
+    }
+    assert!(checked > 10);
+    let _ = std::fs::remove_file(path);
+
+    let (status, _, style) = get(&state, "/maps/population/style.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let (ok, out) = node("validate-style.mjs", &[], Some(&style));
+    assert!(ok, "map style invalid: {out}");
+}
+
+#[tokio::test]
+async fn bad_map_inputs_answer_400_naming_the_parameter() {
+    let state = state();
+    population_map(&state).await;
+    let base = serde_json::json!({
+        "title": "t", "layer": "communes",
+        "join": {"table": "population", "key": "code_insee", "field": "code"},
+        "value": {"field": "population_municipale"},
+    });
+    let with = |k: &str, v: serde_json::Value| {
+        let mut d = base.clone();
+        d[k] = v;
+        d.to_string()
+    };
+    let cases = [
+        (with("palette", "Arc-en-ciel".into()), "palette"),
+        (with("classes", 1.into()), "classes"),
+        (with("method", "kmeans".into()), "method"),
+        (with("join", serde_json::json!({"table": "population", "key": "insee", "field": "code"})), "join.key"),
+        (with("join", serde_json::json!({"table": "nope", "key": "code_insee", "field": "code"})), "join.table"),
+        (with("layer", "decheteries".into()), "layer"),
+        (with("value", serde_json::json!({"count": "decheteries", "accepts": "plutonium"})), "value.accepts"),
+        (with("bogus", 1.into()), "body"),
+        ("not json".to_string(), "body"),
+    ];
+    for (body, parameter) in cases {
+        let (status, e) = post(&state, "/maps", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {e}");
+        assert_eq!(e["parameter"], parameter, "{body}: {e}");
+    }
+    let (status, e) = post(&state, "/tables?id=x", "").await;
+    assert_eq!((status, e["parameter"].as_str()), (StatusCode::BAD_REQUEST, Some("body")));
+    let (status, e) = post(&state, "/tables", "a;b\n1;2\n").await;
+    assert_eq!((status, e["parameter"].as_str()), (StatusCode::BAD_REQUEST, Some("id")));
+    let (status, e) = post(&state, "/tables?id=x", "a;b\n1;2;3\n").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(e["error"].as_str().unwrap().contains("line 2"), "{e}");
+    // Non-numeric values are no data with their line, not an error.
+    let (status, _) = post(&state, "/tables?id=bad", "code;v\n33063;beaucoup\n33001;12\n33003;7\n").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let def = serde_json::json!({"title": "t", "layer": "communes", "join": {"table": "bad", "key": "code", "field": "code"}, "value": {"field": "v"}, "classes": 2});
+    let (status, m) = post(&state, "/maps", def.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    let reasons: Vec<&str> = m["no_data"].as_array().unwrap().iter().map(|n| n["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.contains("\"beaucoup\" is not a number (t.csv line 2") || r.contains("\"beaucoup\" is not a number (bad.csv line 2")), "{reasons:?}");
+    let (status, _, _) = send(&state, Request::delete("/maps/t").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = get(&state, "/maps/t").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
