@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [base, outDir] = process.argv.slice(2);
+const [base, outDir, csvPath] = process.argv.slice(2);
 if (!base || !outDir) {
   console.error('usage: node browser.mjs BASE_URL ARTEFACT_DIR');
   process.exit(2);
@@ -140,6 +140,68 @@ try {
     const popupShot = join(outDir, 'popup.png');
     await page.screenshot({ path: popupShot });
     report.screenshots.push(popupShot);
+  }
+
+  // Thematic maps: show a configured one with its legend.
+  await page.evaluate(() => document.querySelectorAll('.maplibregl-popup').forEach((p) => p.remove()));
+  const maps = await (await fetch(`${base}/maps`)).json();
+  if (maps.maps.length) {
+    const first = maps.maps[0].id;
+    await page.selectOption('#map-select', first);
+    await page.waitForFunction(() => document.querySelectorAll('#map-legend tr').length > 0 && window.map.getLayer('thematic-fill'), null, { timeout: 20000 });
+    await waitIdle(page);
+    const shown = await page.evaluate(() => ({
+      rendered: window.map.queryRenderedFeatures({ layers: ['thematic-fill'] }).length,
+      rows: document.querySelectorAll('#map-legend tr').length,
+      svg: document.querySelector('#export-svg').href,
+    }));
+    const legend = await (await fetch(`${base}/maps/${first}/legend`)).json();
+    check(shown.rendered > 0, `thematic map ${first}: nothing rendered`);
+    check(shown.rows === legend.classes.length + (legend.no_data.count ? 1 : 0), `legend has ${shown.rows} rows, expected ${legend.classes.length}`);
+    check(shown.svg.endsWith(`/maps/${first}.svg?width=1600`), `SVG link ${shown.svg}`);
+    report.thematic = { map: first, ...shown };
+    const mapShot = join(outDir, 'thematic.png');
+    await page.screenshot({ path: mapShot });
+    report.screenshots.push(mapShot);
+
+    // Make a map from the form: upload a CSV, join it, per km², 4 quantiles.
+    await page.click('#map-maker summary');
+    await page.fill('#mk-title', 'Densité (test navigateur)');
+    await page.selectOption('#mk-layer', catalog.layers.find((l) => l.geometry_types.some((g) => g.includes('Polygon'))).id);
+    if (csvPath) {
+      await page.selectOption('#mk-table', '__upload__');
+      await page.setInputFiles('#mk-file', csvPath);
+      await page.waitForFunction(() => document.querySelector('#mk-table').value.startsWith('import-'), null, { timeout: 10000 });
+      await page.selectOption('#mk-key', 'code_insee');
+      await page.selectOption('#mk-field', 'code');
+      await page.selectOption('#mk-value', 'column:population_municipale');
+    } else {
+      await page.selectOption('#mk-value', 'field:population');
+    }
+    await page.selectOption('#mk-ratio', 'km2');
+    await page.selectOption('#mk-method', 'quantile');
+    await page.fill('#mk-classes', '4');
+    await page.selectOption('#mk-palette', 'Blues');
+    await page.click('#mk-preview');
+    await page.waitForFunction(() => /^(Carte prête|Map ready)/.test(document.querySelector('#mk-status').textContent)
+      || document.querySelector('#mk-status').classList.contains('error'), null, { timeout: 20000 });
+    const made = await page.evaluate(() => ({
+      status: document.querySelector('#mk-status').textContent,
+      error: document.querySelector('#mk-status').classList.contains('error'),
+      classes: document.querySelectorAll('#map-legend tr').length,
+      selected: document.querySelector('#map-select').value,
+      png: document.querySelector('#export-png').href,
+    }));
+    report.maker = made;
+    check(!made.error, `map maker failed: ${made.status}`);
+    check(made.classes >= 4, `made map legend has ${made.classes} rows`);
+    if (csvPath) check(/Jointure : \d+ \//.test(made.status), `no join report in ${made.status}`);
+    await waitIdle(page);
+    const png = await fetch(made.png);
+    check(png.status === 200 && png.headers.get('content-type') === 'image/png', `PNG export answered ${png.status}`);
+    const makerShot = join(outDir, 'map-maker.png');
+    await page.screenshot({ path: makerShot });
+    report.screenshots.push(makerShot);
   }
   await page.close();
 

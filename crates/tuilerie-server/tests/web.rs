@@ -224,10 +224,17 @@ fn web_map_renders_every_layer_and_finds_glass_in_bordeaux_in_headless_chromium(
         std::thread::sleep(Duration::from_millis(100));
     }
     let artefacts = root().join("test-artifacts/browser");
+    // The map maker uploads the real population CSV (joined on the INSEE code).
+    let shared = std::env::var("TUILERIE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| root().join("../shared/data"));
+    let csv = [shared.join("gironde/population-33.csv"), PathBuf::from("/work/shared/data/gironde/population-33.csv")]
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("population-33.csv of the shared data (../shared/data or TUILERIE_SHARED_DATA)");
     let out = Command::new("node")
         .arg(root().join("tests/node/browser.mjs"))
         .arg(format!("http://127.0.0.1:{port}"))
         .arg(&artefacts)
+        .arg(&csv)
         .output()
         .expect("node is needed for the browser test (run scripts/setup.sh)");
     let report = String::from_utf8_lossy(&out.stdout);
@@ -235,7 +242,9 @@ fn web_map_renders_every_layer_and_finds_glass_in_bordeaux_in_headless_chromium(
     let v: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert!(v["layers"]["communes"].as_u64().unwrap() > 0 && v["layers"]["points-collecte"].as_u64().unwrap() > 0, "{report}");
     assert!(v["finder"]["items"].as_array().unwrap().len() == 5, "{report}");
-    for shot in ["map.png", "finder.png", "popup.png", "phone-en.png"] {
+    assert!(v["thematic"]["rendered"].as_u64().unwrap() > 0, "{report}");
+    assert!(v["maker"]["status"].as_str().unwrap().contains("Jointure : 534 / 534"), "{report}");
+    for shot in ["map.png", "finder.png", "popup.png", "thematic.png", "map-maker.png", "phone-en.png"] {
         let bytes = std::fs::read(artefacts.join(shot)).unwrap();
         assert_eq!(&bytes[1..4], b"PNG", "{shot}");
     }

@@ -14,6 +14,16 @@ const TEXT = {
     accepts: 'Accepte', hours: 'Horaires', features: 'objets', geolocError: 'Position indisponible',
     geolocUnsupported: 'La géolocalisation n’est pas disponible dans ce navigateur.', other: 'Lang', switchTo: 'English',
     error: 'Erreur', cluster: (n) => `${n} points — cliquez pour zoomer`, from: 'depuis ce point',
+    mapsTitle: 'Cartes thématiques', noMap: '— aucune —', makerTitle: 'Créer une carte', mkTitle: 'Titre',
+    mkLayer: 'Couche de polygones', mkTable: 'Tableau de statistiques (CSV)', noTable: 'aucun (propriétés de la couche)',
+    uploadTable: 'importer un fichier…', mkKey: 'Colonne code du tableau', mkField: 'Champ code de la couche',
+    mkValue: 'Valeur', count: (l) => `nombre de points « ${l} »`, mkRatio: 'Rapporter à', noRatio: 'rien (valeur brute)',
+    perKm2: 'la surface (par km²)', perInhabitants: '1 000 habitants (champ population)', mkMethod: 'Discrétisation',
+    mkClasses: 'Nombre de classes', mkPalette: 'Palette', mkReverse: 'Inverser les couleurs', mkPreview: 'Aperçu',
+    methods: { quantile: 'quantiles', equal_interval: 'intervalles égaux', natural_breaks: 'seuils naturels (Jenks)', std_dev: 'écarts-types', manual: 'manuelle' },
+    noData: 'Pas de donnée', uploaded: (t) => `${t.rows} lignes, ${t.columns.length} colonnes (${t.encoding}, « ${t.delimiter} »)`,
+    built: (m) => `Carte prête : ${m.legend.total - m.legend.no_data.count} valeurs, ${m.legend.no_data.count} sans donnée.`,
+    joined: (j) => `Jointure : ${j.matched} / ${j.features} objets, ${j.unmatched_rows.length} lignes sans objet.`,
   },
   en: {
     finderTitle: 'Where do I take this?', wasteLabel: 'My waste', placeholder: 'glass, batteries, fridge, rubble…',
@@ -25,6 +35,16 @@ const TEXT = {
     accepts: 'Accepts', hours: 'Opening hours', features: 'features', geolocError: 'Location unavailable',
     geolocUnsupported: 'Geolocation is not available in this browser.', switchTo: 'Français',
     error: 'Error', cluster: (n) => `${n} points — click to zoom in`, from: 'from this point',
+    mapsTitle: 'Thematic maps', noMap: '— none —', makerTitle: 'Make a map', mkTitle: 'Title',
+    mkLayer: 'Polygon layer', mkTable: 'Statistics table (CSV)', noTable: 'none (layer properties)',
+    uploadTable: 'upload a file…', mkKey: 'Code column of the table', mkField: 'Code field of the layer',
+    mkValue: 'Value', count: (l) => `number of "${l}" points`, mkRatio: 'Divide by', noRatio: 'nothing (raw value)',
+    perKm2: 'area (per km²)', perInhabitants: '1,000 inhabitants (population field)', mkMethod: 'Classification',
+    mkClasses: 'Number of classes', mkPalette: 'Palette', mkReverse: 'Reverse colours', mkPreview: 'Preview',
+    methods: { quantile: 'quantiles', equal_interval: 'equal intervals', natural_breaks: 'natural breaks (Jenks)', std_dev: 'standard deviation', manual: 'manual' },
+    noData: 'No data', uploaded: (t) => `${t.rows} rows, ${t.columns.length} columns (${t.encoding}, "${t.delimiter}")`,
+    built: (m) => `Map ready: ${m.legend.total - m.legend.no_data.count} values, ${m.legend.no_data.count} without data.`,
+    joined: (j) => `Join: ${j.matched} / ${j.features} features, ${j.unmatched_rows.length} rows without a feature.`,
   },
 };
 
@@ -63,8 +83,8 @@ function localise() {
   sw.hreflang = lang === 'en' ? 'fr' : 'en';
 }
 
-const [style, catalog, taxonomy] = await Promise.all([
-  getJson('style.json'), getJson('catalog'), getJson('waste-categories'),
+const [style, catalog, taxonomy, mapsIndex] = await Promise.all([
+  getJson('style.json'), getJson('catalog'), getJson('waste-categories'), getJson('maps'),
 ]);
 localise();
 const title = (style.metadata && style.metadata['tuilerie:title']) || 'tuilerie';
@@ -197,10 +217,10 @@ map.on('click', async (e) => {
     pointPopup(points[0], e.lngLat);
     return;
   }
-  const areas = map.queryRenderedFeatures(e.point, { layers: allAreaLayers.filter((id) => map.getLayer(id)) });
+  const areas = map.queryRenderedFeatures(e.point, { layers: ['thematic-fill', ...allAreaLayers].filter((id) => map.getLayer(id)) });
   if (areas.length) {
     const f = areas[0];
-    const layerId = f.layer.metadata['tuilerie:layer'];
+    const layerId = f.layer.metadata['tuilerie:layer'] || f.layer.metadata['tuilerie:map'];
     const body = el('div', { class: 'popup' }, el('h3', {}, nameOf(f.properties, layerId)), propertyTable(f.properties));
     new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(e.lngLat).setDOMContent(body).addTo(map);
   }
@@ -317,4 +337,152 @@ $('#locate').addEventListener('click', () => {
     (err) => { status.textContent = `${t.geolocError} (${err.message})`; status.classList.add('error'); },
     { enableHighAccuracy: true, timeout: 10000 },
   );
+});
+
+// Thematic maps: show one with its legend and exports, or make one.
+const fmt = (x) => x.toLocaleString(lang, { maximumFractionDigits: Math.abs(x) >= 100 ? 0 : 2 });
+let shownMap = null;
+
+function mapOption(m) {
+  return el('option', { value: m.id }, m.title);
+}
+function fillMapSelect(selected) {
+  const sel = $('#map-select');
+  sel.replaceChildren(el('option', { value: '' }, t.noMap), ...mapsIndex.maps.map(mapOption));
+  sel.value = selected || '';
+}
+
+async function showMap(id) {
+  for (const l of ['thematic-fill', 'thematic-outline']) if (map.getLayer(l)) map.removeLayer(l);
+  if (map.getSource('thematic')) map.removeSource('thematic');
+  $('#map-legend').replaceChildren();
+  $('#map-exports').hidden = true;
+  shownMap = null;
+  if (!id) return null;
+  const [info, mapStyle] = await Promise.all([getJson(`maps/${encodeURIComponent(id)}`), getJson(`maps/${encodeURIComponent(id)}/style.json`)]);
+  map.addSource('thematic', mapStyle.sources.map);
+  // Under the points, over the plain polygons.
+  const before = allPointLayers.find((l) => map.getLayer(l));
+  for (const l of mapStyle.layers.filter((x) => x.source === 'map')) {
+    const role = l.type === 'fill' ? 'fill' : 'outline';
+    map.addLayer({ ...l, id: `thematic-${role}`, source: 'thematic' }, before);
+  }
+  const lg = info.legend;
+  const rows = lg.classes.map((c) => el('tr', {},
+    el('td', {}, el('span', { class: 'swatch', style: `background:${c.color}` })),
+    el('td', {}, `${fmt(c.lower)} – ${fmt(c.upper)}`), el('td', { class: 'count' }, `(${c.count})`)));
+  if (lg.no_data.count) {
+    rows.push(el('tr', {}, el('td', {}, el('span', { class: 'swatch', style: `background:${lg.no_data.color}` })),
+      el('td', {}, t.noData), el('td', { class: 'count' }, `(${lg.no_data.count})`)));
+  }
+  $('#map-legend').replaceChildren(el('strong', {}, info.title), lg.unit ? el('div', { class: 'meta' }, lg.unit) : null,
+    el('table', { class: 'legend' }, ...rows),
+    ...info.warnings.map((w) => el('div', { class: 'warning meta' }, w)));
+  $('#export-svg').href = `maps/${encodeURIComponent(id)}.svg?width=1600`;
+  $('#export-png').href = `maps/${encodeURIComponent(id)}.png?width=1600`;
+  $('#export-svg').setAttribute('download', `${id}.svg`);
+  $('#export-png').setAttribute('download', `${id}.png`);
+  $('#map-exports').hidden = false;
+  shownMap = info;
+  if (info.bounds) map.fitBounds([[info.bounds[0], info.bounds[1]], [info.bounds[2], info.bounds[3]]], { padding: freePadding(), duration: 0 });
+  return info;
+}
+window.tuilerieShowMap = showMap;
+$('#map-select').addEventListener('change', (e) => { showMap(e.target.value).catch((err) => { $('#map-legend').textContent = `${t.error} : ${err.message}`; }); });
+fillMapSelect();
+
+// The map maker form.
+const polygonLayers = catalog.layers.filter((l) => l.geometry_types.some((g) => g.includes('Polygon')));
+const pointLayers = catalog.layers.filter((l) => l.geometry_types.length && l.geometry_types.every((g) => g.includes('Point')));
+const numericTypes = ['integer', 'float', 'number', 'int', 'double'];
+let tables = mapsIndex.tables;
+const draftId = `brouillon-${Math.random().toString(36).slice(2, 8)}`;
+
+function options(sel, list, keep) {
+  const previous = sel.value;
+  sel.replaceChildren(...list.map(([v, label]) => el('option', { value: v }, label)));
+  if (keep && list.some(([v]) => v === previous)) sel.value = previous;
+}
+function currentTable() { return tables.find((x) => x.id === $('#mk-table').value); }
+function refreshMaker() {
+  const layer = catalog.layers.find((l) => l.id === $('#mk-layer').value);
+  const table = currentTable();
+  $('#mk-join').hidden = !table;
+  $('#mk-file').hidden = $('#mk-table').value !== '__upload__';
+  const fields = layer ? layer.fields : [];
+  if (table) {
+    options($('#mk-key'), table.columns.map((c) => [c, c]), true);
+    options($('#mk-field'), fields.map((f) => [f.name, f.name]), true);
+  }
+  const values = [
+    ...(table ? table.columns.map((c) => [`column:${c}`, `${c} (${table.name})`]) : []),
+    ...fields.filter((f) => numericTypes.includes(String(f.type).toLowerCase())).map((f) => [`field:${f.name}`, f.name]),
+    ...pointLayers.map((p) => [`count:${p.id}`, t.count(p.title)]),
+  ];
+  options($('#mk-value'), values, true);
+  const ratioFields = [
+    ...(table ? table.columns.map((c) => [c, `${c} (${table.name})`]) : []),
+    ...fields.filter((f) => numericTypes.includes(String(f.type).toLowerCase())).map((f) => [f.name, f.name]),
+  ];
+  options($('#mk-ratio-field'), ratioFields, true);
+  const popField = ratioFields.find(([v]) => /pop/i.test(v));
+  if (popField && !$('#mk-ratio-field').dataset.touched) $('#mk-ratio-field').value = popField[0];
+  $('#mk-ratio-field').hidden = $('#mk-ratio').value !== 'inhabitants';
+}
+options($('#mk-layer'), polygonLayers.map((l) => [l.id, l.title]));
+function fillTables(selected) {
+  options($('#mk-table'), [['', t.noTable], ...tables.map((x) => [x.id, `${x.name} (${x.rows})`]), ['__upload__', t.uploadTable]]);
+  $('#mk-table').value = selected || '';
+}
+fillTables();
+options($('#mk-ratio'), [['', t.noRatio], ['km2', t.perKm2], ['inhabitants', t.perInhabitants]]);
+options($('#mk-method'), mapsIndex.methods.filter((m) => m !== 'manual').map((m) => [m, t.methods[m] || m]));
+options($('#mk-palette'), mapsIndex.palettes.map((p) => [p.name, `${p.name} (${p.kind})`]));
+$('#mk-palette').value = 'YlOrRd';
+for (const id of ['#mk-layer', '#mk-table', '#mk-ratio']) $(id).addEventListener('change', refreshMaker);
+$('#mk-ratio-field').addEventListener('change', () => { $('#mk-ratio-field').dataset.touched = '1'; });
+refreshMaker();
+
+$('#mk-file').addEventListener('change', async () => {
+  const file = $('#mk-file').files[0];
+  const status = $('#mk-status');
+  if (!file) return;
+  status.classList.remove('error');
+  const id = `import-${file.name.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+/, '').slice(0, 40) || 'csv'}`;
+  const r = await fetch(`tables?id=${encodeURIComponent(id)}&name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) { status.textContent = `${t.error} : ${body.error}`; status.classList.add('error'); return; }
+  tables = [...tables.filter((x) => x.id !== id), body];
+  fillTables(id);
+  status.textContent = `${file.name} : ${t.uploaded(body)}`;
+  refreshMaker();
+});
+
+$('#maker-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const status = $('#mk-status');
+  status.classList.remove('error');
+  const [kind, name] = $('#mk-value').value.split(/:(.*)/s);
+  const def = {
+    id: draftId,
+    title: $('#mk-title').value.trim(),
+    layer: $('#mk-layer').value,
+    method: $('#mk-method').value,
+    classes: Number($('#mk-classes').value),
+    palette: $('#mk-palette').value,
+    reverse: $('#mk-reverse').checked,
+    value: kind === 'count' ? { count: name } : { field: name },
+  };
+  const table = currentTable();
+  if (table) def.join = { table: table.id, key: $('#mk-key').value, field: $('#mk-field').value };
+  if ($('#mk-ratio').value === 'km2') { def.ratio = { per: 'km2' }; def.unit = lang === 'en' ? 'per km²' : 'par km²'; }
+  if ($('#mk-ratio').value === 'inhabitants') { def.ratio = { per: $('#mk-ratio-field').value, scale: 1000 }; def.unit = lang === 'en' ? 'per 1,000 inhabitants' : 'pour 1 000 hab.'; }
+  const r = await fetch('maps', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(def) });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) { status.textContent = `${t.error} (${body.parameter || r.status}) : ${body.error}`; status.classList.add('error'); return; }
+  if (!mapsIndex.maps.some((m) => m.id === body.id)) mapsIndex.maps.push({ id: body.id, title: body.title });
+  else mapsIndex.maps.find((m) => m.id === body.id).title = body.title;
+  fillMapSelect(body.id);
+  await showMap(body.id);
+  status.textContent = `${t.built(body)} ${body.join ? t.joined(body.join) : ''}`;
 });
