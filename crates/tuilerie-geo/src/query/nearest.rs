@@ -15,7 +15,7 @@ use crate::properties::Value;
 use crate::waste::opening_hours::OpenState;
 use crate::waste::CategoryMask;
 use chrono::{DateTime, Utc};
-use geo::{Bearing, ClosestPoint, Contains, Coord, Distance, Geodesic, Geometry, MapCoords, Point};
+use geo::{ClosestPoint, Contains, Coord, Geometry, MapCoords, Point};
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
@@ -68,7 +68,6 @@ const F32_MARGIN: f64 = 2.0;
 
 type Entry = GeomWithData<[f32; 3], u32>;
 
-/// The nearest-neighbour index of a layer.
 #[derive(Debug, Default)]
 pub struct NearestIndex {
     tree: RTree<Entry>,
@@ -149,11 +148,30 @@ pub struct NearestHit {
     pub target: Point<f64>,
 }
 
+/// The WGS84 ellipsoid of geographiclib, built once (`Geodesic::wgs84()`
+/// copies its coefficient tables on every call).
+fn wgs84() -> &'static geographiclib_rs::Geodesic {
+    static G: std::sync::OnceLock<geographiclib_rs::Geodesic> = std::sync::OnceLock::new();
+    G.get_or_init(geographiclib_rs::Geodesic::wgs84)
+}
+
+/// Geodesic distance (m) and initial azimuth (degrees) from `a` to `b`,
+/// in one solution of the inverse problem (Karney).
+pub fn inverse(a: Point<f64>, b: Point<f64>) -> (f64, f64) {
+    use geographiclib_rs::InverseGeodesic;
+    let (s12, azi1, _azi2, _a12): (f64, f64, f64, f64) = wgs84().inverse(a.y(), a.x(), b.y(), b.x());
+    (s12, azi1)
+}
+
 /// Geodesic distance from `q` to a feature: to the point, or 0 inside a
-/// polygon and the distance to its boundary otherwise.
-pub fn distance_to(q: Point<f64>, g: &FeatureGeometry) -> (f64, Point<f64>) {
+/// polygon and the distance to its boundary otherwise; with the closest
+/// point and the azimuth towards it.
+pub fn distance_to(q: Point<f64>, g: &FeatureGeometry) -> (f64, Point<f64>, f64) {
     match g {
-        FeatureGeometry::Point(c) => (Geodesic.distance(q, Point(*c)), Point(*c)),
+        FeatureGeometry::Point(c) => {
+            let (d, azi) = inverse(q, Point(*c));
+            (d, Point(*c), azi)
+        }
         FeatureGeometry::Other(g) => {
             let inside = match g.as_ref() {
                 Geometry::Polygon(p) => p.contains(&q),
@@ -161,7 +179,7 @@ pub fn distance_to(q: Point<f64>, g: &FeatureGeometry) -> (f64, Point<f64>) {
                 _ => false,
             };
             if inside {
-                return (0.0, q);
+                return (0.0, q, 0.0);
             }
             // Closest point in a local equirectangular frame around q (metres),
             // then the exact geodesic distance to it.
@@ -171,10 +189,11 @@ pub fn distance_to(q: Point<f64>, g: &FeatureGeometry) -> (f64, Point<f64>) {
             let local = g.map_coords(|c| Coord { x: wrap(c.x - lon0) * k, y: c.y - lat0 });
             let closest = match local.closest_point(&Point::new(0.0, 0.0)) {
                 geo::Closest::Intersection(p) | geo::Closest::SinglePoint(p) => p,
-                geo::Closest::Indeterminate => return (f64::INFINITY, q),
+                geo::Closest::Indeterminate => return (f64::INFINITY, q, 0.0),
             };
             let p = Point::new(wrap(closest.x() / k + lon0), closest.y() + lat0);
-            (Geodesic.distance(q, p), p)
+            let (d, azi) = inverse(q, p);
+            (d, p, azi)
         }
     }
 }
@@ -244,7 +263,7 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
                     continue;
                 }
             }
-            let (d, target) = distance_to(qp, layer.feature(i).geometry());
+            let (d, target, azimuth) = distance_to(qp, layer.feature(i).geometry());
             if q.max_distance.is_some_and(|m| d > m) {
                 continue;
             }
@@ -255,8 +274,8 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
                 layer: li,
                 feature: i,
                 distance_m: d,
+                bearing_deg: if d > 0.0 { azimuth.rem_euclid(360.0) } else { 0.0 },
                 // Set for the final results only, below.
-                bearing_deg: 0.0,
                 open: OpenState::Unknown,
                 next_change: None,
                 target,
@@ -264,9 +283,6 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
         }
     }
     for h in &mut best.hits {
-        if h.distance_m > 0.0 {
-            h.bearing_deg = Geodesic.bearing(qp, h.target).rem_euclid(360.0);
-        }
         if let Some(s) = layers[h.layer].schedules() {
             let (state, next) = s.evaluate(h.feature, q.at);
             h.open = state;
@@ -279,6 +295,7 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::{Distance, Geodesic};
 
     #[test]
     fn the_earth_centred_box_encloses_every_point_of_the_lonlat_box() {

@@ -30,7 +30,25 @@ pub struct Schedules {
     /// Features whose value does not parse, and a few examples.
     pub invalid: usize,
     pub invalid_examples: Vec<(usize, String, String)>,
+    /// Per distinct value: the last evaluation and the interval it holds for.
+    memo: Vec<std::sync::Mutex<Option<Memo>>>,
 }
+
+/// An evaluation at `from`: the state holds, and `next` is the next change,
+/// for every instant in `[from, until)` (`until` = `next`, by definition of
+/// the next change), so queries at "now" reuse it instead of searching the
+/// rules again.
+#[derive(Clone, Copy)]
+struct Memo {
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    state: OpenState,
+    next: Option<DateTime<Tz>>,
+}
+
+/// How long an evaluation without a next change is reused (the rules are
+/// searched over a limited horizon).
+const NO_CHANGE_REUSE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 impl std::fmt::Debug for Schedules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,6 +100,7 @@ impl Schedules {
         }
         Schedules {
             tz,
+            memo: parsed.iter().map(|_| std::sync::Mutex::new(None)).collect(),
             parsed,
             per_feature,
             invalid,
@@ -98,36 +117,39 @@ impl Schedules {
         self.per_feature.get(i).is_some_and(|&v| v != u32::MAX)
     }
 
-    /// The parsed schedule of feature `i`, if it has one that parses.
-    fn schedule(&self, i: usize) -> Option<&Hours> {
-        let v = *self.per_feature.get(i).filter(|&&v| v != u32::MAX)?;
-        self.parsed[v as usize].as_ref().ok()
-    }
-
     /// State of feature `i` at `at`, and the next change (in the layer's zone).
     pub fn evaluate(&self, i: usize, at: DateTime<Utc>) -> (OpenState, Option<DateTime<Tz>>) {
-        let Some(oh) = self.schedule(i) else {
+        let Some(v) = self.per_feature.get(i).copied().filter(|&v| v != u32::MAX) else {
             return (OpenState::Unknown, None);
         };
+        let Ok(oh) = &self.parsed[v as usize] else {
+            return (OpenState::Unknown, None);
+        };
+        let slot = &self.memo[v as usize];
+        if let Ok(guard) = slot.try_lock() {
+            if let Some(m) = *guard {
+                if m.from <= at && at < m.until {
+                    return (m.state, m.next);
+                }
+            }
+        }
         let local = at.with_timezone(&self.tz);
         let state = match oh.state(local) {
             RuleKind::Open => OpenState::Open,
             RuleKind::Closed => OpenState::Closed,
             RuleKind::Unknown => OpenState::Unknown,
         };
-        (state, oh.next_change(local))
+        let next = oh.next_change(local);
+        let until = next.map_or(at + NO_CHANGE_REUSE, |n| n.with_timezone(&Utc));
+        if let Ok(mut guard) = slot.try_lock() {
+            *guard = Some(Memo { from: at, until, state, next });
+        }
+        (state, next)
     }
 
-    /// Only the state (cheaper: no search for the next change).
+    /// Only the state (from the same memo as [`Schedules::evaluate`]).
     pub fn state(&self, i: usize, at: DateTime<Utc>) -> OpenState {
-        let Some(oh) = self.schedule(i) else {
-            return OpenState::Unknown;
-        };
-        match oh.state(at.with_timezone(&self.tz)) {
-            RuleKind::Open => OpenState::Open,
-            RuleKind::Closed => OpenState::Closed,
-            RuleKind::Unknown => OpenState::Unknown,
-        }
+        self.evaluate(i, at).0
     }
 }
 
@@ -185,5 +207,25 @@ mod tests {
     #[test]
     fn unknown_time_zones_are_rejected_with_a_message() {
         assert!(parse_timezone("Europe/Atlantis").unwrap_err().contains("Europe/Atlantis"));
+    }
+
+    #[test]
+    fn reused_evaluations_equal_fresh_ones_across_a_week_and_a_dst_change() {
+        let tz = parse_timezone("Europe/Paris").unwrap();
+        let values = ["Mo-Fr 08:00-12:00,13:30-17:30; Sa 09:00-12:00", "24/7", "Mo-Su 07:00-21:00; PH off", "Tu,Th 14:00-18:00"];
+        let memo = Schedules::build(values.iter().copied().map(Some), tz);
+        // Every 7 minutes from Friday 2026-10-23 to Tuesday 2026-11-03 (the
+        // clocks go back on 2026-10-25; 1 November is a public holiday).
+        let mut t = utc("2026-10-23T00:00:00Z");
+        while t < utc("2026-11-03T00:00:00Z") {
+            for i in 0..values.len() {
+                let fresh = Schedules::build(std::iter::once(Some(values[i])), tz);
+                assert_eq!(memo.evaluate(i, t), fresh.evaluate(0, t), "{} at {t}", values[i]);
+            }
+            t += chrono::TimeDelta::minutes(7);
+        }
+        // Going back in time is answered afresh too.
+        let early = utc("2026-10-01T10:00:00Z");
+        assert_eq!(memo.evaluate(0, early), Schedules::build(std::iter::once(Some(values[0])), tz).evaluate(0, early));
     }
 }
