@@ -7,10 +7,11 @@ use bytes::Bytes;
 use std::io::Write;
 use std::sync::Arc;
 
-/// Cache key: the normalised layer list, the tile, the data version.
+/// Cache key: the layer list as requested, the tile, the data version (a
+/// list is only cached after it resolved, so a hit needs no resolution).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TileKey {
-    pub layers: Arc<str>,
+    pub layers: Box<str>,
     pub z: u8,
     pub x: u32,
     pub y: u32,
@@ -23,6 +24,8 @@ pub struct CachedTile {
     pub raw: Bytes,
     pub gzip: Bytes,
     pub etag: String,
+    /// The ETag as a header value, built once.
+    pub etag_header: axum::http::HeaderValue,
 }
 
 impl CachedTile {
@@ -37,10 +40,12 @@ impl CachedTile {
             let _ = enc.write_all(&raw);
             enc.finish().unwrap_or_default()
         };
+        let etag_header = axum::http::HeaderValue::from_str(&etag).unwrap_or(axum::http::HeaderValue::from_static("\"0\""));
         CachedTile {
             raw: Bytes::from(raw),
             gzip: Bytes::from(gzip),
             etag,
+            etag_header,
         }
     }
 
@@ -82,6 +87,11 @@ impl TileCache {
             Some(c) => c.try_get_with(key, make()).await,
             None => make().await.map_err(Arc::new),
         }
+    }
+
+    /// The cached tile, if any (no rendering).
+    pub async fn get(&self, key: &TileKey) -> Option<Arc<CachedTile>> {
+        self.inner.as_ref()?.get(key).await
     }
 
     /// Bytes held (approximate; moka updates it lazily).

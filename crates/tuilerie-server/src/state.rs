@@ -21,6 +21,13 @@ pub struct ServerOptions {
     pub web: crate::config::WebConfig,
 }
 
+impl ServerOptions {
+    /// `Cache-Control` of tiles as a header value (checked at start-up).
+    pub fn cache_control_header(&self) -> axum::http::HeaderValue {
+        axum::http::HeaderValue::from_str(&self.cache_control).unwrap_or(axum::http::HeaderValue::from_static("no-cache"))
+    }
+}
+
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {

@@ -259,7 +259,9 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let coord = parse_tile(&z, &x, &y_ext)?;
     let e = entry(&state, &id)?;
-    let key = TileKey { layers: format!("map:{id}").into(), z: coord.z, x: coord.x, y: coord.y, version: e.version };
+    // The high bit keeps map tiles apart from /tiles keys (any text can be
+    // requested as a layer list there; catalog versions never reach 2^63).
+    let key = TileKey { layers: id.clone().into_boxed_str(), z: coord.z, x: coord.x, y: coord.y, version: e.version | 1 << 63 };
     let opts = state.options.tiles;
     let layer = e.map.layer.clone();
     let cached = state

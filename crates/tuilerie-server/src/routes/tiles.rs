@@ -73,14 +73,12 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let coord = parse_tile(&z, &x, &y_ext)?;
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
-    let resolved = resolve_layers(&catalog, &layers)?;
-    let key = TileKey {
-        layers: resolved.iter().map(|l| l.id().as_str()).collect::<Vec<_>>().join(",").into(),
-        z: coord.z,
-        x: coord.x,
-        y: coord.y,
-        version: catalog.version(),
-    };
+    // Hot path: a list is cached only after it resolved, under this version.
+    let key = TileKey { layers: layers.into_boxed_str(), z: coord.z, x: coord.x, y: coord.y, version: catalog.version() };
+    if let Some(hit) = state.tiles.get(&key).await {
+        return Ok(respond(&state, &hit, &headers));
+    }
+    let resolved = resolve_layers(&catalog, &key.layers)?;
     let opts = state.options.tiles;
     let cached = state
         .tiles
@@ -98,12 +96,12 @@ pub async fn tile(
 
 pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Response {
     let mut b = Response::builder()
-        .header(header::CACHE_CONTROL, state.options.cache_control.as_str())
-        .header(header::VARY, "Accept-Encoding");
+        .header(header::CACHE_CONTROL, state.options.cache_control_header())
+        .header(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if t.is_empty() {
         return b.status(StatusCode::NO_CONTENT).body(Body::empty()).unwrap_or_default();
     }
-    b = b.header(header::ETAG, t.etag.as_str());
+    b = b.header(header::ETAG, t.etag_header.clone());
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -113,7 +111,7 @@ pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Respons
     }
     b = b.header(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
     if accepts_gzip(headers) {
-        b.header(header::CONTENT_ENCODING, "gzip").body(Body::from(t.gzip.clone())).unwrap_or_default()
+        b.header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip")).body(Body::from(t.gzip.clone())).unwrap_or_default()
     } else {
         b.body(Body::from(t.raw.clone())).unwrap_or_default()
     }
