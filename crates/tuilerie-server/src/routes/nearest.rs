@@ -8,8 +8,9 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use std::collections::HashMap;
+use tuilerie_geo::geojson_out::{write_feature, Extra};
 use tuilerie_geo::query::{nearest, NearestQuery};
 use tuilerie_geo::waste::opening_hours::OpenState;
 use tuilerie_geo::waste::{mask_ids, CategoryMask, Taxonomy};
@@ -107,31 +108,35 @@ pub async fn get(State(state): State<AppState>, Query(params): Query<HashMap<Str
     let refs: Vec<&tuilerie_geo::Layer> = layers.iter().map(|l| l.as_ref()).collect();
     let hits = nearest(&refs, &q);
     let taxonomy = Taxonomy::builtin();
-    let features: Vec<Value> = hits
-        .iter()
-        .map(|h| {
-            let layer = refs[h.layer];
-            let f = layer.feature(h.feature);
-            let mut extra = Map::new();
-            extra.insert("distance_m".into(), json!((h.distance_m * 10.0).round() / 10.0));
-            extra.insert("bearing_deg".into(), json!((h.bearing_deg * 10.0).round() / 10.0));
-            extra.insert("layer".into(), json!(layer.id()));
-            extra.insert("accepts".into(), json!(mask_ids(layer.categories(h.feature), taxonomy)));
-            extra.insert(
-                "open_now".into(),
-                match h.open {
-                    OpenState::Open => json!(true),
-                    OpenState::Closed => json!(false),
-                    OpenState::Unknown => Value::Null,
-                },
-            );
-            extra.insert("next_change".into(), json!(h.next_change));
-            tuilerie_geo::geojson_out::feature(&f, extra)
-        })
-        .collect();
-    let body = json!({
-        "type": "FeatureCollection",
-        "features": features,
+    // Written straight into the body: no intermediate JSON values per feature.
+    let mut out: Vec<u8> = Vec::with_capacity(512 * hits.len() + 256);
+    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+    for (n, h) in hits.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let layer = refs[h.layer];
+        let accepted = mask_ids(layer.categories(h.feature), taxonomy);
+        let open = match h.open {
+            OpenState::Open => Some(true),
+            OpenState::Closed => Some(false),
+            OpenState::Unknown => None,
+        };
+        write_feature(
+            &mut out,
+            &layer.feature(h.feature),
+            &[
+                ("distance_m", Extra::Number((h.distance_m * 10.0).round() / 10.0)),
+                ("bearing_deg", Extra::Number((h.bearing_deg * 10.0).round() / 10.0)),
+                ("layer", Extra::Str(layer.id().as_str())),
+                ("accepts", Extra::StrList(&accepted)),
+                ("open_now", Extra::Bool(open)),
+                ("next_change", Extra::OptStr(h.next_change.as_deref())),
+            ],
+        );
+    }
+    out.extend_from_slice(b"],");
+    let tail = json!({
         "numberReturned": hits.len(),
         "query": {
             "lon": lon, "lat": lat, "k": k,
@@ -142,5 +147,8 @@ pub async fn get(State(state): State<AppState>, Query(params): Query<HashMap<Str
             "type": q.facility_type,
         },
     });
-    Ok(([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response())
+    // `tail` is an object: splice its members after the features.
+    let tail = tail.to_string();
+    out.extend_from_slice(&tail.as_bytes()[1..]);
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], out).into_response())
 }
