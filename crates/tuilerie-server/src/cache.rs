@@ -1,4 +1,5 @@
-//! Tile cache: encoded tiles kept in memory, bounded in bytes (moka), keyed
+//! Tile cache: encoded tiles kept in memory, bounded in bytes (quick_cache:
+//! sharded, a hit is one read lock and a hash lookup), keyed
 //! by layers, z, x, y and the catalog version (a reload never serves stale
 //! tiles). Each entry holds the raw and the gzipped bytes and a strong ETag,
 //! so a hit costs no encoding and no compression.
@@ -58,19 +59,30 @@ impl CachedTile {
     }
 }
 
+/// Weighs an entry by the bytes it holds.
+#[derive(Clone)]
+struct TileWeighter;
+
+impl quick_cache::Weighter<TileKey, Arc<CachedTile>> for TileWeighter {
+    fn weight(&self, _key: &TileKey, tile: &Arc<CachedTile>) -> u64 {
+        tile.weight() as u64
+    }
+}
+
+type Inner = quick_cache::sync::Cache<TileKey, Arc<CachedTile>, TileWeighter>;
+
 /// The tile cache; `capacity_bytes == 0` turns caching off.
 #[derive(Clone)]
 pub struct TileCache {
-    inner: Option<moka::future::Cache<TileKey, Arc<CachedTile>>>,
+    inner: Option<Arc<Inner>>,
 }
 
 impl TileCache {
     pub fn new(capacity_bytes: u64) -> Self {
         let inner = (capacity_bytes > 0).then(|| {
-            moka::future::Cache::builder()
-                .max_capacity(capacity_bytes)
-                .weigher(|_k: &TileKey, v: &Arc<CachedTile>| v.weight())
-                .build()
+            // About one entry per 4 KiB (tiles compress to a few KiB).
+            let items = (capacity_bytes / 4096).clamp(1024, 1 << 22) as usize;
+            Arc::new(Inner::with_weighter(items, capacity_bytes, TileWeighter))
         });
         TileCache { inner }
     }
@@ -84,18 +96,18 @@ impl TileCache {
         E: Send + Sync + 'static,
     {
         match &self.inner {
-            Some(c) => c.try_get_with(key, make()).await,
+            Some(c) => c.get_or_insert_async(&key, make()).await.map_err(Arc::new),
             None => make().await.map_err(Arc::new),
         }
     }
 
     /// The cached tile, if any (no rendering).
     pub async fn get(&self, key: &TileKey) -> Option<Arc<CachedTile>> {
-        self.inner.as_ref()?.get(key).await
+        self.inner.as_ref()?.get(key)
     }
 
-    /// Bytes held (approximate; moka updates it lazily).
+    /// Bytes held.
     pub fn weighted_size(&self) -> u64 {
-        self.inner.as_ref().map_or(0, |c| c.weighted_size())
+        self.inner.as_ref().map_or(0, |c| c.weight())
     }
 }
