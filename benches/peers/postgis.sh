@@ -21,7 +21,7 @@ case "${1:-}" in
 up)
   rm -rf "$DIR" "$SOCK"; mkdir -p "$DIR" "$SOCK"; chown postgres "$DIR" "$SOCK" 2>/dev/null || true
   as_pg "$PGBIN/initdb" -D "$DIR" -U postgres -A trust >/dev/null
-  as_pg "$PGBIN/pg_ctl" -D "$DIR" -l "$DIR/log" -w \
+  as_pg ${SRV:-} "$PGBIN/pg_ctl" -D "$DIR" -l "$DIR/log" -w \
     -o "-k $SOCK -p $PORT -c listen_addresses='' -c shared_buffers=1GB -c max_connections=100 -c jit=off -c fsync=off -c synchronous_commit=off" start >/dev/null
   psql -q -d postgres -c "CREATE DATABASE bench" >/dev/null
   psql -q -c "CREATE EXTENSION postgis" >/dev/null
@@ -65,7 +65,7 @@ SQL
 bench)
   sql=$(realpath "$2"); secs="${3:-10}"; clients="${4:-32}"
   logdir=$(mktemp -d)
-  out=$(cd "$logdir" && pgbench -n -c "$clients" -j 2 -T "$secs" -f "$sql" -l --log-prefix=tx 2>&1)
+  out=$(cd "$logdir" && ${LOADGEN:-} pgbench -n -c "$clients" -j 2 -T "$secs" -f "$sql" -l --log-prefix=tx 2>&1)
   tps=$(echo "$out" | awk '/^tps/ {print $3; exit}')
   # Per-transaction log: 3rd field is the latency in microseconds.
   read -r p50 p99 < <(cat "$logdir"/tx* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f %.2f\n", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}')

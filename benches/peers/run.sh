@@ -31,6 +31,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; bash benches/peers/postgis.sh down; rm -rf "$work"; }
 trap cleanup EXIT
 
+# Servers on one core, load generators (wrk, pgbench) on another, so that
+# they do not steal each other's CPU and runs are stable (PIN=0 turns it off).
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then SRV="taskset -c 1"; LOADGEN="taskset -c 0"; else SRV=""; LOADGEN=""; fi
+export SRV LOADGEN
 now() { date +%s.%N; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 wait_url() { until curl -sf -o /dev/null "$1"; do sleep 0.1; done; }
@@ -40,7 +44,7 @@ declare -A LOAD RSS
 start() { # name url cmd...
   local name=$1 url=$2; shift 2
   local t0; t0=$(now)
-  "$@" >"$work/$name.log" 2>&1 & pids+=($!)
+  $SRV "$@" >"$work/$name.log" 2>&1 & pids+=($!)
   wait_url "$url"
   LOAD[$name]=$(echo "$(now) - $t0" | bc)
   RSS[$name]=$(rss_kib "${pids[-1]}")
@@ -84,7 +88,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 wrk_runs() {
   local r=() l50=() l99=()
   for _ in $(seq "$runs"); do
-    local out; out=$(wrk -t2 -c"$conns" -d"${secs}s" --timeout 10s --latency -s benches/http/urls.lua "$1" -- "$2" "$3" "$4")
+    local out; out=$($LOADGEN wrk -t2 -c"$conns" -d"${secs}s" --timeout 10s --latency -s benches/http/urls.lua "$1" -- "$2" "$3" "$4")
     r+=("$(echo "$out" | awk '/Requests\/sec/ {print $2}')")
     l50+=("$(echo "$out" | awk '$1 == "50%" {print $2}' | to_ms)")
     l99+=("$(echo "$out" | awk '$1 == "99%" {print $2}' | to_ms)")
@@ -154,6 +158,8 @@ row "static 500-byte body" "axum static handler" "$(wrk_runs http://127.0.0.1:18
   echo "# Benchmarks side by side with the peers"
   echo
   echo "Measured $(date -u +%Y-%m-%d) by \`bash benches/peers/run.sh $secs $runs $conns\` (wrk -t2 -c$conns -d${secs}s, $runs runs per cell, median and min–max; pgbench -c $conns -j 2 -T $secs for PostGIS, no HTTP in front)."
+  echo
+  echo "Pinning: ${SRV:-none} for every server (PostGIS included), ${LOADGEN:-none} for wrk and pgbench."
   echo
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"). Everything on loopback, one system loaded at a time."
   echo
