@@ -138,7 +138,7 @@ mod tests {
         let text = r#"{"type":"FeatureCollection","features":[
             {"type":"Feature","id":"a\"b","properties":{"name":"Verre – Abzac","n":3,"x":1.5,"ok":true,"nested":{"a":[1,2]},"none":null},"geometry":{"type":"Point","coordinates":[-0.13,45.0]}},
             {"type":"Feature","id":7,"properties":{"name":"zone"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}"#;
-        let layer = crate::source::geojson::load_bytes(text.as_bytes(), std::path::Path::new("t.geojson"), crate::LoadOptions::default()).unwrap();
+        let layer = crate::source::geojson::load_bytes(std::path::Path::new("t.geojson"), text.as_bytes(), crate::LoadOptions::default()).unwrap();
         for f in layer.features() {
             let mut out = Vec::new();
             let list = ["glass", "paper"];
