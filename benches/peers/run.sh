@@ -72,6 +72,9 @@ RUST_LOG=warn start tuilerie http://127.0.0.1:18080/health "$bin/tuilerie" serve
 RUST_LOG=warn start tuil-cold http://127.0.0.1:18083/health "$bin/tuilerie" serve --config "$(conf 18083 0)"
 start static http://127.0.0.1:18081/static "$bin/examples/static_ceiling" 127.0.0.1:18081
 start martin http://127.0.0.1:18082/catalog martin --listen-addresses 127.0.0.1:18082 "$C" "$D" "$P"
+# Martin without its tile cache, for the cold comparison (Gironde files only:
+# on the 1M points even the cached instance times out).
+start martin-nc http://127.0.0.1:18085/catalog martin --listen-addresses 127.0.0.1:18085 --cache-size 0 "$C" "$D"
 start node http://127.0.0.1:18084/tiles/communes/0/0/0.mvt \
   node --max-old-space-size=16000 benches/peers/tile-server.mjs 18084 "communes=$C" "decheteries=$D:cluster" "points=$P:cluster"
 echo "loading PostGIS (ogr2ogr, transform, GiST indexes)..."
@@ -134,6 +137,9 @@ for spec in "communes:$MC:communes:tiles-gironde-z6" "communes:$MC:communes:tile
   row "$wl" "tuilerie (cache)" "$(wrk_runs http://127.0.0.1:18080 "$f" "/tiles/$layer/" .mvt)" "$(mean_bytes http://127.0.0.1:18080 "$f" "/tiles/$layer/" .mvt)" "${RSS[tuilerie]}" "${LOAD[tuilerie]}"
   row "$wl" "tuilerie (no cache)" "$(wrk_runs http://127.0.0.1:18083 "$f" "/tiles/$layer/" .mvt)" "$(mean_bytes http://127.0.0.1:18083 "$f" "/tiles/$layer/" .mvt)" "${RSS[tuil-cold]}" "${LOAD[tuil-cold]}"
   row "$wl" "Martin (GeoJSON)" "$(wrk_runs http://127.0.0.1:18082 "$f" "/$msrc/" none)" "$(mean_bytes http://127.0.0.1:18082 "$f" "/$msrc/" none)" "${RSS[martin]}" "${LOAD[martin]}"
+  if [ "$layer" != points ]; then
+    row "$wl" "Martin (GeoJSON, no cache)" "$(wrk_runs http://127.0.0.1:18085 "$f" "/$msrc/" none)" "$(mean_bytes http://127.0.0.1:18085 "$f" "/$msrc/" none)" "${RSS[martin-nc]}" "${LOAD[martin-nc]}"
+  fi
   row "$wl" "geojson-vt/supercluster" "$(wrk_runs http://127.0.0.1:18084 "$f" "/tiles/$nid/" .mvt)" "$(mean_bytes http://127.0.0.1:18084 "$f" "/tiles/$nid/" .mvt)" "${RSS[node]}" "${LOAD[node]}"
   n=$(wc -l < "$f")
   printf '\\set i random(1, %d)\nSELECT length(tile_%s(z, x, y)) FROM wl_tiles WHERE list = %s AND id = :i;\n' "$n" "$layer" "'$list'" > "$work/pg.sql"
@@ -167,17 +173,30 @@ row "static 500-byte body" "axum static handler" "$(wrk_runs http://127.0.0.1:18
   echo
   echo "Data: communes = \`../shared/data/gironde/communes-33.geojson\` (538 polygons); decheteries = \`decheteries-6element.geojson\` (44 points); points = \`bench-data/containers-france-1000000.geojson\` (1,000,000 points, \`scripts/make_data.py --bench\`). Tile lists in \`benches/workloads/\` (gironde-z6: 4 tiles, gironde-z10: 30, bordeaux-z14: 256, france-z6: 9); nearest: the 1,000 queries of \`nearest-france.txt\` split into without / with \`accepts=glass\`."
   echo
+  echo "Caches: tuilerie (cache) keeps encoded and gzipped tiles; geojson-vt keeps every tile it has generated (its own cache, so it is warm after the first pass); supercluster and PostGIS compute every request; Martin caches unless \`--cache-size 0\`. Mean bytes are bodies as served when gzip is accepted (tuilerie and Martin gzip; the node server and PostGIS do not). Martin on the 1M points times out (wrk timeout 10 s): 0 req/s."
+  echo
   echo "| workload | system | req/s (median) | spread | p50 ms | p99 ms | mean bytes | resident MiB after load | load + index s |"
   echo "|---|---|---:|---|---:|---:|---:|---:|---:|"
   for r in "${rows[@]}"; do echo "|${r}|"; done
   echo
-  echo "Ratios (tuilerie with cache ÷ peer, req/s):"
+  echo "Hot (tuilerie with cache ÷ peer as configured by default, req/s):"
   echo
   printf '%s\n' "${rows[@]}" | awk -F'|' '
     $2 == "tuilerie (cache)" || $2 == "tuilerie" {ours[$1] = $3}
     {rps[$1 "|" $2] = $3; order[++n] = $1 "|" $2}
     END {for (i = 1; i <= n; i++) {split(order[i], k, "|"); if (k[2] ~ /^tuilerie/ || k[2] ~ /static/) continue;
          if (rps[order[i]] > 0) printf "- %s vs %s: %.1f×\n", k[1], k[2], ours[k[1]] / rps[order[i]]; else printf "- %s vs %s: peer answered 0 req/s\n", k[1], k[2]}}'
+  echo
+  echo "Cold (tuilerie without cache ÷ peer without cache, req/s):"
+  echo
+  printf '%s\n' "${rows[@]}" | awk -F'|' '
+    $2 == "tuilerie (no cache)" {cold[$1] = $3}
+    $2 == "Martin (GeoJSON, no cache)" || $2 == "PostGIS ST_AsMVT" || $2 ~ /geojson-vt/ {peer[++n] = $1 "|" $2; rps[$1 "|" $2] = $3}
+    END {for (i = 1; i <= n; i++) {split(peer[i], k, "|"); if (cold[k[1]] == "") continue;
+         if (rps[peer[i]] > 0) printf "- %s vs %s: %.1f×\n", k[1], k[2], cold[k[1]] / rps[peer[i]]; else printf "- %s vs %s: peer answered 0 req/s\n", k[1], k[2]}}'
+  echo
+  echo "Share of the static 500-byte handler:"
+  echo
   s=$(printf '%s\n' "${rows[@]}" | awk -F'|' '$2 ~ /static/ {print $3}')
   printf '%s\n' "${rows[@]}" | awk -F'|' -v s="$s" '$2 == "tuilerie (cache)" || $2 == "tuilerie" {printf "- %s, tuilerie: %.0f%% of the static handler\n", $1, 100 * $3 / s}'
 } > benches/RESULTS.md
