@@ -5,7 +5,6 @@
 //! so a hit costs no encoding and no compression.
 
 use bytes::Bytes;
-use std::io::Write;
 use std::sync::Arc;
 
 /// Cache key: the layer list as requested, the tile, the data version (a
@@ -17,6 +16,42 @@ pub struct TileKey {
     pub x: u32,
     pub y: u32,
     pub version: u64,
+}
+
+/// Tiles smaller than this are not compressed.
+pub const MIN_GZIP_BYTES: usize = 128;
+
+/// gzip (RFC 1952) of `raw` with a per-thread deflate state, reset between
+/// tiles: a new encoder allocates and initialises about 300 KB of zlib state,
+/// which cost more than compressing a small tile.
+pub fn gzip(raw: &[u8]) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    thread_local! {
+        static DEFLATE: std::cell::RefCell<Compress> = std::cell::RefCell::new(Compress::new(Compression::new(6), false));
+    }
+    DEFLATE.with(|d| {
+        let mut d = d.borrow_mut();
+        d.reset();
+        let mut out = Vec::with_capacity(raw.len() / 2 + 64);
+        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+        loop {
+            if out.capacity() - out.len() < 64 {
+                out.reserve(out.capacity().max(64));
+            }
+            let consumed = d.total_in() as usize;
+            match d.compress_vec(&raw[consumed..], &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => break,
+                Ok(_) => {}
+                // Deflating into a Vec cannot fail; an empty body means "send raw".
+                Err(_) => return Vec::new(),
+            }
+        }
+        let mut crc = flate2::Crc::new();
+        crc.update(raw);
+        out.extend_from_slice(&crc.sum().to_le_bytes());
+        out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        out
+    })
 }
 
 /// A rendered tile, or the knowledge that it is empty.
@@ -33,14 +68,8 @@ impl CachedTile {
     /// Wraps encoded bytes: compresses once and computes the ETag.
     pub fn new(raw: Vec<u8>) -> Self {
         let etag = format!("\"{:016x}-{:x}\"", xxhash_rust::xxh3::xxh3_64(&raw), raw.len());
-        let gzip = if raw.is_empty() {
-            Vec::new()
-        } else {
-            let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 2), flate2::Compression::new(6));
-            // Writing to a Vec cannot fail.
-            let _ = enc.write_all(&raw);
-            enc.finish().unwrap_or_default()
-        };
+        // Below this size gzip saves nothing: such tiles are sent as they are.
+        let gzip = if raw.len() < MIN_GZIP_BYTES { Vec::new() } else { gzip(&raw) };
         let etag_header = axum::http::HeaderValue::from_str(&etag).unwrap_or(axum::http::HeaderValue::from_static("\"0\""));
         CachedTile {
             raw: Bytes::from(raw),
@@ -48,6 +77,11 @@ impl CachedTile {
             etag,
             etag_header,
         }
+    }
+
+    /// The gzip body, when the tile is worth compressing.
+    pub fn gzipped(&self) -> Option<&Bytes> {
+        (!self.gzip.is_empty()).then_some(&self.gzip)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -109,5 +143,30 @@ impl TileCache {
     /// Bytes held.
     pub fn weighted_size(&self) -> u64 {
         self.inner.as_ref().map_or(0, |c| c.weight())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn gzip_with_a_reused_state_round_trips_through_an_independent_decoder() {
+        let mut seed = 7u64;
+        for n in [0usize, 1, 127, 128, 1000, 70_000, 300_000] {
+            let data: Vec<u8> = (0..n)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    if i % 3 == 0 { (seed >> 60) as u8 } else { b'a' + (i % 7) as u8 }
+                })
+                .collect();
+            let gz = gzip(&data);
+            let mut back = Vec::new();
+            flate2::read::MultiGzDecoder::new(&gz[..]).read_to_end(&mut back).unwrap();
+            assert_eq!(back, data, "{n} bytes");
+        }
+        assert!(CachedTile::new(vec![1; 100]).gzipped().is_none());
+        assert!(CachedTile::new(vec![1; 1000]).gzipped().is_some());
     }
 }

@@ -110,8 +110,8 @@ pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Respons
         return b.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
     }
     b = b.header(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
-    if accepts_gzip(headers) {
-        b.header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip")).body(Body::from(t.gzip.clone())).unwrap_or_default()
+    if let Some(gz) = t.gzipped().filter(|_| accepts_gzip(headers)) {
+        b.header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip")).body(Body::from(gz.clone())).unwrap_or_default()
     } else {
         b.body(Body::from(t.raw.clone())).unwrap_or_default()
     }

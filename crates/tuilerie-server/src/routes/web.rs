@@ -70,8 +70,8 @@ fn serve(i: usize, headers: &HeaderMap) -> Response {
         return b.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
     }
     let b = b.header(header::CONTENT_TYPE, a.content_type);
-    if accepts_gzip(headers) {
-        b.header(header::CONTENT_ENCODING, "gzip").body(Body::from(t.gzip.clone())).unwrap_or_default()
+    if let Some(gz) = t.gzipped().filter(|_| accepts_gzip(headers)) {
+        b.header(header::CONTENT_ENCODING, "gzip").body(Body::from(gz.clone())).unwrap_or_default()
     } else {
         b.body(Body::from(t.raw.clone())).unwrap_or_default()
     }
