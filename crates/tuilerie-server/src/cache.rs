@@ -59,9 +59,8 @@ pub fn gzip(raw: &[u8]) -> Vec<u8> {
 pub struct CachedTile {
     pub raw: Bytes,
     pub gzip: Bytes,
-    pub etag: String,
-    /// The ETag as a header value, built once.
-    pub etag_header: axum::http::HeaderValue,
+    /// Strong ETag (hash and length), as a header value built once.
+    pub etag: axum::http::HeaderValue,
 }
 
 impl CachedTile {
@@ -70,12 +69,10 @@ impl CachedTile {
         let etag = format!("\"{:016x}-{:x}\"", xxhash_rust::xxh3::xxh3_64(&raw), raw.len());
         // Below this size gzip saves nothing: such tiles are sent as they are.
         let gzip = if raw.len() < MIN_GZIP_BYTES { Vec::new() } else { gzip(&raw) };
-        let etag_header = axum::http::HeaderValue::from_str(&etag).unwrap_or(axum::http::HeaderValue::from_static("\"0\""));
         CachedTile {
             raw: Bytes::from(raw),
             gzip: Bytes::from(gzip),
-            etag,
-            etag_header,
+            etag: axum::http::HeaderValue::from_str(&etag).unwrap_or(axum::http::HeaderValue::from_static("\"0\"")),
         }
     }
 

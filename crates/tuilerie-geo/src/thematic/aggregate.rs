@@ -17,10 +17,10 @@ use geo::{Coord, GeodesicArea, Geometry, InteriorPoint, Point};
 /// The polygon (feature index) of each point of `points`, `None` outside
 /// every polygon; `keep` filters points (e.g. by waste category).
 pub fn assign_points(polygons: &Layer, points: &Layer, keep: impl Fn(usize) -> bool) -> Vec<Option<u32>> {
-    let shapes: Vec<Option<Geometry<f64>>> = polygons
+    let shapes: Vec<Option<&Geometry<f64>>> = polygons
         .features()
         .map(|f| match f.geometry() {
-            FeatureGeometry::Other(g) if matches!(**g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) => Some((**g).clone()),
+            FeatureGeometry::Other(g) if matches!(**g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) => Some(g.as_ref()),
             _ => None,
         })
         .collect();
@@ -36,7 +36,7 @@ pub fn assign_points(polygons: &Layer, points: &Layer, keep: impl Fn(usize) -> b
             polygons.for_each_in_bbox([c.x, c.y, c.x, c.y], |j| candidates.push(j));
             candidates.sort_unstable();
             candidates.iter().copied().find(|&j| {
-                shapes[j as usize].as_ref().is_some_and(|g| g.coordinate_position(&c) != CoordPos::Outside)
+                shapes[j as usize].is_some_and(|g| g.coordinate_position(&c) != CoordPos::Outside)
             })
         })
         .collect()

@@ -4,8 +4,8 @@
 //! layer's tiles at `GET /maps/{id}/tiles/{z}/{x}/{y}.mvt`.
 
 use super::base_url;
-use super::tiles::{parse_tile, respond};
-use crate::cache::{CachedTile, TileKey};
+use super::tiles::{parse_tile, render_cached, respond};
+use crate::cache::TileKey;
 use crate::error::ApiError;
 use crate::maps::MapEntry;
 use crate::state::AppState;
@@ -21,7 +21,6 @@ use tuilerie_geo::thematic::classify::Method;
 use tuilerie_geo::thematic::map::NO_DATA_COLOR;
 use tuilerie_geo::thematic::svg::{render_svg, SvgOptions};
 use tuilerie_geo::thematic::{palette, MapDefinition, ThematicError};
-use tuilerie_geo::tiling::render_tile;
 
 impl From<ThematicError> for ApiError {
     fn from(e: ThematicError) -> Self {
@@ -222,7 +221,7 @@ pub async fn style(State(state): State<AppState>, Path(id): Path<String>, header
         colour.push(json!(c));
     }
     colour.push(json!(NO_DATA_COLOR));
-    let b = meta.bounds.unwrap_or([-5.5, 41.3, 9.6, 51.1]);
+    let b = meta.bounds.unwrap_or(super::style::DEFAULT_BOUNDS);
     let mut source = json!({
         "type": "vector",
         "tiles": [format!("{base}/maps/{id}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
@@ -242,7 +241,7 @@ pub async fn style(State(state): State<AppState>, Path(id): Path<String>, header
         "zoom": 7,
         "sources": {"map": source},
         "layers": [
-            {"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}},
+            {"id": "background", "type": "background", "paint": {"background-color": super::style::BACKGROUND}},
             {"id": format!("{id}-fill"), "type": "fill", "source": "map", "source-layer": m.id, "metadata": layer_meta,
              "paint": {"fill-color": colour, "fill-opacity": 0.85}},
             {"id": format!("{id}-outline"), "type": "line", "source": "map", "source-layer": m.id, "metadata": layer_meta,
@@ -262,14 +261,6 @@ pub async fn tile(
     // The high bit keeps map tiles apart from /tiles keys (any text can be
     // requested as a layer list there; catalog versions never reach 2^63).
     let key = TileKey { layers: id.clone().into_boxed_str(), z: coord.z, x: coord.x, y: coord.y, version: e.version | 1 << 63 };
-    let opts = state.options.tiles;
-    let layer = e.map.layer.clone();
-    let cached = state
-        .tiles
-        .get_or_render(key, move || async move {
-            tokio::task::spawn_blocking(move || Arc::new(CachedTile::new(render_tile(&[layer.as_ref()], coord, &opts).unwrap_or_default()))).await
-        })
-        .await
-        .map_err(|err| ApiError::Internal(format!("map tile {coord:?}: {err}")))?;
+    let cached = render_cached(&state, key, vec![e.map.layer.clone()], coord).await?;
     Ok(respond(&state, &cached, &headers))
 }

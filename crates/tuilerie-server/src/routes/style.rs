@@ -26,7 +26,9 @@ const POLYGON_COLOURS: &[&str] = &["#3b6ea5", "#8f5a2e", "#5b7f3a", "#7a4e9c"];
 /// Colour of points without a waste category and of lines.
 const NEUTRAL: &str = "#495057";
 const CLUSTER: &str = "#0b7285";
-const BACKGROUND: &str = "#f4f1ea";
+pub const BACKGROUND: &str = "#f4f1ea";
+/// Bounds shown when a style has no data (metropolitan France).
+pub const DEFAULT_BOUNDS: [f64; 4] = [-5.5, 41.3, 9.6, 51.1];
 
 /// The style of `layers` served from `base`.
 pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: &WebConfig) -> Value {
@@ -81,7 +83,7 @@ pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: 
     style_layers.extend(polygons);
     style_layers.extend(lines);
     style_layers.extend(points);
-    let b = bounds.unwrap_or([-5.5, 41.3, 9.6, 51.1]);
+    let b = bounds.unwrap_or(DEFAULT_BOUNDS);
     let mut doc = json!({
         "version": 8,
         "name": "tuilerie",

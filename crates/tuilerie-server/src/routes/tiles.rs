@@ -79,37 +79,50 @@ pub async fn tile(
         return Ok(respond(&state, &hit, &headers));
     }
     let resolved = resolve_layers(&catalog, &key.layers)?;
+    let cached = render_cached(&state, key, resolved, coord).await?;
+    Ok(respond(&state, &cached, &headers))
+}
+
+/// The tile of `layers` at `coord` from the cache, or rendered off the async
+/// runtime (once for concurrent requests of the same key) and cached.
+pub async fn render_cached(state: &AppState, key: TileKey, layers: Vec<Arc<tuilerie_geo::Layer>>, coord: TileCoord) -> Result<Arc<CachedTile>, ApiError> {
     let opts = state.options.tiles;
-    let cached = state
+    state
         .tiles
         .get_or_render(key, move || async move {
             tokio::task::spawn_blocking(move || {
-                let refs: Vec<&tuilerie_geo::Layer> = resolved.iter().map(|l| l.as_ref()).collect();
+                let refs: Vec<&tuilerie_geo::Layer> = layers.iter().map(|l| l.as_ref()).collect();
                 Arc::new(CachedTile::new(render_tile(&refs, coord, &opts).unwrap_or_default()))
             })
             .await
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("tile {coord:?}: {e}")))?;
-    Ok(respond(&state, &cached, &headers))
+        .map_err(|e| ApiError::Internal(format!("tile {coord:?}: {e}")))
 }
 
+/// A tile response with the configured `Cache-Control`.
 pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Response {
+    cached_response(t, headers, HeaderValue::from_static(MVT_CONTENT_TYPE), state.options.cache_control_header())
+}
+
+/// The response for cached bytes: 204 when empty, strong ETag and 304 on a
+/// matching `If-None-Match` (or `*`), gzip when accepted and worth it.
+pub fn cached_response(t: &CachedTile, headers: &HeaderMap, content_type: HeaderValue, cache_control: HeaderValue) -> Response {
     let mut b = Response::builder()
-        .header(header::CACHE_CONTROL, state.options.cache_control_header())
+        .header(header::CACHE_CONTROL, cache_control)
         .header(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if t.is_empty() {
         return b.status(StatusCode::NO_CONTENT).body(Body::empty()).unwrap_or_default();
     }
-    b = b.header(header::ETAG, t.etag_header.clone());
+    b = b.header(header::ETAG, t.etag.clone());
+    let etag = t.etag.as_bytes();
     let matches = headers
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim() == t.etag || e.trim() == "*"));
+        .is_some_and(|v| v.as_bytes().split(|&c| c == b',').any(|e| e.trim_ascii() == etag || e.trim_ascii() == b"*"));
     if matches {
         return b.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
     }
-    b = b.header(header::CONTENT_TYPE, HeaderValue::from_static(MVT_CONTENT_TYPE));
+    b = b.header(header::CONTENT_TYPE, content_type);
     if let Some(gz) = t.gzipped().filter(|_| accepts_gzip(headers)) {
         b.header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip")).body(Body::from(gz.clone())).unwrap_or_default()
     } else {

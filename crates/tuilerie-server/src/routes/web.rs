@@ -7,13 +7,12 @@
 //! use, and answered with a strong ETag.
 
 use super::ogc;
-use super::tiles::accepts_gzip;
+use super::tiles::cached_response;
 use crate::cache::CachedTile;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -56,25 +55,7 @@ fn encoded(i: usize) -> &'static CachedTile {
 }
 
 fn serve(i: usize, headers: &HeaderMap) -> Response {
-    let a = &ASSETS[i];
-    let t = encoded(i);
-    let b = Response::builder()
-        .header(header::CACHE_CONTROL, "no-cache")
-        .header(header::VARY, "Accept-Encoding")
-        .header(header::ETAG, t.etag.as_str());
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim() == t.etag));
-    if matches {
-        return b.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
-    }
-    let b = b.header(header::CONTENT_TYPE, a.content_type);
-    if let Some(gz) = t.gzipped().filter(|_| accepts_gzip(headers)) {
-        b.header(header::CONTENT_ENCODING, "gzip").body(Body::from(gz.clone())).unwrap_or_default()
-    } else {
-        b.body(Body::from(t.raw.clone())).unwrap_or_default()
-    }
+    cached_response(encoded(i), headers, HeaderValue::from_static(ASSETS[i].content_type), HeaderValue::from_static("no-cache"))
 }
 
 fn position(name: &str) -> Option<usize> {
