@@ -434,6 +434,7 @@ impl LayerBuilder {
             .map(|f| crate::waste::classify(&f, taxonomy, &waste, defaults))
             .collect();
         layer.meta.waste_features = categories.iter().filter(|&&m| m != 0).count();
+        layer.index.globe_mut().set_categories(&categories);
         layer.categories = categories;
         let cluster_options = match clustering {
             Clustering::Off => None,

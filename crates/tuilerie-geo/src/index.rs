@@ -1,4 +1,5 @@
-//! Spatial indexes of a layer, bulk-loaded once with `rstar`.
+//! Spatial indexes of a layer, bulk-loaded once (envelopes with `rstar`,
+//! representative points in a [`crate::query::globe::GlobeTree`]).
 //!
 //! - `globe`: one entry per feature at its representative point (the point
 //!   itself, or a point inside the polygon / on the line) in Earth-centred
@@ -72,6 +73,10 @@ impl LayerIndex {
     /// The Earth-centred tree of representative points.
     pub fn globe(&self) -> &NearestIndex {
         &self.globe
+    }
+
+    pub(crate) fn globe_mut(&mut self) -> &mut NearestIndex {
+        &mut self.globe
     }
 
     /// The tree of envelopes, if the layer has features other than points.

@@ -1,35 +1,24 @@
 //! Geodesic k-nearest facilities with filters.
 //!
-//! Each layer keeps an R-tree of its features' representative points as
+//! Each layer keeps a [`GlobeTree`] of its features' representative points as
 //! Earth-centred (ECEF) coordinates on the WGS84 ellipsoid. The straight
 //! chord between two points of the ellipsoid is never longer than the
 //! geodesic between them, so walking the tree in chord order and stopping
 //! when the next chord (minus the layer's largest feature radius) exceeds
 //! the k-th best geodesic distance is exact, with no special case at the
 //! antimeridian or the poles. Filters (categories, type, opening hours,
-//! distance) apply during the walk; exact distances use Karney's geodesic
-//! algorithm (`geo::Geodesic`).
+//! distance) apply during the walk; exact distances come from
+//! [`super::geodesic`] (Karney's method, or its closed form for short lines).
 
 use crate::layer::{FeatureGeometry, Layer};
 use crate::properties::Value;
 use crate::waste::opening_hours::OpenState;
 use crate::waste::CategoryMask;
 use chrono::{DateTime, Utc};
+use super::geodesic::{ecef, Origin, A, F};
+use super::globe::{GlobeTree, WalkHeap};
 use geo::{ClosestPoint, Contains, Coord, Geometry, MapCoords, Point};
-use rstar::primitives::GeomWithData;
-use rstar::RTree;
-
-const A: f64 = 6_378_137.0;
-const F: f64 = 1.0 / 298.257_223_563;
-
-/// Earth-centred coordinates (metres) of a WGS84 longitude/latitude.
-pub fn ecef(lon: f64, lat: f64) -> [f64; 3] {
-    let e2 = F * (2.0 - F);
-    let (sl, cl) = lat.to_radians().sin_cos();
-    let (so, co) = lon.to_radians().sin_cos();
-    let n = A / (1.0 - e2 * sl * sl).sqrt();
-    [n * cl * co, n * cl * so, n * (1.0 - e2) * sl]
-}
+use std::cell::RefCell;
 
 /// The Earth-centred bounding box of a lon/lat box: x = r(φ)·cos λ,
 /// y = r(φ)·sin λ with r = N(φ)·cos φ decreasing in |φ|, and z increasing
@@ -66,11 +55,9 @@ fn ecef_box([w, s, e, n]: [f64; 4]) -> [[f64; 3]; 2] {
 /// Upper bound of the error of f32 ECEF coordinates and distances (metres).
 const F32_MARGIN: f64 = 2.0;
 
-type Entry = GeomWithData<[f32; 3], u32>;
-
 #[derive(Debug, Default)]
 pub struct NearestIndex {
-    tree: RTree<Entry>,
+    tree: GlobeTree,
     /// Largest chord from a feature's representative point to its vertices.
     max_radius: f64,
 }
@@ -90,16 +77,22 @@ impl NearestIndex {
                     max_radius = max_radius.max(d);
                 }
             }
-            entries.push(Entry::new([r[0] as f32, r[1] as f32, r[2] as f32], i as u32));
+            entries.push(([r[0] as f32, r[1] as f32, r[2] as f32], i as u32));
         }
         NearestIndex {
-            tree: RTree::bulk_load(entries),
+            tree: GlobeTree::build(entries),
             max_radius,
         }
     }
 
+    /// Records the waste categories of every feature (by feature index), so
+    /// that filtered walks skip subtrees without a match.
+    pub fn set_categories(&mut self, masks: &[CategoryMask]) {
+        self.tree.set_categories(masks);
+    }
+
     pub fn heap_bytes(&self) -> usize {
-        self.tree.size() * std::mem::size_of::<rstar::RTreeNode<Entry>>() * 11 / 10
+        self.tree.heap_bytes()
     }
 
     /// Calls `f` with every feature whose representative point may lie in
@@ -109,11 +102,11 @@ impl NearestIndex {
     pub fn candidates_in_lonlat_box(&self, bbox: [f64; 4], mut f: impl FnMut(u32)) {
         let [lo, hi] = ecef_box(bbox);
         let pad = F32_MARGIN as f32;
-        let aabb = rstar::AABB::from_corners(
+        self.tree.for_each_in_box(
             [lo[0] as f32 - pad, lo[1] as f32 - pad, lo[2] as f32 - pad],
             [hi[0] as f32 + pad, hi[1] as f32 + pad, hi[2] as f32 + pad],
+            &mut f,
         );
-        self.tree.locate_in_envelope(&aabb).for_each(|e| f(e.data));
     }
 }
 
@@ -148,28 +141,14 @@ pub struct NearestHit {
     pub target: Point<f64>,
 }
 
-/// The WGS84 ellipsoid of geographiclib, built once (`Geodesic::wgs84()`
-/// copies its coefficient tables on every call).
-fn wgs84() -> &'static geographiclib_rs::Geodesic {
-    static G: std::sync::OnceLock<geographiclib_rs::Geodesic> = std::sync::OnceLock::new();
-    G.get_or_init(geographiclib_rs::Geodesic::wgs84)
-}
-
-/// Geodesic distance (m) and initial azimuth (degrees) from `a` to `b`,
-/// in one solution of the inverse problem (Karney).
-pub fn inverse(a: Point<f64>, b: Point<f64>) -> (f64, f64) {
-    use geographiclib_rs::InverseGeodesic;
-    let (s12, azi1, _azi2, _a12): (f64, f64, f64, f64) = wgs84().inverse(a.y(), a.x(), b.y(), b.x());
-    (s12, azi1)
-}
-
 /// Geodesic distance from `q` to a feature: to the point, or 0 inside a
 /// polygon and the distance to its boundary otherwise; with the closest
 /// point and the azimuth towards it.
-pub fn distance_to(q: Point<f64>, g: &FeatureGeometry) -> (f64, Point<f64>, f64) {
+pub fn distance_to(origin: &Origin, g: &FeatureGeometry) -> (f64, Point<f64>, f64) {
+    let q = origin.point();
     match g {
         FeatureGeometry::Point(c) => {
-            let (d, azi) = inverse(q, Point(*c));
+            let (d, azi) = origin.inverse(Point(*c));
             (d, Point(*c), azi)
         }
         FeatureGeometry::Other(g) => {
@@ -192,7 +171,7 @@ pub fn distance_to(q: Point<f64>, g: &FeatureGeometry) -> (f64, Point<f64>, f64)
                 geo::Closest::Indeterminate => return (f64::INFINITY, q, 0.0),
             };
             let p = Point::new(wrap(closest.x() / k + lon0), closest.y() + lat0);
-            let (d, azi) = inverse(q, p);
+            let (d, azi) = origin.inverse(p);
             (d, p, azi)
         }
     }
@@ -227,61 +206,19 @@ fn matches_type(layer: &Layer, i: usize, t: &str) -> bool {
 /// The `k` nearest features over `layers` that pass the filters, by
 /// ascending geodesic distance (ties: layer order, then feature order).
 pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
-    let qp = Point::new(q.lon, q.lat);
-    let q3 = ecef(q.lon, q.lat);
-    let q3f = [q3[0] as f32, q3[1] as f32, q3[2] as f32];
+    let origin = Origin::new(Point::new(q.lon, q.lat));
     let mut best = Best { hits: Vec::with_capacity(q.k + 1), k: q.k };
     if q.k == 0 {
         return Vec::new();
     }
-    for (li, layer) in layers.iter().enumerate() {
-        let index = layer.nearest_index();
-        let schedules = layer.schedules();
-        for e in index.tree.nearest_neighbor_iter_with_distance_2(&q3f) {
-            let (entry, d2) = e;
-            let lower = (d2 as f64).sqrt() - F32_MARGIN - index.max_radius;
-            if let Some(w) = best.worst() {
-                if lower > w {
-                    break;
-                }
-            }
-            if q.max_distance.is_some_and(|m| lower > m) {
-                break;
-            }
-            let i = entry.data as usize;
-            if q.accepts != 0 && layer.categories(i) & q.accepts != q.accepts {
-                continue;
-            }
-            if let Some(t) = &q.facility_type {
-                if !matches_type(layer, i, t) {
-                    continue;
-                }
-            }
-            if let Some(at) = q.open_at {
-                let open = schedules.map_or(OpenState::Unknown, |s| s.state(i, at));
-                if open != OpenState::Open {
-                    continue;
-                }
-            }
-            let (d, target, azimuth) = distance_to(qp, layer.feature(i).geometry());
-            if q.max_distance.is_some_and(|m| d > m) {
-                continue;
-            }
-            if best.worst().is_some_and(|w| d > w) {
-                continue;
-            }
-            best.push(NearestHit {
-                layer: li,
-                feature: i,
-                distance_m: d,
-                bearing_deg: if d > 0.0 { azimuth.rem_euclid(360.0) } else { 0.0 },
-                // Set for the final results only, below.
-                open: OpenState::Unknown,
-                next_change: None,
-                target,
-            });
-        }
+    thread_local! {
+        static HEAP: RefCell<WalkHeap> = RefCell::new(WalkHeap::default());
     }
+    HEAP.with_borrow_mut(|heap| {
+        for (li, layer) in layers.iter().enumerate() {
+            walk_layer(li, layer, q, &origin, heap, &mut best);
+        }
+    });
     for h in &mut best.hits {
         if let Some(s) = layers[h.layer].schedules() {
             let (state, next) = s.evaluate(h.feature, q.at);
@@ -290,6 +227,49 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
         }
     }
     best.hits
+}
+
+/// Walks one layer's tree in chord order, filtering as it goes, until no
+/// unseen feature can beat the k-th best.
+fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap: &mut WalkHeap, best: &mut Best) {
+    let index = layer.nearest_index();
+    let schedules = layer.schedules();
+    for (i, d2) in index.tree.nearest(origin.xyz(), q.accepts, heap) {
+        let lower = d2.sqrt() - F32_MARGIN - index.max_radius;
+        if best.worst().is_some_and(|w| lower > w) || q.max_distance.is_some_and(|m| lower > m) {
+            break;
+        }
+        let i = i as usize;
+        // The tree already skips points without the categories, when it knows them.
+        if q.accepts != 0 && !index.tree.filters_categories() && layer.categories(i) & q.accepts != q.accepts {
+            continue;
+        }
+        if let Some(t) = &q.facility_type {
+            if !matches_type(layer, i, t) {
+                continue;
+            }
+        }
+        if let Some(at) = q.open_at {
+            let open = schedules.map_or(OpenState::Unknown, |s| s.state(i, at));
+            if open != OpenState::Open {
+                continue;
+            }
+        }
+        let (d, target, azimuth) = distance_to(origin, layer.feature(i).geometry());
+        if q.max_distance.is_some_and(|m| d > m) || best.worst().is_some_and(|w| d > w) {
+            continue;
+        }
+        best.push(NearestHit {
+            layer: li,
+            feature: i,
+            distance_m: d,
+            bearing_deg: if d > 0.0 { azimuth.rem_euclid(360.0) } else { 0.0 },
+            // Set for the final results only, in `nearest`.
+            open: OpenState::Unknown,
+            next_change: None,
+            target,
+        });
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,337 @@
+//! A static tree of Earth-centred points whose nodes know which waste
+//! categories their points accept.
+//!
+//! Built once per layer, top-down: a range of points is cut at multiples of
+//! the child capacity by median splits on its widest axis (overlap-minimising
+//! packing, as rstar's bulk load, with up to [`FANOUT`] children per node and
+//! [`LEAF`] points per leaf), nodes stored in one array with contiguous
+//! children, points in tree order. Each node keeps the union of its points'
+//! category masks, so a filtered nearest walk skips every subtree without a
+//! match instead of popping its points one by one.
+//!
+//! Coordinates are stored as f32 (half a metre of rounding at the Earth's
+//! radius, accounted for by the callers' margin); distances are computed in
+//! f64 from them.
+
+use crate::waste::CategoryMask;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Children per inner node.
+pub const FANOUT: usize = 8;
+/// Points per leaf.
+pub const LEAF: usize = 32;
+/// Marks heap entries that are points rather than nodes.
+const POINT: u32 = 1 << 31;
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    min: [f32; 3],
+    max: [f32; 3],
+    /// Categories accepted by at least one point below.
+    mask: CategoryMask,
+    /// First child node, or first point slot for a leaf.
+    first: u32,
+    len: u16,
+    leaf: bool,
+}
+
+impl Node {
+    fn distance_2(&self, q: &[f64; 3]) -> f64 {
+        let mut d2 = 0.0;
+        for ((&lo, &hi), &x) in self.min.iter().zip(&self.max).zip(q) {
+            let d = if x < lo as f64 {
+                lo as f64 - x
+            } else if x > hi as f64 {
+                x - hi as f64
+            } else {
+                0.0
+            };
+            d2 += d * d;
+        }
+        d2
+    }
+
+    fn intersects(&self, lo: &[f32; 3], hi: &[f32; 3]) -> bool {
+        (0..3).all(|k| self.min[k] <= hi[k] && self.max[k] >= lo[k])
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    p: [f32; 3],
+    mask: u32,
+    /// Feature index.
+    id: u32,
+}
+
+/// Points (with a feature index each) in a static 3D tree.
+#[derive(Debug, Default)]
+pub struct GlobeTree {
+    nodes: Vec<Node>,
+    /// Points in tree order, each with its categories (interleaved: a leaf
+    /// is one run of memory).
+    points: Vec<Slot>,
+    /// Whether slots and nodes carry categories (set by
+    /// [`GlobeTree::set_categories`], when every mask fits 32 bits).
+    filtered: bool,
+}
+
+fn bounds(items: &[([f32; 3], u32)]) -> ([f32; 3], [f32; 3]) {
+    let mut min = [f32::INFINITY; 3];
+    let mut max = [f32::NEG_INFINITY; 3];
+    for (p, _) in items {
+        for k in 0..3 {
+            min[k] = min[k].min(p[k]);
+            max[k] = max[k].max(p[k]);
+        }
+    }
+    (min, max)
+}
+
+/// Cuts `items` (starting at slot `base`) into consecutive groups of at
+/// most `capacity` points, each a compact box: median splits on the widest
+/// axis at a multiple of `capacity`.
+fn split(items: &mut [([f32; 3], u32)], base: usize, capacity: usize, groups: &mut Vec<(usize, usize)>) {
+    if items.len() <= capacity {
+        groups.push((base, items.len()));
+        return;
+    }
+    let (min, max) = bounds(items);
+    let axis = (0..3).max_by(|&a, &b| (max[a] - min[a]).total_cmp(&(max[b] - min[b]))).unwrap_or(0);
+    let count = items.len().div_ceil(capacity);
+    let left = count / 2 * capacity;
+    items.select_nth_unstable_by(left, |a, b| a.0[axis].total_cmp(&b.0[axis]));
+    let (l, r) = items.split_at_mut(left);
+    split(l, base, capacity, groups);
+    split(r, base + left, capacity, groups);
+}
+
+impl GlobeTree {
+    /// Builds the tree of `items` (point, feature index).
+    pub fn build(mut items: Vec<([f32; 3], u32)>) -> Self {
+        let mut tree = GlobeTree::default();
+        if items.is_empty() {
+            return tree;
+        }
+        tree.nodes.push(Node { min: [0.0; 3], max: [0.0; 3], mask: 0, first: 0, len: 0, leaf: true });
+        tree.build_node(&mut items, 0, 0);
+        tree.points = items.iter().map(|&(p, id)| Slot { p, id, mask: 0 }).collect();
+        tree.nodes.shrink_to_fit();
+        tree
+    }
+
+    fn build_node(&mut self, items: &mut [([f32; 3], u32)], base: usize, node: usize) {
+        let (min, max) = bounds(items);
+        let n = items.len();
+        if n <= LEAF {
+            self.nodes[node] = Node { min, max, mask: 0, first: base as u32, len: n as u16, leaf: true };
+            return;
+        }
+        let mut capacity = LEAF;
+        while capacity * FANOUT < n {
+            capacity *= FANOUT;
+        }
+        let mut groups = Vec::with_capacity(FANOUT);
+        split(items, base, capacity, &mut groups);
+        let first = self.nodes.len();
+        self.nodes[node] = Node { min, max, mask: 0, first: first as u32, len: groups.len() as u16, leaf: false };
+        self.nodes.extend(std::iter::repeat_n(self.nodes[node], groups.len()));
+        for (g, (start, len)) in groups.into_iter().enumerate() {
+            self.build_node(&mut items[start - base..start - base + len], start, first + g);
+        }
+    }
+
+    /// Records the categories of every point (`masks[feature index]`) and
+    /// their unions per node.
+    pub fn set_categories(&mut self, masks: &[CategoryMask]) {
+        let of = |i: u32| masks.get(i as usize).copied().unwrap_or(0);
+        self.filtered = self.points.iter().all(|s| u32::try_from(of(s.id)).is_ok());
+        if !self.filtered {
+            return;
+        }
+        for slot in &mut self.points {
+            slot.mask = of(slot.id) as u32;
+        }
+        // Children come after their parent, so one reverse pass sees them first.
+        for n in (0..self.nodes.len()).rev() {
+            let Node { first, len, leaf, .. } = self.nodes[n];
+            let range = first as usize..first as usize + len as usize;
+            self.nodes[n].mask = if leaf {
+                self.points[range].iter().fold(0, |m, x| m | x.mask as CategoryMask)
+            } else {
+                self.nodes[range].iter().fold(0, |m, c| m | c.mask)
+            };
+        }
+    }
+
+    /// Whether [`GlobeTree::nearest`] applies its `accepts` filter.
+    pub fn filters_categories(&self) -> bool {
+        self.filtered
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>() + self.points.capacity() * std::mem::size_of::<Slot>()
+    }
+
+    /// Calls `f` with the feature index of every point inside the box
+    /// `[lo, hi]` (bounds included).
+    pub fn for_each_in_box(&self, lo: [f32; 3], hi: [f32; 3], mut f: impl FnMut(u32)) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let mut stack = vec![0usize];
+        while let Some(n) = stack.pop() {
+            let node = &self.nodes[n];
+            if !node.intersects(&lo, &hi) {
+                continue;
+            }
+            let range = node.first as usize..node.first as usize + node.len as usize;
+            if node.leaf {
+                for slot in range {
+                    let p = &self.points[slot].p;
+                    if (0..3).all(|k| p[k] >= lo[k] && p[k] <= hi[k]) {
+                        f(self.points[slot].id);
+                    }
+                }
+            } else {
+                stack.extend(range.rev());
+            }
+        }
+    }
+
+    /// The points in ascending distance from `q` among those accepting
+    /// every category of `accepts` (0, or no categories recorded: all
+    /// points), walking best-first. `heap` is scratch space, cleared here,
+    /// so callers can reuse it.
+    pub fn nearest<'a>(&'a self, q: [f64; 3], accepts: CategoryMask, heap: &'a mut WalkHeap) -> NearestWalk<'a> {
+        heap.0.clear();
+        let accepts = if self.filtered { accepts } else { 0 };
+        if !self.nodes.is_empty() && (accepts == 0 || self.nodes[0].mask & accepts == accepts) {
+            heap.0.push(Reverse((self.nodes[0].distance_2(&q).to_bits(), 0)));
+        }
+        NearestWalk { tree: self, q, accepts, heap }
+    }
+}
+
+/// Reusable queue of a nearest walk (distance² bits, node or point).
+#[derive(Debug, Default)]
+pub struct WalkHeap(BinaryHeap<Reverse<(u64, u32)>>);
+
+/// Iterator over (feature index, squared distance), nearest first.
+pub struct NearestWalk<'a> {
+    tree: &'a GlobeTree,
+    q: [f64; 3],
+    accepts: CategoryMask,
+    heap: &'a mut WalkHeap,
+}
+
+impl Iterator for NearestWalk<'_> {
+    type Item = (u32, f64);
+
+    fn next(&mut self) -> Option<(u32, f64)> {
+        let t = self.tree;
+        let want = self.accepts;
+        while let Some(Reverse((key, id))) = self.heap.0.pop() {
+            if id & POINT != 0 {
+                return Some((t.points[(id & !POINT) as usize].id, f64::from_bits(key)));
+            }
+            let node = &t.nodes[id as usize];
+            let first = node.first as usize;
+            let range = first..first + node.len as usize;
+            if node.leaf {
+                for slot in range {
+                    let Slot { p, mask, .. } = &t.points[slot];
+                    if want != 0 && *mask as CategoryMask & want != want {
+                        continue;
+                    }
+                    let d2 = (0..3).map(|k| (p[k] as f64 - self.q[k]).powi(2)).sum::<f64>();
+                    self.heap.0.push(Reverse((d2.to_bits(), slot as u32 | POINT)));
+                }
+            } else {
+                for c in range {
+                    let child = &t.nodes[c];
+                    if want != 0 && child.mask & want != want {
+                        continue;
+                    }
+                    self.heap.0.push(Reverse((child.distance_2(&self.q).to_bits(), c as u32)));
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(n: usize, seed: u64) -> Vec<([f32; 3], u32)> {
+        let mut s = seed;
+        let mut next = move || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) as f32
+        };
+        (0..n).map(|i| ([next() * 1000.0, next() * 1000.0, next() * 10.0], i as u32)).collect()
+    }
+
+    fn d2(p: [f32; 3], q: [f64; 3]) -> f64 {
+        (0..3).map(|k| (p[k] as f64 - q[k]).powi(2)).sum()
+    }
+
+    #[test]
+    fn the_walk_returns_filtered_points_in_brute_force_distance_order() {
+        let items = points(5000, 7);
+        let masks: Vec<CategoryMask> =
+            (0..items.len() as u64).map(|i| (i % 3 == 0) as u64 | (((i % 7 == 0) as u64) << 1)).collect();
+        let mut tree = GlobeTree::build(items.clone());
+        tree.set_categories(&masks);
+        let mut heap = WalkHeap::default();
+        for (qi, q) in [[500.0, 500.0, 5.0], [-10.0, 2000.0, 0.0], [999.0, 1.0, 9.0]].into_iter().enumerate() {
+            for want in [0u64, 1, 2, 3] {
+                let got: Vec<f64> = tree.nearest(q, want, &mut heap).map(|(_, d)| d).collect();
+                let mut expect: Vec<f64> = items
+                    .iter()
+                    .filter(|(_, i)| want == 0 || masks[*i as usize] & want == want)
+                    .map(|(p, _)| d2(*p, q))
+                    .collect();
+                expect.sort_by(f64::total_cmp);
+                assert_eq!(got, expect, "query {qi}, mask {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn box_queries_equal_a_scan() {
+        let items = points(3000, 11);
+        let tree = GlobeTree::build(items.clone());
+        let (lo, hi) = ([100.0, 200.0, 2.0], [400.0, 260.0, 8.0]);
+        let mut got = Vec::new();
+        tree.for_each_in_box(lo, hi, |i| got.push(i));
+        got.sort_unstable();
+        let expect: Vec<u32> =
+            items.iter().filter(|(p, _)| (0..3).all(|k| p[k] >= lo[k] && p[k] <= hi[k])).map(|(_, i)| *i).collect();
+        assert!(!expect.is_empty());
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn every_point_is_in_exactly_one_leaf() {
+        for n in [0, 1, 16, 17, 255, 256, 257, 4097] {
+            let tree = GlobeTree::build(points(n, 3));
+            let mut ids: Vec<u32> = tree.points.iter().map(|s| s.id).collect();
+            ids.sort_unstable();
+            assert_eq!(ids, (0..n as u32).collect::<Vec<_>>());
+            let leaf_points: usize = tree.nodes.iter().filter(|n| n.leaf).map(|n| n.len as usize).sum();
+            assert_eq!(leaf_points, n);
+        }
+    }
+}
