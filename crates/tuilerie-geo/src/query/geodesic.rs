@@ -8,8 +8,9 @@
 //! vertical radii, α: azimuth), so its length is the arc over the chord,
 //! s = (2/κ)·asin(κ·c/2), and its azimuth is the chord's direction in the
 //! origin's east/north plane. Under [`SHORT_CHORD`] this agrees with
-//! Karney's solution to better than a micrometre in distance and 1e-6° in
-//! azimuth (tested against geographiclib below), at a fraction of the cost.
+//! Karney's solution within 20 µm in distance (under a micrometre below
+//! 20 km) and 1e-5° in azimuth, tested against geographiclib below, at a
+//! fraction of the cost.
 
 use geo::Point;
 
@@ -18,7 +19,7 @@ pub const F: f64 = 1.0 / 298.257_223_563;
 const E2: f64 = F * (2.0 - F);
 
 /// Chords up to this length (metres) use the closed form.
-pub const SHORT_CHORD: f64 = 20_000.0;
+pub const SHORT_CHORD: f64 = 50_000.0;
 
 /// Earth-centred coordinates (metres) of a WGS84 longitude/latitude.
 pub fn ecef(lon: f64, lat: f64) -> [f64; 3] {
@@ -128,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn short_lines_agree_with_karney_to_a_micrometre() {
+    fn short_lines_agree_with_karney_within_twenty_micrometres() {
         use geographiclib_rs::DirectGeodesic;
         let g = wgs84();
         let mut r = Lcg(42);
@@ -145,14 +146,15 @@ mod tests {
             let (s, az) = inverse(a, b);
             let (ks, kaz) = karney(a, b);
             worst.0 = worst.0.max((s - ks).abs());
-            assert!((s - ks).abs() < 1e-6, "{a:?} -> {b:?}: {s} vs Karney {ks}");
+            let tolerance = if ks < 20_000.0 { 1e-6 } else { 2e-5 };
+            assert!((s - ks).abs() < tolerance, "{a:?} -> {b:?}: {s} vs Karney {ks}");
             if ks > 0.01 {
                 let daz = ((az - kaz + 540.0) % 360.0 - 180.0).abs();
                 worst.1 = worst.1.max(daz);
                 assert!(daz < 1e-5, "{a:?} -> {b:?}: azimuth {az} vs Karney {kaz}");
             }
         }
-        assert!(worst.0 < 1e-6, "{worst:?}");
+        assert!(worst.0 < 2e-5, "{worst:?}");
     }
 
     #[test]
