@@ -93,9 +93,15 @@ impl Origin {
 
     /// Geodesic distance (m) and initial azimuth (degrees, -180..180) to `b`.
     pub fn inverse(&self, b: Point<f64>) -> (f64, f64) {
+        self.inverse_xyz(ecef(b.x(), b.y()), || b)
+    }
+
+    /// The same to a point given by its Earth-centred coordinates `q`
+    /// (from [`ecef`]); `b` gives its longitude/latitude when Karney's
+    /// method is needed.
+    pub fn inverse_xyz(&self, q: [f64; 3], b: impl FnOnce() -> Point<f64>) -> (f64, f64) {
         // Near a pole the east/north frame turns fast; leave it to Karney.
         if self.cl > 1e-3 {
-            let q = ecef(b.x(), b.y());
             let d = [q[0] - self.xyz[0], q[1] - self.xyz[1], q[2] - self.xyz[2]];
             let c2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
             if c2 == 0.0 {
@@ -112,7 +118,7 @@ impl Origin {
                 }
             }
         }
-        karney(self.point, b)
+        karney(self.point, b())
     }
 }
 

@@ -9,9 +9,8 @@
 //! category masks, so a filtered nearest walk skips every subtree without a
 //! match instead of popping its points one by one.
 //!
-//! Coordinates are stored as f32 (half a metre of rounding at the Earth's
-//! radius, accounted for by the callers' margin); distances are computed in
-//! f64 from them.
+//! Points keep f64 coordinates (so chords are exact and the geodesic
+//! closed form can start from them); node boxes are f32, rounded outwards.
 
 use crate::waste::CategoryMask;
 use std::cmp::Reverse;
@@ -52,14 +51,14 @@ impl Node {
         d2
     }
 
-    fn intersects(&self, lo: &[f32; 3], hi: &[f32; 3]) -> bool {
-        (0..3).all(|k| self.min[k] <= hi[k] && self.max[k] >= lo[k])
+    fn intersects(&self, lo: &[f64; 3], hi: &[f64; 3]) -> bool {
+        (0..3).all(|k| self.min[k] as f64 <= hi[k] && self.max[k] as f64 >= lo[k])
     }
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    p: [f32; 3],
+    p: [f64; 3],
     mask: u32,
     /// Feature index.
     id: u32,
@@ -77,9 +76,28 @@ pub struct GlobeTree {
     filtered: bool,
 }
 
-fn bounds(items: &[([f32; 3], u32)]) -> ([f32; 3], [f32; 3]) {
-    let mut min = [f32::INFINITY; 3];
-    let mut max = [f32::NEG_INFINITY; 3];
+/// f32 bounds enclosing f64 values.
+fn down(x: f64) -> f32 {
+    let f = x as f32;
+    if f as f64 > x {
+        f.next_down()
+    } else {
+        f
+    }
+}
+
+fn up(x: f64) -> f32 {
+    let f = x as f32;
+    if (f as f64) < x {
+        f.next_up()
+    } else {
+        f
+    }
+}
+
+fn bounds(items: &[([f64; 3], u32)]) -> ([f64; 3], [f64; 3]) {
+    let mut min = [f64::INFINITY; 3];
+    let mut max = [f64::NEG_INFINITY; 3];
     for (p, _) in items {
         for k in 0..3 {
             min[k] = min[k].min(p[k]);
@@ -92,7 +110,7 @@ fn bounds(items: &[([f32; 3], u32)]) -> ([f32; 3], [f32; 3]) {
 /// Cuts `items` (starting at slot `base`) into consecutive groups of at
 /// most `capacity` points, each a compact box: median splits on the widest
 /// axis at a multiple of `capacity`.
-fn split(items: &mut [([f32; 3], u32)], base: usize, capacity: usize, groups: &mut Vec<(usize, usize)>) {
+fn split(items: &mut [([f64; 3], u32)], base: usize, capacity: usize, groups: &mut Vec<(usize, usize)>) {
     if items.len() <= capacity {
         groups.push((base, items.len()));
         return;
@@ -109,7 +127,7 @@ fn split(items: &mut [([f32; 3], u32)], base: usize, capacity: usize, groups: &m
 
 impl GlobeTree {
     /// Builds the tree of `items` (point, feature index).
-    pub fn build(mut items: Vec<([f32; 3], u32)>) -> Self {
+    pub fn build(mut items: Vec<([f64; 3], u32)>) -> Self {
         let mut tree = GlobeTree::default();
         if items.is_empty() {
             return tree;
@@ -121,8 +139,9 @@ impl GlobeTree {
         tree
     }
 
-    fn build_node(&mut self, items: &mut [([f32; 3], u32)], base: usize, node: usize) {
-        let (min, max) = bounds(items);
+    fn build_node(&mut self, items: &mut [([f64; 3], u32)], base: usize, node: usize) {
+        let (lo, hi) = bounds(items);
+        let (min, max) = (lo.map(down), hi.map(up));
         let n = items.len();
         if n <= LEAF {
             self.nodes[node] = Node { min, max, mask: 0, first: base as u32, len: n as u16, leaf: true };
@@ -184,7 +203,7 @@ impl GlobeTree {
 
     /// Calls `f` with the feature index of every point inside the box
     /// `[lo, hi]` (bounds included).
-    pub fn for_each_in_box(&self, lo: [f32; 3], hi: [f32; 3], mut f: impl FnMut(u32)) {
+    pub fn for_each_in_box(&self, lo: [f64; 3], hi: [f64; 3], mut f: impl FnMut(u32)) {
         if self.nodes.is_empty() {
             return;
         }
@@ -226,7 +245,7 @@ impl GlobeTree {
 #[derive(Debug, Default)]
 pub struct WalkHeap(BinaryHeap<Reverse<(u64, u32)>>);
 
-/// Iterator over (feature index, squared distance), nearest first.
+/// Iterator over (feature index, squared distance, point), nearest first.
 pub struct NearestWalk<'a> {
     tree: &'a GlobeTree,
     q: [f64; 3],
@@ -235,14 +254,15 @@ pub struct NearestWalk<'a> {
 }
 
 impl Iterator for NearestWalk<'_> {
-    type Item = (u32, f64);
+    type Item = (u32, f64, [f64; 3]);
 
-    fn next(&mut self) -> Option<(u32, f64)> {
+    fn next(&mut self) -> Option<Self::Item> {
         let t = self.tree;
         let want = self.accepts;
         while let Some(Reverse((key, id))) = self.heap.0.pop() {
             if id & POINT != 0 {
-                return Some((t.points[(id & !POINT) as usize].id, f64::from_bits(key)));
+                let slot = &t.points[(id & !POINT) as usize];
+                return Some((slot.id, f64::from_bits(key), slot.p));
             }
             let node = &t.nodes[id as usize];
             let first = node.first as usize;
@@ -253,7 +273,7 @@ impl Iterator for NearestWalk<'_> {
                     if want != 0 && *mask as CategoryMask & want != want {
                         continue;
                     }
-                    let d2 = (0..3).map(|k| (p[k] as f64 - self.q[k]).powi(2)).sum::<f64>();
+                    let d2 = (0..3).map(|k| (p[k] - self.q[k]).powi(2)).sum::<f64>();
                     self.heap.0.push(Reverse((d2.to_bits(), slot as u32 | POINT)));
                 }
             } else {
@@ -274,17 +294,17 @@ impl Iterator for NearestWalk<'_> {
 mod tests {
     use super::*;
 
-    fn points(n: usize, seed: u64) -> Vec<([f32; 3], u32)> {
+    fn points(n: usize, seed: u64) -> Vec<([f64; 3], u32)> {
         let mut s = seed;
         let mut next = move || {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64) as f32
+            (s >> 11) as f64 / (1u64 << 53) as f64
         };
         (0..n).map(|i| ([next() * 1000.0, next() * 1000.0, next() * 10.0], i as u32)).collect()
     }
 
-    fn d2(p: [f32; 3], q: [f64; 3]) -> f64 {
-        (0..3).map(|k| (p[k] as f64 - q[k]).powi(2)).sum()
+    fn d2(p: [f64; 3], q: [f64; 3]) -> f64 {
+        (0..3).map(|k| (p[k] - q[k]).powi(2)).sum()
     }
 
     #[test]
@@ -297,7 +317,7 @@ mod tests {
         let mut heap = WalkHeap::default();
         for (qi, q) in [[500.0, 500.0, 5.0], [-10.0, 2000.0, 0.0], [999.0, 1.0, 9.0]].into_iter().enumerate() {
             for want in [0u64, 1, 2, 3] {
-                let got: Vec<f64> = tree.nearest(q, want, &mut heap).map(|(_, d)| d).collect();
+                let got: Vec<f64> = tree.nearest(q, want, &mut heap).map(|(_, d, _)| d).collect();
                 let mut expect: Vec<f64> = items
                     .iter()
                     .filter(|(_, i)| want == 0 || masks[*i as usize] & want == want)

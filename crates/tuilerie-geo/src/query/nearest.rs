@@ -52,14 +52,16 @@ fn ecef_box([w, s, e, n]: [f64; 4]) -> [[f64; 3]; 2] {
     [[x0, y0, z(s)], [x1, y1, z(n)]]
 }
 
-/// Upper bound of the error of f32 ECEF coordinates and distances (metres).
-const F32_MARGIN: f64 = 2.0;
+/// Upper bound of the rounding error of Earth-centred chords (metres).
+const CHORD_MARGIN: f64 = 1e-3;
 
 #[derive(Debug, Default)]
 pub struct NearestIndex {
     tree: GlobeTree,
     /// Largest chord from a feature's representative point to its vertices.
     max_radius: f64,
+    /// Every feature is a single point (the tree holds the points themselves).
+    points_only: bool,
 }
 
 impl NearestIndex {
@@ -77,11 +79,12 @@ impl NearestIndex {
                     max_radius = max_radius.max(d);
                 }
             }
-            entries.push(([r[0] as f32, r[1] as f32, r[2] as f32], i as u32));
+            entries.push((r, i as u32));
         }
         NearestIndex {
             tree: GlobeTree::build(entries),
             max_radius,
+            points_only: geometries.iter().all(|g| matches!(g, FeatureGeometry::Point(_))),
         }
     }
 
@@ -97,16 +100,11 @@ impl NearestIndex {
 
     /// Calls `f` with every feature whose representative point may lie in
     /// the lon/lat box `[west, south, east, north]` (a superset: the box's
-    /// Earth-centred bounding box, padded by the f32 error; callers test
-    /// exactly).
+    /// Earth-centred bounding box, padded by the rounding error; callers
+    /// test exactly).
     pub fn candidates_in_lonlat_box(&self, bbox: [f64; 4], mut f: impl FnMut(u32)) {
         let [lo, hi] = ecef_box(bbox);
-        let pad = F32_MARGIN as f32;
-        self.tree.for_each_in_box(
-            [lo[0] as f32 - pad, lo[1] as f32 - pad, lo[2] as f32 - pad],
-            [hi[0] as f32 + pad, hi[1] as f32 + pad, hi[2] as f32 + pad],
-            &mut f,
-        );
+        self.tree.for_each_in_box(lo.map(|x| x - CHORD_MARGIN), hi.map(|x| x + CHORD_MARGIN), &mut f);
     }
 }
 
@@ -137,8 +135,6 @@ pub struct NearestHit {
     pub bearing_deg: f64,
     pub open: OpenState,
     pub next_change: Option<String>,
-    /// The point of the feature the distance was measured to.
-    pub target: Point<f64>,
 }
 
 /// Geodesic distance from `q` to a feature: to the point, or 0 inside a
@@ -234,8 +230,8 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
 fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap: &mut WalkHeap, best: &mut Best) {
     let index = layer.nearest_index();
     let schedules = layer.schedules();
-    for (i, d2) in index.tree.nearest(origin.xyz(), q.accepts, heap) {
-        let lower = d2.sqrt() - F32_MARGIN - index.max_radius;
+    for (i, d2, xyz) in index.tree.nearest(origin.xyz(), q.accepts, heap) {
+        let lower = d2.sqrt() - CHORD_MARGIN - index.max_radius;
         if best.worst().is_some_and(|w| lower > w) || q.max_distance.is_some_and(|m| lower > m) {
             break;
         }
@@ -255,7 +251,15 @@ fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap:
                 continue;
             }
         }
-        let (d, target, azimuth) = distance_to(origin, layer.feature(i).geometry());
+        let (d, azimuth) = if index.points_only {
+            // The tree holds the point itself; its lon/lat is only read for
+            // a line long enough to need Karney's method.
+            let geometry = || layer.feature(i).geometry();
+            origin.inverse_xyz(xyz, || crate::index::representative_point(geometry()).map_or(origin.point(), Point))
+        } else {
+            let (d, _, azimuth) = distance_to(origin, layer.feature(i).geometry());
+            (d, azimuth)
+        };
         if q.max_distance.is_some_and(|m| d > m) || best.worst().is_some_and(|w| d > w) {
             continue;
         }
@@ -267,7 +271,6 @@ fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap:
             // Set for the final results only, in `nearest`.
             open: OpenState::Unknown,
             next_change: None,
-            target,
         });
     }
 }
