@@ -4,18 +4,32 @@
 use super::resolve_layers;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde_json::json;
-use std::collections::HashMap;
+use serde::Serialize;
+use std::borrow::Cow;
 use tuilerie_geo::geojson_out::{write_feature, Extra};
 use tuilerie_geo::query::{nearest, NearestQuery};
 use tuilerie_geo::waste::opening_hours::OpenState;
 use tuilerie_geo::waste::{mask_ids, CategoryMask, Taxonomy};
 
-fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<f64>, ApiError> {
+/// Decoded query parameters, in order; the last of a repeated name wins.
+/// (A request has a handful, so a list beats a map here.)
+struct Params<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Params<'a> {
+    fn parse(query: &'a str) -> Self {
+        Params(form_urlencoded::parse(query.as_bytes()).collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_ref())
+    }
+}
+
+fn number(params: &Params<'_>, name: &str) -> Result<Option<f64>, ApiError> {
     match params.get(name) {
         None => Ok(None),
         Some(v) => v
@@ -60,7 +74,29 @@ pub fn parse_time(name: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
         .map_err(|_| ApiError::bad(name, format!("{name} must be \"now\" or an RFC 3339 time such as 2026-11-28T10:00:00+01:00, got {v:?}")))
 }
 
-pub async fn get(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+/// What follows the features: the count and the query as understood.
+#[derive(Serialize)]
+struct Tail<'a> {
+    #[serde(rename = "numberReturned")]
+    number_returned: usize,
+    query: Echo<'a>,
+}
+
+#[derive(Serialize)]
+struct Echo<'a> {
+    lon: f64,
+    lat: f64,
+    k: usize,
+    layers: Vec<&'a str>,
+    accepts: Vec<&'a str>,
+    open: Option<String>,
+    max_distance: Option<f64>,
+    #[serde(rename = "type")]
+    facility_type: Option<&'a str>,
+}
+
+pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref().unwrap_or(""));
     let lon = number(&params, "lon")?.ok_or_else(|| ApiError::bad("lon", "lon is required (longitude in degrees, WGS84)"))?;
     let lat = number(&params, "lat")?.ok_or_else(|| ApiError::bad("lat", "lat is required (latitude in degrees, WGS84)"))?;
     if !(-180.0..=180.0).contains(&lon) {
@@ -83,9 +119,9 @@ pub async fn get(State(state): State<AppState>, Query(params): Query<HashMap<Str
             return Err(ApiError::bad("max_distance", format!("max_distance must be positive (metres), got {m}")));
         }
     }
-    let accepts = params.get("accepts").map(|a| parse_accepts(a)).transpose()?.unwrap_or(0);
+    let accepts = params.get("accepts").map(parse_accepts).transpose()?.unwrap_or(0);
     let open_at = params.get("open").map(|v| parse_time("open", v)).transpose()?;
-    let facility_type = match params.get("type").map(|s| s.as_str()) {
+    let facility_type = match params.get("type") {
         None | Some("") => None,
         Some(t @ ("container" | "centre")) => Some(t.to_string()),
         Some(t) => return Err(ApiError::bad("type", format!("type must be \"container\" or \"centre\", got {t:?}"))),
@@ -136,19 +172,22 @@ pub async fn get(State(state): State<AppState>, Query(params): Query<HashMap<Str
         );
     }
     out.extend_from_slice(b"],");
-    let tail = json!({
-        "numberReturned": hits.len(),
-        "query": {
-            "lon": lon, "lat": lat, "k": k,
-            "layers": refs.iter().map(|l| l.id().as_str()).collect::<Vec<_>>(),
-            "accepts": mask_ids(accepts, taxonomy),
-            "open": open_at.map(|t| t.to_rfc3339()),
-            "max_distance": max_distance,
-            "type": q.facility_type,
+    let tail = Tail {
+        number_returned: hits.len(),
+        query: Echo {
+            lon,
+            lat,
+            k,
+            layers: refs.iter().map(|l| l.id().as_str()).collect(),
+            accepts: mask_ids(accepts, taxonomy),
+            open: open_at.map(|t| t.to_rfc3339()),
+            max_distance,
+            facility_type: q.facility_type.as_deref(),
         },
-    });
+    };
     // `tail` is an object: splice its members after the features.
-    let tail = tail.to_string();
-    out.extend_from_slice(&tail.as_bytes()[1..]);
+    let start = out.len();
+    serde_json::to_writer(&mut out, &tail).map_err(|e| ApiError::Internal(e.to_string()))?;
+    out.remove(start);
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], out).into_response())
 }
