@@ -1,7 +1,8 @@
 //! Request handling without sockets: each request goes through the whole
 //! router (`app(state).oneshot`), so this is the user-space share of a
 //! request that the HTTP load tests (benches/http/load.sh) add kernel and
-//! network work to.
+//! network work to. `static_500` is the trivial handler of the HTTP
+//! ceiling (examples/static_ceiling.rs) in the same harness.
 //!
 //!     cargo bench -p tuilerie-server --bench handlers
 //!
@@ -9,6 +10,7 @@
 
 use axum::body::Body;
 use axum::http::Request;
+use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use http_body_util::BodyExt;
 use std::path::PathBuf;
@@ -23,8 +25,17 @@ fn bench_handlers(c: &mut Criterion) {
         eprintln!("{} is missing: run `python3 scripts/make_data.py --bench` first", points.display());
         std::process::exit(2);
     }
+    let shared = std::env::var("TUILERIE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| root.join("../shared/data"));
+    let communes = shared.join("gironde/communes-33.geojson");
+    let decheteries = shared.join("gironde/decheteries-6element.geojson");
     let o = LoadOptions { id: LayerId::new("points").ok(), ..LoadOptions::default() };
-    let state = AppState::ready(Catalog::load(vec![(points, o)], 1), ServerOptions::default());
+    let mut sources = vec![(points, o)];
+    for (path, id) in [(communes, "communes"), (decheteries, "decheteries")] {
+        if path.exists() {
+            sources.push((path, LoadOptions { id: LayerId::new(id).ok(), ..LoadOptions::default() }));
+        }
+    }
+    let state = AppState::ready(Catalog::load(sources, 1), ServerOptions::default());
     let queries: Vec<String> = std::fs::read_to_string(root.join("benches/workloads/nearest-france.txt"))
         .expect("nearest-france.txt")
         .lines()
@@ -48,7 +59,40 @@ fn bench_handlers(c: &mut Criterion) {
             })
         })
     });
+    let tiles: Vec<String> = std::fs::read_to_string(root.join("benches/workloads/tiles-bordeaux-z14.txt"))
+        .expect("tiles-bordeaux-z14.txt")
+        .lines()
+        .map(|t| format!("/tiles/communes/{t}.mvt"))
+        .collect();
+    let run = |router: Router, uris: &[String]| {
+        rt.block_on(async {
+            let mut bytes = 0;
+            for u in uris {
+                let req = Request::get(u.as_str()).header("accept-encoding", "gzip").body(Body::empty()).expect("request");
+                let r = router.clone().oneshot(req).await.expect("response");
+                assert!(r.status().is_success(), "{u}: {}", r.status());
+                bytes += r.into_body().collect().await.expect("body").to_bytes().len();
+            }
+            bytes
+        })
+    };
+    if state_has(&router, &tiles[0], &rt) {
+        run(router.clone(), &tiles); // fill the cache
+        g.throughput(Throughput::Elements(tiles.len() as u64));
+        g.bench_function("tile_hot_communes_z14", |b| b.iter(|| run(router.clone(), &tiles)));
+        static BODY: [u8; 500] = [b'x'; 500];
+        let ceiling = Router::new().fallback(axum::routing::get(|| async { &BODY[..] }));
+        g.bench_function("static_500", |b| b.iter(|| run(ceiling.clone(), &tiles)));
+    }
     g.finish();
+}
+
+/// Whether the router knows the layer of `uri` (the shared data may be absent).
+fn state_has(router: &Router, uri: &str, rt: &tokio::runtime::Runtime) -> bool {
+    rt.block_on(async {
+        let req = Request::get(uri).body(Body::empty()).expect("request");
+        router.clone().oneshot(req).await.map(|r| r.status().is_success()).unwrap_or(false)
+    })
 }
 
 criterion_group!(benches, bench_handlers);

@@ -18,6 +18,30 @@ pub struct TileKey {
     pub version: u64,
 }
 
+/// A [`TileKey`] with borrowed layers, to look a tile up without
+/// allocating. Hashes exactly as `TileKey` (same fields, same order; a
+/// `Box<str>` hashes as its `str`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TileKeyRef<'a> {
+    pub layers: &'a str,
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+    pub version: u64,
+}
+
+impl quick_cache::Equivalent<TileKey> for TileKeyRef<'_> {
+    fn equivalent(&self, k: &TileKey) -> bool {
+        *k.layers == *self.layers && k.z == self.z && k.x == self.x && k.y == self.y && k.version == self.version
+    }
+}
+
+impl TileKeyRef<'_> {
+    pub fn to_owned(&self) -> TileKey {
+        TileKey { layers: self.layers.into(), z: self.z, x: self.x, y: self.y, version: self.version }
+    }
+}
+
 /// Tiles smaller than this are not compressed.
 pub const MIN_GZIP_BYTES: usize = 128;
 
@@ -134,6 +158,11 @@ impl TileCache {
 
     /// The cached tile, if any (no rendering).
     pub async fn get(&self, key: &TileKey) -> Option<Arc<CachedTile>> {
+        self.inner.as_ref()?.get(key)
+    }
+
+    /// The cached tile under a borrowed key, if any.
+    pub fn get_ref(&self, key: &TileKeyRef<'_>) -> Option<Arc<CachedTile>> {
         self.inner.as_ref()?.get(key)
     }
 

@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod inspect;
 pub mod loading;
@@ -15,24 +16,14 @@ pub mod state;
 
 pub use state::{AppState, ServerOptions};
 
-use axum::http::{header, HeaderValue, Method};
 use axum::routing::{get, MethodRouter};
 use axum::Router;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use cors::{CorsLayer, CorsPolicy};
 
 /// The service's routes over `state`, with CORS for `cors_origins`
 /// (`["*"]` allows any origin).
 pub fn app_with_cors(state: AppState, cors_origins: &[String]) -> Router {
-    let origin = if cors_origins.iter().any(|o| o == "*") || cors_origins.is_empty() {
-        AllowOrigin::any()
-    } else {
-        AllowOrigin::list(cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
-    };
-    let cors = CorsLayer::new()
-        .allow_origin(origin)
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::DELETE, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::IF_NONE_MATCH])
-        .expose_headers([header::ETAG, header::CONTENT_ENCODING]);
+    let cors = CorsLayer::new(CorsPolicy::new(cors_origins));
     let mut router = Router::new();
     for (path, handler) in routes() {
         router = router.route(path, handler);

@@ -5,13 +5,14 @@
 //! out-of-range address or an unknown extension, 404 for an unknown layer.
 
 use super::resolve_layers;
-use crate::cache::{CachedTile, TileKey};
+use crate::cache::{CachedTile, TileKey, TileKeyRef};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use std::borrow::Cow;
 use std::sync::Arc;
 use tuilerie_geo::tiling::{render_tile, TileCoord, TileCoordError};
 
@@ -66,21 +67,37 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
-pub async fn tile(
-    State(state): State<AppState>,
-    Path((layers, z, x, y_ext)): Path<(String, String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+/// A path segment, percent-decoded (as axum's `Path` would) only when needed.
+fn decode(segment: &str) -> Result<Cow<'_, str>, ApiError> {
+    if !segment.contains('%') {
+        return Ok(Cow::Borrowed(segment));
+    }
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .map_err(|_| ApiError::bad("path", format!("{segment:?} is not UTF-8 once decoded")))
+}
+
+/// Route `/tiles/{layers}/{z}/{x}/{y}`. The request is taken whole (no
+/// copy of its headers, no owned path segments), as a cache hit is the
+/// common case and should cost little more than the lookup.
+pub async fn tile(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let path = req.uri().path();
+    let mut parts = path.trim_start_matches('/').splitn(5, '/').skip(1);
+    let (Some(layers), Some(z), Some(x), Some(y_ext)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(ApiError::bad("path", format!("expected /tiles/{{layers}}/{{z}}/{{x}}/{{y}}.mvt, got {path:?}")));
+    };
+    let (layers, z, x, y_ext) = (decode(layers)?, decode(z)?, decode(x)?, decode(y_ext)?);
     let coord = parse_tile(&z, &x, &y_ext)?;
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     // Hot path: a list is cached only after it resolved, under this version.
-    let key = TileKey { layers: layers.into_boxed_str(), z: coord.z, x: coord.x, y: coord.y, version: catalog.version() };
-    if let Some(hit) = state.tiles.get(&key).await {
-        return Ok(respond(&state, &hit, &headers));
+    let key = TileKeyRef { layers: &layers, z: coord.z, x: coord.x, y: coord.y, version: catalog.version() };
+    if let Some(hit) = state.tiles.get_ref(&key) {
+        return Ok(respond(&state, &hit, req.headers()));
     }
-    let resolved = resolve_layers(&catalog, &key.layers)?;
+    let resolved = resolve_layers(&catalog, &layers)?;
+    let key = key.to_owned();
     let cached = render_cached(&state, key, resolved, coord).await?;
-    Ok(respond(&state, &cached, &headers))
+    Ok(respond(&state, &cached, req.headers()))
 }
 
 /// The tile of `layers` at `coord` from the cache, or rendered off the async
@@ -108,25 +125,36 @@ pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Respons
 /// The response for cached bytes: 204 when empty, strong ETag and 304 on a
 /// matching `If-None-Match` (or `*`), gzip when accepted and worth it.
 pub fn cached_response(t: &CachedTile, headers: &HeaderMap, content_type: HeaderValue, cache_control: HeaderValue) -> Response {
-    let mut b = Response::builder()
-        .header(header::CACHE_CONTROL, cache_control)
-        .header(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let with = |status: StatusCode, body: Body, extra: &[(header::HeaderName, HeaderValue)]| {
+        let mut r = Response::new(body);
+        *r.status_mut() = status;
+        let h = r.headers_mut();
+        h.reserve(4 + extra.len());
+        h.insert(header::CACHE_CONTROL, cache_control.clone());
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        for (k, v) in extra {
+            h.insert(k.clone(), v.clone());
+        }
+        r
+    };
     if t.is_empty() {
-        return b.status(StatusCode::NO_CONTENT).body(Body::empty()).unwrap_or_default();
+        return with(StatusCode::NO_CONTENT, Body::empty(), &[]);
     }
-    b = b.header(header::ETAG, t.etag.clone());
     let etag = t.etag.as_bytes();
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes().split(|&c| c == b',').any(|e| e.trim_ascii() == etag || e.trim_ascii() == b"*"));
     if matches {
-        return b.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
+        return with(StatusCode::NOT_MODIFIED, Body::empty(), &[(header::ETAG, t.etag.clone())]);
     }
-    b = b.header(header::CONTENT_TYPE, content_type);
-    if let Some(gz) = t.gzipped().filter(|_| accepts_gzip(headers)) {
-        b.header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip")).body(Body::from(gz.clone())).unwrap_or_default()
-    } else {
-        b.body(Body::from(t.raw.clone())).unwrap_or_default()
+    let typed = [(header::ETAG, t.etag.clone()), (header::CONTENT_TYPE, content_type)];
+    match t.gzipped().filter(|_| accepts_gzip(headers)) {
+        Some(gz) => {
+            let mut r = with(StatusCode::OK, Body::from(gz.clone()), &typed);
+            r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            r
+        }
+        None => with(StatusCode::OK, Body::from(t.raw.clone()), &typed),
     }
 }
 
