@@ -14,7 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use std::borrow::Cow;
 use std::sync::Arc;
-use tuilerie_geo::tiling::{render_tile, TileCoord, TileCoordError};
+use tuilerie_geo::tiling::{render_tile, tile_cost, TileCoord, TileCoordError};
 
 /// Highest zoom served.
 pub const MAX_ZOOM: u32 = 22;
@@ -107,15 +107,30 @@ pub async fn render_cached(state: &AppState, key: TileKey, layers: Vec<Arc<tuile
     state
         .tiles
         .get_or_render(key, move || async move {
-            tokio::task::spawn_blocking(move || {
+            // A small tile is cut faster than a hand-over to the blocking
+            // pool (two context switches) would take: render it in place.
+            let small = coord.z >= INLINE_MIN_ZOOM && {
+                let refs: Vec<&tuilerie_geo::Layer> = layers.iter().map(|l| l.as_ref()).collect();
+                tile_cost(&refs, coord, &opts, INLINE_MAX_VERTICES) <= INLINE_MAX_VERTICES
+            };
+            let render = move || {
                 let refs: Vec<&tuilerie_geo::Layer> = layers.iter().map(|l| l.as_ref()).collect();
                 Arc::new(CachedTile::new(render_tile(&refs, coord, &opts).unwrap_or_default()))
-            })
-            .await
+            };
+            if small {
+                Ok(render())
+            } else {
+                tokio::task::spawn_blocking(render).await
+            }
         })
         .await
         .map_err(|e| ApiError::Internal(format!("tile {coord:?}: {e}")))
 }
+
+/// Tiles from this zoom on may be rendered on the async worker...
+const INLINE_MIN_ZOOM: u8 = 10;
+/// ... when they cut at most this many vertices (tens of microseconds).
+const INLINE_MAX_VERTICES: usize = 2_000;
 
 /// A tile response with the configured `Cache-Control`.
 pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Response {
