@@ -1,4 +1,4 @@
-//! A static tree of Earth-centred points whose nodes know which waste
+//! A static, packed R-tree of Earth-centred points whose nodes know which waste
 //! categories their points accept.
 //!
 //! Built once per layer, top-down: a range of points is cut at multiples of
