@@ -25,22 +25,39 @@ id = "decheteries"
 path = "$PWD/bench-data/containers-france-1000000.geojson"
 id = "points"
 TOML
-RUST_LOG=warn "$bin/tuilerie" serve --config "$cfg" & tpid=$!
-"$bin/examples/static_ceiling" 127.0.0.1:18081 & spid=$!
+# Server on one core, wrk on the other (PIN=0 turns it off), as benches/peers/run.sh.
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then SRV="taskset -c 1"; LOADGEN="taskset -c 0"; else SRV=""; LOADGEN=""; fi
+RUST_LOG=warn $SRV "$bin/tuilerie" serve --config "$cfg" & tpid=$!
+$SRV "$bin/examples/static_ceiling" 127.0.0.1:18081 & spid=$!
 trap 'kill $tpid $spid 2>/dev/null' EXIT
 until curl -sf http://127.0.0.1:18080/health >/dev/null; do sleep 0.2; done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-rps() { wrk -t2 -c"$conns" -d"$dur" "$@" | awk '/Requests\/sec/ {print $2}'; }
-printf "%-28s %14s %s\n" "workload" "req/s (median)" "runs"
+rps() { $LOADGEN wrk -t2 -c"$conns" -d"$dur" "$@" | awk '/Requests/ {print $2}'; }
+# This VM's throughput drifts by 10-20% over minutes, so every run of a
+# workload is paired with a run of the static handler just after it, and the
+# share is the median of the per-pair ratios.
+measure() { # label, then wrk arguments
+  local label=$1; shift
+  local ours=() ceiling=() ratios=()
+  for _ in $(seq "$runs"); do
+    local a b
+    a=$(rps "$@"); b=$(rps http://127.0.0.1:18081/static)
+    ours+=("$a"); ceiling+=("$b"); ratios+=("$(echo "scale=4; $a / $b" | bc)")
+  done
+  printf "%-30s %12s %12s %7s   %s\n" "$label" "$(printf '%s\n' "${ours[@]}" | median)" \
+    "$(printf '%s\n' "${ceiling[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median | awk '{printf "%.0f%%", $1 * 100}')" \
+    "$(paste -d/ <(printf '%s\n' "${ours[@]}") <(printf '%s\n' "${ceiling[@]}") | tr '\n' ' ')"
+}
+printf "%-30s %12s %12s %7s   %s\n" "workload" "req/s" "static req/s" "share" "runs (ours/static)"
 for spec in "communes:tiles-gironde-z6" "communes:tiles-gironde-z10" "communes:tiles-bordeaux-z14" \
+            "decheteries:tiles-gironde-z6" "decheteries:tiles-gironde-z10" "decheteries:tiles-bordeaux-z14" \
             "points:tiles-france-z6" "points:tiles-gironde-z10" "points:tiles-bordeaux-z14"; do
   layer="${spec%%:*}"; list="benches/workloads/${spec#*:}.txt"
   # Warm the cache: every tile once.
   while read -r t; do curl -s -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:18080/tiles/$layer/$t.mvt"; done < "$list"
-  all=(); for _ in $(seq "$runs"); do all+=("$(rps -s benches/http/urls.lua http://127.0.0.1:18080 -- "$list" "/tiles/$layer/")"); done
-  printf "%-28s %14s %s\n" "$layer ${spec#*:}" "$(printf '%s\n' "${all[@]}" | median)" "${all[*]}"
+  measure "$layer ${spec#*:} (hot)" -s benches/http/urls.lua http://127.0.0.1:18080 -- "$list" "/tiles/$layer/"
 done
-all=(); for _ in $(seq "$runs"); do all+=("$(rps -s benches/http/urls.lua http://127.0.0.1:18080 -- benches/workloads/nearest-france.txt "" none)"); done
-printf "%-28s %14s %s\n" "nearest k=5 (1M points)" "$(printf '%s\n' "${all[@]}" | median)" "${all[*]}"
-all=(); for _ in $(seq "$runs"); do all+=("$(rps http://127.0.0.1:18081/static)"); done
-printf "%-28s %14s %s\n" "static 500-byte handler" "$(printf '%s\n' "${all[@]}" | median)" "${all[*]}"
+grep -v accepts= benches/workloads/nearest-france.txt > "$cfg.all"
+grep accepts=glass benches/workloads/nearest-france.txt > "$cfg.glass"
+measure "nearest k=5 (all)" -s benches/http/urls.lua http://127.0.0.1:18080 -- "$cfg.all" "" none
+measure "nearest k=5 (glass)" -s benches/http/urls.lua http://127.0.0.1:18080 -- "$cfg.glass" "" none
