@@ -41,25 +41,39 @@ impl Default for ServerOptions {
     }
 }
 
-/// Cloned into every handler; cheap (`Arc`s).
+/// Cloned into every handler: one `Arc` (one atomic increment per request).
 #[derive(Clone)]
-pub struct AppState {
-    catalog: Arc<ArcSwapOption<Catalog>>,
+pub struct AppState(Arc<StateInner>);
+
+/// What [`AppState`] shares (reached through `Deref`).
+pub struct StateInner {
+    catalog: ArcSwapOption<Catalog>,
     pub options: Arc<ServerOptions>,
     pub tiles: TileCache,
     /// Thematic maps and CSV tables.
     pub maps: Arc<crate::maps::MapStore>,
+    /// `options.cache_control` as a header value, built once.
+    pub cache_control: axum::http::HeaderValue,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = StateInner;
+
+    fn deref(&self) -> &StateInner {
+        &self.0
+    }
 }
 
 impl AppState {
     /// A state whose catalog is still loading.
     pub fn loading(options: ServerOptions) -> Self {
-        AppState {
-            catalog: Arc::new(ArcSwapOption::empty()),
+        AppState(Arc::new(StateInner {
+            catalog: ArcSwapOption::empty(),
             tiles: TileCache::new(options.cache_bytes),
             maps: Arc::new(crate::maps::MapStore::default()),
+            cache_control: options.cache_control_header(),
             options: Arc::new(options),
-        }
+        }))
     }
 
     /// A state with a loaded catalog (tests).
@@ -76,5 +90,11 @@ impl AppState {
     /// The current catalog, `None` while loading.
     pub fn catalog(&self) -> Option<Arc<Catalog>> {
         self.catalog.load_full()
+    }
+
+    /// The data version of the current catalog, without taking a reference
+    /// to it (the tile cache hit path needs nothing else).
+    pub fn catalog_version(&self) -> Option<u64> {
+        self.catalog.load().as_ref().map(|c| c.version())
     }
 }

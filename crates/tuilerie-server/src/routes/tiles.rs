@@ -88,13 +88,16 @@ pub async fn tile(State(state): State<AppState>, req: Request) -> Result<Respons
     };
     let (layers, z, x, y_ext) = (decode(layers)?, decode(z)?, decode(x)?, decode(y_ext)?);
     let coord = parse_tile(&z, &x, &y_ext)?;
-    let catalog = state.catalog().ok_or(ApiError::Loading)?;
+    let version = state.catalog_version().ok_or(ApiError::Loading)?;
     // Hot path: a list is cached only after it resolved, under this version.
-    let key = TileKeyRef { layers: &layers, z: coord.z, x: coord.x, y: coord.y, version: catalog.version() };
+    let key = TileKeyRef { layers: &layers, z: coord.z, x: coord.x, y: coord.y, version };
     if let Some(hit) = state.tiles.get_ref(&key) {
         return Ok(respond(&state, &hit, req.headers()));
     }
+    let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let resolved = resolve_layers(&catalog, &layers)?;
+    // The catalog may have been swapped since: key the tile by the one used.
+    let key = TileKeyRef { version: catalog.version(), ..key };
     let key = key.to_owned();
     let cached = render_cached(&state, key, resolved, coord).await?;
     Ok(respond(&state, &cached, req.headers()))
@@ -134,7 +137,7 @@ const INLINE_MAX_VERTICES: usize = 2_000;
 
 /// A tile response with the configured `Cache-Control`.
 pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Response {
-    cached_response(t, headers, HeaderValue::from_static(MVT_CONTENT_TYPE), state.options.cache_control_header())
+    cached_response(t, headers, HeaderValue::from_static(MVT_CONTENT_TYPE), state.cache_control.clone())
 }
 
 /// The response for cached bytes: 204 when empty, strong ETag and 304 on a
