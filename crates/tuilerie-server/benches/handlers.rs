@@ -43,27 +43,6 @@ fn bench_handlers(c: &mut Criterion) {
         .collect();
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let router = app(state);
-    let mut g = c.benchmark_group("handlers");
-    g.throughput(Throughput::Elements(queries.len() as u64));
-    g.bench_function("nearest_k5_france", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut bytes = 0;
-                for q in &queries {
-                    let req = Request::get(q.as_str()).header("accept-encoding", "gzip").body(Body::empty()).expect("request");
-                    let r = router.clone().oneshot(req).await.expect("response");
-                    assert!(r.status().is_success(), "{q}: {}", r.status());
-                    bytes += r.into_body().collect().await.expect("body").to_bytes().len();
-                }
-                bytes
-            })
-        })
-    });
-    let tiles: Vec<String> = std::fs::read_to_string(root.join("benches/workloads/tiles-bordeaux-z14.txt"))
-        .expect("tiles-bordeaux-z14.txt")
-        .lines()
-        .map(|t| format!("/tiles/communes/{t}.mvt"))
-        .collect();
     let run = |router: Router, uris: &[String]| {
         rt.block_on(async {
             let mut bytes = 0;
@@ -76,6 +55,14 @@ fn bench_handlers(c: &mut Criterion) {
             bytes
         })
     };
+    let mut g = c.benchmark_group("handlers");
+    g.throughput(Throughput::Elements(queries.len() as u64));
+    g.bench_function("nearest_k5_france", |b| b.iter(|| run(router.clone(), &queries)));
+    let tiles: Vec<String> = std::fs::read_to_string(root.join("benches/workloads/tiles-bordeaux-z14.txt"))
+        .expect("tiles-bordeaux-z14.txt")
+        .lines()
+        .map(|t| format!("/tiles/communes/{t}.mvt"))
+        .collect();
     if state_has(&router, &tiles[0], &rt) {
         run(router.clone(), &tiles); // fill the cache
         g.throughput(Throughput::Elements(tiles.len() as u64));

@@ -156,11 +156,6 @@ impl TileCache {
         }
     }
 
-    /// The cached tile, if any (no rendering).
-    pub async fn get(&self, key: &TileKey) -> Option<Arc<CachedTile>> {
-        self.inner.as_ref()?.get(key)
-    }
-
     /// The cached tile under a borrowed key, if any.
     pub fn get_ref(&self, key: &TileKeyRef<'_>) -> Option<Arc<CachedTile>> {
         self.inner.as_ref()?.get(key)

@@ -126,27 +126,20 @@ impl Origin {
 mod tests {
     use super::*;
 
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> f64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
-
     #[test]
     fn short_lines_agree_with_karney_within_twenty_micrometres() {
         use geographiclib_rs::DirectGeodesic;
         let g = wgs84();
-        let mut r = Lcg(42);
+        let mut seed = 42u64;
+        let mut next = || crate::testing::lcg(&mut seed);
         let mut worst: (f64, f64) = (0.0, 0.0);
         for i in 0..200_000 {
             // Every latitude (poles and the antimeridian included) and
             // lengths up to twice the short-chord limit.
-            let lat = if i % 50 == 0 { 89.99 * (2.0 * r.next() - 1.0).signum() } else { -90.0 + 180.0 * r.next() };
-            let lon = if i % 37 == 0 { 179.999 } else { -180.0 + 360.0 * r.next() };
-            let azi = -180.0 + 360.0 * r.next();
-            let dist = if i % 3 == 0 { r.next() * 100.0 } else { r.next() * 2.0 * SHORT_CHORD };
+            let lat = if i % 50 == 0 { 89.99 * (2.0 * next() - 1.0).signum() } else { -90.0 + 180.0 * next() };
+            let lon = if i % 37 == 0 { 179.999 } else { -180.0 + 360.0 * next() };
+            let azi = -180.0 + 360.0 * next();
+            let dist = if i % 3 == 0 { next() * 100.0 } else { next() * 2.0 * SHORT_CHORD };
             let (lat2, lon2): (f64, f64) = g.direct(lat, lon, azi, dist);
             let (a, b) = (Point::new(lon, lat), Point::new(lon2, lat2));
             let (s, az) = inverse(a, b);

@@ -189,14 +189,6 @@ impl GlobeTree {
         self.filtered
     }
 
-    pub fn len(&self) -> usize {
-        self.points.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
-    }
-
     pub fn heap_bytes(&self) -> usize {
         self.nodes.capacity() * std::mem::size_of::<Node>() + self.points.capacity() * std::mem::size_of::<Slot>()
     }
@@ -296,10 +288,7 @@ mod tests {
 
     fn points(n: usize, seed: u64) -> Vec<([f64; 3], u32)> {
         let mut s = seed;
-        let mut next = move || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = move || crate::testing::lcg(&mut s);
         (0..n).map(|i| ([next() * 1000.0, next() * 1000.0, next() * 10.0], i as u32)).collect()
     }
 

@@ -138,15 +138,12 @@ pub struct NearestHit {
 }
 
 /// Geodesic distance from `q` to a feature: to the point, or 0 inside a
-/// polygon and the distance to its boundary otherwise; with the closest
-/// point and the azimuth towards it.
-pub fn distance_to(origin: &Origin, g: &FeatureGeometry) -> (f64, Point<f64>, f64) {
+/// polygon and the distance to its boundary otherwise; with the azimuth
+/// towards the closest point.
+pub fn distance_to(origin: &Origin, g: &FeatureGeometry) -> (f64, f64) {
     let q = origin.point();
     match g {
-        FeatureGeometry::Point(c) => {
-            let (d, azi) = origin.inverse(Point(*c));
-            (d, Point(*c), azi)
-        }
+        FeatureGeometry::Point(c) => origin.inverse(Point(*c)),
         FeatureGeometry::Other(g) => {
             let inside = match g.as_ref() {
                 Geometry::Polygon(p) => p.contains(&q),
@@ -154,7 +151,7 @@ pub fn distance_to(origin: &Origin, g: &FeatureGeometry) -> (f64, Point<f64>, f6
                 _ => false,
             };
             if inside {
-                return (0.0, q, 0.0);
+                return (0.0, 0.0);
             }
             // Closest point in a local equirectangular frame around q (metres),
             // then the exact geodesic distance to it.
@@ -164,11 +161,9 @@ pub fn distance_to(origin: &Origin, g: &FeatureGeometry) -> (f64, Point<f64>, f6
             let local = g.map_coords(|c| Coord { x: wrap(c.x - lon0) * k, y: c.y - lat0 });
             let closest = match local.closest_point(&Point::new(0.0, 0.0)) {
                 geo::Closest::Intersection(p) | geo::Closest::SinglePoint(p) => p,
-                geo::Closest::Indeterminate => return (f64::INFINITY, q, 0.0),
+                geo::Closest::Indeterminate => return (f64::INFINITY, 0.0),
             };
-            let p = Point::new(wrap(closest.x() / k + lon0), closest.y() + lat0);
-            let (d, azi) = origin.inverse(p);
-            (d, p, azi)
+            origin.inverse(Point::new(wrap(closest.x() / k + lon0), closest.y() + lat0))
         }
     }
 }
@@ -257,8 +252,7 @@ fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap:
             let geometry = || layer.feature(i).geometry();
             origin.inverse_xyz(xyz, || crate::index::representative_point(geometry()).map_or(origin.point(), Point))
         } else {
-            let (d, _, azimuth) = distance_to(origin, layer.feature(i).geometry());
-            (d, azimuth)
+            distance_to(origin, layer.feature(i).geometry())
         };
         if q.max_distance.is_some_and(|m| d > m) || best.worst().is_some_and(|w| d > w) {
             continue;
