@@ -327,6 +327,27 @@ impl Layer {
         self.geometries.is_empty()
     }
 
+    /// Asks for the memory of feature `index` (id, geometry, properties,
+    /// categories, opening hours) ahead of reading it, so that the few
+    /// features of a query result load in parallel rather than one miss
+    /// after another.
+    pub fn prefetch_feature(&self, index: usize) {
+        use crate::prefetch::prefetch;
+        prefetch(self.ids.as_ptr().wrapping_add(index));
+        prefetch(self.geometries.as_ptr().wrapping_add(index));
+        prefetch(self.categories.as_ptr().wrapping_add(index));
+        self.props.prefetch(index);
+        if let Some(s) = &self.schedules {
+            s.prefetch(index);
+        }
+    }
+
+    /// The second step of [`Layer::prefetch_feature`]: the property pairs,
+    /// whose place is known once the first step has landed.
+    pub fn prefetch_properties(&self, index: usize) {
+        self.props.prefetch_pairs(index);
+    }
+
     /// The feature at `index` (0..len).
     pub fn feature(&self, index: usize) -> FeatureRef<'_> {
         FeatureRef { layer: self, index }

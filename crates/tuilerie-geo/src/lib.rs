@@ -5,7 +5,7 @@
 //! Pipeline: [`source`] (read a file) → [`reproject`] (PROJ, to WGS84) →
 //! [`LayerBuilder`] (validate, intern properties, count skipped features) →
 //! [`index`] (bulk-loaded `rstar` trees) → [`Layer`].
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod build;
 pub mod catalog;
@@ -13,6 +13,7 @@ pub mod error;
 pub mod geojson_out;
 pub mod index;
 pub mod layer;
+mod prefetch;
 pub mod properties;
 pub mod query;
 pub mod reproject;

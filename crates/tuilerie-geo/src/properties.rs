@@ -320,6 +320,19 @@ impl PropertyTable {
         }
     }
 
+    /// Prefetches where the run of feature `index` starts.
+    pub fn prefetch(&self, index: usize) {
+        crate::prefetch::prefetch(self.starts.as_ptr().wrapping_add(index));
+    }
+
+    /// Prefetches the pairs of feature `index` (reads its start: best
+    /// after [`PropertyTable::prefetch`] had time to bring it).
+    pub fn prefetch_pairs(&self, index: usize) {
+        if let Some(&s) = self.starts.get(index) {
+            crate::prefetch::prefetch(self.entries.as_ptr().wrapping_add(s as usize));
+        }
+    }
+
     /// The `(field, value)` pairs of feature `index`.
     pub fn get(&self, index: usize) -> impl ExactSizeIterator<Item = (FieldId, ValueId)> + '_ {
         let (s, e) = (self.starts[index] as usize, self.starts[index + 1] as usize);

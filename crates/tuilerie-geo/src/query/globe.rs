@@ -12,6 +12,7 @@
 //! Points keep f64 coordinates (so chords are exact and the geodesic
 //! closed form can start from them); node boxes are f32, rounded outwards.
 
+use crate::prefetch::prefetch;
 use crate::waste::CategoryMask;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -273,6 +274,12 @@ impl Iterator for NearestWalk<'_> {
                     let child = &t.nodes[c];
                     if want != 0 && child.mask & want != want {
                         continue;
+                    }
+                    // What popping this child will read: its children or its points.
+                    if child.leaf {
+                        prefetch(t.points.as_ptr().wrapping_add(child.first as usize));
+                    } else {
+                        prefetch(t.nodes.as_ptr().wrapping_add(child.first as usize));
                     }
                     self.heap.0.push(Reverse((child.distance_2(&self.q).to_bits(), c as u32)));
                 }

@@ -210,12 +210,18 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
             walk_layer(li, layer, q, &origin, heap, &mut best);
         }
     });
+    for h in &best.hits {
+        layers[h.layer].prefetch_feature(h.feature);
+    }
     for h in &mut best.hits {
         if let Some(s) = layers[h.layer].schedules() {
             let (state, next) = s.evaluate(h.feature, q.at);
             h.open = state;
             h.next_change = next.map(|t| t.to_rfc3339());
         }
+    }
+    for h in &best.hits {
+        layers[h.layer].prefetch_properties(h.feature);
     }
     best.hits
 }

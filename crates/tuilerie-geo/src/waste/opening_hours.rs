@@ -117,6 +117,11 @@ impl Schedules {
         self.per_feature.get(i).is_some_and(|&v| v != u32::MAX)
     }
 
+    /// Prefetches the schedule index of feature `i`.
+    pub fn prefetch(&self, i: usize) {
+        crate::prefetch::prefetch(self.per_feature.as_ptr().wrapping_add(i));
+    }
+
     /// State of feature `i` at `at`, and the next change (in the layer's zone).
     pub fn evaluate(&self, i: usize, at: DateTime<Utc>) -> (OpenState, Option<DateTime<Tz>>) {
         let Some(v) = self.per_feature.get(i).copied().filter(|&v| v != u32::MAX) else {
