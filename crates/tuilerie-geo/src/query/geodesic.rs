@@ -4,13 +4,15 @@
 //! Short ones, the usual case of a nearest-facility answer, come from the
 //! straight chord between the two points: the geodesic between nearby
 //! points runs in (very nearly) the normal section through them, a curve of
-//! curvature κ = cos²α/M + sin²α/N at the origin (M, N: meridian and prime
-//! vertical radii, α: azimuth), so its length is the arc over the chord,
-//! s = (2/κ)·asin(κ·c/2), and its azimuth is the chord's direction in the
-//! origin's east/north plane. Under [`SHORT_CHORD`] this agrees with
-//! Karney's solution within 20 µm in distance (under a micrometre below
-//! 20 km) and 1e-5° in azimuth, tested against geographiclib below, at a
-//! fraction of the cost.
+//! curvature κ = cos²α/M + sin²α/N (M, N: meridian and prime vertical
+//! radii, α: azimuth); with κ the mean of its values at both ends, its
+//! length is the arc over the chord, s = (2/κ)·asin(κ·c/2), and its azimuth
+//! is the chord's direction in the origin's east/north plane. Under
+//! [`SHORT_CHORD`] (200 km) this agrees with Karney's solution within 40 µm
+//! in distance (a micrometre under 100 km) and 4e-5° in azimuth (1e-5°
+//! under 50 km), tested against geographiclib below, at a fraction of the
+//! cost. (With the origin's curvature alone the error grows as s⁵: 10 µm at
+//! 50 km, 2.5 mm at 200 km.)
 
 use geo::Point;
 
@@ -19,7 +21,7 @@ pub const F: f64 = 1.0 / 298.257_223_563;
 const E2: f64 = F * (2.0 - F);
 
 /// Chords up to this length (metres) use the closed form.
-pub const SHORT_CHORD: f64 = 50_000.0;
+pub const SHORT_CHORD: f64 = 200_000.0;
 
 /// Earth-centred coordinates (metres) of a WGS84 longitude/latitude.
 pub fn ecef(lon: f64, lat: f64) -> [f64; 3] {
@@ -112,9 +114,12 @@ impl Origin {
                 let north = -self.sl * self.co * d[0] - self.sl * self.so * d[1] + self.cl * d[2];
                 let h2 = east * east + north * north;
                 if h2 > 0.0 {
-                    let k = (north * north * self.km + east * east * self.kn) / h2;
-                    let s = 2.0 / k * (0.5 * k * c2.sqrt()).asin();
-                    return (s, east.atan2(north).to_degrees());
+                    let k1 = (north * north * self.km + east * east * self.kn) / h2;
+                    if let Some(k2) = far_end_curvature(q, d) {
+                        let k = 0.5 * (k1 + k2);
+                        let s = 2.0 / k * (0.5 * k * c2.sqrt()).asin();
+                        return (s, east.atan2(north).to_degrees());
+                    }
                 }
             }
         }
@@ -122,12 +127,37 @@ impl Origin {
     }
 }
 
+/// Curvature of the normal section at the far end `q` of the chord `d`
+/// (in the chord's direction there), from `q`'s Earth-centred coordinates:
+/// on the ellipsoid tan φ = z / ((1 − e²)·p), so no trigonometry is needed.
+/// `None` near a pole, where the east/north frame is ill-defined.
+fn far_end_curvature(q: [f64; 3], d: [f64; 3]) -> Option<f64> {
+    let p = (q[0] * q[0] + q[1] * q[1]).sqrt();
+    let t = p * (1.0 - E2);
+    let r = (q[2] * q[2] + t * t).sqrt();
+    let (sl, cl) = (q[2] / r, t / r);
+    if cl.is_nan() || cl <= 1e-3 {
+        return None;
+    }
+    let (so, co) = (q[1] / p, q[0] / p);
+    // The chord seen from `q` points back along -d.
+    let east = so * d[0] - co * d[1];
+    let north = sl * co * d[0] + sl * so * d[1] - cl * d[2];
+    let h2 = east * east + north * north;
+    if h2.is_nan() || h2 <= 0.0 {
+        return None;
+    }
+    let w = 1.0 - E2 * sl * sl;
+    let (km, kn) = (w * w.sqrt() / (A * (1.0 - E2)), w.sqrt() / A);
+    Some((north * north * km + east * east * kn) / h2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn short_lines_agree_with_karney_within_twenty_micrometres() {
+    fn short_lines_agree_with_karney_within_forty_micrometres() {
         use geographiclib_rs::DirectGeodesic;
         let g = wgs84();
         let mut seed = 42u64;
@@ -145,15 +175,15 @@ mod tests {
             let (s, az) = inverse(a, b);
             let (ks, kaz) = karney(a, b);
             worst.0 = worst.0.max((s - ks).abs());
-            let tolerance = if ks < 20_000.0 { 1e-6 } else { 2e-5 };
+            let tolerance = if ks < 20_000.0 { 1e-7 } else if ks < 100_000.0 { 2e-6 } else { 4e-5 };
             assert!((s - ks).abs() < tolerance, "{a:?} -> {b:?}: {s} vs Karney {ks}");
             if ks > 0.01 {
                 let daz = ((az - kaz + 540.0) % 360.0 - 180.0).abs();
                 worst.1 = worst.1.max(daz);
-                assert!(daz < 1e-5, "{a:?} -> {b:?}: azimuth {az} vs Karney {kaz}");
+                assert!(daz < if ks < 50_000.0 { 1e-5 } else { 4e-5 }, "{a:?} -> {b:?}: azimuth {az} vs Karney {kaz}");
             }
         }
-        assert!(worst.0 < 2e-5, "{worst:?}");
+        assert!(worst.0 < 4e-5, "{worst:?}");
     }
 
     #[test]
