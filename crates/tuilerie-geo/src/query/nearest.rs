@@ -134,7 +134,7 @@ pub struct NearestHit {
     pub distance_m: f64,
     pub bearing_deg: f64,
     pub open: OpenState,
-    pub next_change: Option<String>,
+    pub next_change: Option<std::sync::Arc<str>>,
 }
 
 /// Geodesic distance from `q` to a feature: to the point, or 0 inside a
@@ -215,9 +215,7 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
     }
     for h in &mut best.hits {
         if let Some(s) = layers[h.layer].schedules() {
-            let (state, next) = s.evaluate(h.feature, q.at);
-            h.open = state;
-            h.next_change = next.map(|t| t.to_rfc3339());
+            (h.open, h.next_change) = s.evaluate_rfc3339(h.feature, q.at);
         }
     }
     for h in &best.hits {

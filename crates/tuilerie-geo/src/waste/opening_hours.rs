@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use opening_hours::localization::{Country, TzLocation};
 use opening_hours::{Context, OpeningHours};
 use opening_hours_syntax::rules::RuleKind;
+use std::sync::Arc;
 
 /// Whether a facility is open at a given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -38,12 +39,13 @@ pub struct Schedules {
 /// for every instant in `[from, until)` (`until` = `next`, by definition of
 /// the next change), so queries at "now" reuse it instead of searching the
 /// rules again.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Memo {
     from: DateTime<Utc>,
     until: DateTime<Utc>,
     state: OpenState,
     next: Option<DateTime<Tz>>,
+    next_text: Option<Arc<str>>,
 }
 
 /// How long an evaluation without a next change is reused (the rules are
@@ -124,17 +126,26 @@ impl Schedules {
 
     /// State of feature `i` at `at`, and the next change (in the layer's zone).
     pub fn evaluate(&self, i: usize, at: DateTime<Utc>) -> (OpenState, Option<DateTime<Tz>>) {
-        let Some(v) = self.per_feature.get(i).copied().filter(|&v| v != u32::MAX) else {
-            return (OpenState::Unknown, None);
-        };
-        let Ok(oh) = &self.parsed[v as usize] else {
-            return (OpenState::Unknown, None);
-        };
+        self.memo_at(i, at).map_or((OpenState::Unknown, None), |m| (m.state, m.next))
+    }
+
+    /// The same, with the next change as RFC 3339 text, formatted once per
+    /// distinct value and interval (results share a few schedules).
+    pub fn evaluate_rfc3339(&self, i: usize, at: DateTime<Utc>) -> (OpenState, Option<Arc<str>>) {
+        self.memo_at(i, at).map_or((OpenState::Unknown, None), |m| (m.state, m.next_text))
+    }
+
+    /// The evaluation of feature `i`'s value at `at`, reused while `at`
+    /// stays in the interval of the last one; `None` without a value or
+    /// when it does not parse.
+    fn memo_at(&self, i: usize, at: DateTime<Utc>) -> Option<Memo> {
+        let v = self.per_feature.get(i).copied().filter(|&v| v != u32::MAX)?;
+        let oh = self.parsed[v as usize].as_ref().ok()?;
         let slot = &self.memo[v as usize];
         if let Ok(guard) = slot.try_lock() {
-            if let Some(m) = *guard {
+            if let Some(m) = guard.as_ref() {
                 if m.from <= at && at < m.until {
-                    return (m.state, m.next);
+                    return Some(m.clone());
                 }
             }
         }
@@ -146,10 +157,11 @@ impl Schedules {
         };
         let next = oh.next_change(local);
         let until = next.map_or(at + NO_CHANGE_REUSE, |n| n.with_timezone(&Utc));
+        let memo = Memo { from: at, until, state, next, next_text: next.map(|t| Arc::from(t.to_rfc3339())) };
         if let Ok(mut guard) = slot.try_lock() {
-            *guard = Some(Memo { from: at, until, state, next });
+            *guard = Some(memo.clone());
         }
-        (state, next)
+        Some(memo)
     }
 
     /// Only the state (from the same memo as [`Schedules::evaluate`]).
@@ -226,6 +238,9 @@ mod tests {
             for i in 0..values.len() {
                 let fresh = Schedules::build(std::iter::once(Some(values[i])), tz);
                 assert_eq!(memo.evaluate(i, t), fresh.evaluate(0, t), "{} at {t}", values[i]);
+                let (state, next) = fresh.evaluate(0, t);
+                let text = memo.evaluate_rfc3339(i, t);
+                assert_eq!((text.0, text.1.as_deref()), (state, next.map(|n| n.to_rfc3339()).as_deref()));
             }
             t += chrono::TimeDelta::minutes(7);
         }

@@ -152,7 +152,6 @@ pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Re
             out.push(b',');
         }
         let layer = refs[h.layer];
-        let accepted = mask_ids(layer.categories(h.feature), taxonomy);
         let open = match h.open {
             OpenState::Open => Some(true),
             OpenState::Closed => Some(false),
@@ -162,10 +161,10 @@ pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Re
             &mut out,
             &layer.feature(h.feature),
             &[
-                ("distance_m", Extra::Number((h.distance_m * 10.0).round() / 10.0)),
-                ("bearing_deg", Extra::Number((h.bearing_deg * 10.0).round() / 10.0)),
+                ("distance_m", Extra::Tenths(h.distance_m)),
+                ("bearing_deg", Extra::Tenths(h.bearing_deg)),
                 ("layer", Extra::Str(layer.id().as_str())),
-                ("accepts", Extra::StrList(&accepted)),
+                ("accepts", Extra::Categories(layer.categories(h.feature))),
                 ("open_now", Extra::Bool(open)),
                 ("next_change", Extra::OptStr(h.next_change.as_deref())),
             ],
