@@ -3,6 +3,7 @@
 # axum handler returning a static 500-byte body (the ceiling), same wrk
 # settings, on loopback. Needs wrk (apt) and bench-data/ (scripts/make_data.py --bench).
 #   bash benches/http/load.sh [duration=10s] [connections=32] [runs=3]
+# ONLY=regex limits the run to the workloads whose label matches (e.g. ONLY=nearest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dur="${1:-10s}"; conns="${2:-32}"; runs="${3:-3}"
@@ -38,6 +39,7 @@ rps() { $LOADGEN wrk -t2 -c"$conns" -d"$dur" "$@" | awk '/Requests/ {print $2}';
 # share is the median of the per-pair ratios.
 measure() { # label, then wrk arguments
   local label=$1; shift
+  [[ "$label" =~ ${ONLY:-.} ]] || return 0
   local ours=() ceiling=() ratios=()
   for _ in $(seq "$runs"); do
     local a b
@@ -53,6 +55,7 @@ for spec in "communes:tiles-gironde-z6" "communes:tiles-gironde-z10" "communes:t
             "decheteries:tiles-gironde-z6" "decheteries:tiles-gironde-z10" "decheteries:tiles-bordeaux-z14" \
             "points:tiles-france-z6" "points:tiles-gironde-z10" "points:tiles-bordeaux-z14"; do
   layer="${spec%%:*}"; list="benches/workloads/${spec#*:}.txt"
+  [[ "$layer ${spec#*:} (hot)" =~ ${ONLY:-.} ]] || continue
   # Warm the cache: every tile once.
   while read -r t; do curl -s -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:18080/tiles/$layer/$t.mvt"; done < "$list"
   measure "$layer ${spec#*:} (hot)" -s benches/http/urls.lua http://127.0.0.1:18080 -- "$list" "/tiles/$layer/"

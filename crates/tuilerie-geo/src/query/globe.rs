@@ -230,7 +230,7 @@ impl GlobeTree {
         if !self.nodes.is_empty() && (accepts == 0 || self.nodes[0].mask & accepts == accepts) {
             heap.0.push(Reverse((self.nodes[0].distance_2(&q).to_bits(), 0)));
         }
-        NearestWalk { tree: self, q, accepts, heap }
+        NearestWalk { tree: self, q, accepts, heap, limit2: f64::INFINITY }
     }
 }
 
@@ -244,6 +244,16 @@ pub struct NearestWalk<'a> {
     q: [f64; 3],
     accepts: CategoryMask,
     heap: &'a mut WalkHeap,
+    /// Squared chord beyond which nothing is queued or yielded.
+    limit2: f64,
+}
+
+impl NearestWalk<'_> {
+    /// Ends the walk at points farther than `chord` (metres): the caller
+    /// has what it needs closer than that. Only ever tightens.
+    pub fn set_limit(&mut self, chord: f64) {
+        self.limit2 = self.limit2.min(chord * chord);
+    }
 }
 
 impl Iterator for NearestWalk<'_> {
@@ -252,7 +262,12 @@ impl Iterator for NearestWalk<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         let t = self.tree;
         let want = self.accepts;
+        let limit = self.limit2;
         while let Some(Reverse((key, id))) = self.heap.0.pop() {
+            if f64::from_bits(key) > limit {
+                self.heap.0.clear();
+                return None;
+            }
             if id & POINT != 0 {
                 let slot = &t.points[(id & !POINT) as usize];
                 return Some((slot.id, f64::from_bits(key), slot.p));
@@ -267,6 +282,9 @@ impl Iterator for NearestWalk<'_> {
                         continue;
                     }
                     let d2 = (0..3).map(|k| (p[k] - self.q[k]).powi(2)).sum::<f64>();
+                    if d2 > limit {
+                        continue;
+                    }
                     self.heap.0.push(Reverse((d2.to_bits(), slot as u32 | POINT)));
                 }
             } else {
@@ -275,13 +293,17 @@ impl Iterator for NearestWalk<'_> {
                     if want != 0 && child.mask & want != want {
                         continue;
                     }
+                    let d2 = child.distance_2(&self.q);
+                    if d2 > limit {
+                        continue;
+                    }
                     // What popping this child will read: its children or its points.
                     if child.leaf {
                         prefetch(t.points.as_ptr().wrapping_add(child.first as usize));
                     } else {
                         prefetch(t.nodes.as_ptr().wrapping_add(child.first as usize));
                     }
-                    self.heap.0.push(Reverse((child.distance_2(&self.q).to_bits(), c as u32)));
+                    self.heap.0.push(Reverse((d2.to_bits(), c as u32)));
                 }
             }
         }
@@ -321,6 +343,16 @@ mod tests {
                     .collect();
                 expect.sort_by(f64::total_cmp);
                 assert_eq!(got, expect, "query {qi}, mask {want}");
+                // A limit set midway cuts the rest of the same order at it.
+                for (after, chord) in [(0, 40.0), (3, 100.0), (10, 15.0)] {
+                    let mut walk = tree.nearest(q, want, &mut heap);
+                    let mut limited: Vec<f64> = walk.by_ref().take(after).map(|(_, d, _)| d).collect();
+                    walk.set_limit(chord);
+                    limited.extend(walk.map(|(_, d, _)| d));
+                    let cut: Vec<f64> =
+                        expect.iter().enumerate().filter(|&(n, &d)| n < after || d <= chord * chord).map(|(_, &d)| d).collect();
+                    assert_eq!(limited, cut, "query {qi}, mask {want}, limit {chord} after {after}");
+                }
             }
         }
     }

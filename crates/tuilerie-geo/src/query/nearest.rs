@@ -229,7 +229,17 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
 fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap: &mut WalkHeap, best: &mut Best) {
     let index = layer.nearest_index();
     let schedules = layer.schedules();
-    for (i, d2, xyz) in index.tree.nearest(origin.xyz(), q.accepts, heap) {
+    // No feature farther than the k-th best (or max_distance) can be used:
+    // the walk need not queue it.
+    let slack = CHORD_MARGIN + index.max_radius;
+    let mut walk = index.tree.nearest(origin.xyz(), q.accepts, heap);
+    if let Some(w) = best.worst() {
+        walk.set_limit(w + slack);
+    }
+    if let Some(m) = q.max_distance {
+        walk.set_limit(m + slack);
+    }
+    while let Some((i, d2, xyz)) = walk.next() {
         let lower = d2.sqrt() - CHORD_MARGIN - index.max_radius;
         if best.worst().is_some_and(|w| lower > w) || q.max_distance.is_some_and(|m| lower > m) {
             break;
@@ -270,6 +280,9 @@ fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap:
             open: OpenState::Unknown,
             next_change: None,
         });
+        if let Some(w) = best.worst() {
+            walk.set_limit(w + slack);
+        }
     }
 }
 
