@@ -403,6 +403,7 @@ impl LayerBuilder {
             geometries: self.geometries,
             props: self.props,
             pool: self.pool,
+            field_keys: self.field_names.iter().map(|n| crate::geojson_out::json_key(n)).collect(),
             field_names: self.field_names,
             index,
             prepared,

@@ -300,6 +300,8 @@ pub struct Layer {
     pub(crate) props: PropertyTable,
     pub(crate) pool: ValuePool,
     pub(crate) field_names: Vec<String>,
+    /// Each field name as a JSON object key (`"name":`), for writers.
+    pub(crate) field_keys: Vec<Box<[u8]>>,
     pub(crate) index: LayerIndex,
     /// World-unit geometry with simplification importances, per feature;
     /// empty for point-only layers.

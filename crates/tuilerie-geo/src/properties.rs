@@ -120,7 +120,8 @@ enum Stored {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(Span),
+    /// Text, and whether it can go into JSON without escaping.
+    Str(Span, bool),
     Json(Span),
 }
 
@@ -131,7 +132,7 @@ fn load<'a>(values: &[Stored], arena: &'a str, i: u32) -> Value<'a> {
         Stored::Bool(b) => Value::Bool(b),
         Stored::Int(i) => Value::Int(i),
         Stored::Float(f) => Value::Float(f),
-        Stored::Str(s) => Value::String(text(s)),
+        Stored::Str(s, _) => Value::String(text(s)),
         Stored::Json(s) => Value::Json(text(s)),
     }
 }
@@ -170,6 +171,21 @@ impl ValuePool {
         load(&self.values, &self.arena, id.0)
     }
 
+    /// Writes a stored value as JSON (strings known not to need escaping
+    /// are copied as they are).
+    pub fn write_json(&self, id: ValueId, out: &mut Vec<u8>) {
+        match self.values[id.0 as usize] {
+            Stored::Str(s, true) => {
+                let text = &self.arena.as_bytes()[s.start as usize..(s.start + s.len) as usize];
+                out.reserve(text.len() + 2);
+                out.push(b'"');
+                out.extend_from_slice(text);
+                out.push(b'"');
+            }
+            _ => crate::geojson_out::push_value(out, &self.get(id)),
+        }
+    }
+
     fn hash_value(hasher: &hashbrown::DefaultHashBuilder, v: &Value<'_>) -> u64 {
         let mut h = hasher.build_hasher();
         match *v {
@@ -205,7 +221,7 @@ impl ValuePool {
             Value::Bool(b) => Stored::Bool(b),
             Value::Int(i) => Stored::Int(i),
             Value::Float(f) => Stored::Float(f),
-            Value::String(s) => Stored::Str(self.push_text(s)?),
+            Value::String(s) => Stored::Str(self.push_text(s)?, !crate::geojson_out::needs_escape(s.as_bytes())),
             Value::Json(s) => Stored::Json(self.push_text(s)?),
         };
         let id = u32::try_from(self.values.len()).map_err(|_| PoolFull)?;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::borrow::Cow;
-use tuilerie_geo::geojson_out::{write_feature, Extra};
+use tuilerie_geo::geojson_out::{Extra, FeatureWriter};
 use tuilerie_geo::query::{nearest, NearestQuery};
 use tuilerie_geo::waste::opening_hours::OpenState;
 use tuilerie_geo::waste::{mask_ids, CategoryMask, Taxonomy};
@@ -147,6 +147,8 @@ pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Re
     // Written straight into the body: no intermediate JSON values per feature.
     let mut out: Vec<u8> = Vec::with_capacity(512 * hits.len() + 256);
     out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+    const EXTRAS: [&str; 6] = ["distance_m", "bearing_deg", "layer", "accepts", "open_now", "next_change"];
+    let writers: Vec<FeatureWriter> = refs.iter().map(|l| FeatureWriter::new(l, &EXTRAS)).collect();
     for (n, h) in hits.iter().enumerate() {
         if n > 0 {
             out.push(b',');
@@ -157,16 +159,16 @@ pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Re
             OpenState::Closed => Some(false),
             OpenState::Unknown => None,
         };
-        write_feature(
+        writers[h.layer].write(
             &mut out,
-            &layer.feature(h.feature),
+            h.feature,
             &[
-                ("distance_m", Extra::Tenths(h.distance_m)),
-                ("bearing_deg", Extra::Tenths(h.bearing_deg)),
-                ("layer", Extra::Str(layer.id().as_str())),
-                ("accepts", Extra::Categories(layer.categories(h.feature))),
-                ("open_now", Extra::Bool(open)),
-                ("next_change", Extra::OptStr(h.next_change.as_deref())),
+                Extra::Tenths(h.distance_m),
+                Extra::Tenths(h.bearing_deg),
+                Extra::Str(layer.id().as_str()),
+                Extra::Categories(layer.categories(h.feature)),
+                Extra::Bool(open),
+                Extra::OptStr(h.next_change.as_deref()),
             ],
         );
     }

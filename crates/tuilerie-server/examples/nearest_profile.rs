@@ -1,0 +1,53 @@
+//! /nearest requests through the router, without sockets, for profilers:
+//! callgrind counts instructions exactly, so a change to the handler can be
+//! judged on a VM whose timings drift. Only `run_queries` is counted:
+//!
+//!     cargo build --release -p tuilerie-server --example nearest_profile
+//!     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='nearest_profile::run_queries' \
+//!         $CARGO_TARGET_DIR/release/examples/nearest_profile [POINTS.geojson] [QUERIES]
+//!
+//! Defaults: bench-data/containers-france-1000000.geojson (layer id
+//! `points`) and the first 300 queries of benches/workloads/nearest-france.txt.
+//! Prints the answered bytes, so that two builds can be checked to answer
+//! the same.
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use std::path::PathBuf;
+use tower::ServiceExt;
+use tuilerie_geo::{Catalog, LayerId, LoadOptions};
+use tuilerie_server::{app, AppState, ServerOptions};
+
+#[inline(never)]
+fn run_queries(rt: &tokio::runtime::Runtime, router: &axum::Router, uris: &[String]) -> anyhow::Result<usize> {
+    rt.block_on(async {
+        let mut bytes = 0;
+        for u in uris {
+            let r = router.clone().oneshot(Request::get(u.as_str()).body(Body::empty())?).await?;
+            anyhow::ensure!(r.status().is_success(), "{u}: {}", r.status());
+            bytes += r.into_body().collect().await?.to_bytes().len();
+        }
+        Ok(bytes)
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut args = std::env::args().skip(1);
+    let data = args.next().map(PathBuf::from).unwrap_or_else(|| root.join("bench-data/containers-france-1000000.geojson"));
+    let n: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(300);
+    let options = LoadOptions { id: LayerId::new("points").ok(), ..LoadOptions::default() };
+    let catalog = Catalog::load(vec![(data.clone(), options)], 1);
+    anyhow::ensure!(!catalog.layers().is_empty(), "could not load {}", data.display());
+    let state = AppState::ready(catalog, ServerOptions::default());
+    let uris: Vec<String> = std::fs::read_to_string(root.join("benches/workloads/nearest-france.txt"))?
+        .lines()
+        .take(n)
+        .map(str::to_string)
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread().build()?;
+    let router = app(state);
+    println!("{} bytes answered", run_queries(&rt, &router, &uris)?);
+    Ok(())
+}
