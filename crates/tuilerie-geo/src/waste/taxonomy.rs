@@ -58,6 +58,9 @@ pub struct Taxonomy {
     folded: Vec<Folded>,
     /// `recycling:` key (without prefix) → categories that list it.
     key_masks: HashMap<String, CategoryMask>,
+    /// Every folded word (id, key, label, synonym) → the first category,
+    /// in file order, that has it: [`Taxonomy::resolve`]'s first answer.
+    first: HashMap<String, CategoryIndex>,
 }
 
 static BUILTIN: OnceLock<Taxonomy> = OnceLock::new();
@@ -82,7 +85,7 @@ impl Taxonomy {
                 return Err(format!("category {:?}: color must be #rrggbb, got {:?}", c.id, c.color));
             }
         }
-        let folded = f
+        let folded: Vec<Folded> = f
             .category
             .iter()
             .map(|c| Folded {
@@ -98,7 +101,14 @@ impl Taxonomy {
                 *key_masks.entry(k.clone()).or_default() |= 1 << i;
             }
         }
-        Ok(Taxonomy { categories: f.category, folded, key_masks })
+        let mut first: HashMap<String, CategoryIndex> = HashMap::new();
+        for (i, w) in folded.iter().enumerate() {
+            let words = std::iter::once(&w.id).chain(&w.keys).chain(&w.labels).chain(&w.synonyms);
+            for word in words {
+                first.entry(word.clone()).or_insert(CategoryIndex(i as u8));
+            }
+        }
+        Ok(Taxonomy { categories: f.category, folded, key_masks, first })
     }
 
     pub fn categories(&self) -> &[WasteCategory] {
@@ -149,6 +159,14 @@ impl Taxonomy {
         out
     }
 
+    /// The category [`Taxonomy::resolve`] lists first for `word`, without
+    /// building the list (a hash lookup; `accepts=` on every query).
+    pub fn first_category(&self, word: &str) -> Option<CategoryIndex> {
+        let w = fold(word.trim()).replace('_', " ");
+        let w = w.trim_start_matches("recycling:").trim();
+        self.first.get(w).copied()
+    }
+
     /// Words (ids, labels, synonyms) closest to `word`, for suggestions.
     pub fn suggest(&self, word: &str, n: usize) -> Vec<String> {
         let w = fold(word);
@@ -194,6 +212,22 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_category_is_the_first_resolution() {
+        let t = Taxonomy::builtin();
+        let mut words: Vec<String> = t.words().into_iter().map(|(w, _)| w).collect();
+        for c in t.categories() {
+            words.push(c.id.clone());
+            words.extend(c.keys.iter().cloned());
+            words.extend(c.keys.iter().map(|k| format!("recycling:{k}")));
+        }
+        words.extend(["VERRE", " Piles ", "frigo", "Réfrigérateur", "huile de vidange", "nothing", ""].map(String::from));
+        for w in &words {
+            let expect = t.resolve(w).first().and_then(|r| t.index_of(&r.category));
+            assert_eq!(t.first_category(w), expect, "{w:?}");
+        }
+    }
 
     #[test]
     fn the_builtin_taxonomy_parses_and_every_category_has_keys_and_words() {

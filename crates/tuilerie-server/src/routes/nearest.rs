@@ -21,7 +21,13 @@ struct Params<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
 impl<'a> Params<'a> {
     fn parse(query: &'a str) -> Self {
-        Params(form_urlencoded::parse(query.as_bytes()).collect())
+        if query.bytes().any(|b| b == b'%' || b == b'+') {
+            return Params(form_urlencoded::parse(query.as_bytes()).collect());
+        }
+        // Nothing to decode (the usual case): the pairs borrow the query,
+        // split as form_urlencoded splits them.
+        let pairs = query.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').unwrap_or((p, "")));
+        Params(pairs.map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v))).collect())
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -47,19 +53,16 @@ pub fn parse_accepts(list: &str) -> Result<CategoryMask, ApiError> {
     let t = Taxonomy::builtin();
     let mut mask = 0;
     for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-        let found = t.resolve(word);
-        if found.is_empty() {
+        // A word naming several categories (e.g. "cartons") requires any of
+        // them: take the first, the closest meaning.
+        let Some(i) = t.first_category(word) else {
             let s = t.suggest(word, 3);
             return Err(ApiError::bad(
                 "accepts",
                 format!("unknown waste {word:?}; did you mean {}? (see /waste-categories)", s.join(", ")),
             ));
-        }
-        // A word naming several categories (e.g. "cartons") requires any of them:
-        // take the first, the closest meaning.
-        if let Some(i) = t.index_of(&found[0].category) {
-            mask |= 1 << i.0;
-        }
+        };
+        mask |= 1 << i.0;
     }
     Ok(mask)
 }
@@ -191,4 +194,18 @@ pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Re
     serde_json::to_writer(&mut out, &tail).map_err(|e| ApiError::Internal(e.to_string()))?;
     out.remove(start);
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], out).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_equal_form_urlencoded_ones() {
+        for q in ["lon=1.5&lat=44&k=5", "a=&b&&c=d=e&", "", "&&", "accepts=verre,piles&x=1", "q=caf%C3%A9&r=a+b", "k=5&k=6"] {
+            let ours: Vec<(String, String)> = Params::parse(q).0.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            let reference: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+            assert_eq!(ours, reference, "{q:?}");
+        }
+    }
 }
