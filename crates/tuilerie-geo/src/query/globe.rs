@@ -228,7 +228,7 @@ impl GlobeTree {
         heap.0.clear();
         let accepts = if self.filtered { accepts } else { 0 };
         if !self.nodes.is_empty() && (accepts == 0 || self.nodes[0].mask & accepts == accepts) {
-            heap.0.push(Reverse((self.nodes[0].distance_2(&q).to_bits(), 0)));
+            heap.push(self.nodes[0].distance_2(&q), 0);
         }
         NearestWalk { tree: self, q, accepts, heap, limit2: f64::INFINITY }
     }
@@ -236,7 +236,20 @@ impl GlobeTree {
 
 /// Reusable queue of a nearest walk (distance² bits, node or point).
 #[derive(Debug, Default)]
-pub struct WalkHeap(BinaryHeap<Reverse<(u64, u32)>>);
+pub struct WalkHeap(BinaryHeap<Reverse<u128>>);
+
+impl WalkHeap {
+    /// Queues `id` at squared distance `d2` (non-negative, so its bits
+    /// order as the numbers do); key and id packed in one integer, so that
+    /// the heap compares once.
+    fn push(&mut self, d2: f64, id: u32) {
+        self.0.push(Reverse((d2.to_bits() as u128) << 32 | id as u128));
+    }
+
+    fn pop(&mut self) -> Option<(f64, u32)> {
+        self.0.pop().map(|Reverse(k)| (f64::from_bits((k >> 32) as u64), k as u32))
+    }
+}
 
 /// Iterator over (feature index, squared distance, point), nearest first.
 pub struct NearestWalk<'a> {
@@ -263,14 +276,14 @@ impl Iterator for NearestWalk<'_> {
         let t = self.tree;
         let want = self.accepts;
         let limit = self.limit2;
-        while let Some(Reverse((key, id))) = self.heap.0.pop() {
-            if f64::from_bits(key) > limit {
+        while let Some((key, id)) = self.heap.pop() {
+            if key > limit {
                 self.heap.0.clear();
                 return None;
             }
             if id & POINT != 0 {
                 let slot = &t.points[(id & !POINT) as usize];
-                return Some((slot.id, f64::from_bits(key), slot.p));
+                return Some((slot.id, key, slot.p));
             }
             let node = &t.nodes[id as usize];
             let first = node.first as usize;
@@ -285,7 +298,7 @@ impl Iterator for NearestWalk<'_> {
                     if d2 > limit {
                         continue;
                     }
-                    self.heap.0.push(Reverse((d2.to_bits(), slot as u32 | POINT)));
+                    self.heap.push(d2, slot as u32 | POINT);
                 }
             } else {
                 for c in range {
@@ -303,7 +316,7 @@ impl Iterator for NearestWalk<'_> {
                     } else {
                         prefetch(t.nodes.as_ptr().wrapping_add(child.first as usize));
                     }
-                    self.heap.0.push(Reverse((d2.to_bits(), c as u32)));
+                    self.heap.push(d2, c as u32);
                 }
             }
         }
