@@ -5,6 +5,7 @@
 //! ceiling (examples/static_ceiling.rs) in the same harness.
 //!
 //!     cargo bench -p tuilerie-server --bench handlers
+//!     SAME_QUERY=0 cargo bench -p tuilerie-server --bench handlers -- nearest
 //!
 //! Needs bench-data/ (`python3 scripts/make_data.py --bench`).
 
@@ -41,7 +42,12 @@ fn bench_handlers(c: &mut Criterion) {
         .lines()
         .map(str::to_string)
         .collect();
-    let queries: Vec<String> = if let Ok(i) = std::env::var("SAME") { vec![queries[i.parse::<usize>().unwrap()].clone(); 1000] } else { queries };
+    // SAME_QUERY=n repeats query n 1,000 times: with everything it reads in
+    // cache, the difference with the mixed list is the cost of memory stalls.
+    let queries: Vec<String> = match std::env::var("SAME_QUERY").ok().and_then(|n| n.parse::<usize>().ok()) {
+        Some(n) if n < queries.len() => vec![queries[n].clone(); 1000],
+        _ => queries,
+    };
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     let router = app(state);
     let run = |router: Router, uris: &[String]| {
