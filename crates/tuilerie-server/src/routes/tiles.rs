@@ -147,7 +147,9 @@ pub fn cached_response(t: &CachedTile, headers: &HeaderMap, content_type: Header
         let mut r = Response::new(body);
         *r.status_mut() = status;
         let h = r.headers_mut();
-        h.reserve(4 + extra.len());
+        // Room for ours and the two CORS headers added on the way out, so
+        // that the map never grows (a reallocation and rehash per request).
+        h.reserve(8 + extra.len());
         h.insert(header::CACHE_CONTROL, cache_control.clone());
         h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         for (k, v) in extra {
