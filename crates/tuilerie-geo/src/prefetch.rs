@@ -16,3 +16,19 @@ pub(crate) fn prefetch<T>(p: *const T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
 }
+
+/// Prefetches every cache line of `items`, so that a scan of them waits for
+/// one memory latency rather than one per line.
+#[inline(always)]
+pub(crate) fn prefetch_all<T>(items: &[T]) {
+    let start = items.as_ptr().cast::<u8>();
+    let bytes = std::mem::size_of_val(items);
+    let mut offset = 0;
+    while offset < bytes {
+        prefetch(start.wrapping_add(offset));
+        offset += 64;
+    }
+    if bytes > 0 {
+        prefetch(start.wrapping_add(bytes - 1));
+    }
+}

@@ -12,7 +12,7 @@
 //! Points keep f64 coordinates (so chords are exact and the geodesic
 //! closed form can start from them); node boxes are f32, rounded outwards.
 
-use crate::prefetch::prefetch;
+use crate::prefetch::{prefetch, prefetch_all};
 use crate::waste::CategoryMask;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -289,6 +289,7 @@ impl Iterator for NearestWalk<'_> {
             let first = node.first as usize;
             let range = first..first + node.len as usize;
             if node.leaf {
+                prefetch_all(&t.points[range.clone()]);
                 for slot in range {
                     let Slot { p, mask, .. } = &t.points[slot];
                     if want != 0 && *mask as CategoryMask & want != want {
@@ -301,6 +302,7 @@ impl Iterator for NearestWalk<'_> {
                     self.heap.push(d2, slot as u32 | POINT);
                 }
             } else {
+                prefetch_all(&t.nodes[range.clone()]);
                 for c in range {
                     let child = &t.nodes[c];
                     if want != 0 && child.mask & want != want {
