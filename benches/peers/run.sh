@@ -88,14 +88,22 @@ MC=$(martin_src communes); MD=$(martin_src decheteries); MP=$(martin_src contain
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}'; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # wrk_runs URL LIST PREFIX SUFFIX -> "rps_median rps_min rps_max p50 p99"
+# With PAIR=FILE, each run is followed by a run of the static handler and the
+# median of the per-pair ratios goes to FILE (this VM drifts by 10-20% over
+# minutes: a ceiling measured once, at the end, is a noisy reference).
 wrk_runs() {
-  local r=() l50=() l99=()
+  local r=() l50=() l99=() ratios=()
   for _ in $(seq "$runs"); do
     local out; out=$($LOADGEN wrk -t2 -c"$conns" -d"${secs}s" --timeout 10s --latency -s benches/http/urls.lua "$1" -- "$2" "$3" "$4")
     r+=("$(echo "$out" | awk '/Requests\/sec/ {print $2}')")
     l50+=("$(echo "$out" | awk '$1 == "50%" {print $2}' | to_ms)")
     l99+=("$(echo "$out" | awk '$1 == "99%" {print $2}' | to_ms)")
+    if [ -n "${PAIR:-}" ]; then
+      local s; s=$($LOADGEN wrk -t2 -c"$conns" -d"${secs}s" http://127.0.0.1:18081/static | awk '/Requests\/sec/ {print $2}')
+      ratios+=("$(echo "scale=4; ${r[-1]} / $s" | bc)")
+    fi
   done
+  [ -z "${PAIR:-}" ] || printf '%s\n' "${ratios[@]}" | median > "$PAIR"
   printf "%s %s %s %s %s\n" "$(printf '%s\n' "${r[@]}" | median)" "$(printf '%s\n' "${r[@]}" | sort -g | head -1)" \
     "$(printf '%s\n' "${r[@]}" | sort -g | tail -1)" "$(printf '%s\n' "${l50[@]}" | median)" "$(printf '%s\n' "${l99[@]}" | median)"
 }
@@ -116,7 +124,7 @@ pg_runs() { # SQLFILE -> same fields as wrk_runs
 }
 export PGHOST=/tmp/tuilerie-pg-sock PGPORT=15432 PGUSER=postgres PGDATABASE=bench
 
-rows=()
+rows=(); shares=()
 row() { # workload system "rps min max p50 p99" bytes rss load
   read -r rps lo hi p50 p99 <<<"$3"
   rows+=("$1|$2|$rps|$lo–$hi|$p50|$p99|$4|$(echo "$5 / 1024" | bc)|$6")
@@ -134,7 +142,8 @@ for spec in "communes:$MC:communes:tiles-gironde-z6" "communes:$MC:communes:tile
   wl="$layer ${list#tiles-}"; f="benches/workloads/$list.txt"
   # Warm tuilerie's cache (hot) once; the cold instance has no cache.
   while read -r t; do curl -s -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:18080/tiles/$layer/$t.mvt"; done < "$f"
-  row "$wl" "tuilerie (cache)" "$(wrk_runs http://127.0.0.1:18080 "$f" "/tiles/$layer/" .mvt)" "$(mean_bytes http://127.0.0.1:18080 "$f" "/tiles/$layer/" .mvt)" "${RSS[tuilerie]}" "${LOAD[tuilerie]}"
+  row "$wl" "tuilerie (cache)" "$(PAIR="$work/pair" wrk_runs http://127.0.0.1:18080 "$f" "/tiles/$layer/" .mvt)" "$(mean_bytes http://127.0.0.1:18080 "$f" "/tiles/$layer/" .mvt)" "${RSS[tuilerie]}" "${LOAD[tuilerie]}"
+  shares+=("$wl|$(cat "$work/pair")")
   row "$wl" "tuilerie (no cache)" "$(wrk_runs http://127.0.0.1:18083 "$f" "/tiles/$layer/" .mvt)" "$(mean_bytes http://127.0.0.1:18083 "$f" "/tiles/$layer/" .mvt)" "${RSS[tuil-cold]}" "${LOAD[tuil-cold]}"
   row "$wl" "Martin (GeoJSON)" "$(wrk_runs http://127.0.0.1:18082 "$f" "/$msrc/" none)" "$(mean_bytes http://127.0.0.1:18082 "$f" "/$msrc/" none)" "${RSS[martin]}" "${LOAD[martin]}"
   if [ "$layer" != points ]; then
@@ -148,7 +157,8 @@ for spec in "communes:$MC:communes:tiles-gironde-z6" "communes:$MC:communes:tile
 done
 for kind in all glass; do
   f="$work/nearest-$kind.txt"; wl="nearest k=5 ($kind)"
-  row "$wl" "tuilerie" "$(wrk_runs http://127.0.0.1:18080 "$f" "" none)" "$(mean_bytes http://127.0.0.1:18080 "$f" "" none)" "${RSS[tuilerie]}" "${LOAD[tuilerie]}"
+  row "$wl" "tuilerie" "$(PAIR="$work/pair" wrk_runs http://127.0.0.1:18080 "$f" "" none)" "$(mean_bytes http://127.0.0.1:18080 "$f" "" none)" "${RSS[tuilerie]}" "${LOAD[tuilerie]}"
+  shares+=("$wl|$(cat "$work/pair")")
   if [ "$kind" = all ]; then
     printf '\\set i random(1, 1000)\nSELECT fid FROM points ORDER BY geog <-> (SELECT ST_MakePoint(lon, lat)::geography FROM wl_nearest WHERE id = :i) LIMIT 5;\n' > "$work/pg.sql"
   else
@@ -195,9 +205,13 @@ row "static 500-byte body" "axum static handler" "$(wrk_runs http://127.0.0.1:18
     END {for (i = 1; i <= n; i++) {split(peer[i], k, "|"); if (cold[k[1]] == "") continue;
          if (rps[peer[i]] > 0) printf "- %s vs %s: %.1f×\n", k[1], k[2], cold[k[1]] / rps[peer[i]]; else printf "- %s vs %s: peer answered 0 req/s\n", k[1], k[2]}}'
   echo
-  echo "Share of the static 500-byte handler:"
+  echo "Share of the static 500-byte handler: paired (each tuilerie run followed by a run of the static handler, median of the $runs per-pair ratios), then against the single static measurement at the end of the table:"
   echo
   s=$(printf '%s\n' "${rows[@]}" | awk -F'|' '$2 ~ /static/ {print $3}')
-  printf '%s\n' "${rows[@]}" | awk -F'|' -v s="$s" '$2 == "tuilerie (cache)" || $2 == "tuilerie" {printf "- %s, tuilerie: %.0f%% of the static handler\n", $1, 100 * $3 / s}'
+  for sh in "${shares[@]}"; do
+    wl=${sh%%|*}; ratio=${sh#*|}
+    single=$(printf '%s\n' "${rows[@]}" | awk -F'|' -v w="$wl" -v s="$s" '$1 == w && ($2 == "tuilerie (cache)" || $2 == "tuilerie") {printf "%.0f", 100 * $3 / s}')
+    printf -- "- %s, tuilerie: %.0f%% paired (%s%% against the single measurement)\n" "$wl" "$(echo "$ratio * 100" | bc -l)" "$single"
+  done
 } > benches/RESULTS.md
 echo; cat benches/RESULTS.md
