@@ -26,9 +26,13 @@ pub fn app_with_cors(state: AppState, cors_origins: &[String]) -> Router {
     let cors = CorsLayer::new(CorsPolicy::new(cors_origins));
     let mut router = Router::new();
     for (path, handler) in routes() {
-        router = router.route(path, handler);
+        // Tiles are served by the fallback: see routes::tiles::fallback.
+        if path != routes::tiles::ROUTE {
+            router = router.route(path, handler);
+        }
     }
     router
+        .fallback(routes::tiles::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(routes::tables::MAX_CSV_BYTES))
         .layer(cors)
         .with_state(state)
@@ -47,7 +51,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/catalog", get(catalog::catalog)),
         ("/openapi.json", get(openapi::get)),
         ("/tiles/{layers}", get(tilejson::get)),
-        ("/tiles/{layers}/{z}/{x}/{y}", get(tiles::tile)),
+        (tiles::ROUTE, get(tiles::tile)),
         ("/waste-categories", get(waste::list)),
         ("/nearest", get(nearest::get)),
         ("/conformance", get(ogc::conformance)),

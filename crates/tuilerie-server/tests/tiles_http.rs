@@ -199,3 +199,27 @@ async fn the_cache_is_keyed_by_data_version() {
     let (b, _) = get(&s, uri).await;
     assert_ne!(b.headers()[header::ETAG], etag_a);
 }
+
+#[tokio::test]
+async fn tile_paths_keep_route_behaviour_outside_the_router() {
+    // Tiles are served by the router's fallback (no parameter map per
+    // request); paths and methods answer as the route did.
+    let s = state_with(ServerOptions::default());
+    let uri = "/tiles/communes/10/509/369.mvt";
+    let (full, body) = get(&s, uri).await;
+    assert_eq!(full.status(), StatusCode::OK);
+    let (head, empty) = send(&s, Request::head(uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(empty.is_empty());
+    assert_eq!(head.headers()[header::CONTENT_LENGTH].to_str().unwrap(), body.len().to_string());
+    assert_eq!(head.headers()[header::ETAG], full.headers()[header::ETAG]);
+    let (post, _) = send(&s, Request::post(uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(post.headers()[header::ALLOW], "GET,HEAD");
+    for missing in ["/tiles/communes/10/509", "/tiles/communes/10/509/369.mvt/x", "/tiles//10/509/369.mvt", "/nowhere", "/tiles/communes/10//369.mvt"] {
+        let (r, _) = get(&s, missing).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+    // CORS applies to the fallback too.
+    assert_eq!(full.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
