@@ -75,6 +75,13 @@ start martin http://127.0.0.1:18082/catalog martin --listen-addresses 127.0.0.1:
 # Martin without its tile cache, for the cold comparison (Gironde files only:
 # on the 1M points even the cached instance times out).
 start martin-nc http://127.0.0.1:18085/catalog martin --listen-addresses 127.0.0.1:18085 --cache-size 0 "$C" "$D"
+# Martin serving MBTiles pre-cut from the same files by martin-cp (its
+# fastest path for static data), for the Gironde layers, zooms 0-14.
+for m in communes:"$C" decheteries:"$D"; do
+  martin-cp --output-file "$work/${m%%:*}.mbtiles" --mbtiles-type flat --concurrency 2 \
+    --bbox=-1.27,44.19,0.32,45.58 --min-zoom 0 --max-zoom 14 "${m#*:}" >"$work/martin-cp.log" 2>&1
+done
+start martin-mbt http://127.0.0.1:18086/catalog martin --listen-addresses 127.0.0.1:18086 "$work/communes.mbtiles" "$work/decheteries.mbtiles"
 start node http://127.0.0.1:18084/tiles/communes/0/0/0.mvt \
   node --max-old-space-size=16000 benches/peers/tile-server.mjs 18084 "communes=$C" "decheteries=$D:cluster" "points=$P:cluster"
 echo "loading PostGIS (ogr2ogr, transform, GiST indexes)..."
@@ -147,6 +154,7 @@ for spec in "communes:$MC:communes:tiles-gironde-z6" "communes:$MC:communes:tile
   row "$wl" "tuilerie (no cache)" "$(wrk_runs http://127.0.0.1:18083 "$f" "/tiles/$layer/" .mvt)" "$(mean_bytes http://127.0.0.1:18083 "$f" "/tiles/$layer/" .mvt)" "${RSS[tuil-cold]}" "${LOAD[tuil-cold]}"
   row "$wl" "Martin (GeoJSON)" "$(wrk_runs http://127.0.0.1:18082 "$f" "/$msrc/" none)" "$(mean_bytes http://127.0.0.1:18082 "$f" "/$msrc/" none)" "${RSS[martin]}" "${LOAD[martin]}"
   if [ "$layer" != points ]; then
+    row "$wl" "Martin (MBTiles)" "$(wrk_runs http://127.0.0.1:18086 "$f" "/$layer/" none)" "$(mean_bytes http://127.0.0.1:18086 "$f" "/$layer/" none)" "${RSS[martin-mbt]}" "${LOAD[martin-mbt]}"
     row "$wl" "Martin (GeoJSON, no cache)" "$(wrk_runs http://127.0.0.1:18085 "$f" "/$msrc/" none)" "$(mean_bytes http://127.0.0.1:18085 "$f" "/$msrc/" none)" "${RSS[martin-nc]}" "${LOAD[martin-nc]}"
   fi
   row "$wl" "geojson-vt/supercluster" "$(wrk_runs http://127.0.0.1:18084 "$f" "/tiles/$nid/" .mvt)" "$(mean_bytes http://127.0.0.1:18084 "$f" "/tiles/$nid/" .mvt)" "${RSS[node]}" "${LOAD[node]}"
@@ -183,7 +191,7 @@ row "static 500-byte body" "axum static handler" "$(wrk_runs http://127.0.0.1:18
   echo
   echo "Data: communes = \`../shared/data/gironde/communes-33.geojson\` (538 polygons); decheteries = \`decheteries-6element.geojson\` (44 points); points = \`bench-data/containers-france-1000000.geojson\` (1,000,000 points, \`scripts/make_data.py --bench\`). Tile lists in \`benches/workloads/\` (gironde-z6: 4 tiles, gironde-z10: 30, bordeaux-z14: 256, france-z6: 9); nearest: the 1,000 queries of \`nearest-france.txt\` split into without / with \`accepts=glass\`."
   echo
-  echo "Caches: tuilerie (cache) keeps encoded and gzipped tiles; geojson-vt keeps every tile it has generated (its own cache, so it is warm after the first pass); supercluster and PostGIS compute every request; Martin caches unless \`--cache-size 0\`. Mean bytes are bodies as served when gzip is accepted (tuilerie and Martin gzip; the node server and PostGIS do not). Martin on the 1M points times out (wrk timeout 10 s): 0 req/s."
+  echo "Caches: tuilerie (cache) keeps encoded and gzipped tiles; geojson-vt keeps every tile it has generated (its own cache, so it is warm after the first pass); supercluster and PostGIS compute every request; Martin caches unless \`--cache-size 0\`; Martin (MBTiles) serves tiles pre-cut by \`martin-cp\` from the same GeoJSON files (Gironde bounds, zooms 0-14; its load time excludes the cut). Mean bytes are bodies as served when gzip is accepted (tuilerie and Martin gzip; the node server and PostGIS do not). Martin on the 1M points times out (wrk timeout 10 s): 0 req/s."
   echo
   echo "| workload | system | req/s (median) | spread | p50 ms | p99 ms | mean bytes | resident MiB after load | load + index s |"
   echo "|---|---|---:|---|---:|---:|---:|---:|---:|"

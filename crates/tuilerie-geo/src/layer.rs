@@ -3,7 +3,7 @@
 //! then read-only and shared between threads.
 
 use crate::index::LayerIndex;
-use crate::properties::{FieldId, FieldType, PropertyTable, Value, ValuePool};
+use crate::properties::{FieldId, FieldType, PropertyTable, Value, ValueId, ValuePool};
 use geo::{Coord, Geometry, Point, Rect};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -94,7 +94,7 @@ pub(crate) enum StoredId {
     Index,
     Int(i64),
     /// A string id, as a value of the layer's pool.
-    Str(crate::properties::ValueId),
+    Str(ValueId),
 }
 
 /// A feature's geometry in WGS84 longitude/latitude. Points are kept inline
@@ -473,6 +473,16 @@ impl<'a> FeatureRef<'a> {
             .props
             .get(self.index)
             .map(move |(f, v)| (layer.field_names[f.0 as usize].as_str(), layer.pool.get(v)))
+    }
+
+    /// Same as [`Self::properties`] with each pair's field id and interned
+    /// value id (equal ids, equal values: a tile encoder keys on them).
+    pub fn interned_properties(&self) -> impl ExactSizeIterator<Item = (FieldId, ValueId, &'a str, Value<'a>)> + 'a {
+        let layer = self.layer;
+        layer
+            .props
+            .get(self.index)
+            .map(move |(f, v)| (f, v, layer.field_names[f.0 as usize].as_str(), layer.pool.get(v)))
     }
 
     /// The value of property `name`, if present.

@@ -5,7 +5,7 @@
 //! of n features O(n²); these tables are hashed. The wire format is the
 //! `vector_tile.proto` of the specification.
 
-use hashbrown::HashMap;
+use hashbrown::{Equivalent, HashMap};
 
 /// MVT geometry types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,12 +24,36 @@ pub enum TileValue<'a> {
     Bool(bool),
 }
 
+/// A value as stored in the layer's value table.
 #[derive(Hash, PartialEq, Eq)]
 enum ValueKey {
     String(Box<str>),
     Double(u64),
     Int(i64),
     Bool(bool),
+}
+
+/// The same, borrowed, to look a value up without allocating. Same variants
+/// in the same order, and `&str` hashes as `Box<str>` does, so both hash
+/// alike.
+#[derive(Hash)]
+enum ValueRef<'a> {
+    String(&'a str),
+    Double(u64),
+    Int(i64),
+    Bool(bool),
+}
+
+impl Equivalent<ValueKey> for ValueRef<'_> {
+    fn equivalent(&self, key: &ValueKey) -> bool {
+        match (self, key) {
+            (ValueRef::String(a), ValueKey::String(b)) => *a == &**b,
+            (ValueRef::Double(a), ValueKey::Double(b)) => a == b,
+            (ValueRef::Int(a), ValueKey::Int(b)) => a == b,
+            (ValueRef::Bool(a), ValueKey::Bool(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 fn varint(buf: &mut Vec<u8>, mut v: u64) {
@@ -71,6 +95,9 @@ pub struct GeometryWriter {
 }
 
 impl GeometryWriter {
+    /// The command that starts a single point: MoveTo, count 1.
+    pub const MOVE_TO_ONE: u32 = 1 | (1 << 3);
+
     pub fn clear(&mut self) {
         self.data.clear();
         self.cursor = (0, 0);
@@ -127,6 +154,10 @@ pub struct LayerWriter {
     key_index: HashMap<String, u32>,
     values: Vec<u8>,
     value_index: HashMap<ValueKey, u32>,
+    /// Key index + 1 of each of the source layer's field ids seen (0: not yet).
+    field_keys: Vec<u32>,
+    /// Value index of each of the source layer's interned value ids seen.
+    interned: HashMap<u32, u32>,
     tags: Vec<u32>,
     scratch: Vec<u8>,
     feature_buf: Vec<u8>,
@@ -143,6 +174,8 @@ impl LayerWriter {
             key_index: HashMap::new(),
             values: Vec::new(),
             value_index: HashMap::new(),
+            field_keys: Vec::new(),
+            interned: HashMap::new(),
             tags: Vec::new(),
             scratch: Vec::new(),
             feature_buf: Vec::new(),
@@ -174,15 +207,21 @@ impl LayerWriter {
     }
 
     fn value_id(&mut self, v: TileValue<'_>) -> u32 {
-        let k = match v {
-            TileValue::String(s) => ValueKey::String(s.into()),
-            TileValue::Double(d) => ValueKey::Double(d.to_bits()),
-            TileValue::Int(i) => ValueKey::Int(i),
-            TileValue::Bool(b) => ValueKey::Bool(b),
+        let r = match v {
+            TileValue::String(s) => ValueRef::String(s),
+            TileValue::Double(d) => ValueRef::Double(d.to_bits()),
+            TileValue::Int(i) => ValueRef::Int(i),
+            TileValue::Bool(b) => ValueRef::Bool(b),
         };
-        if let Some(&i) = self.value_index.get(&k) {
+        if let Some(&i) = self.value_index.get(&r) {
             return i;
         }
+        let k = match r {
+            ValueRef::String(s) => ValueKey::String(s.into()),
+            ValueRef::Double(d) => ValueKey::Double(d),
+            ValueRef::Int(i) => ValueKey::Int(i),
+            ValueRef::Bool(b) => ValueKey::Bool(b),
+        };
         let i = self.value_index.len() as u32;
         self.value_index.insert(k, i);
         let mut msg = Vec::new();
@@ -219,11 +258,52 @@ impl LayerWriter {
     ) {
         self.tags.clear();
         for (k, v) in properties {
-            let ki = self.key_id(k);
-            let vi = self.value_id(v);
-            self.tags.push(ki);
-            self.tags.push(vi);
+            self.tag(k, v);
         }
+        self.push_feature(id, geom_type, geometry);
+    }
+
+    /// Adds a property to the feature being built (see [`Self::push_feature`]).
+    pub fn tag(&mut self, k: &str, v: TileValue<'_>) {
+        let ki = self.key_id(k);
+        let vi = self.value_id(v);
+        self.tags.push(ki);
+        self.tags.push(vi);
+    }
+
+    /// Same as [`Self::tag`] for a property of the source layer, named by its
+    /// field id and interned value id there (one id per distinct field and
+    /// value): after the first time, no text is hashed or compared.
+    pub fn tag_interned(&mut self, field: u32, k: &str, value: u32, v: TileValue<'_>) {
+        let f = field as usize;
+        if f >= self.field_keys.len() {
+            self.field_keys.resize(f + 1, 0);
+        }
+        let ki = match self.field_keys[f] {
+            0 => {
+                let ki = self.key_id(k);
+                self.field_keys[f] = ki + 1;
+                ki
+            }
+            slot => slot - 1,
+        };
+        let vi = match self.interned.get(&value) {
+            Some(&vi) => vi,
+            None => {
+                // By value the first time, so a value also written by
+                // `tag` (or under another id) stays one table entry.
+                let vi = self.value_id(v);
+                self.interned.insert(value, vi);
+                vi
+            }
+        };
+        self.tags.push(ki);
+        self.tags.push(vi);
+    }
+
+    /// Ends the feature whose properties were given by [`Self::tag`] and
+    /// [`Self::tag_interned`]. `geometry` must be non-empty.
+    pub fn push_feature(&mut self, id: Option<u64>, geom_type: GeomType, geometry: &[u32]) {
         let mut f = std::mem::take(&mut self.feature_buf);
         f.clear();
         if let Some(id) = id {
@@ -240,6 +320,7 @@ impl LayerWriter {
         packed(&mut f, 4, geometry, &mut self.scratch);
         bytes_field(&mut self.features, 2, &f);
         self.feature_buf = f;
+        self.tags.clear();
         self.count += 1;
     }
 
@@ -297,5 +378,72 @@ mod tests {
         assert_eq!(l.keys.len(), 2);
         assert_eq!(l.value_index.len(), 2);
         assert_eq!(l.len(), 2);
+    }
+
+    #[test]
+    fn interned_and_plain_properties_share_one_table() {
+        let mut l = LayerWriter::new("x", 4096);
+        // Field 0 / value 7 is "glass"; value 9 is the same text under
+        // another id (a JSON value of the source, say); the extra tag too.
+        l.tag_interned(0, "waste", 7, TileValue::String("glass"));
+        l.tag("kind", TileValue::String("glass"));
+        l.push_feature(Some(1), GeomType::Point, &[9, 50, 34]);
+        l.tag_interned(0, "waste", 9, TileValue::String("glass"));
+        l.tag_interned(1, "n", 3, TileValue::Int(2));
+        l.push_feature(Some(2), GeomType::Point, &[9, 50, 34]);
+        l.tag_interned(0, "waste", 7, TileValue::String("glass"));
+        l.push_feature(Some(3), GeomType::Point, &[9, 50, 34]);
+        assert_eq!(l.keys, ["waste", "kind", "n"]);
+        assert_eq!(l.value_index.len(), 2);
+        // Tags as written: (key, value) pairs per feature.
+        let bytes = l.finish();
+        let tags: Vec<Vec<u32>> = decode_tags(&bytes);
+        assert_eq!(tags, [vec![0, 0, 1, 0], vec![0, 0, 2, 1], vec![0, 0]]);
+    }
+
+    /// The packed tags of each feature of an encoded layer (test decoder).
+    fn decode_tags(layer: &[u8]) -> Vec<Vec<u32>> {
+        fn varint(b: &[u8], i: &mut usize) -> u64 {
+            let (mut v, mut shift) = (0u64, 0);
+            loop {
+                let byte = b[*i];
+                *i += 1;
+                v |= ((byte & 0x7f) as u64) << shift;
+                if byte < 0x80 {
+                    return v;
+                }
+                shift += 7;
+            }
+        }
+        fn fields(b: &[u8]) -> Vec<(u64, &[u8], u64)> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                let k = varint(b, &mut i);
+                match k & 7 {
+                    0 => out.push((k >> 3, &b[0..0], varint(b, &mut i))),
+                    2 => {
+                        let n = varint(b, &mut i) as usize;
+                        out.push((k >> 3, &b[i..i + n], 0));
+                        i += n;
+                    }
+                    w => panic!("wire type {w}"),
+                }
+            }
+            out
+        }
+        fields(layer)
+            .into_iter()
+            .filter(|f| f.0 == 2)
+            .map(|(_, feature, _)| {
+                let packed = fields(feature).into_iter().find(|f| f.0 == 2).map(|f| f.1).unwrap_or(&[]);
+                let mut i = 0;
+                let mut tags = Vec::new();
+                while i < packed.len() {
+                    tags.push(varint(packed, &mut i) as u32);
+                }
+                tags
+            })
+            .collect()
     }
 }

@@ -4,7 +4,7 @@
 //! i.e. positive area with y down), encode; then keep under the byte budget.
 
 use super::clip::{clip_line, clip_ring, P};
-use super::encode::{GeomType, GeometryWriter, LayerWriter, TileValue};
+use super::encode::{zigzag, GeomType, GeometryWriter, LayerWriter, TileValue};
 use super::prepared::{PartKind, PreparedGeometry};
 use super::tile::{lonlat_to_world, TileCoord};
 use crate::layer::{FeatureGeometry, FeatureId, Layer};
@@ -35,7 +35,8 @@ impl Default for TileOptions {
 struct Rendered {
     feature: u32,
     geom_type: GeomType,
-    geometry: Vec<u32>,
+    /// Range of the command stream in the tile's geometry arena.
+    geometry: (u32, u32),
     /// Larger is kept first (area, length, or a stable pseudo-random rank for points).
     priority: f64,
     cluster: Option<(u64, u32, usize)>,
@@ -79,24 +80,25 @@ pub fn render_layer(layer: &Layer, coord: TileCoord, opts: &TileOptions, budget:
     };
     let mut rendered: Vec<Rendered> = Vec::new();
     let mut scratch = Scratch::default();
+    // Every feature's command stream, one after the other: no allocation
+    // per feature.
+    let mut arena: Vec<u32> = Vec::new();
 
     if let Some(clusters) = layer.clusters().filter(|c| c.covers(coord.z)) {
         clusters.for_each_in(coord.z, coord.world_bounds(margin), |node| {
             let p = ctx.to_tile(node.x, node.y);
             let q = (p.0.round() as i32, p.1.round() as i32);
-            let mut g = GeometryWriter::default();
-            g.points(&[q]);
             rendered.push(Rendered {
                 feature: node.item,
                 geom_type: GeomType::Point,
-                geometry: g.data,
+                geometry: push_point(&mut arena, q),
                 priority: node.count as f64 + rank(node.item),
                 cluster: clusters.cluster(node).map(|c| (c.id, node.count, node.item as usize)),
             });
         });
     } else {
         layer.for_each_in_bbox(coord.lonlat_bounds(margin), |i| {
-            render_feature(layer, i, &ctx, &mut scratch, &mut rendered);
+            render_feature(layer, i, &ctx, &mut scratch, &mut arena, &mut rendered);
         });
     }
     if rendered.is_empty() {
@@ -106,7 +108,7 @@ pub fn render_layer(layer: &Layer, coord: TileCoord, opts: &TileOptions, budget:
     rendered.sort_by_key(|r| (r.cluster.is_some(), r.feature));
     let mut keep = rendered.len();
     loop {
-        let bytes = encode(layer, &rendered, keep, opts.extent);
+        let bytes = encode(layer, &rendered, &arena, keep, opts.extent);
         if bytes.len() <= budget || keep <= 1 {
             return Some(bytes);
         }
@@ -125,32 +127,41 @@ fn rank(i: u32) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn encode(layer: &Layer, rendered: &[Rendered], keep: usize, extent: u32) -> Vec<u8> {
+/// One point's command stream (MoveTo 1, then the zigzagged position).
+fn push_point(arena: &mut Vec<u32>, q: (i32, i32)) -> (u32, u32) {
+    let start = arena.len() as u32;
+    arena.extend_from_slice(&[GeometryWriter::MOVE_TO_ONE, zigzag(q.0), zigzag(q.1)]);
+    (start, 3)
+}
+
+fn push_geom(arena: &mut Vec<u32>, g: &GeometryWriter) -> (u32, u32) {
+    let start = arena.len() as u32;
+    arena.extend_from_slice(&g.data);
+    (start, g.data.len() as u32)
+}
+
+fn encode(layer: &Layer, rendered: &[Rendered], arena: &[u32], keep: usize, extent: u32) -> Vec<u8> {
     let mut w = LayerWriter::new(layer.id().as_str(), extent);
     let mut subset: Vec<&Rendered> = rendered.iter().take(keep).collect();
     subset.sort_by_key(|r| (r.cluster.is_some(), r.feature));
     let taxonomy = Taxonomy::builtin();
+    let mut category_text: hashbrown::HashMap<_, (Option<&str>, String)> = hashbrown::HashMap::new();
+    let count_keys = cluster_count_keys();
     for r in subset {
         if let Some((id, count, ci)) = r.cluster {
             let info = layer.clusters().and_then(|c| c.cluster_info(ci));
-            let abbrev = abbreviate(count);
-            let mut props: Vec<(String, TileValue<'_>)> = vec![
-                ("cluster".into(), TileValue::Bool(true)),
-                ("point_count".into(), TileValue::Int(count as i64)),
-            ];
-            let mut names = Vec::new();
+            w.tag("cluster", TileValue::Bool(true));
+            w.tag("point_count", TileValue::Int(count as i64));
             if let Some(info) = info {
                 for &(k, n) in info.category_counts {
-                    if (k as usize) < taxonomy.len() {
-                        names.push((format!("count_{}", taxonomy.categories()[k as usize].id), n));
+                    if let Some(key) = count_keys.get(k as usize) {
+                        w.tag(key, TileValue::Int(n as i64));
                     }
                 }
             }
-            for (name, n) in &names {
-                props.push((name.clone(), TileValue::Int(*n as i64)));
-            }
-            props.push(("point_count_abbreviated".into(), TileValue::String(&abbrev)));
-            w.add_feature(Some(id), props.iter().map(|(k, v)| (k.as_str(), *v)), r.geom_type, &r.geometry);
+            let mut abbrev = [0u8; 8];
+            w.tag("point_count_abbreviated", TileValue::String(abbreviate(count, &mut abbrev)));
+            w.push_feature(Some(id), r.geom_type, geometry(arena, r));
             continue;
         }
         let f = layer.feature(r.feature as usize);
@@ -162,37 +173,60 @@ fn encode(layer: &Layer, rendered: &[Rendered], keep: usize, extent: u32) -> Vec
         // order) colours the point; all of them, comma-separated, for lists.
         let cats = layer.categories(r.feature as usize);
         let (primary, all) = if cats != 0 {
-            let ids = crate::waste::mask_ids(cats, taxonomy);
-            (ids.first().copied(), ids.join(","))
+            // Points share a few combinations: join each once per tile.
+            let (p, a) = category_text.entry(cats).or_insert_with(|| {
+                let ids = crate::waste::mask_ids(cats, taxonomy);
+                (ids.first().copied(), ids.join(","))
+            });
+            (*p, a.as_str())
         } else {
-            (None, String::new())
+            (None, "")
         };
-        let extra = primary
-            .map(|p| [("waste_category", TileValue::String(p)), ("waste_categories", TileValue::String(&all))])
-            .into_iter()
-            .flatten();
-        let props = f.properties().filter(|(k, _)| cats == 0 || !k.starts_with("waste_categor")).filter_map(|(k, v)| {
+        for (field, value, k, v) in f.interned_properties() {
+            if cats != 0 && k.starts_with("waste_categor") {
+                continue;
+            }
             let tv = match v {
-                Value::Null => return None,
+                Value::Null => continue,
                 Value::Bool(b) => TileValue::Bool(b),
                 Value::Int(i) => TileValue::Int(i),
                 Value::Float(x) => TileValue::Double(x),
                 Value::String(s) | Value::Json(s) => TileValue::String(s),
             };
-            Some((k, tv))
-        });
-        w.add_feature(id, props.chain(extra), r.geom_type, &r.geometry);
+            w.tag_interned(field.0, k, value.0, tv);
+        }
+        if let Some(p) = primary {
+            w.tag("waste_category", TileValue::String(p));
+            w.tag("waste_categories", TileValue::String(all));
+        }
+        w.push_feature(id, r.geom_type, geometry(arena, r));
     }
     w.finish()
 }
 
-fn abbreviate(n: u32) -> String {
-    match n {
-        0..=999 => n.to_string(),
-        1000..=9999 => format!("{:.1}k", n as f64 / 1000.0),
-        10000..=999_999 => format!("{}k", n / 1000),
-        _ => format!("{:.1}M", n as f64 / 1e6),
-    }
+fn geometry<'a>(arena: &'a [u32], r: &Rendered) -> &'a [u32] {
+    &arena[r.geometry.0 as usize..(r.geometry.0 + r.geometry.1) as usize]
+}
+
+/// `count_<category>` property names of cluster features, by category index.
+fn cluster_count_keys() -> &'static [String] {
+    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| Taxonomy::builtin().categories().iter().map(|c| format!("count_{}", c.id)).collect())
+}
+
+/// A cluster's size as shown on its label: 999, 1.2k, 12k, 1.2M.
+fn abbreviate(n: u32, buf: &mut [u8; 8]) -> &str {
+    use std::io::Write;
+    let mut w = &mut buf[..];
+    // Every form fits in 8 bytes (at most "4294.9M").
+    let _ = match n {
+        0..=999 => write!(w, "{n}"),
+        1000..=9999 => write!(w, "{:.1}k", n as f64 / 1000.0),
+        10000..=999_999 => write!(w, "{}k", n / 1000),
+        _ => write!(w, "{:.1}M", n as f64 / 1e6),
+    };
+    let len = 8 - w.len();
+    std::str::from_utf8(&buf[..len]).unwrap_or("")
 }
 
 #[derive(Default)]
@@ -205,14 +239,12 @@ struct Scratch {
     geom: GeometryWriter,
 }
 
-fn render_feature(layer: &Layer, i: u32, ctx: &Ctx, s: &mut Scratch, out: &mut Vec<Rendered>) {
+fn render_feature(layer: &Layer, i: u32, ctx: &Ctx, s: &mut Scratch, arena: &mut Vec<u32>, out: &mut Vec<Rendered>) {
     let f = layer.feature(i as usize);
     match f.geometry() {
         FeatureGeometry::Point(c) => {
             if let Some(q) = point_in_tile(c.x, c.y, ctx) {
-                s.geom.clear();
-                s.geom.points(&[q]);
-                out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: s.geom.data.clone(), priority: rank(i), cluster: None });
+                out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: push_point(arena, q), priority: rank(i), cluster: None });
             }
         }
         FeatureGeometry::Other(g) => {
@@ -220,16 +252,16 @@ fn render_feature(layer: &Layer, i: u32, ctx: &Ctx, s: &mut Scratch, out: &mut V
             if !points.is_empty() {
                 s.geom.clear();
                 s.geom.points(&points);
-                out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: s.geom.data.clone(), priority: rank(i), cluster: None });
+                out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: push_geom(arena, &s.geom), priority: rank(i), cluster: None });
             }
             if let Some(p) = layer.prepared(i as usize) {
                 let mut size = 0.0;
                 if polygons(p, ctx, s, &mut size) {
-                    out.push(Rendered { feature: i, geom_type: GeomType::Polygon, geometry: s.geom.data.clone(), priority: size, cluster: None });
+                    out.push(Rendered { feature: i, geom_type: GeomType::Polygon, geometry: push_geom(arena, &s.geom), priority: size, cluster: None });
                 }
                 let mut size = 0.0;
                 if lines(p, ctx, s, &mut size) {
-                    out.push(Rendered { feature: i, geom_type: GeomType::LineString, geometry: s.geom.data.clone(), priority: size, cluster: None });
+                    out.push(Rendered { feature: i, geom_type: GeomType::LineString, geometry: push_geom(arena, &s.geom), priority: size, cluster: None });
                 }
             }
         }
@@ -351,4 +383,18 @@ fn lines(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bo
         }
     }
     !s.geom.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_labels_are_abbreviated_like_supercluster() {
+        let mut buf = [0u8; 8];
+        let cases = [(0, "0"), (999, "999"), (1000, "1.0k"), (1250, "1.2k"), (9999, "10.0k"), (10_000, "10k"), (999_999, "999k"), (1_000_000, "1.0M"), (u32::MAX, "4295.0M")];
+        for (n, want) in cases {
+            assert_eq!(abbreviate(n, &mut buf), want, "{n}");
+        }
+    }
 }
