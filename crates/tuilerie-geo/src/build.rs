@@ -42,6 +42,9 @@ pub struct LoadOptions {
     pub encoding: Option<String>,
     pub minzoom: Option<u8>,
     pub maxzoom: Option<u8>,
+    /// Simplification tolerance below `maxzoom`, in pixels of a 512-pixel
+    /// tile (default [`DEFAULT_TOLERANCE`], MapLibre's for GeoJSON sources).
+    pub tolerance: Option<f64>,
     /// Point clustering for low zooms.
     pub clustering: Clustering,
     /// What the layer's facilities accept beyond `recycling:*=yes` tags.
@@ -50,6 +53,11 @@ pub struct LoadOptions {
     pub timezone: Option<String>,
     pub progress: Option<ProgressFn>,
 }
+
+/// Douglas–Peucker tolerance of tiles below a layer's maxzoom, in pixels of
+/// a 512-pixel tile: MapLibre's default for GeoJSON sources (geojson-vt's 3
+/// units of a 4096 extent).
+pub const DEFAULT_TOLERANCE: f64 = 0.375;
 
 /// Whether a layer's points are clustered at low zooms.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -72,6 +80,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("encoding", &self.encoding)
             .field("minzoom", &self.minzoom)
             .field("maxzoom", &self.maxzoom)
+            .field("tolerance", &self.tolerance)
             .field("clustering", &self.clustering)
             .field("waste", &self.waste)
             .field("timezone", &self.timezone)
@@ -378,6 +387,7 @@ impl LayerBuilder {
             load_time: std::time::Duration::ZERO,
             minzoom: self.options.minzoom.unwrap_or(0),
             maxzoom: self.options.maxzoom.unwrap_or(14),
+            tolerance: self.options.tolerance.unwrap_or(DEFAULT_TOLERANCE),
             timezone: String::new(),
             invalid_opening_hours: 0,
             invalid_opening_hours_examples: Vec::new(),

@@ -273,6 +273,8 @@ pub struct LayerMeta {
     pub load_time: Duration,
     pub minzoom: u8,
     pub maxzoom: u8,
+    /// Simplification tolerance below `maxzoom`, pixels of a 512-pixel tile.
+    pub tolerance: f64,
     /// Time zone of opening hours.
     pub timezone: String,
     /// Features whose `opening_hours` value does not parse.

@@ -24,7 +24,7 @@ pub mod tiling;
 pub mod waste;
 
 pub use catalog::{Catalog, FailedLayer};
-pub use build::{Clustering, LayerBuilder, LoadOptions, ProgressFn, SourceId};
+pub use build::{Clustering, LayerBuilder, LoadOptions, ProgressFn, SourceId, DEFAULT_TOLERANCE};
 pub use error::{GeoError, GeoResult};
 pub use index::LayerIndex;
 pub use layer::{

@@ -129,7 +129,10 @@ fn tile_at(lon: f64, lat: f64, z: u8) -> TileCoord {
 
 #[test]
 fn commune_polygon_tiles_match_brute_force_counts_properties_and_winding() {
-    let layer = load(&common::gironde("communes-33.geojson"), LoadOptions::default()).unwrap();
+    // Without simplification, so that a feature is in a tile exactly when
+    // its clipped area is at least one square unit (simplification, which
+    // may drop sub-pixel rings, is checked below).
+    let layer = load(&common::gironde("communes-33.geojson"), LoadOptions { tolerance: Some(0.0), ..LoadOptions::default() }).unwrap();
     let opts = TileOptions::default();
     let mut coords = vec![tile_at(-0.58, 44.84, 6), tile_at(-0.58, 44.84, 10), tile_at(-0.58, 44.84, 14)];
     // Every z8 tile over Gironde, edges included.
@@ -302,4 +305,123 @@ fn tiles_stay_under_the_byte_budget() {
     let d = &decode(&[t])[0];
     let n = check_layer(d, "dense")["length"].as_u64().unwrap();
     assert!(n > 1000, "thinned, not emptied: {n}");
+}
+
+/// Distance from `p` to the segment `a`–`b`.
+fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 == 0.0 { 0.0 } else { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0) };
+    (p.0 - a.0 - t * dx).hypot(p.1 - a.1 - t * dy)
+}
+
+#[test]
+fn simplification_keeps_every_source_vertex_within_the_tolerance() {
+    let path = common::gironde("communes-33.geojson");
+    for z in [6, 8] {
+        check_simplification(&path, tile_at(-0.58, 44.84, z));
+    }
+}
+
+fn check_simplification(path: &Path, coord: TileCoord) {
+    let n = (1u32 << coord.z) as f64;
+    let opts = TileOptions::default();
+    // (tolerance in pixels of a 512-pixel tile, its value in tile units)
+    let cases = [(0.0, 0.0), (tuilerie_geo::DEFAULT_TOLERANCE, 3.0), (2.0, 16.0)];
+    let mut vertex_counts = Vec::new();
+    let mut dropped_areas = Vec::new();
+    for (tolerance, units) in cases {
+        let layer = load(path, LoadOptions { tolerance: Some(tolerance), ..LoadOptions::default() }).unwrap();
+        let tile = render_tile(&[&layer], coord, &opts).unwrap();
+        let decoded = decode(&[tile]);
+        let features = check_layer(&decoded[0], "communes-33")["features"].as_array().unwrap().clone();
+        vertex_counts.push(features.iter().flat_map(|f| f["rings"].as_array().unwrap()).map(|r| r.as_array().unwrap().len()).sum::<usize>());
+        let mut worst: f64 = 0.0;
+        let mut checked = 0;
+        for f in &features {
+            let code = f["properties"]["code"].as_str().unwrap();
+            let i = (0..layer.len()).find(|&i| layer.feature(i).property("code") == Some(Value::String(code))).unwrap();
+            let tuilerie_geo::FeatureGeometry::Other(g) = layer.feature(i).geometry() else { panic!("polygon expected") };
+            let rings: Vec<Vec<(f64, f64)>> = f["rings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_array().unwrap().iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect())
+                .collect();
+            let polygons: Vec<&geo::Polygon> = match &**g {
+                Geometry::Polygon(p) => vec![p],
+                Geometry::MultiPolygon(m) => m.0.iter().collect(),
+                other => panic!("polygon expected, got {other:?}"),
+            };
+            let to_tile = |c: Coord| {
+                let (wx, wy) = lonlat_to_world(c.x, c.y);
+                ((wx * n - coord.x as f64) * 4096.0, (wy * n - coord.y as f64) * 4096.0)
+            };
+            for ring in polygons.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())) {
+                let pts: Vec<(f64, f64)> = ring.0.iter().map(|&c| to_tile(c)).collect();
+                // Rings that simplify to almost nothing are dropped (as
+                // geojson-vt does); check those clearly larger than that.
+                let extent = {
+                    let xs = pts.iter().map(|p| p.0);
+                    let ys = pts.iter().map(|p| p.1);
+                    let (x0, x1) = (xs.clone().fold(f64::INFINITY, f64::min), xs.fold(f64::NEG_INFINITY, f64::max));
+                    let (y0, y1) = (ys.clone().fold(f64::INFINITY, f64::min), ys.fold(f64::NEG_INFINITY, f64::max));
+                    (x1 - x0).max(y1 - y0)
+                };
+                if extent < 8.0 * units + 16.0 {
+                    continue;
+                }
+                for p in pts {
+                    // Inside the tile, away from the clip edges.
+                    if p.0 > 8.0 && p.0 < 4088.0 && p.1 > 8.0 && p.1 < 4088.0 {
+                        let d = rings
+                            .iter()
+                            .flat_map(|r| r.windows(2).map(|w| segment_distance(p, w[0], w[1])).chain([segment_distance(p, r[r.len() - 1], r[0])]))
+                            .fold(f64::INFINITY, f64::min);
+                        worst = worst.max(d);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked} vertices checked");
+        dropped_areas.push(sub_pixel_drops(&layer, &features, coord));
+        // Douglas–Peucker bound plus rounding to the integer grid.
+        assert!(worst <= units + 0.75, "tolerance {tolerance}: a source vertex is {worst:.2} units from the tile's rings");
+        assert!(worst > units * 0.5, "tolerance {tolerance}: worst {worst:.2}, simplification looks off");
+    }
+    assert!(vertex_counts[0] > vertex_counts[1] && vertex_counts[1] > vertex_counts[2], "{vertex_counts:?}");
+    // Without simplification nothing in the tile is dropped; with the
+    // default, only features whose part in the tile is under a pixel (64
+    // square units of a 4096 extent for a 512-pixel tile), like geojson-vt's
+    // tiny rings. (A coarser tolerance drops larger ones: the user's choice.)
+    assert!(dropped_areas[0].is_empty(), "{coord:?}: {:?}", dropped_areas[0]);
+    assert!(dropped_areas[1].iter().all(|&a| a < 64.0), "{coord:?}: {:?}", dropped_areas[1]);
+}
+
+/// Areas, in square tile units, of the features brute force puts in the
+/// tile that are not among `features`.
+fn sub_pixel_drops(layer: &Layer, features: &[Json], coord: TileCoord) -> Vec<f64> {
+    use geo::Area;
+    let unit2 = (coord.scale() * 4096.0).powi(-2);
+    let present: std::collections::HashSet<&str> = features.iter().map(|f| f["properties"]["code"].as_str().unwrap()).collect();
+    brute_force(layer, coord, 64.0)
+        .into_iter()
+        .filter(|&i| !matches!(layer.feature(i).property("code"), Some(Value::String(c)) if present.contains(c)))
+        .map(|i| {
+            let g: Geometry<f64> = layer.feature(i).geometry().to_geometry().map_coords(|c| {
+                let (x, y) = lonlat_to_world(c.x, c.y);
+                Coord { x, y }
+            });
+            let mp: geo::MultiPolygon<f64> = match g {
+                Geometry::MultiPolygon(m) => m,
+                Geometry::Polygon(p) => p.into(),
+                other => panic!("polygon expected, got {other:?}"),
+            };
+            // The part inside the tile and its buffer.
+            let b = coord.world_bounds(64.0 / 4096.0);
+            let rect: geo::MultiPolygon<f64> = Rect::new(Coord { x: b[0], y: b[1] }, Coord { x: b[2], y: b[3] }).to_polygon().into();
+            geo::BooleanOps::intersection(&mp, &rect).unsigned_area() / unit2
+        })
+        .collect()
 }

@@ -175,6 +175,9 @@ pub struct LayerConfig {
     pub encoding: Option<String>,
     pub minzoom: Option<u8>,
     pub maxzoom: Option<u8>,
+    /// Simplification tolerance below maxzoom, pixels of a 512-pixel tile
+    /// (default 0.375, MapLibre's; 0 keeps every vertex).
+    pub tolerance: Option<f64>,
     /// Cluster points at low zooms (default: on for point layers).
     pub cluster: Option<bool>,
     /// Cluster radius in pixels of a 512-pixel tile (default 40).
@@ -274,6 +277,11 @@ impl Config {
                     bail!("{at}: cluster_radius = {r} must be in (0, 512]");
                 }
             }
+            if let Some(t) = l.tolerance {
+                if !(0.0..=64.0).contains(&t) {
+                    bail!("{at}: tolerance = {t} must be in [0, 64] (pixels of a 512-pixel tile)");
+                }
+            }
             if let Some(z) = l.cluster_maxzoom {
                 if z > MAX_ZOOM {
                     bail!("{at}: cluster_maxzoom = {z} is above {MAX_ZOOM}");
@@ -318,6 +326,7 @@ impl LayerConfig {
             encoding: self.encoding.clone(),
             minzoom: self.minzoom,
             maxzoom: self.maxzoom,
+            tolerance: self.tolerance,
             clustering: match (self.cluster, self.cluster_radius, self.cluster_maxzoom) {
                 (Some(false), _, _) => Clustering::Off,
                 (None, None, None) => Clustering::Auto,
@@ -372,6 +381,14 @@ mod tests {
         std::fs::write(&f, "[[layers]]\npath = \"a.shp\"\nid = \"a,b\"\n").unwrap();
         let e = format!("{:#}", Config::from_file(&f).unwrap_err());
         assert!(e.contains("layers[0]") && e.contains("','"), "{e}");
+
+        for bad in ["-1", "65", "nan"] {
+            std::fs::write(&f, format!("[[layers]]\npath = \"a.shp\"\ntolerance = {bad}\n")).unwrap();
+            let e = format!("{:#}", Config::from_file(&f).unwrap_err());
+            assert!(e.contains("layers[0]") && e.contains("tolerance") && e.contains("[0, 64]"), "{e}");
+        }
+        std::fs::write(&f, "[[layers]]\npath = \"a.shp\"\ntolerance = 0\n").unwrap();
+        assert_eq!(Config::from_file(&f).unwrap().layers[0].load_options().tolerance, Some(0.0));
 
         std::fs::write(&f, "[[layers]]\npath = 3\n").unwrap();
         let e = format!("{:#}", Config::from_file(&f).unwrap_err());

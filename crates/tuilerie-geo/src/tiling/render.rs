@@ -75,8 +75,9 @@ pub fn render_layer(layer: &Layer, coord: TileCoord, opts: &TileOptions, budget:
         extent,
         min: -(opts.buffer as f64),
         max: extent + opts.buffer as f64,
-        // About one tile unit; no simplification from the layer's maxzoom on.
-        sq_tol: if coord.z >= meta.maxzoom { 0.0 } else { (1.0 / (coord.scale() * extent)).powi(2) },
+        // The layer's tolerance (pixels of a 512-pixel tile, in world units
+        // at this zoom); no simplification from the layer's maxzoom on.
+        sq_tol: if coord.z >= meta.maxzoom { 0.0 } else { (meta.tolerance / (512.0 * coord.scale())).powi(2) },
     };
     let mut rendered: Vec<Rendered> = Vec::new();
     let mut scratch = Scratch::default();
