@@ -248,21 +248,6 @@ impl LayerWriter {
         i
     }
 
-    /// Adds a feature. `geometry` must be non-empty.
-    pub fn add_feature<'v>(
-        &mut self,
-        id: Option<u64>,
-        properties: impl IntoIterator<Item = (&'v str, TileValue<'v>)>,
-        geom_type: GeomType,
-        geometry: &[u32],
-    ) {
-        self.tags.clear();
-        for (k, v) in properties {
-            self.tag(k, v);
-        }
-        self.push_feature(id, geom_type, geometry);
-    }
-
     /// Adds a property to the feature being built (see [`Self::push_feature`]).
     pub fn tag(&mut self, k: &str, v: TileValue<'_>) {
         let ki = self.key_id(k);
@@ -301,8 +286,8 @@ impl LayerWriter {
         self.tags.push(vi);
     }
 
-    /// Ends the feature whose properties were given by [`Self::tag`] and
-    /// [`Self::tag_interned`]. `geometry` must be non-empty.
+    /// Adds a feature with the properties given since the last one by
+    /// [`Self::tag`] and [`Self::tag_interned`]. `geometry` must be non-empty.
     pub fn push_feature(&mut self, id: Option<u64>, geom_type: GeomType, geometry: &[u32]) {
         let mut f = std::mem::take(&mut self.feature_buf);
         f.clear();
@@ -373,8 +358,11 @@ mod tests {
     #[test]
     fn keys_and_values_are_shared_between_features() {
         let mut l = LayerWriter::new("x", 4096);
-        l.add_feature(Some(1), [("a", TileValue::String("v")), ("b", TileValue::Int(-3))], GeomType::Point, &[9, 50, 34]);
-        l.add_feature(None, [("a", TileValue::String("v"))], GeomType::Point, &[9, 50, 34]);
+        l.tag("a", TileValue::String("v"));
+        l.tag("b", TileValue::Int(-3));
+        l.push_feature(Some(1), GeomType::Point, &[9, 50, 34]);
+        l.tag("a", TileValue::String("v"));
+        l.push_feature(None, GeomType::Point, &[9, 50, 34]);
         assert_eq!(l.keys.len(), 2);
         assert_eq!(l.value_index.len(), 2);
         assert_eq!(l.len(), 2);
