@@ -61,19 +61,29 @@ fn area2(ring: &Json) -> f64 {
 /// Features whose geometry, in world units, intersects the buffered tile;
 /// for polygons, with an intersection of at least one square tile unit
 /// (smaller slivers are degenerate and dropped by the specification's rules).
+/// A feature's geometry in world (Web Mercator, 0..1) coordinates.
+fn world_geometry(layer: &Layer, i: usize) -> Geometry<f64> {
+    layer.feature(i).geometry().to_geometry().map_coords(|c| {
+        let (x, y) = lonlat_to_world(c.x, c.y);
+        Coord { x, y }
+    })
+}
+
+/// The tile plus `buffer` units of a 4096 extent, in world coordinates.
+fn buffered_rect(coord: TileCoord, buffer: f64) -> Rect<f64> {
+    let b = coord.world_bounds(buffer / 4096.0);
+    Rect::new(Coord { x: b[0], y: b[1] }, Coord { x: b[2], y: b[3] })
+}
+
 fn brute_force(layer: &Layer, coord: TileCoord, buffer: f64) -> Vec<usize> {
     use geo::{Area, BooleanOps, Contains};
-    let b = coord.world_bounds(buffer / 4096.0);
-    let rect = Rect::new(Coord { x: b[0], y: b[1] }, Coord { x: b[2], y: b[3] });
+    let rect = buffered_rect(coord, buffer);
     let rect_mp: geo::MultiPolygon<f64> = rect.to_polygon().into();
     let unit2 = (coord.scale() * 4096.0).powi(-2);
     layer
         .features()
         .filter(|f| {
-            let g: Geometry<f64> = f.geometry().to_geometry().map_coords(|c| {
-                let (x, y) = lonlat_to_world(c.x, c.y);
-                Coord { x, y }
-            });
+            let g = world_geometry(layer, f.index());
             if !(g.bounding_rect().is_some_and(|r| r.intersects(&rect)) && g.intersects(&rect)) {
                 return false;
             }
@@ -358,20 +368,16 @@ fn check_simplification(path: &Path, coord: TileCoord) {
                 ((wx * n - coord.x as f64) * 4096.0, (wy * n - coord.y as f64) * 4096.0)
             };
             for ring in polygons.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())) {
-                let pts: Vec<(f64, f64)> = ring.0.iter().map(|&c| to_tile(c)).collect();
                 // Rings that simplify to almost nothing are dropped (as
                 // geojson-vt does); check those clearly larger than that.
-                let extent = {
-                    let xs = pts.iter().map(|p| p.0);
-                    let ys = pts.iter().map(|p| p.1);
-                    let (x0, x1) = (xs.clone().fold(f64::INFINITY, f64::min), xs.fold(f64::NEG_INFINITY, f64::max));
-                    let (y0, y1) = (ys.clone().fold(f64::INFINITY, f64::min), ys.fold(f64::NEG_INFINITY, f64::max));
-                    (x1 - x0).max(y1 - y0)
-                };
-                if extent < 8.0 * units + 16.0 {
+                // (Mercator keeps axes, so the box's corners map to the
+                // projected ring's box.)
+                let Some(bbox) = ring.bounding_rect() else { continue };
+                let (lo, hi) = (to_tile(bbox.min()), to_tile(bbox.max()));
+                if (hi.0 - lo.0).abs().max((hi.1 - lo.1).abs()) < 8.0 * units + 16.0 {
                     continue;
                 }
-                for p in pts {
+                for p in ring.0.iter().map(|&c| to_tile(c)) {
                     // Inside the tile, away from the clip edges.
                     if p.0 > 8.0 && p.0 < 4088.0 && p.1 > 8.0 && p.1 < 4088.0 {
                         let d = rings
@@ -409,18 +415,13 @@ fn sub_pixel_drops(layer: &Layer, features: &[Json], coord: TileCoord) -> Vec<f6
         .into_iter()
         .filter(|&i| !matches!(layer.feature(i).property("code"), Some(Value::String(c)) if present.contains(c)))
         .map(|i| {
-            let g: Geometry<f64> = layer.feature(i).geometry().to_geometry().map_coords(|c| {
-                let (x, y) = lonlat_to_world(c.x, c.y);
-                Coord { x, y }
-            });
-            let mp: geo::MultiPolygon<f64> = match g {
+            let mp: geo::MultiPolygon<f64> = match world_geometry(layer, i) {
                 Geometry::MultiPolygon(m) => m,
                 Geometry::Polygon(p) => p.into(),
                 other => panic!("polygon expected, got {other:?}"),
             };
             // The part inside the tile and its buffer.
-            let b = coord.world_bounds(64.0 / 4096.0);
-            let rect: geo::MultiPolygon<f64> = Rect::new(Coord { x: b[0], y: b[1] }, Coord { x: b[2], y: b[3] }).to_polygon().into();
+            let rect: geo::MultiPolygon<f64> = buffered_rect(coord, 64.0).to_polygon().into();
             geo::BooleanOps::intersection(&mp, &rect).unsigned_area() / unit2
         })
         .collect()
