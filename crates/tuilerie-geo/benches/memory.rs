@@ -33,7 +33,7 @@ fn main() {
     println!("RSS after load:      {:.1} MiB", after as f64 / 1048576.0);
     println!("resident bytes/feature: {per:.1}");
     println!("heap estimate/feature:  {:.1}", layer.heap_bytes() as f64 / n as f64);
-    if let Some(c) = layer.clusters() {
+    if let Some(c) = layer.tile_prep().clusters() {
         let nodes: usize = (0..=c.options().map_or(0, |o| o.max_zoom)).map(|z| c.level_len(z)).sum();
         println!("cluster nodes (all levels): {nodes} ({:.2} per feature), heap {:.1} bytes/feature", nodes as f64 / n as f64, c.heap_bytes() as f64 / n as f64);
     }

@@ -25,7 +25,7 @@ fn workload(name: &str) -> Vec<TileCoord> {
 
 fn run(layer: &Layer, tiles: &[TileCoord]) -> usize {
     let opts = TileOptions::default();
-    tiles.iter().map(|t| render_tile(&[layer], *t, &opts).map_or(0, |b| b.len())).sum()
+    tiles.iter().map(|t| render_tile(&[layer.tiles()], *t, &opts).map_or(0, |b| b.len())).sum()
 }
 
 fn bench_tiling(c: &mut Criterion) {

@@ -3,90 +3,24 @@
 //! Steps per feature: properties are interned as they are read, then the
 //! geometry is reprojected to WGS84, validated (finite, in range, not empty),
 //! and either kept or skipped with a counted reason. [`LayerBuilder::finish`]
-//! computes metadata and bulk-loads the indexes.
+//! then runs the later stages: metadata, indexes, profile, tiling data.
 
 use crate::error::{GeoError, GeoResult};
+use crate::features::{FeatureTable, StoredId};
+use crate::geometry::{envelope, FeatureGeometry, GeometryKind};
 use crate::index::LayerIndex;
-use crate::layer::{
-    FeatureGeometry, Field, GeometryKind, Layer, LayerId, LayerMeta, SkipReason, SkipReport,
-    StoredId,
-};
+use crate::layer::{Field, Layer, LayerId, LayerMeta, Provenance, SkipReason, SkipReport};
+use crate::options::{LoadOptions, ProfileOptions};
+use crate::profile::{PlainProfile, Profile};
 use crate::properties::{FieldId, FieldType, PropertyTable, Value, ValueId, ValuePool};
 use crate::reproject::Reprojector;
+use crate::tiling::TilePrep;
+use crate::waste::WasteProfile;
 use geo::{Coord, CoordsIter, Geometry};
 use hashbrown::HashMap;
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
-use crate::tiling::{lonlat_to_world, ClusterIndex, ClusterOptions, PreparedGeometry};
-use crate::waste::{CategoryMask, Taxonomy};
-
-/// Callback told the number of features read so far (for progress bars).
-pub type ProgressFn = Arc<dyn Fn(usize) + Send + Sync>;
-
-/// Per-layer options of a load (from the configuration file or defaults).
-#[derive(Clone, Default)]
-pub struct LoadOptions {
-    /// Layer id; default: slug of the file stem.
-    pub id: Option<LayerId>,
-    /// Human title; default: the file stem.
-    pub title: Option<String>,
-    /// Property whose value becomes the feature id.
-    pub id_field: Option<String>,
-    /// Properties to keep (all when `None`).
-    pub properties: Option<Vec<String>>,
-    /// Source CRS override, e.g. `EPSG:2154`.
-    pub crs: Option<String>,
-    /// Attribute encoding override for shapefiles, e.g. `ISO-8859-1`.
-    pub encoding: Option<String>,
-    pub minzoom: Option<u8>,
-    pub maxzoom: Option<u8>,
-    /// Simplification tolerance below `maxzoom`, in pixels of a 512-pixel
-    /// tile (default [`DEFAULT_TOLERANCE`], MapLibre's for GeoJSON sources).
-    pub tolerance: Option<f64>,
-    /// Point clustering for low zooms.
-    pub clustering: Clustering,
-    /// What the layer's facilities accept beyond `recycling:*=yes` tags.
-    pub waste: crate::waste::WasteMapping,
-    /// IANA time zone of `opening_hours` values (default Europe/Paris).
-    pub timezone: Option<String>,
-    pub progress: Option<ProgressFn>,
-}
-
-/// Douglas–Peucker tolerance of tiles below a layer's maxzoom, in pixels of
-/// a 512-pixel tile: MapLibre's default for GeoJSON sources (geojson-vt's 3
-/// units of a 4096 extent).
-pub const DEFAULT_TOLERANCE: f64 = 0.375;
-
-/// Whether a layer's points are clustered at low zooms.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub enum Clustering {
-    /// On for point layers, with default options.
-    #[default]
-    Auto,
-    Off,
-    On(crate::tiling::ClusterOptions),
-}
-
-impl std::fmt::Debug for LoadOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadOptions")
-            .field("id", &self.id)
-            .field("title", &self.title)
-            .field("id_field", &self.id_field)
-            .field("properties", &self.properties)
-            .field("crs", &self.crs)
-            .field("encoding", &self.encoding)
-            .field("minzoom", &self.minzoom)
-            .field("maxzoom", &self.maxzoom)
-            .field("tolerance", &self.tolerance)
-            .field("clustering", &self.clustering)
-            .field("waste", &self.waste)
-            .field("timezone", &self.timezone)
-            .finish()
-    }
-}
 
 /// An id read from a source, before storage.
 #[derive(Debug, Clone)]
@@ -151,11 +85,9 @@ impl LayerBuilder {
 
     /// Checks options that can fail before reading (the time zone).
     pub fn validate_options(&mut self) -> GeoResult<()> {
-        if let Some(tz) = &self.options.timezone {
-            self.timezone = Some(crate::waste::opening_hours::parse_timezone(tz).map_err(|message| GeoError::Option {
-                option: "timezone".into(),
-                message,
-            })?);
+        self.options.validate()?;
+        if let ProfileOptions::Waste(w) = &self.options.profile {
+            self.timezone = Some(w.parsed_timezone()?);
         }
         Ok(())
     }
@@ -325,152 +257,102 @@ impl LayerBuilder {
         Ok(FeatureGeometry::from_geometry(g))
     }
 
-    /// Computes metadata, builds the indexes and returns the layer.
+    /// Builds the layer, one stage after the other: the feature table,
+    /// the metadata, the indexes, the profile, the tiling data.
     pub fn finish(mut self, format: &'static str, crs_origin: &str, encoding: Option<String>) -> Layer {
-        let mut bounds: Option<[f64; 4]> = None;
-        for g in &self.geometries {
-            if let Some(r) = crate::index::envelope(g) {
-                let b = bounds.get_or_insert([f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
-                b[0] = b[0].min(r.min().x);
-                b[1] = b[1].min(r.min().y);
-                b[2] = b[2].max(r.max().x);
-                b[3] = b[3].max(r.max().y);
+        let features = self.take_features();
+        let stem = self.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let meta = LayerMeta {
+            id: self.options.id.clone().unwrap_or_else(|| LayerId::from_stem(&stem)),
+            title: self.options.title.clone().unwrap_or(stem),
+            source: Provenance {
+                path: self.path.clone(),
+                format,
+                crs: self.reprojector.source_name().to_string(),
+                crs_origin: crs_origin.to_string(),
+                encoding,
+            },
+            geometry_kinds: self.kinds.iter().copied().collect(),
+            bounds: bounds(features.geometries()),
+            feature_count: features.len(),
+            fields: self.field_report(&features),
+            skipped: std::mem::take(&mut self.skipped),
+            load_time: std::time::Duration::ZERO,
+        };
+        let mut index = LayerIndex::build(features.geometries());
+        let profile: Box<dyn Profile> = match &self.options.profile {
+            ProfileOptions::Waste(w) => {
+                let tz = self.timezone.unwrap_or(chrono_tz::Europe::Paris);
+                Box::new(WasteProfile::build(&features, w, tz))
             }
-        }
+            ProfileOptions::Plain => Box::new(PlainProfile),
+        };
+        index.globe_mut().set_categories(profile.masks());
+        let tiles = TilePrep::build(&features, &meta.geometry_kinds, self.options.tiles, profile.as_ref());
+        let mut layer = Layer { meta, features, index, profile, tiles };
+        layer.meta.load_time = self.started.elapsed();
+        layer
+    }
+
+    /// Moves the features out of the builder, compacted: ids equal to the
+    /// feature's position (common in exports) are not stored.
+    fn take_features(&mut self) -> FeatureTable {
         self.pool.shrink();
         self.props.shrink();
         self.geometries.shrink_to_fit();
-        if !self.ids.is_empty() && self.ids.len() < self.geometries.len() {
-            self.ids.resize(self.geometries.len(), StoredId::Index);
+        let n = self.geometries.len();
+        let mut ids = std::mem::take(&mut self.ids);
+        if !ids.is_empty() && ids.len() < n {
+            ids.resize(n, StoredId::Index);
         }
-        // Ids equal to the feature's position (common in exports) need no storage.
-        let implicit = self.ids.iter().enumerate().all(|(i, id)| match id {
+        let implicit = ids.iter().enumerate().all(|(i, id)| match id {
             StoredId::Index => true,
             StoredId::Int(v) => *v == i as i64,
             StoredId::Str(_) => false,
         });
         if implicit {
-            self.ids = Vec::new();
+            ids = Vec::new();
         }
-        self.ids.shrink_to_fit();
-        let index = LayerIndex::build(&self.geometries);
-        let stem = self
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let fields = self
-            .field_names
+        ids.shrink_to_fit();
+        FeatureTable {
+            ids,
+            geometries: std::mem::take(&mut self.geometries),
+            props: std::mem::take(&mut self.props),
+            pool: std::mem::take(&mut self.pool),
+            field_keys: self.field_names.iter().map(|n| crate::json::json_key(n)).collect(),
+            field_names: std::mem::take(&mut self.field_names),
+        }
+    }
+
+    /// Every field with its type, count and a few samples.
+    fn field_report(&self, features: &FeatureTable) -> Vec<Field> {
+        features
+            .field_names()
             .iter()
             .zip(&self.fields)
             .map(|(name, s)| Field {
                 name: name.clone(),
                 field_type: s.field_type,
                 count: s.count,
-                samples: s.samples.iter().map(|v| self.pool.get(*v).display()).collect(),
+                samples: s.samples.iter().map(|v| features.pool.get(*v).display()).collect(),
             })
-            .collect();
-        let meta = LayerMeta {
-            id: self.options.id.clone().unwrap_or_else(|| LayerId::from_stem(&stem)),
-            title: self.options.title.clone().unwrap_or(stem),
-            path: self.path.clone(),
-            format,
-            crs: self.reprojector.source_name().to_string(),
-            crs_origin: crs_origin.to_string(),
-            encoding,
-            geometry_kinds: self.kinds.iter().copied().collect(),
-            bounds,
-            feature_count: self.geometries.len(),
-            fields,
-            skipped: self.skipped,
-            // Set once the layer is complete, below.
-            load_time: std::time::Duration::ZERO,
-            minzoom: self.options.minzoom.unwrap_or(0),
-            maxzoom: self.options.maxzoom.unwrap_or(14),
-            tolerance: self.options.tolerance.unwrap_or(DEFAULT_TOLERANCE),
-            timezone: String::new(),
-            invalid_opening_hours: 0,
-            invalid_opening_hours_examples: Vec::new(),
-            waste_features: 0,
-        };
-        let prepared = if self.kinds.iter().any(|k| !k.is_puntal()) {
-            self.geometries
-                .iter()
-                .map(|g| match g {
-                    FeatureGeometry::Point(_) => PreparedGeometry::default(),
-                    FeatureGeometry::Other(g) => PreparedGeometry::new(g),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let clustering = self.options.clustering;
-        let timezone = self.timezone;
-        let waste = self.options.waste.clone();
-        let mut layer = Layer {
-            meta,
-            ids: self.ids,
-            geometries: self.geometries,
-            props: self.props,
-            pool: self.pool,
-            field_keys: self.field_names.iter().map(|n| crate::geojson_out::json_key(n)).collect(),
-            field_names: self.field_names,
-            index,
-            prepared,
-            categories: Vec::new(),
-            clusters: None,
-            schedules: None,
-        };
-        let tz = timezone.unwrap_or(chrono_tz::Europe::Paris);
-        layer.meta.timezone = tz.name().to_string();
-        if let Some(field) = layer.field_id("opening_hours") {
-            let schedules = crate::waste::opening_hours::Schedules::build(
-                layer.features().map(|f| match f.property_by_id(field) {
-                    Some(Value::String(s)) => Some(s),
-                    _ => None,
-                }),
-                tz,
-            );
-            layer.meta.invalid_opening_hours = schedules.invalid;
-            layer.meta.invalid_opening_hours_examples = schedules.invalid_examples.clone();
-            layer.schedules = Some(schedules);
-        }
-        let taxonomy = Taxonomy::builtin();
-        let defaults = waste
-            .defaults
-            .iter()
-            .fold(0, |m, w| m | crate::waste::words_mask(w, taxonomy));
-        let categories: Vec<CategoryMask> = layer
-            .features()
-            .map(|f| crate::waste::classify(&f, taxonomy, &waste, defaults))
-            .collect();
-        layer.meta.waste_features = categories.iter().filter(|&&m| m != 0).count();
-        layer.index.globe_mut().set_categories(&categories);
-        layer.categories = categories;
-        let cluster_options = match clustering {
-            Clustering::Off => None,
-            Clustering::On(o) => Some(o),
-            Clustering::Auto => layer.meta.is_point_layer().then(|| ClusterOptions {
-                max_zoom: ClusterOptions::default().max_zoom.min(layer.meta.maxzoom.saturating_sub(1)),
-                ..ClusterOptions::default()
-            }),
-        };
-        if let Some(o) = cluster_options {
-            let points: Vec<(f64, f64, u32)> = layer
-                .geometries
-                .iter()
-                .enumerate()
-                .filter_map(|(i, g)| {
-                    let c = crate::index::representative_point(g)?;
-                    let (x, y) = lonlat_to_world(c.x, c.y);
-                    Some((x, y, i as u32))
-                })
-                .collect();
-            layer.clusters = Some(ClusterIndex::build(points, &layer.categories, taxonomy.len(), o));
-        }
-        layer.meta.load_time = self.started.elapsed();
-        layer
+            .collect()
     }
+}
+
+/// WGS84 bounds `[west, south, east, north]` of the geometries.
+fn bounds(geometries: &[FeatureGeometry]) -> Option<[f64; 4]> {
+    let mut bounds: Option<[f64; 4]> = None;
+    for g in geometries {
+        if let Some(r) = envelope(g) {
+            let b = bounds.get_or_insert([f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
+            b[0] = b[0].min(r.min().x);
+            b[1] = b[1].min(r.min().y);
+            b[2] = b[2].max(r.max().x);
+            b[3] = b[3].max(r.max().y);
+        }
+    }
+    bounds
 }
 
 fn check_coord(c: Coord<f64>) -> Result<(), (SkipReason, String)> {

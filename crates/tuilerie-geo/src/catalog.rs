@@ -1,7 +1,7 @@
 //! [`Catalog`]: the set of layers a service serves, with a data version that
 //! changes on every (re)load so caches keyed by it never serve stale data.
 
-use crate::build::LoadOptions;
+use crate::options::LoadOptions;
 use crate::layer::{Layer, LayerId};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -77,7 +77,7 @@ impl Catalog {
         if self.by_id.contains_key(&id) {
             let msg = format!(
                 "{}: layer id {id:?} is already used by another layer; set a distinct `id` in the configuration",
-                layer.meta().path.display()
+                layer.meta().source.path.display()
             );
             tracing::error!("{msg}");
             return Err(msg);

@@ -73,6 +73,44 @@ pub enum GeoError {
     Option { option: String, message: String },
 }
 
+/// An option of a layer (or of a stage) with a value it cannot take; the
+/// message names the option as written in the configuration.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct OptionError {
+    /// The configuration key (`tolerance`, `timezone`, `cluster_radius`...).
+    pub option: &'static str,
+    pub message: String,
+}
+
+impl OptionError {
+    pub fn new(option: &'static str, message: impl Into<String>) -> Self {
+        OptionError { option, message: message.into() }
+    }
+}
+
+/// A query parameter with a value a query cannot take; servers answer it
+/// with a 400 naming the parameter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParamError {
+    /// The parameter as written in the request (`lon`, `bbox`, `accepts`...).
+    pub parameter: String,
+    pub message: String,
+}
+
+impl ParamError {
+    pub fn new(parameter: impl Into<String>, message: impl Into<String>) -> Self {
+        ParamError { parameter: parameter.into(), message: message.into() }
+    }
+}
+
+impl From<OptionError> for GeoError {
+    fn from(e: OptionError) -> Self {
+        GeoError::Option { option: e.option.to_string(), message: e.message }
+    }
+}
+
 impl GeoError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         GeoError::Io {

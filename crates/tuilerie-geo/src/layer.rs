@@ -1,10 +1,15 @@
-//! A loaded layer: features (id, WGS84 geometry, typed properties), metadata
-//! and spatial indexes. Built once by [`LayerBuilder`](crate::LayerBuilder),
-//! then read-only and shared between threads.
+//! A loaded layer: its id and metadata, and the parts each stage built
+//! (features, indexes, profile, tiling data). Built once by
+//! [`LayerBuilder`](crate::LayerBuilder), then read-only and shared between
+//! threads.
 
+use crate::features::{FeatureRef, FeatureTable};
+use crate::geometry::GeometryKind;
 use crate::index::LayerIndex;
-use crate::properties::{FieldId, FieldType, PropertyTable, Value, ValueId, ValuePool};
-use geo::{Coord, Geometry, Point, Rect};
+use crate::profile::Profile;
+use crate::properties::{FieldId, FieldType};
+use crate::tiling::{LayerTiles, TilePrep};
+use geo::{Coord, Rect};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -67,110 +72,6 @@ impl std::borrow::Borrow<str> for LayerId {
 impl fmt::Display for LayerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// A feature identifier as found in the source (GeoJSON `id`, an id field),
-/// or the feature's position when the source has none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FeatureId<'a> {
-    Int(i64),
-    Str(&'a str),
-}
-
-impl fmt::Display for FeatureId<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FeatureId::Int(i) => write!(f, "{i}"),
-            FeatureId::Str(s) => f.write_str(s),
-        }
-    }
-}
-
-/// How a feature id is kept in memory.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum StoredId {
-    /// No id in the source: the feature's index is its id.
-    Index,
-    Int(i64),
-    /// A string id, as a value of the layer's pool.
-    Str(ValueId),
-}
-
-/// A feature's geometry in WGS84 longitude/latitude. Points are kept inline
-/// (16 bytes), everything else boxed, so point layers stay small.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FeatureGeometry {
-    Point(Coord<f64>),
-    Other(Box<Geometry<f64>>),
-}
-
-impl FeatureGeometry {
-    pub fn from_geometry(g: Geometry<f64>) -> Self {
-        match g {
-            Geometry::Point(p) => FeatureGeometry::Point(p.0),
-            other => FeatureGeometry::Other(Box::new(other)),
-        }
-    }
-
-    /// An owned `geo` geometry.
-    pub fn to_geometry(&self) -> Geometry<f64> {
-        match self {
-            FeatureGeometry::Point(c) => Geometry::Point(Point(*c)),
-            FeatureGeometry::Other(g) => (**g).clone(),
-        }
-    }
-
-    pub fn kind(&self) -> GeometryKind {
-        match self {
-            FeatureGeometry::Point(_) => GeometryKind::Point,
-            FeatureGeometry::Other(g) => GeometryKind::of(g),
-        }
-    }
-}
-
-/// The geometry types of the simple-features model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub enum GeometryKind {
-    Point,
-    MultiPoint,
-    LineString,
-    MultiLineString,
-    Polygon,
-    MultiPolygon,
-    GeometryCollection,
-}
-
-impl GeometryKind {
-    pub fn of(g: &Geometry<f64>) -> Self {
-        match g {
-            Geometry::Point(_) => GeometryKind::Point,
-            Geometry::MultiPoint(_) => GeometryKind::MultiPoint,
-            Geometry::Line(_) | Geometry::LineString(_) => GeometryKind::LineString,
-            Geometry::MultiLineString(_) => GeometryKind::MultiLineString,
-            Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => {
-                GeometryKind::Polygon
-            }
-            Geometry::MultiPolygon(_) => GeometryKind::MultiPolygon,
-            Geometry::GeometryCollection(_) => GeometryKind::GeometryCollection,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            GeometryKind::Point => "Point",
-            GeometryKind::MultiPoint => "MultiPoint",
-            GeometryKind::LineString => "LineString",
-            GeometryKind::MultiLineString => "MultiLineString",
-            GeometryKind::Polygon => "Polygon",
-            GeometryKind::MultiPolygon => "MultiPolygon",
-            GeometryKind::GeometryCollection => "GeometryCollection",
-        }
-    }
-
-    /// Whether the kind is a point or multipoint (nearest queries, clustering).
-    pub fn is_puntal(self) -> bool {
-        matches!(self, GeometryKind::Point | GeometryKind::MultiPoint)
     }
 }
 
@@ -249,11 +150,9 @@ impl SkipReport {
     }
 }
 
-/// What is known about a layer once loaded.
+/// Where a layer's features came from.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct LayerMeta {
-    pub id: LayerId,
-    pub title: String,
+pub struct Provenance {
     pub path: PathBuf,
     /// `GeoJSON` or `ESRI Shapefile`.
     pub format: &'static str,
@@ -263,6 +162,17 @@ pub struct LayerMeta {
     pub crs_origin: String,
     /// Text encoding of the attributes and where it came from (shapefiles).
     pub encoding: Option<String>,
+}
+
+/// What is known about a layer once loaded: its names, provenance and
+/// what the load found (serving options belong to tiling, domain counts to
+/// the profile).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LayerMeta {
+    pub id: LayerId,
+    pub title: String,
+    #[serde(flatten)]
+    pub source: Provenance,
     pub geometry_kinds: Vec<GeometryKind>,
     /// WGS84 bounds `[west, south, east, north]`; `None` for an empty layer.
     pub bounds: Option<[f64; 4]>,
@@ -271,19 +181,6 @@ pub struct LayerMeta {
     pub skipped: SkipReport,
     #[serde(skip)]
     pub load_time: Duration,
-    pub minzoom: u8,
-    pub maxzoom: u8,
-    /// Simplification tolerance below `maxzoom`, pixels of a 512-pixel tile.
-    pub tolerance: f64,
-    /// Time zone of opening hours.
-    pub timezone: String,
-    /// Features whose `opening_hours` value does not parse.
-    pub invalid_opening_hours: usize,
-    /// A few of them: (feature index, value, parser message).
-    pub invalid_opening_hours_examples: Vec<(usize, String, String)>,
-    /// Features that accept at least one waste category; when non-zero,
-    /// tiles carry `waste_category` and `waste_categories` for styling.
-    pub waste_features: usize,
 }
 
 impl LayerMeta {
@@ -291,27 +188,31 @@ impl LayerMeta {
     pub fn is_point_layer(&self) -> bool {
         !self.geometry_kinds.is_empty() && self.geometry_kinds.iter().all(|k| k.is_puntal())
     }
+
+    /// WGS84 bounds as a `geo::Rect`.
+    pub fn bounds_rect(&self) -> Option<Rect<f64>> {
+        self.bounds.map(|[w, s, e, n]| Rect::new(Coord { x: w, y: s }, Coord { x: e, y: n }))
+    }
 }
 
-/// A loaded, indexed layer.
+/// A loaded layer: each part belongs to the stage that builds and reads it.
+///
+/// 1. [`FeatureTable`]: ids, geometries, properties (the sources, through
+///    [`LayerBuilder`](crate::LayerBuilder));
+/// 2. [`LayerIndex`]: the spatial indexes (bbox, tiles, nearest);
+/// 3. [`Profile`]: what a domain adds per feature (waste categories,
+///    opening hours);
+/// 4. [`TilePrep`]: simplification importances and clusters for tiles.
+///
+/// Read-only once built and shared between threads; a change is a new
+/// `Layer` swapped in whole by the catalog's owner.
 #[derive(Debug)]
 pub struct Layer {
     pub(crate) meta: LayerMeta,
-    pub(crate) ids: Vec<StoredId>,
-    pub(crate) geometries: Vec<FeatureGeometry>,
-    pub(crate) props: PropertyTable,
-    pub(crate) pool: ValuePool,
-    pub(crate) field_names: Vec<String>,
-    /// Each field name as a JSON object key (`"name":`), for writers.
-    pub(crate) field_keys: Vec<Box<[u8]>>,
+    pub(crate) features: FeatureTable,
     pub(crate) index: LayerIndex,
-    /// World-unit geometry with simplification importances, per feature;
-    /// empty for point-only layers.
-    pub(crate) prepared: Vec<crate::tiling::PreparedGeometry>,
-    /// Waste categories accepted by each feature (bit mask).
-    pub(crate) categories: Vec<crate::waste::CategoryMask>,
-    pub(crate) clusters: Option<crate::tiling::ClusterIndex>,
-    pub(crate) schedules: Option<crate::waste::opening_hours::Schedules>,
+    pub(crate) profile: Box<dyn Profile>,
+    pub(crate) tiles: TilePrep,
 }
 
 impl Layer {
@@ -324,199 +225,97 @@ impl Layer {
     }
 
     pub fn len(&self) -> usize {
-        self.geometries.len()
+        self.features.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.geometries.is_empty()
+        self.features.is_empty()
     }
 
-    /// Asks for the memory of feature `index` (id, geometry, properties,
-    /// categories, opening hours) ahead of reading it, so that the few
-    /// features of a query result load in parallel rather than one miss
-    /// after another.
-    pub fn prefetch_feature(&self, index: usize) {
-        use crate::prefetch::prefetch;
-        prefetch(self.ids.as_ptr().wrapping_add(index));
-        prefetch(self.geometries.as_ptr().wrapping_add(index));
-        prefetch(self.categories.as_ptr().wrapping_add(index));
-        self.props.prefetch(index);
-        if let Some(s) = &self.schedules {
-            s.prefetch(index);
-        }
-    }
-
-    /// The second step of [`Layer::prefetch_feature`]: the property pairs,
-    /// whose place is known once the first step has landed.
-    pub fn prefetch_properties(&self, index: usize) {
-        self.props.prefetch_pairs(index);
+    /// The features, column by column.
+    pub fn features_table(&self) -> &FeatureTable {
+        &self.features
     }
 
     /// The feature at `index` (0..len).
     pub fn feature(&self, index: usize) -> FeatureRef<'_> {
-        FeatureRef { layer: self, index }
+        self.features.feature(index)
     }
 
     pub fn features(&self) -> impl ExactSizeIterator<Item = FeatureRef<'_>> + '_ {
-        (0..self.len()).map(move |i| self.feature(i))
+        self.features.features()
     }
 
     /// Finds a feature by its id as written in a URL (linear in the layer size).
     pub fn find(&self, id: &str) -> Option<FeatureRef<'_>> {
-        let numeric = id.parse::<i64>().ok().filter(|n| n.to_string() == id);
-        self.features().find(|f| match f.id() {
-            FeatureId::Int(i) => numeric == Some(i),
-            FeatureId::Str(s) => s == id,
-        })
+        self.features.find(id)
+    }
+
+    /// The id of the field called `name`.
+    pub fn field_id(&self, name: &str) -> Option<FieldId> {
+        self.features.field_id(name)
     }
 
     pub fn index(&self) -> &LayerIndex {
         &self.index
     }
 
-    /// Tiling data of feature `index`, if it has lines or polygons.
-    pub fn prepared(&self, index: usize) -> Option<&crate::tiling::PreparedGeometry> {
-        self.prepared.get(index).filter(|p| !p.is_empty())
+    /// What the layer's domain adds to its features.
+    pub fn profile(&self) -> &dyn Profile {
+        self.profile.as_ref()
     }
 
-    /// The point clusters of the layer, if clustering is on.
-    pub fn clusters(&self) -> Option<&crate::tiling::ClusterIndex> {
-        self.clusters.as_ref()
+    /// The layer's tiling data (settings, prepared geometry, clusters).
+    pub fn tile_prep(&self) -> &TilePrep {
+        &self.tiles
     }
 
-    /// The geodesic nearest-neighbour index.
-    pub fn nearest_index(&self) -> &crate::query::NearestIndex {
-        self.index.globe()
+    /// The view of the layer the tile renderer reads.
+    pub fn tiles(&self) -> LayerTiles<'_> {
+        LayerTiles {
+            name: self.meta.id.as_str(),
+            features: &self.features,
+            index: &self.index,
+            prep: &self.tiles,
+            profile: self.profile.as_ref(),
+        }
+    }
+
+    /// Asks for the memory of feature `index` (id, geometry, properties,
+    /// classes, opening hours) ahead of reading it, so that the few
+    /// features of a query result load in parallel rather than one miss
+    /// after another.
+    pub fn prefetch_feature(&self, index: usize) {
+        self.features.prefetch_feature(index);
+        self.profile.prefetch(index);
+    }
+
+    /// The second step of [`Layer::prefetch_feature`]: the property pairs,
+    /// whose place is known once the first step has landed.
+    pub fn prefetch_properties(&self, index: usize) {
+        self.features.prefetch_properties(index);
     }
 
     /// Calls `f` with every feature whose envelope intersects the lon/lat
     /// box `[west, south, east, north]`.
     pub fn for_each_in_bbox(&self, bbox: [f64; 4], f: impl FnMut(u32)) {
-        self.index.for_each_in_bbox(&self.geometries, bbox, f)
+        self.index.for_each_in_bbox(self.features.geometries(), bbox, f)
     }
 
     /// Features whose envelope intersects `bbox`, in ascending order.
     pub fn query_bbox(&self, bbox: [f64; 4]) -> Vec<u32> {
-        self.index.query_bbox(&self.geometries, bbox)
+        self.index.query_bbox(self.features.geometries(), bbox)
     }
 
-    /// Parsed `opening_hours` values, if the layer has that field.
-    pub fn schedules(&self) -> Option<&crate::waste::opening_hours::Schedules> {
-        self.schedules.as_ref()
-    }
-
-    /// The waste categories feature `index` accepts.
-    pub fn categories(&self, index: usize) -> crate::waste::CategoryMask {
-        self.categories.get(index).copied().unwrap_or(0)
-    }
-
-    /// The id of the field called `name`.
-    pub fn field_id(&self, name: &str) -> Option<FieldId> {
-        self.field_names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| FieldId(i as u32))
-    }
-
-    /// Approximate heap bytes held by the layer (features, properties, indexes).
+    /// Approximate heap bytes held by the layer (features, properties,
+    /// indexes, profile, tiling data).
     pub fn heap_bytes(&self) -> usize {
-        let geoms = self.geometries.capacity() * std::mem::size_of::<FeatureGeometry>();
-        self.ids.capacity() * std::mem::size_of::<StoredId>()
-            + geoms
-            + self.props.heap_bytes()
-            + self.pool.heap_bytes()
-            + self.index.heap_bytes()
-            + self.prepared.iter().map(|p| p.heap_bytes()).sum::<usize>()
-            + self.prepared.capacity() * std::mem::size_of::<crate::tiling::PreparedGeometry>()
-            + self.categories.capacity() * 8
-            + self.clusters.as_ref().map_or(0, |c| c.heap_bytes())
+        self.features.heap_bytes() + self.index.heap_bytes() + self.profile.heap_bytes() + self.tiles.heap_bytes()
     }
 
     /// WGS84 bounds as a `geo::Rect`.
     pub fn bounds_rect(&self) -> Option<Rect<f64>> {
-        self.meta.bounds.map(|[w, s, e, n]| {
-            Rect::new(Coord { x: w, y: s }, Coord { x: e, y: n })
-        })
-    }
-}
-
-/// A borrowed view of one feature.
-#[derive(Clone, Copy)]
-pub struct FeatureRef<'a> {
-    layer: &'a Layer,
-    index: usize,
-}
-
-impl<'a> FeatureRef<'a> {
-    /// Position of the feature in its layer.
-    pub fn index(&self) -> usize {
-        self.index
-    }
-
-    pub fn id(&self) -> FeatureId<'a> {
-        match self.layer.ids.get(self.index) {
-            Some(StoredId::Int(i)) => FeatureId::Int(*i),
-            Some(StoredId::Str(v)) => match self.layer.pool.get(*v) {
-                Value::String(s) => FeatureId::Str(s),
-                _ => FeatureId::Int(self.index as i64),
-            },
-            _ => FeatureId::Int(self.index as i64),
-        }
-    }
-
-    pub fn geometry(&self) -> &'a FeatureGeometry {
-        &self.layer.geometries[self.index]
-    }
-
-    /// `(field name, value)` pairs, in source order.
-    pub fn properties(&self) -> impl ExactSizeIterator<Item = (&'a str, Value<'a>)> + 'a {
-        let layer = self.layer;
-        layer
-            .props
-            .get(self.index)
-            .map(move |(f, v)| (layer.field_names[f.0 as usize].as_str(), layer.pool.get(v)))
-    }
-
-    /// Same as [`Self::properties`] with each pair's field id and interned
-    /// value id (equal ids, equal values: a tile encoder keys on them).
-    pub fn interned_properties(&self) -> impl ExactSizeIterator<Item = (FieldId, ValueId, &'a str, Value<'a>)> + 'a {
-        let layer = self.layer;
-        layer
-            .props
-            .get(self.index)
-            .map(move |(f, v)| (f, v, layer.field_names[f.0 as usize].as_str(), layer.pool.get(v)))
-    }
-
-    /// The value of property `name`, if present.
-    pub fn property(&self, name: &str) -> Option<Value<'a>> {
-        let field = self.layer.field_id(name)?;
-        self.property_by_id(field)
-    }
-
-    pub fn property_by_id(&self, field: FieldId) -> Option<Value<'a>> {
-        let layer = self.layer;
-        layer
-            .props
-            .get(self.index)
-            .find(|(f, _)| *f == field)
-            .map(|(_, v)| layer.pool.get(v))
-    }
-
-    /// Properties as a JSON object.
-    pub fn properties_json(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.properties()
-            .map(|(k, v)| (k.to_string(), v.to_json()))
-            .collect()
-    }
-}
-
-impl fmt::Debug for FeatureRef<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Feature")
-            .field("id", &self.id())
-            .field("geometry", self.geometry())
-            .field("properties", &self.properties().collect::<Vec<_>>())
-            .finish()
+        self.meta.bounds_rect()
     }
 }
 

@@ -1,46 +1,52 @@
 //! tuilerie-geo: read the GIS files public bodies publish (GeoJSON,
 //! shapefiles in Lambert-93 with Latin-1 attributes) into compact in-memory
-//! layers indexed with R-trees, ready for tiles and spatial queries.
+//! layers, indexed, ready for tiles, nearest-facility queries and thematic
+//! maps. No HTTP types in its API. `ARCHITECTURE.md` at the repository's
+//! root walks the stages.
 //!
 //! Pipeline: [`source`] (read a file) → [`reproject`] (PROJ, to WGS84) →
-//! [`LayerBuilder`] (validate, intern properties, count skipped features) →
-//! [`index`] (bulk-loaded `rstar` trees) → [`Layer`].
+//! [`LayerBuilder`] (validate, intern properties, count skipped features)
+//! → [`LayerIndex`] (R-tree of envelopes, [`GlobeTree`] of points) →
+//! [`Profile`] (waste categories, opening hours) → [`tiling`] preparation
+//! → [`Layer`] in a [`Catalog`]; then [`tiling`] (tiles), [`query`]
+//! (nearest, items), [`thematic`] (maps) and [`output`] (GeoJSON) read it.
 #![deny(unsafe_code)]
 
-pub mod build;
-pub mod catalog;
-pub mod error;
-pub mod geojson_out;
-pub mod index;
-pub mod layer;
+mod build;
+mod catalog;
+mod error;
+mod features;
+pub mod geodesic;
+mod geometry;
+pub mod hours;
+mod index;
+mod json;
+mod layer;
+mod options;
+pub mod output;
 mod prefetch;
-pub mod properties;
+mod profile;
+mod properties;
 pub mod query;
 pub mod reproject;
 pub mod source;
-pub mod text;
+mod text;
+pub mod testdata;
 pub mod thematic;
 pub mod tiling;
 pub mod waste;
 
+pub use build::{LayerBuilder, SourceId};
 pub use catalog::{Catalog, FailedLayer};
-pub use build::{Clustering, LayerBuilder, LoadOptions, ProgressFn, SourceId, DEFAULT_TOLERANCE};
-pub use error::{GeoError, GeoResult};
-pub use index::LayerIndex;
-pub use layer::{
-    FeatureGeometry, FeatureId, FeatureRef, Field, GeometryKind, Layer, LayerId, LayerMeta,
-    SkipReason, SkipReport, SkippedFeature,
-};
-pub use properties::{FieldType, Value};
+pub use error::{GeoError, GeoResult, OptionError, ParamError};
+pub use features::{FeatureId, FeatureRef, FeatureTable};
+pub use geometry::{envelope, representative_point, FeatureGeometry, GeometryKind};
+pub use index::{GlobeTree, LayerIndex};
+pub use layer::{Field, Layer, LayerId, LayerMeta, Provenance, SkipReason, SkipReport, SkippedFeature};
+pub use options::{LoadOptions, ProfileOptions, ProgressFn};
+pub use profile::{ClassMask, PlainProfile, Profile};
+pub use properties::{FieldId, FieldType, Value, ValueId};
 pub use reproject::{Crs, CrsOrigin, Reprojector};
 pub use source::{discover, load, SourceFormat};
-
-/// Helpers shared by unit tests.
-#[cfg(test)]
-pub(crate) mod testing {
-    /// A fixed-seed linear congruential generator: uniform in [0, 1).
-    pub fn lcg(seed: &mut u64) -> f64 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (*seed >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+pub use text::fold;
+pub use tiling::{Clustering, TileSettings, DEFAULT_TOLERANCE};

@@ -158,12 +158,9 @@ impl ValuePool {
     }
 
     /// Number of distinct values.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.values.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
     }
 
     /// Reads a stored value.
@@ -182,7 +179,7 @@ impl ValuePool {
                 out.extend_from_slice(text);
                 out.push(b'"');
             }
-            _ => crate::geojson_out::push_value(out, &self.get(id)),
+            _ => push_value(out, &self.get(id)),
         }
     }
 
@@ -221,7 +218,7 @@ impl ValuePool {
             Value::Bool(b) => Stored::Bool(b),
             Value::Int(i) => Stored::Int(i),
             Value::Float(f) => Stored::Float(f),
-            Value::String(s) => Stored::Str(self.push_text(s)?, !crate::geojson_out::needs_escape(s.as_bytes())),
+            Value::String(s) => Stored::Str(self.push_text(s)?, !crate::json::needs_escape(s.as_bytes())),
             Value::Json(s) => Stored::Json(self.push_text(s)?),
         };
         let id = u32::try_from(self.values.len()).map_err(|_| PoolFull)?;
@@ -284,12 +281,9 @@ impl PropertyTable {
     }
 
     /// Number of features with a recorded run.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.starts.len() - 1
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Adds a property to the feature being built.
@@ -364,6 +358,20 @@ impl PropertyTable {
 
     pub fn heap_bytes(&self) -> usize {
         self.starts.capacity() * 4 + self.entries.capacity() * std::mem::size_of::<Entry>()
+    }
+}
+
+/// A property value as JSON.
+fn push_value(out: &mut Vec<u8>, v: &Value<'_>) {
+    match *v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Value::Int(i) => crate::json::push_i64(out, i),
+        Value::Float(x) => crate::json::push_f64(out, x),
+        Value::String(s) => crate::json::push_str(out, s),
+        Value::Json(_) => {
+            let _ = serde_json::to_writer(&mut *out, &v.to_json());
+        }
     }
 }
 

@@ -151,7 +151,7 @@ fn missing_prj_can_be_overridden_by_configuration() {
     )
     .unwrap();
     assert_eq!(layer.len(), 538);
-    assert!(layer.meta().crs.contains("Lambert-93"));
+    assert!(layer.meta().source.crs.contains("Lambert-93"));
 }
 
 #[test]

@@ -123,7 +123,7 @@ fn a_legacy_crs_member_reprojects_from_lambert93() {
     );
     let Geometry::Point(p) = layer.feature(0).geometry().to_geometry() else { panic!() };
     assert!((p.x() - 3.0).abs() < 1e-9 && (p.y() - 46.5).abs() < 1e-9, "{p:?}");
-    assert_eq!(layer.meta().crs_origin, "GeoJSON crs member");
+    assert_eq!(layer.meta().source.crs_origin, "GeoJSON crs member");
 }
 
 #[test]

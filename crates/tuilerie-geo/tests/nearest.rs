@@ -9,7 +9,7 @@ use geo::{Distance, Geodesic, Point};
 use std::path::Path;
 use tuilerie_geo::query::{nearest, NearestQuery};
 use tuilerie_geo::source::geojson::load_bytes;
-use tuilerie_geo::waste::opening_hours::OpenState;
+use tuilerie_geo::hours::OpenState;
 use tuilerie_geo::waste::{CategoryMask, Taxonomy};
 use tuilerie_geo::{load, FeatureGeometry, Layer, LoadOptions, Value};
 
@@ -53,14 +53,14 @@ impl Brute {
         if let Some(at) = q.open_at {
             self.open.borrow_mut().entry(at).or_insert_with(|| {
                 (0..self.units.len())
-                    .map(|i| layer.schedules().is_some_and(|s| s.state(i, at) == OpenState::Open))
+                    .map(|i| layer.profile().schedules().is_some_and(|s| s.state(i, at) == OpenState::Open))
                     .collect()
             });
         }
         let open = self.open.borrow();
         let open_now = q.open_at.map(|at| &open[&at]);
         let ok = |i: usize| {
-            (q.accepts == 0 || layer.categories(i) & q.accepts == q.accepts)
+            (q.accepts == 0 || layer.profile().mask(i) & q.accepts == q.accepts)
                 && q.facility_type.as_ref().is_none_or(|t| self.types[i].as_deref() == Some(t.as_str()))
                 && open_now.is_none_or(|o| o[i])
         };

@@ -112,7 +112,7 @@ fn latin1_commune_attributes_equal_what_gdal_reads() {
         .collect();
     assert!(names.iter().any(|n| n == "Mérignac"));
     assert!(names.iter().any(|n| n == "Saint-Médard-en-Jalles"));
-    assert_eq!(layer.meta().encoding.as_deref(), Some("ISO-8859-1 (from .cpg file)"));
+    assert_eq!(layer.meta().source.encoding.as_deref(), Some("ISO-8859-1 (from .cpg file)"));
 }
 
 #[test]
@@ -126,8 +126,8 @@ fn metadata_lists_fields_types_bounds_and_crs() {
     let layer = load(&common::gironde("shp/communes-33-l93.shp"), LoadOptions::default()).unwrap();
     let m = layer.meta();
     assert_eq!(m.id.as_str(), "communes-33-l93");
-    assert!(m.crs.contains("Lambert-93"), "{}", m.crs);
-    assert_eq!(m.crs_origin, ".prj file");
+    assert!(m.source.crs.contains("Lambert-93"), "{}", m.source.crs);
+    assert_eq!(m.source.crs_origin, ".prj file");
     let fields: Vec<(&str, tuilerie_geo::FieldType)> = m.fields.iter().map(|f| (f.name.as_str(), f.field_type)).collect();
     assert_eq!(
         fields,

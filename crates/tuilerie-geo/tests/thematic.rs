@@ -114,7 +114,7 @@ fn counts_of_points_per_commune_equal_a_brute_force_point_in_polygon_count() {
         let shapes: Vec<Geometry<f64>> = communes.features().map(|f| f.geometry().to_geometry()).collect();
         let mut expected = vec![0.0; communes.len()];
         for p in points.features() {
-            if mask != 0 && points.categories(p.index()) & mask != mask {
+            if mask != 0 && points.profile().mask(p.index()) & mask != mask {
                 continue;
             }
             let FeatureGeometry::Point(c) = p.geometry() else { continue };

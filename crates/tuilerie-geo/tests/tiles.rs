@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use tuilerie_geo::source::geojson::load_bytes;
 use tuilerie_geo::tiling::{lonlat_to_world, render_tile, TileCoord, TileOptions};
-use tuilerie_geo::{load, Clustering, Layer, LoadOptions, Value};
+use tuilerie_geo::{load, Clustering, Layer, LoadOptions, TileSettings, Value};
 
 fn node_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/node")
@@ -142,7 +142,7 @@ fn commune_polygon_tiles_match_brute_force_counts_properties_and_winding() {
     // Without simplification, so that a feature is in a tile exactly when
     // its clipped area is at least one square unit (simplification, which
     // may drop sub-pixel rings, is checked below).
-    let layer = load(&common::gironde("communes-33.geojson"), LoadOptions { tolerance: Some(0.0), ..LoadOptions::default() }).unwrap();
+    let layer = load(&common::gironde("communes-33.geojson"), LoadOptions { tiles: TileSettings { tolerance: 0.0, ..Default::default() }, ..LoadOptions::default() }).unwrap();
     let opts = TileOptions::default();
     let mut coords = vec![tile_at(-0.58, 44.84, 6), tile_at(-0.58, 44.84, 10), tile_at(-0.58, 44.84, 14)];
     // Every z8 tile over Gironde, edges included.
@@ -151,7 +151,7 @@ fn commune_polygon_tiles_match_brute_force_counts_properties_and_winding() {
             coords.push(TileCoord::new(8, x, y).unwrap());
         }
     }
-    let tiles: Vec<Vec<u8>> = coords.iter().map(|&c| render_tile(&[&layer], c, &opts).unwrap_or_default()).collect();
+    let tiles: Vec<Vec<u8>> = coords.iter().map(|&c| render_tile(&[layer.tiles()], c, &opts).unwrap_or_default()).collect();
     let decoded = decode(&tiles);
     let mut total = 0;
     for ((coord, d), bytes) in coords.iter().zip(&decoded).zip(&tiles) {
@@ -183,7 +183,7 @@ fn a_multipolygon_with_a_hole_decodes_as_such() {
         [[[0,0],[40,0],[40,40],[0,40],[0,0]],[[10,10],[10,20],[20,20],[20,10],[10,10]]],
         [[[-60,-10],[-50,-10],[-50,-20],[-60,-20],[-60,-10]]]]}}]}"#;
     let layer = load_bytes(Path::new("mp.geojson"), gj.as_bytes(), LoadOptions::default()).unwrap();
-    let tile = render_tile(&[&layer], TileCoord::new(0, 0, 0).unwrap(), &TileOptions::default()).unwrap();
+    let tile = render_tile(&[layer.tiles()], TileCoord::new(0, 0, 0).unwrap(), &TileOptions::default()).unwrap();
     let d = &decode(&[tile])[0];
     let l = check_layer(d, "mp");
     let f = &l["features"][0];
@@ -210,11 +210,11 @@ fn a_multipolygon_with_a_hole_decodes_as_such() {
 fn point_tiles_match_brute_force_without_clustering_and_keep_every_point_with_it() {
     let path = common::gironde("decheteries-6element.geojson");
     // Recycling centres take a standard list (layer defaults, as in the config).
-    let waste = tuilerie_geo::waste::WasteMapping { accepts_field: None, defaults: vec!["gravats".into(), "piles".into()] };
-    let plain = load(&path, LoadOptions { clustering: Clustering::Off, waste, ..Default::default() }).unwrap();
+    let waste = tuilerie_geo::waste::WasteOptions { accepts: vec!["gravats".into(), "piles".into()], ..Default::default() };
+    let plain = load(&path, LoadOptions { tiles: TileSettings { clustering: Clustering::Off, ..Default::default() }, profile: tuilerie_geo::ProfileOptions::Waste(waste), ..Default::default() }).unwrap();
     let opts = TileOptions::default();
     let coords = [tile_at(-0.58, 44.84, 8), tile_at(-0.58, 44.84, 10), tile_at(-0.41, 43.34, 9), tile_at(-0.41, 43.34, 12)];
-    let tiles: Vec<Vec<u8>> = coords.iter().map(|&c| render_tile(&[&plain], c, &opts).unwrap_or_default()).collect();
+    let tiles: Vec<Vec<u8>> = coords.iter().map(|&c| render_tile(&[plain.tiles()], c, &opts).unwrap_or_default()).collect();
     let decoded = decode(&tiles);
     for ((c, d), t) in coords.iter().zip(&decoded).zip(&tiles) {
         let expected = brute_force(&plain, *c, 64.0);
@@ -230,7 +230,7 @@ fn point_tiles_match_brute_force_without_clustering_and_keep_every_point_with_it
             let Some(Value::String(name)) = plain.feature(i).property("name") else { panic!() };
             assert_eq!(f["properties"]["name"], *name);
             // Waste categories for styling: the first in taxonomy order, and all.
-            let ids = tuilerie_geo::waste::mask_ids(plain.categories(i), tuilerie_geo::waste::Taxonomy::builtin());
+            let ids = tuilerie_geo::waste::mask_ids(plain.profile().mask(i), tuilerie_geo::waste::Taxonomy::builtin());
             assert_eq!(ids, ["batteries", "rubble"]);
             assert_eq!(f["properties"]["waste_category"], ids[0]);
             assert_eq!(f["properties"]["waste_categories"], ids.join(","));
@@ -238,7 +238,7 @@ fn point_tiles_match_brute_force_without_clustering_and_keep_every_point_with_it
     }
     // Clustered: at z0 the point counts add up to all 44 points.
     let clustered = load(&path, LoadOptions::default()).unwrap();
-    let t = render_tile(&[&clustered], TileCoord::new(0, 0, 0).unwrap(), &opts).unwrap();
+    let t = render_tile(&[clustered.tiles()], TileCoord::new(0, 0, 0).unwrap(), &opts).unwrap();
     let d = &decode(&[t])[0];
     let l = check_layer(d, "decheteries-6element");
     let total: u64 = l["features"]
@@ -283,10 +283,10 @@ fn a_million_points_give_small_clustered_low_zoom_tiles_and_exact_high_zoom_tile
     drop(text);
     let opts = TileOptions::default();
     let z5 = tile_at(-0.58, 44.84, 5);
-    let t5 = render_tile(&[&layer], z5, &opts).unwrap();
+    let t5 = render_tile(&[layer.tiles()], z5, &opts).unwrap();
     assert!(t5.len() < 100_000, "z5 tile is {} bytes", t5.len());
     let z14 = tile_at(-0.58, 44.84, 14);
-    let t14 = render_tile(&[&layer], z14, &opts).unwrap();
+    let t14 = render_tile(&[layer.tiles()], z14, &opts).unwrap();
     let decoded = decode(&[t5, t14]);
     let l5 = check_layer(&decoded[0], "million");
     let f = l5["features"].as_array().unwrap().iter().find(|f| f["properties"]["cluster"] == true).unwrap();
@@ -306,11 +306,11 @@ fn tiles_stay_under_the_byte_budget() {
     let layer = load_bytes(
         Path::new("dense.geojson"),
         text.as_bytes(),
-        LoadOptions { clustering: Clustering::Off, ..Default::default() },
+        LoadOptions { tiles: TileSettings { clustering: Clustering::Off, ..Default::default() }, ..Default::default() },
     )
     .unwrap();
     let opts = TileOptions { max_bytes: 50_000, ..Default::default() };
-    let t = render_tile(&[&layer], tile_at(-0.58, 44.84, 6), &opts).unwrap();
+    let t = render_tile(&[layer.tiles()], tile_at(-0.58, 44.84, 6), &opts).unwrap();
     assert!(t.len() <= 50_000, "{}", t.len());
     let d = &decode(&[t])[0];
     let n = check_layer(d, "dense")["length"].as_u64().unwrap();
@@ -341,8 +341,8 @@ fn check_simplification(path: &Path, coord: TileCoord) {
     let mut vertex_counts = Vec::new();
     let mut dropped_areas = Vec::new();
     for (tolerance, units) in cases {
-        let layer = load(path, LoadOptions { tolerance: Some(tolerance), ..LoadOptions::default() }).unwrap();
-        let tile = render_tile(&[&layer], coord, &opts).unwrap();
+        let layer = load(path, LoadOptions { tiles: TileSettings { tolerance, ..Default::default() }, ..LoadOptions::default() }).unwrap();
+        let tile = render_tile(&[layer.tiles()], coord, &opts).unwrap();
         let decoded = decode(&[tile]);
         let features = check_layer(&decoded[0], "communes-33")["features"].as_array().unwrap().clone();
         vertex_counts.push(features.iter().flat_map(|f| f["rings"].as_array().unwrap()).map(|r| r.as_array().unwrap().len()).sum::<usize>());

@@ -24,13 +24,13 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use tuilerie_geo::tiling::ClusterOptions;
-use tuilerie_geo::waste::WasteMapping;
-use tuilerie_geo::{Clustering, LayerId, LoadOptions};
+use tuilerie_geo::waste::WasteOptions;
+use tuilerie_geo::{Clustering, LayerId, LoadOptions, ProfileOptions, TileSettings};
 
 /// Default bind address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// Highest zoom level served.
-pub const MAX_ZOOM: u8 = 22;
+pub const MAX_ZOOM: u8 = tuilerie_geo::tiling::MAX_ZOOM;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -269,39 +269,11 @@ impl Config {
         }
         for (i, l) in self.layers.iter().enumerate() {
             let at = format!("layers[{i}] ({})", l.path.display());
-            if let Some(tz) = &l.timezone {
-                tuilerie_geo::waste::opening_hours::parse_timezone(tz).map_err(|e| anyhow::anyhow!("{at}: timezone: {e}"))?;
-            }
-            if let Some(r) = l.cluster_radius {
-                if !(r > 0.0 && r <= 512.0) {
-                    bail!("{at}: cluster_radius = {r} must be in (0, 512]");
-                }
-            }
-            if let Some(t) = l.tolerance {
-                if !(0.0..=64.0).contains(&t) {
-                    bail!("{at}: tolerance = {t} must be in [0, 64] (pixels of a 512-pixel tile)");
-                }
-            }
-            if let Some(z) = l.cluster_maxzoom {
-                if z > MAX_ZOOM {
-                    bail!("{at}: cluster_maxzoom = {z} is above {MAX_ZOOM}");
-                }
-            }
             if let Some(id) = &l.id {
                 LayerId::new(id).map_err(|e| anyhow::anyhow!("{at}: id: {e}"))?;
             }
-            for (name, z) in [("minzoom", l.minzoom), ("maxzoom", l.maxzoom)] {
-                if let Some(z) = z {
-                    if z > MAX_ZOOM {
-                        bail!("{at}: {name} = {z} is above {MAX_ZOOM}");
-                    }
-                }
-            }
-            if let (Some(a), Some(b)) = (l.minzoom, l.maxzoom) {
-                if a > b {
-                    bail!("{at}: minzoom {a} is greater than maxzoom {b}");
-                }
-            }
+            // The library checks its own options; the message names the key.
+            l.load_options().validate().map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
         }
         Ok(())
     }
@@ -316,7 +288,10 @@ impl LayerConfig {
         }
     }
 
+    /// The library's options for this layer (checked by
+    /// [`LoadOptions::validate`]).
     pub fn load_options(&self) -> LoadOptions {
+        let defaults = TileSettings::default();
         LoadOptions {
             id: self.id.as_deref().and_then(|i| LayerId::new(i).ok()),
             title: self.title.clone(),
@@ -324,26 +299,28 @@ impl LayerConfig {
             properties: self.properties.clone(),
             crs: self.crs.clone(),
             encoding: self.encoding.clone(),
-            minzoom: self.minzoom,
-            maxzoom: self.maxzoom,
-            tolerance: self.tolerance,
-            clustering: match (self.cluster, self.cluster_radius, self.cluster_maxzoom) {
-                (Some(false), _, _) => Clustering::Off,
-                (None, None, None) => Clustering::Auto,
-                (_, r, z) => {
-                    let d = ClusterOptions::default();
-                    Clustering::On(ClusterOptions {
-                        radius: r.unwrap_or(d.radius),
-                        max_zoom: z.unwrap_or(d.max_zoom),
-                        ..d
-                    })
-                }
+            tiles: TileSettings {
+                minzoom: self.minzoom.unwrap_or(defaults.minzoom),
+                maxzoom: self.maxzoom.unwrap_or(defaults.maxzoom),
+                tolerance: self.tolerance.unwrap_or(defaults.tolerance),
+                clustering: match (self.cluster, self.cluster_radius, self.cluster_maxzoom) {
+                    (Some(false), _, _) => Clustering::Off,
+                    (None, None, None) => Clustering::Auto,
+                    (_, r, z) => {
+                        let d = ClusterOptions::default();
+                        Clustering::On(ClusterOptions {
+                            radius: r.unwrap_or(d.radius),
+                            max_zoom: z.unwrap_or(d.max_zoom),
+                            ..d
+                        })
+                    }
+                },
             },
-            waste: WasteMapping {
+            profile: ProfileOptions::Waste(WasteOptions {
                 accepts_field: self.accepts_field.clone(),
-                defaults: self.accepts.clone().unwrap_or_default(),
-            },
-            timezone: self.timezone.clone(),
+                accepts: self.accepts.clone().unwrap_or_default(),
+                timezone: self.timezone.clone(),
+            }),
             progress: None,
         }
     }
@@ -388,7 +365,7 @@ mod tests {
             assert!(e.contains("layers[0]") && e.contains("tolerance") && e.contains("[0, 64]"), "{e}");
         }
         std::fs::write(&f, "[[layers]]\npath = \"a.shp\"\ntolerance = 0\n").unwrap();
-        assert_eq!(Config::from_file(&f).unwrap().layers[0].load_options().tolerance, Some(0.0));
+        assert_eq!(Config::from_file(&f).unwrap().layers[0].load_options().tiles.tolerance, 0.0);
 
         std::fs::write(&f, "[[layers]]\npath = 3\n").unwrap();
         let e = format!("{:#}", Config::from_file(&f).unwrap_err());

@@ -31,6 +31,12 @@ impl ApiError {
     }
 }
 
+impl From<tuilerie_geo::ParamError> for ApiError {
+    fn from(e: tuilerie_geo::ParamError) -> Self {
+        ApiError::BadRequest { parameter: e.parameter, message: e.message }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = match &self {

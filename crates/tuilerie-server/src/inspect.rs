@@ -8,11 +8,11 @@ use tuilerie_geo::{Layer, LayerMeta};
 pub fn report(layer: &Layer) -> String {
     let m = layer.meta();
     let mut s = String::new();
-    let _ = writeln!(s, "{}", m.path.display());
+    let _ = writeln!(s, "{}", m.source.path.display());
     let _ = writeln!(s, "  layer id    {}", m.id);
-    let _ = writeln!(s, "  format      {}", m.format);
-    let _ = writeln!(s, "  CRS         {} (from {})", m.crs, m.crs_origin);
-    if let Some(e) = &m.encoding {
+    let _ = writeln!(s, "  format      {}", m.source.format);
+    let _ = writeln!(s, "  CRS         {} (from {})", m.source.crs, m.source.crs_origin);
+    if let Some(e) = &m.source.encoding {
         let _ = writeln!(s, "  encoding    {e}");
     }
     let _ = writeln!(s, "  features    {}", m.feature_count);
@@ -37,14 +37,15 @@ pub fn report(layer: &Layer) -> String {
             f.samples.join(", ")
         );
     }
-    if layer.schedules().is_some() {
-        let _ = writeln!(s, "  opening_hours {} unparsable value(s), evaluated in {}", m.invalid_opening_hours, m.timezone);
-        for (i, v, e) in m.invalid_opening_hours_examples.iter().take(5) {
+    if let Some(hours) = layer.profile().schedules() {
+        let tz = hours.timezone();
+        let _ = writeln!(s, "  opening_hours {} unparsable value(s), evaluated in {tz}", hours.invalid);
+        for (i, v, e) in hours.invalid_examples.iter().take(5) {
             let _ = writeln!(s, "    feature {i}: {v:?}: {e}");
         }
     }
-    if layer.clusters().is_some() {
-        let _ = writeln!(s, "  clusters    up to zoom {}", layer.clusters().and_then(|c| c.options()).map_or(0, |o| o.max_zoom));
+    if let Some(clusters) = layer.tile_prep().clusters() {
+        let _ = writeln!(s, "  clusters    up to zoom {}", clusters.options().map_or(0, |o| o.max_zoom));
     }
     skipped(&mut s, m);
     let _ = writeln!(s, "  load time   {:.1} ms", m.load_time.as_secs_f64() * 1000.0);
@@ -67,5 +68,16 @@ pub fn report_json(layer: &Layer) -> serde_json::Value {
     let m = layer.meta();
     let mut v = serde_json::to_value(m).unwrap_or_default();
     v["load_time_ms"] = serde_json::json!(m.load_time.as_secs_f64() * 1000.0);
+    // Serving options and domain counts, beside what the load found.
+    let tiles = layer.tile_prep().settings();
+    v["minzoom"] = serde_json::json!(tiles.minzoom);
+    v["maxzoom"] = serde_json::json!(tiles.maxzoom);
+    v["tolerance"] = serde_json::json!(tiles.tolerance);
+    let profile = layer.profile();
+    v["timezone"] = serde_json::json!(profile.timezone().map(|tz| tz.name()));
+    let hours = profile.schedules();
+    v["invalid_opening_hours"] = serde_json::json!(hours.map_or(0, |h| h.invalid));
+    v["invalid_opening_hours_examples"] = serde_json::json!(hours.map(|h| h.invalid_examples.clone()).unwrap_or_default());
+    v["waste_features"] = serde_json::json!(profile.classified_features());
     v
 }

@@ -117,7 +117,7 @@ async fn tiles_are_served_gzipped_with_etag_304_and_204_when_empty() {
 #[tokio::test]
 async fn layers_are_left_out_below_their_minzoom() {
     let mut o = LoadOptions::default();
-    o.minzoom = Some(8);
+    o.tiles.minzoom = 8;
     let catalog = Catalog::load(vec![(demo("points-collecte-synthetiques.geojson"), o)], 1);
     let s = AppState::ready(catalog, ServerOptions::default());
     let (r, _) = get(&s, "/tiles/points-collecte-synthetiques/7/63/45.mvt").await;

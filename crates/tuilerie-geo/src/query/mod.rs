@@ -1,7 +1,11 @@
-//! Queries over loaded layers: geodesic nearest facilities.
+//! Queries over loaded layers, each with its parameters checked into a
+//! typed query first: geodesic nearest facilities, and feature pages
+//! (OGC API Features items).
 
-pub mod geodesic;
-pub mod globe;
+mod items;
 pub mod nearest;
+mod params;
 
-pub use nearest::{nearest, NearestHit, NearestIndex, NearestQuery};
+pub use items::{items, ItemsPage, ItemsQuery, DEFAULT_LIMIT, MAX_LIMIT, RESERVED};
+pub use nearest::{nearest, NearestHit, NearestQuery, MAX_K};
+pub use params::{number, parse_bbox, parse_time, QueryParams};

@@ -8,105 +8,21 @@
 //! the k-th best geodesic distance is exact, with no special case at the
 //! antimeridian or the poles. Filters (categories, type, opening hours,
 //! distance) apply during the walk; exact distances come from
-//! [`super::geodesic`] (Karney's method, or its closed form for short lines).
+//! [`crate::geodesic`] (Karney's method, or its closed form for short lines).
 
-use crate::layer::{FeatureGeometry, Layer};
+use super::params::{number, parse_time, QueryParams};
+use crate::error::ParamError;
+use crate::geometry::FeatureGeometry;
+use crate::hours::OpenState;
+use crate::layer::Layer;
+use crate::profile::ClassMask;
 use crate::properties::Value;
-use crate::waste::opening_hours::OpenState;
-use crate::waste::CategoryMask;
+use crate::waste::parse_accepts;
 use chrono::{DateTime, Utc};
-use super::geodesic::{ecef, Origin, A, F};
-use super::globe::{GlobeTree, WalkHeap};
+use crate::geodesic::Origin;
+use crate::index::globe::{WalkHeap, CHORD_MARGIN};
 use geo::{ClosestPoint, Contains, Coord, Geometry, MapCoords, Point};
 use std::cell::RefCell;
-
-/// The Earth-centred bounding box of a lon/lat box: x = r(φ)·cos λ,
-/// y = r(φ)·sin λ with r = N(φ)·cos φ decreasing in |φ|, and z increasing
-/// in φ, so the extremes come from the box's edges and the axes it spans.
-fn ecef_box([w, s, e, n]: [f64; 4]) -> [[f64; 3]; 2] {
-    let e2 = F * (2.0 - F);
-    let big_n = |lat: f64| A / (1.0 - e2 * lat.to_radians().sin().powi(2)).sqrt();
-    let r = |lat: f64| big_n(lat) * lat.to_radians().cos();
-    let z = |lat: f64| big_n(lat) * (1.0 - e2) * lat.to_radians().sin();
-    let rmax = r(0.0f64.clamp(s, n));
-    let rmin = r(s).min(r(n));
-    let range = |f: fn(f64) -> f64, specials: &[(f64, f64)]| {
-        let (mut lo, mut hi) = (f(w.to_radians()).min(f(e.to_radians())), f(w.to_radians()).max(f(e.to_radians())));
-        for &(angle, value) in specials {
-            if angle >= w && angle <= e {
-                lo = lo.min(value);
-                hi = hi.max(value);
-            }
-        }
-        (lo, hi)
-    };
-    let (cmin, cmax) = range(f64::cos, &[(0.0, 1.0), (180.0, -1.0), (-180.0, -1.0)]);
-    let (smin, smax) = range(f64::sin, &[(90.0, 1.0), (-90.0, -1.0)]);
-    let scale = |lo: f64, hi: f64| {
-        let a = if lo >= 0.0 { rmin * lo } else { rmax * lo };
-        let b = if hi >= 0.0 { rmax * hi } else { rmin * hi };
-        (a, b)
-    };
-    let (x0, x1) = scale(cmin, cmax);
-    let (y0, y1) = scale(smin, smax);
-    [[x0, y0, z(s)], [x1, y1, z(n)]]
-}
-
-/// Upper bound of the rounding error of Earth-centred chords (metres).
-const CHORD_MARGIN: f64 = 1e-3;
-
-#[derive(Debug, Default)]
-pub struct NearestIndex {
-    tree: GlobeTree,
-    /// Largest chord from a feature's representative point to its vertices.
-    max_radius: f64,
-    /// Every feature is a single point (the tree holds the points themselves).
-    points_only: bool,
-}
-
-impl NearestIndex {
-    pub fn build(geometries: &[FeatureGeometry]) -> Self {
-        let mut max_radius: f64 = 0.0;
-        let mut entries = Vec::with_capacity(geometries.len());
-        for (i, g) in geometries.iter().enumerate() {
-            let Some(rep) = crate::index::representative_point(g) else { continue };
-            let r = ecef(rep.x, rep.y);
-            if let FeatureGeometry::Other(g) = g {
-                use geo::CoordsIter;
-                for c in g.coords_iter() {
-                    let p = ecef(c.x, c.y);
-                    let d = ((p[0] - r[0]).powi(2) + (p[1] - r[1]).powi(2) + (p[2] - r[2]).powi(2)).sqrt();
-                    max_radius = max_radius.max(d);
-                }
-            }
-            entries.push((r, i as u32));
-        }
-        NearestIndex {
-            tree: GlobeTree::build(entries),
-            max_radius,
-            points_only: geometries.iter().all(|g| matches!(g, FeatureGeometry::Point(_))),
-        }
-    }
-
-    /// Records the waste categories of every feature (by feature index), so
-    /// that filtered walks skip subtrees without a match.
-    pub fn set_categories(&mut self, masks: &[CategoryMask]) {
-        self.tree.set_categories(masks);
-    }
-
-    pub fn heap_bytes(&self) -> usize {
-        self.tree.heap_bytes()
-    }
-
-    /// Calls `f` with every feature whose representative point may lie in
-    /// the lon/lat box `[west, south, east, north]` (a superset: the box's
-    /// Earth-centred bounding box, padded by the rounding error; callers
-    /// test exactly).
-    pub fn candidates_in_lonlat_box(&self, bbox: [f64; 4], mut f: impl FnMut(u32)) {
-        let [lo, hi] = ecef_box(bbox);
-        self.tree.for_each_in_box(lo.map(|x| x - CHORD_MARGIN), hi.map(|x| x + CHORD_MARGIN), &mut f);
-    }
-}
 
 /// A nearest-facility query.
 #[derive(Debug, Clone)]
@@ -115,7 +31,7 @@ pub struct NearestQuery {
     pub lat: f64,
     pub k: usize,
     /// Every one of these categories must be accepted (0: no filter).
-    pub accepts: CategoryMask,
+    pub accepts: ClassMask,
     /// Keep only facilities open at this time.
     pub open_at: Option<DateTime<Utc>>,
     /// Time at which `open_now` / `next_change` are reported.
@@ -123,6 +39,48 @@ pub struct NearestQuery {
     pub max_distance: Option<f64>,
     /// `recycling_type` value required (`container`, `centre`).
     pub facility_type: Option<String>,
+}
+
+/// Largest `k` a query may ask for.
+pub const MAX_K: usize = 1000;
+
+impl NearestQuery {
+    /// Checks and types the parameters of a nearest request: `lon`, `lat`
+    /// (required, WGS84 degrees), `k` (1 to [`MAX_K`], default 5),
+    /// `accepts` (wastes, all required), `open` (`now` or RFC 3339),
+    /// `max_distance` (metres), `type` (`container` or `centre`).
+    pub fn parse(params: &(impl QueryParams + ?Sized), now: DateTime<Utc>) -> Result<NearestQuery, ParamError> {
+        let lon = number(params, "lon")?.ok_or_else(|| ParamError::new("lon", "lon is required (longitude in degrees, WGS84)"))?;
+        let lat = number(params, "lat")?.ok_or_else(|| ParamError::new("lat", "lat is required (latitude in degrees, WGS84)"))?;
+        if !(-180.0..=180.0).contains(&lon) {
+            return Err(ParamError::new("lon", format!("lon = {lon} is outside [-180, 180]")));
+        }
+        if !(-90.0..=90.0).contains(&lat) {
+            return Err(ParamError::new("lat", format!("lat = {lat} is outside [-90, 90]")));
+        }
+        let k = match params.get("k") {
+            None => 5,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|k| (1..=MAX_K).contains(k))
+                .ok_or_else(|| ParamError::new("k", format!("k must be an integer from 1 to {MAX_K}, got {v:?}")))?,
+        };
+        let max_distance = number(params, "max_distance")?;
+        if let Some(m) = max_distance {
+            if m < 0.0 {
+                return Err(ParamError::new("max_distance", format!("max_distance must be positive (metres), got {m}")));
+            }
+        }
+        let accepts = params.get("accepts").map(parse_accepts).transpose()?.unwrap_or(0);
+        let open_at = params.get("open").map(|v| parse_time("open", v, now)).transpose()?;
+        let facility_type = match params.get("type") {
+            None | Some("") => None,
+            Some(t @ ("container" | "centre")) => Some(t.to_string()),
+            Some(t) => return Err(ParamError::new("type", format!("type must be \"container\" or \"centre\", got {t:?}"))),
+        };
+        Ok(NearestQuery { lon, lat, k, accepts, open_at, at: open_at.unwrap_or(now), max_distance, facility_type })
+    }
 }
 
 /// One result.
@@ -214,7 +172,7 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
         layers[h.layer].prefetch_feature(h.feature);
     }
     for h in &mut best.hits {
-        if let Some(s) = layers[h.layer].schedules() {
+        if let Some(s) = layers[h.layer].profile().schedules() {
             (h.open, h.next_change) = s.evaluate_rfc3339(h.feature, q.at);
         }
     }
@@ -227,12 +185,13 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
 /// Walks one layer's tree in chord order, filtering as it goes, until no
 /// unseen feature can beat the k-th best.
 fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap: &mut WalkHeap, best: &mut Best) {
-    let index = layer.nearest_index();
-    let schedules = layer.schedules();
+    let index = layer.index().globe();
+    let profile = layer.profile();
+    let schedules = profile.schedules();
     // No feature farther than the k-th best (or max_distance) can be used:
     // the walk need not queue it.
     let slack = CHORD_MARGIN + index.max_radius;
-    let mut walk = index.tree.nearest(origin.xyz(), q.accepts, heap);
+    let mut walk = index.nearest(origin.xyz(), q.accepts, heap);
     if let Some(w) = best.worst() {
         walk.set_limit(w + slack);
     }
@@ -246,7 +205,7 @@ fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap:
         }
         let i = i as usize;
         // The tree already skips points without the categories, when it knows them.
-        if q.accepts != 0 && !index.tree.filters_categories() && layer.categories(i) & q.accepts != q.accepts {
+        if q.accepts != 0 && !index.filters_categories() && profile.mask(i) & q.accepts != q.accepts {
             continue;
         }
         if let Some(t) = &q.facility_type {
@@ -264,7 +223,7 @@ fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap:
             // The tree holds the point itself; its lon/lat is only read for
             // a line long enough to need Karney's method.
             let geometry = || layer.feature(i).geometry();
-            origin.inverse_xyz(xyz, || crate::index::representative_point(geometry()).map_or(origin.point(), Point))
+            origin.inverse_xyz(xyz, || crate::geometry::representative_point(geometry()).map_or(origin.point(), Point))
         } else {
             distance_to(origin, layer.feature(i).geometry())
         };
@@ -289,28 +248,8 @@ fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geodesic::ecef;
     use geo::{Distance, Geodesic};
-
-    #[test]
-    fn the_earth_centred_box_encloses_every_point_of_the_lonlat_box() {
-        let boxes = [[-1.3, 44.1, 0.4, 45.6], [170.0, -10.0, 180.0, 10.0], [-180.0, 80.0, 180.0, 90.0], [-100.0, -90.0, 100.0, -60.0], [-5.0, -3.0, 5.0, 3.0]];
-        for b in boxes {
-            let [lo, hi] = ecef_box(b);
-            for i in 0..=40 {
-                for j in 0..=40 {
-                    let lon = b[0] + (b[2] - b[0]) * i as f64 / 40.0;
-                    let lat = b[1] + (b[3] - b[1]) * j as f64 / 40.0;
-                    let p = ecef(lon, lat);
-                    for k in 0..3 {
-                        assert!(p[k] >= lo[k] - 1e-6 && p[k] <= hi[k] + 1e-6, "{b:?} ({lon}, {lat}) axis {k}");
-                    }
-                }
-            }
-            // And is tight: its corners are reached within a metre.
-            let corners = [ecef(b[0], b[1]), ecef(b[2], b[3])];
-            assert!(corners.iter().any(|c| (c[2] - lo[2]).abs() < 1.0) && corners.iter().any(|c| (c[2] - hi[2]).abs() < 1.0));
-        }
-    }
 
     #[test]
     fn ecef_chords_never_exceed_geodesic_distances() {

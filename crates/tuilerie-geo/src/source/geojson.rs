@@ -6,7 +6,8 @@
 //! geometry type (GeometryCollection included), string or number ids, and
 //! the legacy (2008) `crs` member when it precedes the features.
 
-use crate::build::{LayerBuilder, LoadOptions, SourceId};
+use crate::build::{LayerBuilder, SourceId};
+use crate::options::LoadOptions;
 use crate::error::{GeoError, GeoResult};
 use crate::layer::{Layer, SkipReason};
 use crate::properties::Value;

@@ -5,7 +5,7 @@ pub mod encoding;
 pub mod geojson;
 pub mod shapefile;
 
-use crate::build::LoadOptions;
+use crate::options::LoadOptions;
 use crate::error::{GeoError, GeoResult};
 use crate::layer::Layer;
 use std::path::{Path, PathBuf};

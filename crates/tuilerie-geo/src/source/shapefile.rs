@@ -8,7 +8,8 @@
 //! skipped and counted; DBF numbers, dates and logicals become typed values.
 
 use super::encoding::{self, DbfEncoding};
-use crate::build::{LayerBuilder, LoadOptions};
+use crate::build::LayerBuilder;
+use crate::options::LoadOptions;
 use crate::error::{GeoError, GeoResult};
 use crate::layer::{Layer, SkipReason};
 use crate::properties::{FieldType, Value};

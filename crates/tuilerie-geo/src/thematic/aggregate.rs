@@ -7,7 +7,8 @@
 //! in the layer** (lowest feature index), so it is counted exactly once and
 //! no point on a border is lost. A multipoint counts once, at its first point.
 
-use crate::layer::{FeatureGeometry, Layer};
+use crate::geometry::FeatureGeometry;
+use crate::layer::Layer;
 use crate::query::{nearest, NearestQuery};
 use crate::waste::CategoryMask;
 use geo::coordinate_position::{CoordPos, CoordinatePosition};

@@ -8,9 +8,11 @@ use super::aggregate::{aggregate, areas_km2, distance_to_nearest};
 use super::classify::{classify, Classes, Method};
 use super::table::{parse_number, Table};
 use super::{palette, ThematicError};
-use crate::build::{LayerBuilder, LoadOptions, SourceId};
+use crate::build::{LayerBuilder, SourceId};
+use crate::options::LoadOptions;
 use crate::catalog::Catalog;
-use crate::layer::{FeatureId, Layer, LayerId};
+use crate::features::FeatureId;
+use crate::layer::{Layer, LayerId};
 use crate::properties::Value;
 use crate::reproject::Reprojector;
 use crate::waste::{words_mask, CategoryMask, Taxonomy};
@@ -411,7 +413,7 @@ impl ThematicMap {
                 let a = aggregate(
                     &layer,
                     &points,
-                    |i| mask == 0 || points.categories(i) & mask == mask,
+                    |i| mask == 0 || points.profile().mask(i) & mask == mask,
                     |i| prop.as_deref().and_then(|p| numeric(points.feature(i).property(p).unwrap_or(Value::Null)).ok().flatten()),
                 );
                 for i in 0..n {
@@ -543,7 +545,13 @@ fn derived_layer(
     row_of: &[Option<usize>],
 ) -> Result<Layer, ThematicError> {
     let layer_id = LayerId::new(id).map_err(|e| ThematicError::new("id", e))?;
-    let options = LoadOptions { id: Some(layer_id), title: Some(title.to_string()), clustering: crate::Clustering::Off, ..Default::default() };
+    let options = LoadOptions {
+        id: Some(layer_id),
+        title: Some(title.to_string()),
+        tiles: crate::TileSettings { clustering: crate::Clustering::Off, ..Default::default() },
+        profile: crate::ProfileOptions::Plain,
+        ..Default::default()
+    };
     let mut b = LayerBuilder::new(&PathBuf::from(format!("map:{id}")), options, Reprojector::identity());
     let err = |e: crate::GeoError| ThematicError::new("layer", e.to_string());
     for (i, f) in source.features().enumerate() {

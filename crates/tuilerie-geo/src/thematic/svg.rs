@@ -4,7 +4,7 @@
 //! the PNG from this SVG with resvg.
 
 use super::map::{format_number, ThematicMap, NO_DATA_COLOR};
-use crate::layer::FeatureGeometry;
+use crate::geometry::FeatureGeometry;
 use crate::tiling::lonlat_to_world;
 use geo::{Geometry, LineString, Polygon};
 use std::fmt::Write;

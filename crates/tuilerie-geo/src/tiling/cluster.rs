@@ -301,7 +301,7 @@ impl ClusterIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::lcg;
+    use crate::testdata::lcg;
 
     #[test]
     fn every_point_is_counted_once_at_every_level() {

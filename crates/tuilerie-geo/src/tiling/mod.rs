@@ -10,33 +10,33 @@ pub mod cluster;
 pub mod encode;
 pub mod prepared;
 pub mod render;
+mod prepare;
 pub mod tile;
 
 pub use cluster::{ClusterIndex, ClusterOptions};
+pub use prepare::{Clustering, LayerTiles, TilePrep, TileSettings, DEFAULT_TOLERANCE, MAX_ZOOM};
 pub use prepared::PreparedGeometry;
 pub use render::{render_layer, TileOptions};
 pub use tile::{lonlat_to_world, world_to_lonlat, TileCoord, TileCoordError};
-
-use crate::layer::Layer;
 
 /// An estimate of the work of [`render_tile`]: the vertices (one per point
 /// or cluster) of the features it would cut, counted up to `limit` (the
 /// index is still walked, but nothing more is read once it is reached).
 /// Servers use it to render small tiles in place instead of handing them to
 /// another thread, which costs more than the rendering.
-pub fn tile_cost(layers: &[&Layer], coord: TileCoord, opts: &TileOptions, limit: usize) -> usize {
+pub fn tile_cost(layers: &[LayerTiles<'_>], coord: TileCoord, opts: &TileOptions, limit: usize) -> usize {
     let margin = opts.buffer as f64 / opts.extent as f64;
     let mut cost = 0usize;
     for layer in layers {
-        if coord.z < layer.meta().minzoom {
+        if coord.z < layer.prep.settings.minzoom {
             continue;
         }
-        if let Some(clusters) = layer.clusters().filter(|c| c.covers(coord.z)) {
+        if let Some(clusters) = layer.prep.clusters().filter(|c| c.covers(coord.z)) {
             clusters.for_each_in(coord.z, coord.world_bounds(margin), |_| cost += 1);
         } else {
             layer.for_each_in_bbox(coord.lonlat_bounds(margin), |i| {
                 if cost <= limit {
-                    cost += layer.prepared(i as usize).map_or(1, |p| p.vertices.len());
+                    cost += layer.prep.prepared(i as usize).map_or(1, |p| p.vertices.len());
                 }
             });
         }
@@ -50,7 +50,7 @@ pub fn tile_cost(layers: &[&Layer], coord: TileCoord, opts: &TileOptions, limit:
 /// Renders a tile of several layers (one MVT layer each, in the given
 /// order). `None` when no layer has a feature in the tile. The byte budget
 /// is shared equally between the layers.
-pub fn render_tile(layers: &[&Layer], coord: TileCoord, opts: &TileOptions) -> Option<Vec<u8>> {
+pub fn render_tile(layers: &[LayerTiles<'_>], coord: TileCoord, opts: &TileOptions) -> Option<Vec<u8>> {
     let budget = opts.max_bytes / layers.len().max(1);
     let encoded: Vec<Vec<u8>> = layers
         .iter()
@@ -77,10 +77,10 @@ mod tests {
         let opts = TileOptions::default();
         // z8 tile holding (0.5, 0.5): the 5 ring vertices and one point.
         let inside = TileCoord::new(8, 128, 127).unwrap();
-        assert_eq!(tile_cost(&[&layer], inside, &opts, 1000), 6);
+        assert_eq!(tile_cost(&[layer.tiles()], inside, &opts, 1000), 6);
         // Over the limit, counting stops early (but says it is over).
-        assert!(tile_cost(&[&layer], inside, &opts, 2) > 2);
+        assert!(tile_cost(&[layer.tiles()], inside, &opts, 2) > 2);
         // Nothing there.
-        assert_eq!(tile_cost(&[&layer], TileCoord::new(8, 10, 10).unwrap(), &opts, 1000), 0);
+        assert_eq!(tile_cost(&[layer.tiles()], TileCoord::new(8, 10, 10).unwrap(), &opts, 1000), 0);
     }
 }

@@ -6,10 +6,11 @@
 use super::clip::{clip_line, clip_ring, P};
 use super::encode::{zigzag, GeomType, GeometryWriter, LayerWriter, TileValue};
 use super::prepared::{PartKind, PreparedGeometry};
+use super::prepare::LayerTiles;
 use super::tile::{lonlat_to_world, TileCoord};
-use crate::layer::{FeatureGeometry, FeatureId, Layer};
+use crate::features::FeatureId;
+use crate::geometry::FeatureGeometry;
 use crate::properties::Value;
-use crate::waste::Taxonomy;
 use geo::Geometry;
 
 /// Encoding options shared by every layer of a tile.
@@ -61,8 +62,8 @@ impl Ctx {
 
 /// Renders `layer` into an encoded MVT layer for `coord`; `None` when the
 /// tile has no feature of this layer. `budget` is this layer's byte share.
-pub fn render_layer(layer: &Layer, coord: TileCoord, opts: &TileOptions, budget: usize) -> Option<Vec<u8>> {
-    let meta = layer.meta();
+pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions, budget: usize) -> Option<Vec<u8>> {
+    let meta = &layer.prep.settings;
     if coord.z < meta.minzoom {
         return None;
     }
@@ -85,7 +86,7 @@ pub fn render_layer(layer: &Layer, coord: TileCoord, opts: &TileOptions, budget:
     // per feature.
     let mut arena: Vec<u32> = Vec::new();
 
-    if let Some(clusters) = layer.clusters().filter(|c| c.covers(coord.z)) {
+    if let Some(clusters) = layer.prep.clusters().filter(|c| c.covers(coord.z)) {
         clusters.for_each_in(coord.z, coord.world_bounds(margin), |node| {
             let p = ctx.to_tile(node.x, node.y);
             let q = (p.0.round() as i32, p.1.round() as i32);
@@ -141,16 +142,15 @@ fn push_geom(arena: &mut Vec<u32>, g: &GeometryWriter) -> (u32, u32) {
     (start, g.data.len() as u32)
 }
 
-fn encode(layer: &Layer, rendered: &[Rendered], arena: &[u32], keep: usize, extent: u32) -> Vec<u8> {
-    let mut w = LayerWriter::new(layer.id().as_str(), extent);
+fn encode(layer: &LayerTiles<'_>, rendered: &[Rendered], arena: &[u32], keep: usize, extent: u32) -> Vec<u8> {
+    let mut w = LayerWriter::new(layer.name, extent);
     let mut subset: Vec<&Rendered> = rendered.iter().take(keep).collect();
     subset.sort_by_key(|r| (r.cluster.is_some(), r.feature));
-    let taxonomy = Taxonomy::builtin();
-    let mut category_text: hashbrown::HashMap<_, (Option<&str>, String)> = hashbrown::HashMap::new();
-    let count_keys = cluster_count_keys();
+    let count_keys = layer.prep.count_keys();
+    let profile = layer.profile;
     for r in subset {
         if let Some((id, count, ci)) = r.cluster {
-            let info = layer.clusters().and_then(|c| c.cluster_info(ci));
+            let info = layer.prep.clusters().and_then(|c| c.cluster_info(ci));
             w.tag("cluster", TileValue::Bool(true));
             w.tag("point_count", TileValue::Int(count as i64));
             if let Some(info) = info {
@@ -165,26 +165,14 @@ fn encode(layer: &Layer, rendered: &[Rendered], arena: &[u32], keep: usize, exte
             w.push_feature(Some(id), r.geom_type, geometry(arena, r));
             continue;
         }
-        let f = layer.feature(r.feature as usize);
+        let index = r.feature as usize;
+        let f = layer.features.feature(index);
         let id = match f.id() {
             FeatureId::Int(i) if i >= 0 => Some(i as u64),
             _ => None,
         };
-        // Waste categories for styling and popups: the first one (taxonomy
-        // order) colours the point; all of them, comma-separated, for lists.
-        let cats = layer.categories(r.feature as usize);
-        let (primary, all) = if cats != 0 {
-            // Points share a few combinations: join each once per tile.
-            let (p, a) = category_text.entry(cats).or_insert_with(|| {
-                let ids = crate::waste::mask_ids(cats, taxonomy);
-                (ids.first().copied(), ids.join(","))
-            });
-            (*p, a.as_str())
-        } else {
-            (None, "")
-        };
         for (field, value, k, v) in f.interned_properties() {
-            if cats != 0 && k.starts_with("waste_categor") {
+            if profile.replaces(index, k) {
                 continue;
             }
             let tv = match v {
@@ -196,10 +184,8 @@ fn encode(layer: &Layer, rendered: &[Rendered], arena: &[u32], keep: usize, exte
             };
             w.tag_interned(field.0, k, value.0, tv);
         }
-        if let Some(p) = primary {
-            w.tag("waste_category", TileValue::String(p));
-            w.tag("waste_categories", TileValue::String(all));
-        }
+        // What the profile adds (waste categories for styling and popups).
+        profile.tile_attributes(index, &mut |k, v| w.tag(k, TileValue::String(v)));
         w.push_feature(id, r.geom_type, geometry(arena, r));
     }
     w.finish()
@@ -207,12 +193,6 @@ fn encode(layer: &Layer, rendered: &[Rendered], arena: &[u32], keep: usize, exte
 
 fn geometry<'a>(arena: &'a [u32], r: &Rendered) -> &'a [u32] {
     &arena[r.geometry.0 as usize..(r.geometry.0 + r.geometry.1) as usize]
-}
-
-/// `count_<category>` property names of cluster features, by category index.
-fn cluster_count_keys() -> &'static [String] {
-    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| Taxonomy::builtin().categories().iter().map(|c| format!("count_{}", c.id)).collect())
 }
 
 /// A cluster's size as shown on its label: 999, 1.2k, 12k, 1.2M.
@@ -240,9 +220,8 @@ struct Scratch {
     geom: GeometryWriter,
 }
 
-fn render_feature(layer: &Layer, i: u32, ctx: &Ctx, s: &mut Scratch, arena: &mut Vec<u32>, out: &mut Vec<Rendered>) {
-    let f = layer.feature(i as usize);
-    match f.geometry() {
+fn render_feature(layer: &LayerTiles<'_>, i: u32, ctx: &Ctx, s: &mut Scratch, arena: &mut Vec<u32>, out: &mut Vec<Rendered>) {
+    match &layer.features.geometries()[i as usize] {
         FeatureGeometry::Point(c) => {
             if let Some(q) = point_in_tile(c.x, c.y, ctx) {
                 out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: push_point(arena, q), priority: rank(i), cluster: None });
@@ -255,7 +234,7 @@ fn render_feature(layer: &Layer, i: u32, ctx: &Ctx, s: &mut Scratch, arena: &mut
                 s.geom.points(&points);
                 out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: push_geom(arena, &s.geom), priority: rank(i), cluster: None });
             }
-            if let Some(p) = layer.prepared(i as usize) {
+            if let Some(p) = layer.prep.prepared(i as usize) {
                 let mut size = 0.0;
                 if polygons(p, ctx, s, &mut size) {
                     out.push(Rendered { feature: i, geom_type: GeomType::Polygon, geometry: push_geom(arena, &s.geom), priority: size, cluster: None });

@@ -1,25 +1,20 @@
-//! Waste: the taxonomy of categories and what each facility accepts.
+//! Waste: the taxonomy of categories, what each facility accepts, and the
+//! waste [`Profile`](crate::profile::Profile) that carries both into tiles
+//! and answers.
 
-pub mod opening_hours;
+mod profile;
 pub mod taxonomy;
 
+pub use profile::{WasteOptions, WasteProfile};
 pub use taxonomy::{CategoryIndex, CategoryMask, Resolution, Taxonomy, WasteCategory};
 
-use crate::layer::FeatureRef;
+use crate::error::ParamError;
+use crate::features::FeatureRef;
 use crate::properties::Value;
 
-/// How a layer says what its facilities accept, beyond `recycling:*=yes`.
-#[derive(Debug, Clone, Default)]
-pub struct WasteMapping {
-    /// A column listing accepted wastes (words or keys separated by `;` or `,`).
-    pub accepts_field: Option<String>,
-    /// Categories, keys or words every facility of the layer accepts.
-    pub defaults: Vec<String>,
-}
-
 /// The categories a feature accepts: its `recycling:<key>=yes` tags, the
-/// words in the mapped column, and the layer defaults.
-pub fn classify(f: &FeatureRef<'_>, taxonomy: &Taxonomy, mapping: &WasteMapping, defaults: CategoryMask) -> CategoryMask {
+/// words in the column `accepts_field`, and the layer defaults.
+pub fn accepted_categories(f: &FeatureRef<'_>, taxonomy: &Taxonomy, accepts_field: Option<&str>, defaults: CategoryMask) -> CategoryMask {
     let mut mask = defaults;
     for (k, v) in f.properties() {
         if let Some(key) = k.strip_prefix("recycling:") {
@@ -28,7 +23,7 @@ pub fn classify(f: &FeatureRef<'_>, taxonomy: &Taxonomy, mapping: &WasteMapping,
             }
         }
     }
-    if let Some(field) = &mapping.accepts_field {
+    if let Some(field) = accepts_field {
         if let Some(Value::String(s)) = f.property(field) {
             mask |= words_mask(s, taxonomy);
         }
@@ -58,4 +53,24 @@ pub fn mask_ids(mask: CategoryMask, taxonomy: &Taxonomy) -> Vec<&str> {
         .filter(|(i, _)| mask & (1 << i) != 0)
         .map(|(_, c)| c.id.as_str())
         .collect()
+}
+
+/// Resolves the `accepts` parameter of a query (`glass,piles`, `verre`,
+/// OSM keys) into the categories that are all required. A word naming
+/// several categories (e.g. "cartons") takes the first, the closest
+/// meaning; an unknown word is an error with suggestions.
+pub fn parse_accepts(list: &str) -> Result<CategoryMask, ParamError> {
+    let t = Taxonomy::builtin();
+    let mut mask = 0;
+    for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        let Some(i) = t.first_category(word) else {
+            let s = t.suggest(word, 3);
+            return Err(ParamError::new(
+                "accepts",
+                format!("unknown waste {word:?}; did you mean {}? (see /waste-categories)", s.join(", ")),
+            ));
+        };
+        mask |= 1 << i.0;
+    }
+    Ok(mask)
 }

@@ -225,8 +225,8 @@ pub async fn style(State(state): State<AppState>, Path(id): Path<String>, header
     let mut source = json!({
         "type": "vector",
         "tiles": [format!("{base}/maps/{id}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
-        "minzoom": meta.minzoom,
-        "maxzoom": meta.maxzoom,
+        "minzoom": m.layer.tile_prep().settings().minzoom,
+        "maxzoom": m.layer.tile_prep().settings().maxzoom,
         "bounds": b,
     });
     if let Some(a) = m.definition.source.as_ref().or(state.options.attribution.as_ref()) {

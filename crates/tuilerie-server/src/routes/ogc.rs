@@ -11,12 +11,12 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::HashMap;
 use std::sync::Arc;
+use tuilerie_geo::output;
+use tuilerie_geo::query::{self, ItemsQuery};
 use tuilerie_geo::Layer;
-
-pub const DEFAULT_LIMIT: usize = 100;
-pub const MAX_LIMIT: usize = 10_000;
 
 const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -88,32 +88,6 @@ pub async fn one_collection(State(state): State<AppState>, Path(id): Path<String
     Ok(Json(collection(&base_url(&state, &headers), &l)))
 }
 
-/// Parses `bbox=minx,miny,maxx,maxy` (a 6-value bbox ignores heights).
-pub fn parse_bbox(v: &str) -> Result<[f64; 4], ApiError> {
-    let nums: Vec<f64> = v
-        .split(',')
-        .map(|s| s.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| ApiError::bad("bbox", format!("bbox must be 4 numbers minx,miny,maxx,maxy, got {v:?}")))?;
-    let b = match nums.len() {
-        4 => [nums[0], nums[1], nums[2], nums[3]],
-        6 => [nums[0], nums[1], nums[3], nums[4]],
-        n => return Err(ApiError::bad("bbox", format!("bbox must have 4 (or 6) numbers, got {n}"))),
-    };
-    if b[1] > b[3] {
-        return Err(ApiError::bad("bbox", format!("bbox miny {} is greater than maxy {}", b[1], b[3])));
-    }
-    if b[0] > b[2] {
-        return Err(ApiError::bad("bbox", format!("bbox minx {} is greater than maxx {} (antimeridian-crossing boxes are not supported)", b[0], b[2])));
-    }
-    if b[1] < -90.0 || b[3] > 90.0 || b[0] < -180.0 || b[2] > 180.0 {
-        return Err(ApiError::bad("bbox", "bbox must lie within [-180, -90, 180, 90]"));
-    }
-    Ok(b)
-}
-
-const RESERVED: &[&str] = &["bbox", "limit", "offset", "accepts", "f", "bbox-crs", "crs", "datetime"];
-
 pub async fn items(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -121,54 +95,9 @@ pub async fn items(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let l = layer(&state, &id)?;
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n >= 1)
-            .ok_or_else(|| ApiError::bad("limit", format!("limit must be a positive integer, got {v:?}")))?
-            .min(MAX_LIMIT),
-    };
-    let offset = match params.get("offset") {
-        None => 0,
-        Some(v) => v.parse::<usize>().map_err(|_| ApiError::bad("offset", format!("offset must be a non-negative integer, got {v:?}")))?,
-    };
-    let bbox = params.get("bbox").map(|b| parse_bbox(b)).transpose()?;
-    let accepts = params.get("accepts").map(|a| super::nearest::parse_accepts(a)).transpose()?.unwrap_or(0);
-    let mut filters: Vec<(&str, &str)> = Vec::new();
-    for (k, v) in &params {
-        if RESERVED.contains(&k.as_str()) {
-            continue;
-        }
-        if l.field_id(k).is_none() {
-            return Err(ApiError::bad(k.clone(), format!("unknown parameter or property {k:?}; properties of {id}: {}", l.meta().fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "))));
-        }
-        filters.push((k.as_str(), v.as_str()));
-    }
-    let candidates: Vec<usize> = match bbox {
-        Some(b) => l.query_bbox(b).into_iter().map(|i| i as usize).collect(),
-        None => (0..l.len()).collect(),
-    };
-    let matched: Vec<usize> = candidates
-        .into_iter()
-        .filter(|&i| accepts == 0 || l.categories(i) & accepts == accepts)
-        .filter(|&i| {
-            let f = l.feature(i);
-            filters.iter().all(|(k, v)| {
-                f.property(k).is_some_and(|p| match p {
-                    tuilerie_geo::Value::String(s) => s == *v,
-                    other => other.display() == *v,
-                })
-            })
-        })
-        .collect();
-    let page: Vec<Value> = matched
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|&i| tuilerie_geo::geojson_out::feature(&l.feature(i), Map::new()))
-        .collect();
+    let q = ItemsQuery::parse(&l, &params, params.keys().map(String::as_str))?;
+    let page = query::items(&l, &q);
+    let (limit, offset) = (q.limit, q.offset);
     let base = base_url(&state, &headers);
     let link = |off: usize| {
         let mut q: Vec<(String, String)> = params
@@ -183,32 +112,20 @@ pub async fn items(
         format!("{base}/collections/{id}/items?{}", qs.join("&"))
     };
     let mut links = vec![json!({"href": link(offset), "rel": "self", "type": "application/geo+json"})];
-    if offset + page.len() < matched.len() {
+    if offset + page.features.len() < page.matched {
         links.push(json!({"href": link(offset + limit), "rel": "next", "type": "application/geo+json"}));
     }
     if offset > 0 {
         links.push(json!({"href": link(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"}));
     }
-    Ok(geojson(json!({
-        "type": "FeatureCollection",
-        "features": page,
-        "numberMatched": matched.len(),
-        "numberReturned": page.len(),
-        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "links": links,
-    })))
+    Ok(geojson(output::items_collection(&l, &page, json!(links))))
 }
 
+/// Characters written as they are in the query strings of links.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b',').remove(b':');
+
 fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~,:".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 pub async fn item(State(state): State<AppState>, Path((id, fid)): Path<(String, String)>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -218,7 +135,7 @@ pub async fn item(State(state): State<AppState>, Path((id, fid)): Path<(String, 
         known: None,
     })?;
     let base = base_url(&state, &headers);
-    let mut v = tuilerie_geo::geojson_out::feature(&f, Map::new());
+    let mut v = output::feature(&f, Map::new());
     v["links"] = json!([
         {"href": format!("{base}/collections/{id}/items/{}", encode(&fid)), "rel": "self", "type": "application/geo+json"},
         {"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"},

@@ -49,8 +49,8 @@ pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: 
         let mut source = json!({
             "type": "vector",
             "tiles": [format!("{base}/tiles/{id}/{{z}}/{{x}}/{{y}}.mvt")],
-            "minzoom": m.minzoom,
-            "maxzoom": m.maxzoom,
+            "minzoom": l.tile_prep().settings().minzoom,
+            "maxzoom": l.tile_prep().settings().maxzoom,
         });
         if let Some(b) = m.bounds {
             source["bounds"] = json!(b);
@@ -74,10 +74,10 @@ pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: 
             })));
         }
         if has(GeometryKind::is_puntal) {
-            if l.clusters().is_some() {
+            if l.tile_prep().clusters().is_some() {
                 points.push(cluster_layer(id));
             }
-            points.push(point_layer(id, m.waste_features > 0));
+            points.push(point_layer(id, l.profile().classified_features() > 0));
         }
     }
     style_layers.extend(polygons);

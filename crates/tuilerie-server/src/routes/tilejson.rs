@@ -11,8 +11,8 @@ use tuilerie_geo::Layer;
 
 /// The TileJSON document of `layers`.
 pub fn tilejson(base: &str, list: &str, layers: &[std::sync::Arc<Layer>], attribution: Option<&str>) -> Value {
-    let minzoom = layers.iter().map(|l| l.meta().minzoom).min().unwrap_or(0);
-    let maxzoom = layers.iter().map(|l| l.meta().maxzoom).max().unwrap_or(14);
+    let minzoom = layers.iter().map(|l| l.tile_prep().settings().minzoom).min().unwrap_or(0);
+    let maxzoom = layers.iter().map(|l| l.tile_prep().settings().maxzoom).max().unwrap_or(14);
     let mut bounds: Option<[f64; 4]> = None;
     for b in layers.iter().filter_map(|l| l.meta().bounds) {
         bounds = Some(match bounds {
@@ -30,24 +30,24 @@ pub fn tilejson(base: &str, list: &str, layers: &[std::sync::Arc<Layer>], attrib
             for f in &m.fields {
                 fields.insert(f.name.clone(), json!(f.field_type.tilejson_name()));
             }
-            if m.waste_features > 0 {
+            if l.profile().classified_features() > 0 {
                 fields.insert("waste_category".into(), json!("String"));
                 fields.insert("waste_categories".into(), json!("String"));
             }
-            if l.clusters().is_some() {
+            if l.tile_prep().clusters().is_some() {
                 fields.insert("cluster".into(), json!("Boolean"));
                 fields.insert("point_count".into(), json!("Number"));
                 fields.insert("point_count_abbreviated".into(), json!("String"));
-                for c in tuilerie_geo::waste::Taxonomy::builtin().categories() {
-                    fields.insert(format!("count_{}", c.id), json!("Number"));
+                for c in l.profile().classes() {
+                    fields.insert(format!("count_{c}"), json!("Number"));
                 }
             }
             json!({
                 "id": m.id,
                 "description": m.title,
                 "fields": fields,
-                "minzoom": m.minzoom,
-                "maxzoom": m.maxzoom,
+                "minzoom": l.tile_prep().settings().minzoom,
+                "maxzoom": l.tile_prep().settings().maxzoom,
             })
         })
         .collect();

@@ -57,7 +57,7 @@ pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
 }
 
 /// Highest zoom served.
-pub const MAX_ZOOM: u32 = 22;
+pub const MAX_ZOOM: u32 = tuilerie_geo::tiling::MAX_ZOOM as u32;
 
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 
@@ -153,11 +153,11 @@ pub async fn render_cached(state: &AppState, key: TileKey, layers: Vec<Arc<tuile
             // A small tile is cut faster than a hand-over to the blocking
             // pool (two context switches) would take: render it in place.
             let small = coord.z >= INLINE_MIN_ZOOM && {
-                let refs: Vec<&tuilerie_geo::Layer> = layers.iter().map(|l| l.as_ref()).collect();
+                let refs: Vec<_> = layers.iter().map(|l| l.tiles()).collect();
                 tile_cost(&refs, coord, &opts, INLINE_MAX_VERTICES) <= INLINE_MAX_VERTICES
             };
             let render = move || {
-                let refs: Vec<&tuilerie_geo::Layer> = layers.iter().map(|l| l.as_ref()).collect();
+                let refs: Vec<_> = layers.iter().map(|l| l.tiles()).collect();
                 Arc::new(CachedTile::new(render_tile(&refs, coord, &opts).unwrap_or_default()))
             };
             if small {

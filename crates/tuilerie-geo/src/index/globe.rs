@@ -12,8 +12,10 @@
 //! Points keep f64 coordinates (so chords are exact and the geodesic
 //! closed form can start from them); node boxes are f32, rounded outwards.
 
+use crate::geodesic::{ecef, A, F};
+use crate::geometry::FeatureGeometry;
 use crate::prefetch::{prefetch, prefetch_all};
-use crate::waste::CategoryMask;
+use crate::profile::ClassMask as CategoryMask;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -23,6 +25,42 @@ pub const FANOUT: usize = 8;
 pub const LEAF: usize = 32;
 /// Marks heap entries that are points rather than nodes.
 const POINT: u32 = 1 << 31;
+
+/// The Earth-centred bounding box of a lon/lat box: x = r(φ)·cos λ,
+/// y = r(φ)·sin λ with r = N(φ)·cos φ decreasing in |φ|, and z increasing
+/// in φ, so the extremes come from the box's edges and the axes it spans.
+fn ecef_box([w, s, e, n]: [f64; 4]) -> [[f64; 3]; 2] {
+    let e2 = F * (2.0 - F);
+    let big_n = |lat: f64| A / (1.0 - e2 * lat.to_radians().sin().powi(2)).sqrt();
+    let r = |lat: f64| big_n(lat) * lat.to_radians().cos();
+    let z = |lat: f64| big_n(lat) * (1.0 - e2) * lat.to_radians().sin();
+    let rmax = r(0.0f64.clamp(s, n));
+    let rmin = r(s).min(r(n));
+    let range = |f: fn(f64) -> f64, specials: &[(f64, f64)]| {
+        let (mut lo, mut hi) = (f(w.to_radians()).min(f(e.to_radians())), f(w.to_radians()).max(f(e.to_radians())));
+        for &(angle, value) in specials {
+            if angle >= w && angle <= e {
+                lo = lo.min(value);
+                hi = hi.max(value);
+            }
+        }
+        (lo, hi)
+    };
+    let (cmin, cmax) = range(f64::cos, &[(0.0, 1.0), (180.0, -1.0), (-180.0, -1.0)]);
+    let (smin, smax) = range(f64::sin, &[(90.0, 1.0), (-90.0, -1.0)]);
+    let scale = |lo: f64, hi: f64| {
+        let a = if lo >= 0.0 { rmin * lo } else { rmax * lo };
+        let b = if hi >= 0.0 { rmax * hi } else { rmin * hi };
+        (a, b)
+    };
+    let (x0, x1) = scale(cmin, cmax);
+    let (y0, y1) = scale(smin, smax);
+    [[x0, y0, z(s)], [x1, y1, z(n)]]
+}
+
+/// Upper bound of the rounding error of Earth-centred chords (metres).
+pub(crate) const CHORD_MARGIN: f64 = 1e-3;
+
 
 #[derive(Debug, Clone, Copy)]
 struct Node {
@@ -75,6 +113,10 @@ pub struct GlobeTree {
     /// Whether slots and nodes carry categories (set by
     /// [`GlobeTree::set_categories`], when every mask fits 32 bits).
     filtered: bool,
+    /// Largest chord from a feature's representative point to its vertices.
+    pub(crate) max_radius: f64,
+    /// Every feature is a single point (the tree holds the points themselves).
+    pub(crate) points_only: bool,
 }
 
 /// f32 bounds enclosing f64 values.
@@ -127,8 +169,32 @@ fn split(items: &mut [([f64; 3], u32)], base: usize, capacity: usize, groups: &m
 }
 
 impl GlobeTree {
-    /// Builds the tree of `items` (point, feature index).
-    pub fn build(mut items: Vec<([f64; 3], u32)>) -> Self {
+    /// Builds the tree of the representative points of `geometries`
+    /// (entry = feature index), in Earth-centred coordinates.
+    pub fn build(geometries: &[FeatureGeometry]) -> Self {
+        let mut max_radius: f64 = 0.0;
+        let mut entries = Vec::with_capacity(geometries.len());
+        for (i, g) in geometries.iter().enumerate() {
+            let Some(rep) = crate::geometry::representative_point(g) else { continue };
+            let r = ecef(rep.x, rep.y);
+            if let FeatureGeometry::Other(g) = g {
+                use geo::CoordsIter;
+                for c in g.coords_iter() {
+                    let p = ecef(c.x, c.y);
+                    let d = ((p[0] - r[0]).powi(2) + (p[1] - r[1]).powi(2) + (p[2] - r[2]).powi(2)).sqrt();
+                    max_radius = max_radius.max(d);
+                }
+            }
+            entries.push((r, i as u32));
+        }
+        let mut tree = GlobeTree::from_points(entries);
+        tree.max_radius = max_radius;
+        tree.points_only = geometries.iter().all(|g| matches!(g, FeatureGeometry::Point(_)));
+        tree
+    }
+
+    /// Builds the tree of `items` (Earth-centred point, feature index).
+    pub(crate) fn from_points(mut items: Vec<([f64; 3], u32)>) -> Self {
         let mut tree = GlobeTree::default();
         if items.is_empty() {
             return tree;
@@ -138,6 +204,15 @@ impl GlobeTree {
         tree.points = items.iter().map(|&(p, id)| Slot { p, id, mask: 0 }).collect();
         tree.nodes.shrink_to_fit();
         tree
+    }
+
+    /// Calls `f` with every feature whose representative point may lie in
+    /// the lon/lat box `[west, south, east, north]` (a superset: the box's
+    /// Earth-centred bounding box, padded by the rounding error; callers
+    /// test exactly).
+    pub fn candidates_in_lonlat_box(&self, bbox: [f64; 4], mut f: impl FnMut(u32)) {
+        let [lo, hi] = ecef_box(bbox);
+        self.for_each_in_box(lo.map(|x| x - CHORD_MARGIN), hi.map(|x| x + CHORD_MARGIN), &mut f);
     }
 
     fn build_node(&mut self, items: &mut [([f64; 3], u32)], base: usize, node: usize) {
@@ -332,7 +407,7 @@ mod tests {
 
     fn points(n: usize, seed: u64) -> Vec<([f64; 3], u32)> {
         let mut s = seed;
-        let mut next = move || crate::testing::lcg(&mut s);
+        let mut next = move || crate::testdata::lcg(&mut s);
         (0..n).map(|i| ([next() * 1000.0, next() * 1000.0, next() * 10.0], i as u32)).collect()
     }
 
@@ -345,7 +420,7 @@ mod tests {
         let items = points(5000, 7);
         let masks: Vec<CategoryMask> =
             (0..items.len() as u64).map(|i| (i % 3 == 0) as u64 | (((i % 7 == 0) as u64) << 1)).collect();
-        let mut tree = GlobeTree::build(items.clone());
+        let mut tree = GlobeTree::from_points(items.clone());
         tree.set_categories(&masks);
         let mut heap = WalkHeap::default();
         for (qi, q) in [[500.0, 500.0, 5.0], [-10.0, 2000.0, 0.0], [999.0, 1.0, 9.0]].into_iter().enumerate() {
@@ -375,7 +450,7 @@ mod tests {
     #[test]
     fn box_queries_equal_a_scan() {
         let items = points(3000, 11);
-        let tree = GlobeTree::build(items.clone());
+        let tree = GlobeTree::from_points(items.clone());
         let (lo, hi) = ([100.0, 200.0, 2.0], [400.0, 260.0, 8.0]);
         let mut got = Vec::new();
         tree.for_each_in_box(lo, hi, |i| got.push(i));
@@ -389,12 +464,33 @@ mod tests {
     #[test]
     fn every_point_is_in_exactly_one_leaf() {
         for n in [0, 1, 16, 17, 255, 256, 257, 4097] {
-            let tree = GlobeTree::build(points(n, 3));
+            let tree = GlobeTree::from_points(points(n, 3));
             let mut ids: Vec<u32> = tree.points.iter().map(|s| s.id).collect();
             ids.sort_unstable();
             assert_eq!(ids, (0..n as u32).collect::<Vec<_>>());
             let leaf_points: usize = tree.nodes.iter().filter(|n| n.leaf).map(|n| n.len as usize).sum();
             assert_eq!(leaf_points, n);
+        }
+    }
+
+    #[test]
+    fn the_earth_centred_box_encloses_every_point_of_the_lonlat_box() {
+        let boxes = [[-1.3, 44.1, 0.4, 45.6], [170.0, -10.0, 180.0, 10.0], [-180.0, 80.0, 180.0, 90.0], [-100.0, -90.0, 100.0, -60.0], [-5.0, -3.0, 5.0, 3.0]];
+        for b in boxes {
+            let [lo, hi] = ecef_box(b);
+            for i in 0..=40 {
+                for j in 0..=40 {
+                    let lon = b[0] + (b[2] - b[0]) * i as f64 / 40.0;
+                    let lat = b[1] + (b[3] - b[1]) * j as f64 / 40.0;
+                    let p = ecef(lon, lat);
+                    for k in 0..3 {
+                        assert!(p[k] >= lo[k] - 1e-6 && p[k] <= hi[k] + 1e-6, "{b:?} ({lon}, {lat}) axis {k}");
+                    }
+                }
+            }
+            // And is tight: its corners are reached within a metre.
+            let corners = [ecef(b[0], b[1]), ecef(b[2], b[3])];
+            assert!(corners.iter().any(|c| (c[2] - lo[2]).abs() < 1.0) && corners.iter().any(|c| (c[2] - hi[2]).abs() < 1.0));
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Spatial indexes of a layer, bulk-loaded once (envelopes with `rstar`,
-//! representative points in a [`crate::query::globe::GlobeTree`]).
+//! representative points in the hand-written [`GlobeTree`]).
 //!
 //! - `globe`: one entry per feature at its representative point (the point
 //!   itself, or a point inside the polygon / on the line) in Earth-centred
-//!   coordinates, for geodesic nearest queries ([`NearestIndex`]).
+//!   coordinates, for geodesic nearest queries ([`GlobeTree`]).
 //! - `envelopes`: the WGS84 bounding box of every feature, for bbox and tile
 //!   queries, kept only when the layer has features other than single
 //!   points. A layer of points answers bbox queries from `globe` (the
@@ -13,9 +13,11 @@
 //! Web Mercator is monotonic in both axes, so a tile's bounds convert to a
 //! lon/lat box exactly.
 
-use crate::layer::FeatureGeometry;
-use crate::query::NearestIndex;
-use geo::{BoundingRect, Coord, InteriorPoint, Rect};
+pub mod globe;
+
+pub use globe::GlobeTree;
+
+use crate::geometry::{envelope, FeatureGeometry};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, RTreeNode, AABB};
 
@@ -25,24 +27,8 @@ pub type EnvelopeEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 /// The R-trees of one layer.
 #[derive(Debug, Default)]
 pub struct LayerIndex {
-    globe: NearestIndex,
+    globe: GlobeTree,
     envelopes: Option<RTree<EnvelopeEntry>>,
-}
-
-/// Bounding box of a feature geometry, `None` if it has no coordinates.
-pub fn envelope(g: &FeatureGeometry) -> Option<Rect<f64>> {
-    match g {
-        FeatureGeometry::Point(c) => Some(Rect::new(*c, *c)),
-        FeatureGeometry::Other(g) => g.bounding_rect(),
-    }
-}
-
-/// A point standing for the feature: the point itself, else an interior point.
-pub fn representative_point(g: &FeatureGeometry) -> Option<Coord<f64>> {
-    match g {
-        FeatureGeometry::Point(c) => Some(*c),
-        FeatureGeometry::Other(g) => g.interior_point().map(|p| p.0),
-    }
 }
 
 impl LayerIndex {
@@ -65,17 +51,17 @@ impl LayerIndex {
             )
         });
         LayerIndex {
-            globe: NearestIndex::build(geometries),
+            globe: GlobeTree::build(geometries),
             envelopes,
         }
     }
 
     /// The Earth-centred tree of representative points.
-    pub fn globe(&self) -> &NearestIndex {
+    pub fn globe(&self) -> &GlobeTree {
         &self.globe
     }
 
-    pub(crate) fn globe_mut(&mut self) -> &mut NearestIndex {
+    pub(crate) fn globe_mut(&mut self) -> &mut GlobeTree {
         &mut self.globe
     }
 
@@ -124,8 +110,8 @@ impl LayerIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::lcg;
-    use geo::{polygon, Geometry};
+    use crate::testdata::lcg;
+    use geo::{polygon, Coord, Geometry};
 
     #[test]
     fn bbox_query_matches_brute_force_on_random_points_and_polygons() {

@@ -161,7 +161,7 @@ mod tests {
         use geographiclib_rs::DirectGeodesic;
         let g = wgs84();
         let mut seed = 42u64;
-        let mut next = || crate::testing::lcg(&mut seed);
+        let mut next = || crate::testdata::lcg(&mut seed);
         let mut worst: (f64, f64) = (0.0, 0.0);
         for i in 0..200_000 {
             // Every latitude (poles and the antimeridian included) and

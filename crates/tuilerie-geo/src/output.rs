@@ -1,8 +1,15 @@
-//! Features as GeoJSON (RFC 7946) values for API responses; geometries are
-//! converted by the `geojson` crate.
+//! Answers as GeoJSON (RFC 7946): single features (geometries converted by
+//! the `geojson` crate), the byte writer of the hot paths, and the
+//! collections of nearest and items queries.
 
-use crate::layer::{FeatureGeometry, FeatureId, FeatureRef, Layer};
-use crate::waste::CategoryMask;
+use crate::features::{FeatureId, FeatureRef};
+use crate::geometry::FeatureGeometry;
+use crate::layer::Layer;
+use crate::hours::OpenState;
+use crate::profile::ClassMask;
+use crate::query::{ItemsPage, NearestHit, NearestQuery};
+use crate::waste::{mask_ids, Taxonomy};
+use crate::json::{push_f64, push_i64, push_str, push_tenths};
 use serde_json::{json, Map, Value};
 
 /// The feature's geometry as GeoJSON.
@@ -43,94 +50,17 @@ pub enum Extra<'a> {
     Bool(Option<bool>),
     OptStr(Option<&'a str>),
     StrList(&'a [&'a str]),
-    /// The ids of the waste categories of a mask (builtin taxonomy).
-    Categories(crate::waste::CategoryMask),
+    /// The ids of the classes of a mask (by the layer's profile: waste
+    /// categories for facilities).
+    Classes(ClassMask),
 }
 
-/// Writes `s` as a JSON string: copied as is when nothing needs escaping
-/// (the usual case), through serde_json otherwise.
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    if !needs_escape(s.as_bytes()) {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-    }
-}
 
-/// Whether `b` holds a byte JSON escapes (a control character, `"` or
-/// `\\`), eight bytes at a time (exact tests for a byte below 0x20 or equal
-/// to a value, from "Bit Twiddling Hacks").
-pub(crate) fn needs_escape(b: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w);
-        if (x.wrapping_sub(ONES * 0x20) & !x & HIGHS) | zero_byte(x ^ (ONES * b'"' as u64)) | zero_byte(x ^ (ONES * b'\\' as u64)) != 0 {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\')
-}
 
-/// `name` as a JSON object key, colon included.
-pub(crate) fn json_key(name: &str) -> Box<[u8]> {
-    let mut k = Vec::with_capacity(name.len() + 3);
-    push_str(&mut k, name);
-    k.push(b':');
-    k.into_boxed_slice()
-}
 
-/// A property value as JSON.
-pub(crate) fn push_value(out: &mut Vec<u8>, v: &crate::Value<'_>) {
-    match *v {
-        crate::Value::Null => out.extend_from_slice(b"null"),
-        crate::Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
-        crate::Value::Int(i) => push_i64(out, i),
-        crate::Value::Float(x) => push_f64(out, x),
-        crate::Value::String(s) => push_str(out, s),
-        crate::Value::Json(_) => {
-            let _ = serde_json::to_writer(&mut *out, &v.to_json());
-        }
-    }
-}
 
-fn push_f64(out: &mut Vec<u8>, x: f64) {
-    if x.is_finite() {
-        let _ = serde_json::to_writer(&mut *out, &x);
-    } else {
-        out.extend_from_slice(b"null");
-    }
-}
 
-fn push_i64(out: &mut Vec<u8>, i: i64) {
-    let _ = serde_json::to_writer(&mut *out, &i);
-}
 
-/// `x` rounded to one decimal, written as serde_json writes that rounded
-/// value (`12.5`, `3.0`, `-0.4`; but `0.0` rather than `-0.0`), without
-/// the general float formatting.
-fn push_tenths(out: &mut Vec<u8>, x: f64) {
-    let t = (x * 10.0).round();
-    if !t.is_finite() || t.abs() >= 1e15 {
-        return push_f64(out, t / 10.0);
-    }
-    let t = t as i64;
-    if t < 0 {
-        out.push(b'-');
-    }
-    let (whole, tenth) = (t.unsigned_abs() / 10, t.unsigned_abs() % 10);
-    let _ = serde_json::to_writer(&mut *out, &whole);
-    out.push(b'.');
-    out.push(b'0' + tenth as u8);
-}
 
 /// Writes GeoJSON Features of one layer straight into a buffer (no
 /// intermediate JSON values): id, geometry, properties, then extra
@@ -188,7 +118,8 @@ impl<'a> FeatureWriter<'a> {
         out.extend_from_slice(b",\"properties\":{");
         let mut first = true;
         let layer = self.layer;
-        for (field, value) in layer.props.get(index) {
+        let table = layer.features_table();
+        for (field, value) in table.props.get(index) {
             if self.overridden.contains(&field.0) {
                 continue;
             }
@@ -196,8 +127,8 @@ impl<'a> FeatureWriter<'a> {
                 out.push(b',');
             }
             first = false;
-            out.extend_from_slice(&layer.field_keys[field.0 as usize]);
-            layer.pool.write_json(value, out);
+            out.extend_from_slice(&table.field_keys[field.0 as usize]);
+            table.pool.write_json(value, out);
         }
         let mut start = 0;
         for (&end, v) in self.extra_ends.iter().zip(extras) {
@@ -207,13 +138,13 @@ impl<'a> FeatureWriter<'a> {
             first = false;
             out.extend_from_slice(&self.extra_keys[start..end]);
             start = end;
-            push_extra(out, v);
+            push_extra(out, v, self.layer.profile().classes());
         }
         out.extend_from_slice(b"}}");
     }
 }
 
-fn push_extra(out: &mut Vec<u8>, v: &Extra<'_>) {
+fn push_extra(out: &mut Vec<u8>, v: &Extra<'_>, classes: &[String]) {
     match v {
         Extra::Number(x) => push_f64(out, *x),
         Extra::Tenths(x) => push_tenths(out, *x),
@@ -231,22 +162,96 @@ fn push_extra(out: &mut Vec<u8>, v: &Extra<'_>) {
             }
             out.push(b']');
         }
-        Extra::Categories(mask) => {
+        Extra::Classes(mask) => {
             out.push(b'[');
-            let categories = crate::waste::Taxonomy::builtin().categories();
             let mut first = true;
-            for (i, c) in categories.iter().enumerate().take(CategoryMask::BITS as usize) {
+            for (i, c) in classes.iter().enumerate().take(ClassMask::BITS as usize) {
                 if mask & (1 << i) != 0 {
                     if !first {
                         out.push(b',');
                     }
                     first = false;
-                    push_str(out, &c.id);
+                    push_str(out, c);
                 }
             }
             out.push(b']');
         }
     }
+}
+
+/// The answer of a nearest query as a GeoJSON FeatureCollection, written
+/// straight into bytes: each hit with `distance_m`, `bearing_deg`, `layer`,
+/// `accepts` (its categories), `open_now` and `next_change`, then
+/// `numberReturned` and the query as understood.
+pub fn nearest_collection(layers: &[&Layer], hits: &[NearestHit], q: &NearestQuery) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::with_capacity(512 * hits.len() + 256);
+    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+    const EXTRAS: [&str; 6] = ["distance_m", "bearing_deg", "layer", "accepts", "open_now", "next_change"];
+    let writers: Vec<FeatureWriter> = layers.iter().map(|l| FeatureWriter::new(l, &EXTRAS)).collect();
+    for (n, h) in hits.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let layer = layers[h.layer];
+        let open = match h.open {
+            OpenState::Open => Some(true),
+            OpenState::Closed => Some(false),
+            OpenState::Unknown => None,
+        };
+        writers[h.layer].write(
+            &mut out,
+            h.feature,
+            &[
+                Extra::Tenths(h.distance_m),
+                Extra::Tenths(h.bearing_deg),
+                Extra::Str(layer.id().as_str()),
+                Extra::Classes(layer.profile().mask(h.feature)),
+                Extra::Bool(open),
+                Extra::OptStr(h.next_change.as_deref()),
+            ],
+        );
+    }
+    out.extend_from_slice(b"],");
+    // The count and the query as understood, written member by member (a
+    // serde struct cost 4,500 instructions per request here).
+    fn json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(out, v);
+    }
+    out.extend_from_slice(b"\"numberReturned\":");
+    json(&mut out, &hits.len());
+    out.extend_from_slice(b",\"query\":{\"lon\":");
+    json(&mut out, &q.lon);
+    out.extend_from_slice(b",\"lat\":");
+    json(&mut out, &q.lat);
+    out.extend_from_slice(b",\"k\":");
+    json(&mut out, &q.k);
+    out.extend_from_slice(b",\"layers\":");
+    json(&mut out, &layers.iter().map(|l| l.id().as_str()).collect::<Vec<_>>());
+    out.extend_from_slice(b",\"accepts\":");
+    json(&mut out, &mask_ids(q.accepts, Taxonomy::builtin()));
+    out.extend_from_slice(b",\"open\":");
+    json(&mut out, &q.open_at.map(|t| t.to_rfc3339()));
+    out.extend_from_slice(b",\"max_distance\":");
+    json(&mut out, &q.max_distance);
+    out.extend_from_slice(b",\"type\":");
+    json(&mut out, &q.facility_type.as_deref());
+    out.extend_from_slice(b"}}");
+    out
+}
+
+/// A page of items as an OGC API Features FeatureCollection (`links` are
+/// the caller's: they depend on the URL it serves).
+pub fn items_collection(layer: &Layer, page: &ItemsPage, links: Value) -> Value {
+    let features: Vec<Value> = page.features.iter().map(|&i| feature(&layer.feature(i), Map::new())).collect();
+    json!({
+        "type": "FeatureCollection",
+        "numberMatched": page.matched,
+        "numberReturned": features.len(),
+        "features": features,
+        "timeStamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "links": links,
+    })
 }
 
 #[cfg(test)]
@@ -269,7 +274,7 @@ mod tests {
             FeatureWriter::new(&layer, &names).write(
                 &mut out,
                 f.index(),
-                &[Extra::Number(12.5), Extra::Tenths(-0.04), Extra::Str("override"), Extra::Bool(None), Extra::StrList(&list), Extra::Categories(mask)],
+                &[Extra::Number(12.5), Extra::Tenths(-0.04), Extra::Str("override"), Extra::Bool(None), Extra::StrList(&list), Extra::Classes(mask)],
             );
             let written: Value = serde_json::from_slice(&out).unwrap();
             let mut extra = Map::new();
@@ -282,50 +287,6 @@ mod tests {
             ids.sort_by_key(|id| t.index_of(id).unwrap().0);
             extra.insert("categories".into(), json!(ids));
             assert_eq!(written, feature(&f, extra));
-        }
-    }
-
-    #[test]
-    fn escape_detection_equals_a_byte_by_byte_test() {
-        let mut seed = 9u64;
-        let alphabet = b"ab \"\\\x01\x1f\x7f\xc3\xa9\x20\x21\x5b\x5d\x5c\x22";
-        for n in 0..20_000 {
-            let len = n % 40;
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    let r = crate::testing::lcg(&mut seed);
-                    if r < 0.9 { b'a' + (r * 26.0 / 0.9) as u8 } else { alphabet[((r - 0.9) * 10.0 * alphabet.len() as f64) as usize % alphabet.len()] }
-                })
-                .collect();
-            let expect = bytes.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
-            assert_eq!(needs_escape(&bytes), expect, "{bytes:?}");
-        }
-        for c in 0..=255u8 {
-            for pos in 0..16 {
-                let mut b = vec![b'x'; 16];
-                b[pos] = c;
-                assert_eq!(needs_escape(&b), c < 0x20 || c == b'"' || c == b'\\', "{c} at {pos}");
-            }
-        }
-    }
-
-    #[test]
-    fn tenths_are_written_as_serde_json_writes_the_rounded_value_without_negative_zero() {
-        let mut seed = 3u64;
-        for i in 0..100_000 {
-            let r = crate::testing::lcg(&mut seed);
-            let x = match i % 4 {
-                0 => (r - 0.5) * 400.0,
-                1 => r * 2.0e7,
-                2 => (r * 3600.0).round() / 10.0,
-                _ => (r - 0.5) * 1e-3,
-            };
-            let mut ours = Vec::new();
-            push_tenths(&mut ours, x);
-            let mut reference = Vec::new();
-            // (+ 0.0: a negative zero is written 0.0)
-            push_f64(&mut reference, (x * 10.0).round() / 10.0 + 0.0);
-            assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(reference).unwrap(), "{x}");
         }
     }
 

@@ -1,0 +1,196 @@
+//! The features of a layer as loaded: ids, WGS84 geometries and typed
+//! properties (field names once, values interned once per layer), stored
+//! column by column so point layers stay small. Read-only once built.
+
+use crate::geometry::FeatureGeometry;
+use crate::properties::{FieldId, PropertyTable, Value, ValueId, ValuePool};
+use std::fmt;
+
+/// A feature identifier as found in the source (GeoJSON `id`, an id field),
+/// or the feature's position when the source has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeatureId<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
+impl fmt::Display for FeatureId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FeatureId::Int(i) => write!(f, "{i}"),
+            FeatureId::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// How a feature id is kept in memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StoredId {
+    /// No id in the source: the feature's index is its id.
+    Index,
+    Int(i64),
+    /// A string id, as a value of the layer's pool.
+    Str(ValueId),
+}
+
+/// The features of one layer, column by column.
+#[derive(Debug, Default)]
+pub struct FeatureTable {
+    pub(crate) ids: Vec<StoredId>,
+    pub(crate) geometries: Vec<FeatureGeometry>,
+    pub(crate) props: PropertyTable,
+    pub(crate) pool: ValuePool,
+    pub(crate) field_names: Vec<String>,
+    /// Each field name as a JSON object key (`"name":`), for writers.
+    pub(crate) field_keys: Vec<Box<[u8]>>,
+}
+
+impl FeatureTable {
+    pub fn len(&self) -> usize {
+        self.geometries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.geometries.is_empty()
+    }
+
+    /// The feature at `index` (0..len).
+    pub fn feature(&self, index: usize) -> FeatureRef<'_> {
+        FeatureRef { table: self, index }
+    }
+
+    pub fn features(&self) -> impl ExactSizeIterator<Item = FeatureRef<'_>> + '_ {
+        (0..self.len()).map(move |i| self.feature(i))
+    }
+
+    /// Every geometry, by feature index.
+    pub fn geometries(&self) -> &[FeatureGeometry] {
+        &self.geometries
+    }
+
+    /// Field names, by field id.
+    pub fn field_names(&self) -> &[String] {
+        &self.field_names
+    }
+
+    /// Finds a feature by its id as written in a URL (linear in the layer size).
+    pub fn find(&self, id: &str) -> Option<FeatureRef<'_>> {
+        let numeric = id.parse::<i64>().ok().filter(|n| n.to_string() == id);
+        self.features().find(|f| match f.id() {
+            FeatureId::Int(i) => numeric == Some(i),
+            FeatureId::Str(s) => s == id,
+        })
+    }
+
+    /// The id of the field called `name`.
+    pub fn field_id(&self, name: &str) -> Option<FieldId> {
+        self.field_names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| FieldId(i as u32))
+    }
+
+    /// Asks for the memory of feature `index` (id, geometry, properties)
+    /// ahead of reading it.
+    pub fn prefetch_feature(&self, index: usize) {
+        use crate::prefetch::prefetch;
+        prefetch(self.ids.as_ptr().wrapping_add(index));
+        prefetch(self.geometries.as_ptr().wrapping_add(index));
+        self.props.prefetch(index);
+    }
+
+    /// The second step of [`FeatureTable::prefetch_feature`]: the property
+    /// pairs, whose place is known once the first step has landed.
+    pub fn prefetch_properties(&self, index: usize) {
+        self.props.prefetch_pairs(index);
+    }
+
+    /// Approximate heap bytes of ids, geometries and properties.
+    pub fn heap_bytes(&self) -> usize {
+        self.ids.capacity() * std::mem::size_of::<StoredId>()
+            + self.geometries.capacity() * std::mem::size_of::<FeatureGeometry>()
+            + self.props.heap_bytes()
+            + self.pool.heap_bytes()
+    }
+}
+
+/// A borrowed view of one feature.
+#[derive(Clone, Copy)]
+pub struct FeatureRef<'a> {
+    table: &'a FeatureTable,
+    index: usize,
+}
+
+impl<'a> FeatureRef<'a> {
+    /// Position of the feature in its layer.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    pub fn id(&self) -> FeatureId<'a> {
+        match self.table.ids.get(self.index) {
+            Some(StoredId::Int(i)) => FeatureId::Int(*i),
+            Some(StoredId::Str(v)) => match self.table.pool.get(*v) {
+                Value::String(s) => FeatureId::Str(s),
+                _ => FeatureId::Int(self.index as i64),
+            },
+            _ => FeatureId::Int(self.index as i64),
+        }
+    }
+
+    pub fn geometry(&self) -> &'a FeatureGeometry {
+        &self.table.geometries[self.index]
+    }
+
+    /// `(field name, value)` pairs, in source order.
+    pub fn properties(&self) -> impl ExactSizeIterator<Item = (&'a str, Value<'a>)> + 'a {
+        let layer = self.table;
+        layer
+            .props
+            .get(self.index)
+            .map(move |(f, v)| (layer.field_names[f.0 as usize].as_str(), layer.pool.get(v)))
+    }
+
+    /// Same as [`Self::properties`] with each pair's field id and interned
+    /// value id (equal ids, equal values: a tile encoder keys on them).
+    pub fn interned_properties(&self) -> impl ExactSizeIterator<Item = (FieldId, ValueId, &'a str, Value<'a>)> + 'a {
+        let layer = self.table;
+        layer
+            .props
+            .get(self.index)
+            .map(move |(f, v)| (f, v, layer.field_names[f.0 as usize].as_str(), layer.pool.get(v)))
+    }
+
+    /// The value of property `name`, if present.
+    pub fn property(&self, name: &str) -> Option<Value<'a>> {
+        let field = self.table.field_id(name)?;
+        self.property_by_id(field)
+    }
+
+    pub fn property_by_id(&self, field: FieldId) -> Option<Value<'a>> {
+        let layer = self.table;
+        layer
+            .props
+            .get(self.index)
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| layer.pool.get(v))
+    }
+
+    /// Properties as a JSON object.
+    pub fn properties_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.properties()
+            .map(|(k, v)| (k.to_string(), v.to_json()))
+            .collect()
+    }
+}
+
+impl fmt::Debug for FeatureRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Feature")
+            .field("id", &self.id())
+            .field("geometry", self.geometry())
+            .field("properties", &self.properties().collect::<Vec<_>>())
+            .finish()
+    }
+}
+

@@ -1,0 +1,82 @@
+//! The options of a layer load, one type per concern, each validated where
+//! it is defined: [`TileSettings`] (tiling), [`WasteOptions`] (the waste
+//! profile), and here what the reading itself takes. The server's
+//! configuration, `inspect`, thematic maps and the benches all build these.
+
+use crate::error::OptionError;
+use crate::layer::LayerId;
+use crate::tiling::TileSettings;
+use crate::waste::WasteOptions;
+use std::sync::Arc;
+
+/// Callback told the number of features read so far (for progress bars).
+pub type ProgressFn = Arc<dyn Fn(usize) + Send + Sync>;
+
+/// Which profile a layer gets (what its domain adds to its features).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProfileOptions {
+    /// Waste facilities: categories accepted, opening hours.
+    Waste(WasteOptions),
+    /// Nothing added (derived thematic layers).
+    Plain,
+}
+
+impl Default for ProfileOptions {
+    fn default() -> Self {
+        ProfileOptions::Waste(WasteOptions::default())
+    }
+}
+
+/// Per-layer options of a load (from the configuration file or defaults).
+#[derive(Clone, Default)]
+pub struct LoadOptions {
+    /// Layer id; default: slug of the file stem.
+    pub id: Option<LayerId>,
+    /// Human title; default: the file stem.
+    pub title: Option<String>,
+    /// Property whose value becomes the feature id.
+    pub id_field: Option<String>,
+    /// Properties to keep (all when `None`).
+    pub properties: Option<Vec<String>>,
+    /// Source CRS override, e.g. `EPSG:2154`.
+    pub crs: Option<String>,
+    /// Attribute encoding override for shapefiles, e.g. `ISO-8859-1`.
+    pub encoding: Option<String>,
+    /// Zooms, simplification and clustering of the layer's tiles.
+    pub tiles: TileSettings,
+    pub profile: ProfileOptions,
+    pub progress: Option<ProgressFn>,
+}
+
+impl LoadOptions {
+    /// Checks every option that can be checked before reading (the CRS and
+    /// the encoding are checked against the file, at load); the error names
+    /// the option as written in the configuration.
+    pub fn validate(&self) -> Result<(), OptionError> {
+        self.tiles.validate()?;
+        if let ProfileOptions::Waste(w) = &self.profile {
+            w.validate()?;
+        }
+        for (name, v) in [("id_field", &self.id_field), ("title", &self.title)] {
+            if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                return Err(OptionError::new(name, format!("{name} must not be empty")));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("id", &self.id)
+            .field("title", &self.title)
+            .field("id_field", &self.id_field)
+            .field("properties", &self.properties)
+            .field("crs", &self.crs)
+            .field("encoding", &self.encoding)
+            .field("tiles", &self.tiles)
+            .field("profile", &self.profile)
+            .finish()
+    }
+}

@@ -1,0 +1,104 @@
+//! Feature listing as OGC API Features serves it: a bbox, waste
+//! categories, property equality filters, then a page (`limit`, `offset`).
+
+use super::params::{parse_bbox, QueryParams};
+use crate::error::ParamError;
+use crate::layer::Layer;
+use crate::profile::ClassMask;
+use crate::properties::Value;
+use crate::waste::parse_accepts;
+
+/// Page size when the request gives none.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Largest page; a larger `limit` is lowered to it.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// Parameters with a meaning of their own; any other names a property.
+pub const RESERVED: &[&str] = &["bbox", "limit", "offset", "accepts", "f", "bbox-crs", "crs", "datetime"];
+
+/// A checked items query over one layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemsQuery {
+    pub bbox: Option<[f64; 4]>,
+    /// Classes (waste categories) every feature must have; 0: no filter.
+    pub accepts: ClassMask,
+    /// `(property, value)`: the property's value, as text, must equal it.
+    pub filters: Vec<(String, String)>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// The features of one page, with the count of all that matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemsPage {
+    pub matched: usize,
+    /// Feature indexes of the page, in layer order.
+    pub features: Vec<usize>,
+}
+
+impl ItemsQuery {
+    /// Checks the parameters against `layer`: `names` are every parameter
+    /// name of the request (those not in [`RESERVED`] must be properties).
+    pub fn parse<'a>(
+        layer: &Layer,
+        params: &(impl QueryParams + ?Sized),
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<ItemsQuery, ParamError> {
+        let limit = match params.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| ParamError::new("limit", format!("limit must be a positive integer, got {v:?}")))?
+                .min(MAX_LIMIT),
+        };
+        let offset = match params.get("offset") {
+            None => 0,
+            Some(v) => v
+                .parse::<usize>()
+                .map_err(|_| ParamError::new("offset", format!("offset must be a non-negative integer, got {v:?}")))?,
+        };
+        let bbox = params.get("bbox").map(parse_bbox).transpose()?;
+        let accepts = params.get("accepts").map(parse_accepts).transpose()?.unwrap_or(0);
+        let mut filters = Vec::new();
+        for k in names {
+            if RESERVED.contains(&k) {
+                continue;
+            }
+            if layer.field_id(k).is_none() {
+                let fields: Vec<&str> = layer.meta().fields.iter().map(|f| f.name.as_str()).collect();
+                return Err(ParamError::new(
+                    k,
+                    format!("unknown parameter or property {k:?}; properties of {}: {}", layer.id(), fields.join(", ")),
+                ));
+            }
+            filters.push((k.to_string(), params.get(k).unwrap_or_default().to_string()));
+        }
+        filters.sort();
+        Ok(ItemsQuery { bbox, accepts, filters, limit, offset })
+    }
+}
+
+/// The page of `layer`'s features that `q` asks for.
+pub fn items(layer: &Layer, q: &ItemsQuery) -> ItemsPage {
+    let candidates: Vec<usize> = match q.bbox {
+        Some(b) => layer.query_bbox(b).into_iter().map(|i| i as usize).collect(),
+        None => (0..layer.len()).collect(),
+    };
+    let profile = layer.profile();
+    let matched: Vec<usize> = candidates
+        .into_iter()
+        .filter(|&i| q.accepts == 0 || profile.mask(i) & q.accepts == q.accepts)
+        .filter(|&i| {
+            let f = layer.feature(i);
+            q.filters.iter().all(|(k, v)| {
+                f.property(k).is_some_and(|p| match p {
+                    Value::String(s) => s == v,
+                    other => other.display() == *v,
+                })
+            })
+        })
+        .collect();
+    ItemsPage { matched: matched.len(), features: matched.into_iter().skip(q.offset).take(q.limit).collect() }
+}

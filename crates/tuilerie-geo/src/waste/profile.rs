@@ -1,0 +1,140 @@
+//! The waste profile: what each facility accepts (its `recycling:*=yes`
+//! tags, the words of a mapped column, the layer's defaults) and its
+//! opening hours, computed once at load; in tiles, `waste_category` (the
+//! first category in taxonomy order, which colours the point) and
+//! `waste_categories` (all of them, comma-separated).
+
+use super::taxonomy::{CategoryMask, Taxonomy};
+use super::{accepted_categories, mask_ids, words_mask};
+use crate::features::FeatureTable;
+use crate::hours::{parse_timezone, Schedules};
+use crate::error::OptionError;
+use crate::profile::{ClassMask, Profile};
+use crate::properties::Value;
+use chrono_tz::Tz;
+use hashbrown::HashMap;
+
+/// Waste options of a layer (configuration keys `accepts_field`,
+/// `accepts`, `timezone`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WasteOptions {
+    /// A column listing accepted wastes (words or keys separated by `;` or `,`).
+    pub accepts_field: Option<String>,
+    /// Categories, keys or words every facility of the layer accepts.
+    pub accepts: Vec<String>,
+    /// IANA time zone of `opening_hours` values (default Europe/Paris).
+    pub timezone: Option<String>,
+}
+
+impl WasteOptions {
+    /// Checks the time zone and that every default waste is known.
+    pub fn validate(&self) -> Result<(), OptionError> {
+        self.parsed_timezone()?;
+        let taxonomy = Taxonomy::builtin();
+        for w in &self.accepts {
+            if words_mask(w, taxonomy) == 0 {
+                return Err(OptionError::new("accepts", format!("unknown waste {w:?} (see /waste-categories)")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The time zone of opening hours.
+    pub fn parsed_timezone(&self) -> Result<Tz, OptionError> {
+        match &self.timezone {
+            Some(tz) => parse_timezone(tz).map_err(|m| OptionError::new("timezone", m)),
+            None => Ok(chrono_tz::Europe::Paris),
+        }
+    }
+}
+
+/// Categories and opening hours of a layer's facilities.
+#[derive(Debug)]
+pub struct WasteProfile {
+    classes: Vec<String>,
+    categories: Vec<CategoryMask>,
+    classified: usize,
+    /// Each distinct combination's category ids, comma-separated (the
+    /// first one is the primary category): joined once per layer, not per
+    /// feature and tile.
+    texts: HashMap<CategoryMask, Box<str>>,
+    schedules: Option<Schedules>,
+    timezone: Tz,
+}
+
+impl WasteProfile {
+    /// Classifies every feature and parses its `opening_hours`.
+    /// (`timezone`: from [`WasteOptions::parsed_timezone`], checked before
+    /// the features were read.)
+    pub fn build(features: &FeatureTable, options: &WasteOptions, timezone: Tz) -> WasteProfile {
+        let taxonomy = Taxonomy::builtin();
+        let defaults = options.accepts.iter().fold(0, |m, w| m | words_mask(w, taxonomy));
+        let categories: Vec<CategoryMask> = features
+            .features()
+            .map(|f| accepted_categories(&f, taxonomy, options.accepts_field.as_deref(), defaults))
+            .collect();
+        let mut texts = HashMap::new();
+        for &m in categories.iter().filter(|&&m| m != 0) {
+            texts.entry(m).or_insert_with(|| mask_ids(m, taxonomy).join(",").into_boxed_str());
+        }
+        let schedules = features.field_id("opening_hours").map(|field| {
+            Schedules::build(
+                features.features().map(|f| match f.property_by_id(field) {
+                    Some(Value::String(s)) => Some(s),
+                    _ => None,
+                }),
+                timezone,
+            )
+        });
+        WasteProfile {
+            classes: taxonomy.categories().iter().map(|c| c.id.clone()).collect(),
+            classified: categories.iter().filter(|&&m| m != 0).count(),
+            categories,
+            texts,
+            schedules,
+            timezone,
+        }
+    }
+}
+
+impl Profile for WasteProfile {
+    fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    fn masks(&self) -> &[ClassMask] {
+        &self.categories
+    }
+
+    fn classified_features(&self) -> usize {
+        self.classified
+    }
+
+    fn replaces(&self, index: usize, name: &str) -> bool {
+        name.starts_with("waste_categor") && self.mask(index) != 0
+    }
+
+    fn tile_attributes(&self, index: usize, out: &mut dyn FnMut(&str, &str)) {
+        let mask = self.mask(index);
+        if mask == 0 {
+            return;
+        }
+        if let Some(all) = self.texts.get(&mask) {
+            let primary = all.split(',').next().unwrap_or(all);
+            out("waste_category", primary);
+            out("waste_categories", all);
+        }
+    }
+
+    fn schedules(&self) -> Option<&Schedules> {
+        self.schedules.as_ref()
+    }
+
+    fn timezone(&self) -> Option<Tz> {
+        Some(self.timezone)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.categories.capacity() * 8 + self.texts.iter().map(|(_, t)| 8 + t.len() + 16).sum::<usize>()
+    }
+}
