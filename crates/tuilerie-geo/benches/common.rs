@@ -17,8 +17,7 @@ pub fn bench_data(name: &str) -> PathBuf {
 }
 
 pub fn shared(rel: &str) -> PathBuf {
-    let base = std::env::var("TUILERIE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("../shared/data"));
+    let base =
+        std::env::var("TUILERIE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| root().join("../shared/data"));
     base.join(rel)
 }

@@ -33,9 +33,7 @@ fn bench_load(c: &mut Criterion) {
     let geoms: Vec<_> = layer.features().map(|f| f.geometry().clone()).collect();
     let mut g = c.benchmark_group("index");
     g.sample_size(10);
-    g.bench_function("rtree_bulk_load_1m_points", |b| {
-        b.iter(|| tuilerie_geo::LayerIndex::build(&geoms))
-    });
+    g.bench_function("rtree_bulk_load_1m_points", |b| b.iter(|| tuilerie_geo::LayerIndex::build(&geoms)));
     g.finish();
 }
 

@@ -35,7 +35,11 @@ fn main() {
     println!("heap estimate/feature:  {:.1}", layer.heap_bytes() as f64 / n as f64);
     if let Some(c) = layer.tile_prep().clusters() {
         let nodes: usize = (0..=c.options().map_or(0, |o| o.max_zoom)).map(|z| c.level_len(z)).sum();
-        println!("cluster nodes (all levels): {nodes} ({:.2} per feature), heap {:.1} bytes/feature", nodes as f64 / n as f64, c.heap_bytes() as f64 / n as f64);
+        println!(
+            "cluster nodes (all levels): {nodes} ({:.2} per feature), heap {:.1} bytes/feature",
+            nodes as f64 / n as f64,
+            c.heap_bytes() as f64 / n as f64
+        );
     }
     std::hint::black_box(&layer);
 }

@@ -16,11 +16,8 @@ mod common;
 
 fn bench_nearest(c: &mut Criterion) {
     let layer = load(&common::bench_data("containers-france-1000000.geojson"), LoadOptions::default()).expect("1M");
-    let mut seed: u64 = 5;
-    let mut next = || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = tuilerie_geo::testdata::Lcg(5);
+    let mut next = || rng.next();
     // Random points over metropolitan France.
     let points: Vec<(f64, f64)> = (0..1000).map(|_| (-4.5 + next() * 12.0, 42.5 + next() * 8.5)).collect();
     let t = Taxonomy::builtin();
@@ -29,12 +26,26 @@ fn bench_nearest(c: &mut Criterion) {
     let at: DateTime<Utc> = "2026-11-30T09:30:00Z".parse().expect("time");
     let mut g = c.benchmark_group("nearest/1m");
     g.throughput(Throughput::Elements(points.len() as u64));
-    for (name, accepts, open) in [("k5", 0, None), ("k5_glass", glass, None), ("k5_batteries", batteries, None), ("k5_glass_open", glass, Some(at))] {
+    for (name, accepts, open) in [
+        ("k5", 0, None),
+        ("k5_glass", glass, None),
+        ("k5_batteries", batteries, None),
+        ("k5_glass_open", glass, Some(at)),
+    ] {
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut n = 0;
                 for &(lon, lat) in &points {
-                    let q = NearestQuery { lon, lat, k: 5, accepts, open_at: open, at, max_distance: None, facility_type: None };
+                    let q = NearestQuery {
+                        lon,
+                        lat,
+                        k: 5,
+                        accepts,
+                        open_at: open,
+                        at,
+                        max_distance: None,
+                        facility_type: None,
+                    };
                     n += nearest(&[&layer], &q).len();
                 }
                 n

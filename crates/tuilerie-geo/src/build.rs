@@ -58,10 +58,7 @@ pub struct LayerBuilder {
 
 impl LayerBuilder {
     pub fn new(path: &Path, options: LoadOptions, reprojector: Reprojector) -> Self {
-        let keep = options
-            .properties
-            .as_ref()
-            .map(|p| p.iter().cloned().collect::<HashSet<_>>());
+        let keep = options.properties.as_ref().map(|p| p.iter().cloned().collect::<HashSet<_>>());
         LayerBuilder {
             path: path.to_path_buf(),
             options,
@@ -106,7 +103,6 @@ impl LayerBuilder {
         self.options.id_field.is_some()
     }
 
-
     /// Declares a field before any value (shapefile columns), so that empty
     /// columns still show in the metadata with their type.
     pub fn declare_field(&mut self, name: &str, field_type: FieldType) {
@@ -128,11 +124,7 @@ impl LayerBuilder {
         let i = self.field_names.len() as u32;
         self.field_names.push(name.to_string());
         self.field_lookup.insert(name.to_string(), i);
-        self.fields.push(FieldStats {
-            field_type: FieldType::Null,
-            count: 0,
-            samples: Vec::new(),
-        });
+        self.fields.push(FieldStats { field_type: FieldType::Null, count: 0, samples: Vec::new() });
         Some(FieldId(i))
     }
 
@@ -165,9 +157,7 @@ impl LayerBuilder {
         let vid = self.pool.intern(value).map_err(|e| self.too_large(e.to_string()))?;
         self.props.push(field, vid);
         let stats = &mut self.fields[field.0 as usize];
-        stats.field_type = stats
-            .field_type
-            .merge(declared.unwrap_or_else(|| value.field_type()));
+        stats.field_type = stats.field_type.merge(declared.unwrap_or_else(|| value.field_type()));
         if value != Value::Null {
             stats.count += 1;
             if stats.samples.len() < 3 && !stats.samples.contains(&vid) {
@@ -181,20 +171,15 @@ impl LayerBuilder {
     pub fn set_id(&mut self, id: SourceId<'_>) -> GeoResult<()> {
         self.pending_id = Some(match id {
             SourceId::Int(i) => StoredId::Int(i),
-            SourceId::Str(s) => StoredId::Str(
-                self.pool
-                    .intern(Value::String(&s))
-                    .map_err(|e| self.too_large(e.to_string()))?,
-            ),
+            SourceId::Str(s) => {
+                StoredId::Str(self.pool.intern(Value::String(&s)).map_err(|e| self.too_large(e.to_string()))?)
+            }
         });
         Ok(())
     }
 
     fn too_large(&self, message: String) -> GeoError {
-        GeoError::TooLarge {
-            path: self.path.clone(),
-            message,
-        }
+        GeoError::TooLarge { path: self.path.clone(), message }
     }
 
     /// Ends the current feature with its geometry (in source CRS) or the
@@ -203,7 +188,7 @@ impl LayerBuilder {
         let index = self.seen;
         self.seen += 1;
         if let Some(p) = &self.options.progress {
-            if self.seen % 65536 == 0 {
+            if self.seen.is_multiple_of(65536) {
                 p(self.seen);
             }
         }
@@ -238,19 +223,14 @@ impl LayerBuilder {
     fn prepare(&self, g: Geometry<f64>) -> Result<FeatureGeometry, (SkipReason, String)> {
         let mut g = g;
         if let Geometry::Point(p) = g {
-            let c = self
-                .reprojector
-                .transform_coord(p.0)
-                .map_err(|e| (SkipReason::CoordinatesOutOfRange, e))?;
+            let c = self.reprojector.transform_coord(p.0).map_err(|e| (SkipReason::CoordinatesOutOfRange, e))?;
             check_coord(c)?;
             return Ok(FeatureGeometry::Point(c));
         }
         if g.coords_count() == 0 {
             return Err((SkipReason::EmptyGeometry, "no coordinates".into()));
         }
-        self.reprojector
-            .transform(&mut g)
-            .map_err(|e| (SkipReason::CoordinatesOutOfRange, e))?;
+        self.reprojector.transform(&mut g).map_err(|e| (SkipReason::CoordinatesOutOfRange, e))?;
         for c in g.coords_iter() {
             check_coord(c)?;
         }

@@ -1,8 +1,8 @@
 //! [`Catalog`]: the set of layers a service serves, with a data version that
 //! changes on every (re)load so caches keyed by it never serve stale data.
 
-use crate::options::LoadOptions;
 use crate::layer::{Layer, LayerId};
+use crate::options::LoadOptions;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,10 +48,7 @@ impl Catalog {
         });
         let mut results = results.into_inner().unwrap_or_default();
         results.sort_by_key(|(i, _, _)| *i);
-        let mut catalog = Catalog {
-            version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
-            ..Default::default()
-        };
+        let mut catalog = Catalog { version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed), ..Default::default() };
         for (_, path, r) in results {
             match r {
                 Ok(layer) => {
@@ -61,10 +58,7 @@ impl Catalog {
                 }
                 Err(e) => {
                     tracing::error!(path = %path.display(), error = %e, "layer not loaded");
-                    catalog.failed.push(FailedLayer {
-                        path,
-                        error: e.to_string(),
-                    });
+                    catalog.failed.push(FailedLayer { path, error: e.to_string() });
                 }
             }
         }

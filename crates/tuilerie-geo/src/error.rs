@@ -21,12 +21,7 @@ pub enum GeoError {
     UnsupportedFormat { path: PathBuf },
 
     #[error("{path}: invalid JSON at line {line}, column {column}: {message}")]
-    Json {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Json { path: PathBuf, line: usize, column: usize, message: String },
 
     #[error("{path}: not GeoJSON: {message}")]
     NotGeoJson { path: PathBuf, message: String },
@@ -38,33 +33,16 @@ pub enum GeoError {
     Shapefile { path: PathBuf, message: String },
 
     #[error("{path}: invalid dBase attribute table (record {record}): {message}")]
-    Dbf {
-        path: PathBuf,
-        record: usize,
-        message: String,
-    },
+    Dbf { path: PathBuf, record: usize, message: String },
 
     #[error("{path}: unknown character encoding {encoding:?} (from {origin}); set `encoding` for this layer, e.g. \"UTF-8\" or \"ISO-8859-1\"")]
-    UnknownEncoding {
-        path: PathBuf,
-        encoding: String,
-        origin: String,
-    },
+    UnknownEncoding { path: PathBuf, encoding: String, origin: String },
 
     #[error("{path}: unknown or unparsable coordinate reference system {definition:?} (from {origin}): {message}; set `crs` for this layer, e.g. \"EPSG:2154\"")]
-    UnknownCrs {
-        path: PathBuf,
-        definition: String,
-        origin: String,
-        message: String,
-    },
+    UnknownCrs { path: PathBuf, definition: String, origin: String, message: String },
 
     #[error("{path}: reprojection to WGS84 failed at feature {feature}: {message}")]
-    Reprojection {
-        path: PathBuf,
-        feature: usize,
-        message: String,
-    },
+    Reprojection { path: PathBuf, feature: usize, message: String },
 
     #[error("{path}: layer too large: {message}")]
     TooLarge { path: PathBuf, message: String },
@@ -113,9 +91,6 @@ impl From<OptionError> for GeoError {
 
 impl GeoError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        GeoError::Io {
-            path: path.into(),
-            source,
-        }
+        GeoError::Io { path: path.into(), source }
     }
 }

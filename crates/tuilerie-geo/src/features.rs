@@ -84,10 +84,7 @@ impl FeatureTable {
 
     /// The id of the field called `name`.
     pub fn field_id(&self, name: &str) -> Option<FieldId> {
-        self.field_names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| FieldId(i as u32))
+        self.field_names.iter().position(|n| n == name).map(|i| FieldId(i as u32))
     }
 
     /// Asks for the memory of feature `index` (id, geometry, properties)
@@ -145,10 +142,7 @@ impl<'a> FeatureRef<'a> {
     /// `(field name, value)` pairs, in source order.
     pub fn properties(&self) -> impl ExactSizeIterator<Item = (&'a str, Value<'a>)> + 'a {
         let layer = self.table;
-        layer
-            .props
-            .get(self.index)
-            .map(move |(f, v)| (layer.field_names[f.0 as usize].as_str(), layer.pool.get(v)))
+        layer.props.get(self.index).map(move |(f, v)| (layer.field_names[f.0 as usize].as_str(), layer.pool.get(v)))
     }
 
     /// Same as [`Self::properties`] with each pair's field id and interned
@@ -169,18 +163,12 @@ impl<'a> FeatureRef<'a> {
 
     pub fn property_by_id(&self, field: FieldId) -> Option<Value<'a>> {
         let layer = self.table;
-        layer
-            .props
-            .get(self.index)
-            .find(|(f, _)| *f == field)
-            .map(|(_, v)| layer.pool.get(v))
+        layer.props.get(self.index).find(|(f, _)| *f == field).map(|(_, v)| layer.pool.get(v))
     }
 
     /// Properties as a JSON object.
     pub fn properties_json(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.properties()
-            .map(|(k, v)| (k.to_string(), v.to_json()))
-            .collect()
+        self.properties().map(|(k, v)| (k.to_string(), v.to_json())).collect()
     }
 }
 
@@ -193,4 +181,3 @@ impl fmt::Debug for FeatureRef<'_> {
             .finish()
     }
 }
-

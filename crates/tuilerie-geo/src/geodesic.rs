@@ -175,7 +175,13 @@ mod tests {
             let (s, az) = inverse(a, b);
             let (ks, kaz) = karney(a, b);
             worst.0 = worst.0.max((s - ks).abs());
-            let tolerance = if ks < 20_000.0 { 1e-7 } else if ks < 100_000.0 { 2e-6 } else { 4e-5 };
+            let tolerance = if ks < 20_000.0 {
+                1e-7
+            } else if ks < 100_000.0 {
+                2e-6
+            } else {
+                4e-5
+            };
             assert!((s - ks).abs() < tolerance, "{a:?} -> {b:?}: {s} vs Karney {ks}");
             if ks > 0.01 {
                 let daz = ((az - kaz + 540.0) % 360.0 - 180.0).abs();

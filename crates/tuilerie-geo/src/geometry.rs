@@ -55,9 +55,7 @@ impl GeometryKind {
             Geometry::MultiPoint(_) => GeometryKind::MultiPoint,
             Geometry::Line(_) | Geometry::LineString(_) => GeometryKind::LineString,
             Geometry::MultiLineString(_) => GeometryKind::MultiLineString,
-            Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => {
-                GeometryKind::Polygon
-            }
+            Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => GeometryKind::Polygon,
             Geometry::MultiPolygon(_) => GeometryKind::MultiPolygon,
             Geometry::GeometryCollection(_) => GeometryKind::GeometryCollection,
         }
@@ -96,4 +94,3 @@ pub fn representative_point(g: &FeatureGeometry) -> Option<Coord<f64>> {
         FeatureGeometry::Other(g) => g.interior_point().map(|p| p.0),
     }
 }
-

@@ -71,9 +71,7 @@ pub fn parse_timezone(name: &str) -> Result<Tz, String> {
 impl Schedules {
     /// Parses the values (one per feature, `None` when absent).
     pub fn build<'a>(values: impl Iterator<Item = Option<&'a str>>, tz: Tz) -> Schedules {
-        let ctx = Context::default()
-            .with_holidays(Country::FR.holidays())
-            .with_locale(TzLocation::new(tz));
+        let ctx = Context::default().with_holidays(Country::FR.holidays()).with_locale(TzLocation::new(tz));
         let mut distinct: hashbrown::HashMap<&'a str, u32> = hashbrown::HashMap::new();
         let mut parsed: Vec<Result<Hours, String>> = Vec::new();
         let mut per_feature = Vec::new();
@@ -229,15 +227,16 @@ mod tests {
     #[test]
     fn reused_evaluations_equal_fresh_ones_across_a_week_and_a_dst_change() {
         let tz = parse_timezone("Europe/Paris").unwrap();
-        let values = ["Mo-Fr 08:00-12:00,13:30-17:30; Sa 09:00-12:00", "24/7", "Mo-Su 07:00-21:00; PH off", "Tu,Th 14:00-18:00"];
+        let values =
+            ["Mo-Fr 08:00-12:00,13:30-17:30; Sa 09:00-12:00", "24/7", "Mo-Su 07:00-21:00; PH off", "Tu,Th 14:00-18:00"];
         let memo = Schedules::build(values.iter().copied().map(Some), tz);
         // Every 7 minutes from Friday 2026-10-23 to Tuesday 2026-11-03 (the
         // clocks go back on 2026-10-25; 1 November is a public holiday).
         let mut t = utc("2026-10-23T00:00:00Z");
         while t < utc("2026-11-03T00:00:00Z") {
-            for i in 0..values.len() {
-                let fresh = Schedules::build(std::iter::once(Some(values[i])), tz);
-                assert_eq!(memo.evaluate(i, t), fresh.evaluate(0, t), "{} at {t}", values[i]);
+            for (i, value) in values.iter().enumerate() {
+                let fresh = Schedules::build(std::iter::once(Some(*value)), tz);
+                assert_eq!(memo.evaluate(i, t), fresh.evaluate(0, t), "{value} at {t}");
                 let (state, next) = fresh.evaluate(0, t);
                 let text = memo.evaluate_rfc3339(i, t);
                 assert_eq!((text.0, text.1.as_deref()), (state, next.map(|n| n.to_rfc3339()).as_deref()));

@@ -28,7 +28,11 @@ pub(crate) fn needs_escape(b: &[u8]) -> bool {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
         let x = u64::from_le_bytes(w);
-        if (x.wrapping_sub(ONES * 0x20) & !x & HIGHS) | zero_byte(x ^ (ONES * b'"' as u64)) | zero_byte(x ^ (ONES * b'\\' as u64)) != 0 {
+        if (x.wrapping_sub(ONES * 0x20) & !x & HIGHS)
+            | zero_byte(x ^ (ONES * b'"' as u64))
+            | zero_byte(x ^ (ONES * b'\\' as u64))
+            != 0
+        {
             return true;
         }
     }
@@ -86,7 +90,11 @@ mod tests {
             let bytes: Vec<u8> = (0..len)
                 .map(|_| {
                     let r = crate::testdata::lcg(&mut seed);
-                    if r < 0.9 { b'a' + (r * 26.0 / 0.9) as u8 } else { alphabet[((r - 0.9) * 10.0 * alphabet.len() as f64) as usize % alphabet.len()] }
+                    if r < 0.9 {
+                        b'a' + (r * 26.0 / 0.9) as u8
+                    } else {
+                        alphabet[((r - 0.9) * 10.0 * alphabet.len() as f64) as usize % alphabet.len()]
+                    }
                 })
                 .collect();
             let expect = bytes.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');

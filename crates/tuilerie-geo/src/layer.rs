@@ -27,13 +27,8 @@ impl LayerId {
         if id.is_empty() || id.len() > 100 {
             return Err(format!("layer id {id:?} must have 1 to 100 characters"));
         }
-        if let Some(c) = id
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        {
-            return Err(format!(
-                "layer id {id:?} contains {c:?}; use ASCII letters, digits, '-', '_' or '.'"
-            ));
+        if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+            return Err(format!("layer id {id:?} contains {c:?}; use ASCII letters, digits, '-', '_' or '.'"));
         }
         Ok(LayerId(id.to_string()))
     }
@@ -137,11 +132,7 @@ impl SkipReport {
     pub fn record(&mut self, index: usize, reason: SkipReason, detail: String) {
         *self.counts.entry(reason).or_default() += 1;
         if self.examples.len() < Self::MAX_EXAMPLES {
-            self.examples.push(SkippedFeature {
-                index,
-                reason,
-                detail,
-            });
+            self.examples.push(SkippedFeature { index, reason, detail });
         }
     }
 

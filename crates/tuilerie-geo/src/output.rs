@@ -4,12 +4,12 @@
 
 use crate::features::{FeatureId, FeatureRef};
 use crate::geometry::FeatureGeometry;
-use crate::layer::Layer;
 use crate::hours::OpenState;
+use crate::json::{push_f64, push_i64, push_str, push_tenths};
+use crate::layer::Layer;
 use crate::profile::ClassMask;
 use crate::query::{ItemsPage, NearestHit, NearestQuery};
 use crate::waste::{mask_ids, Taxonomy};
-use crate::json::{push_f64, push_i64, push_str, push_tenths};
 use serde_json::{json, Map, Value};
 
 /// The feature's geometry as GeoJSON.
@@ -54,13 +54,6 @@ pub enum Extra<'a> {
     /// categories for facilities).
     Classes(ClassMask),
 }
-
-
-
-
-
-
-
 
 /// Writes GeoJSON Features of one layer straight into a buffer (no
 /// intermediate JSON values): id, geometry, properties, then extra
@@ -264,7 +257,12 @@ mod tests {
         let text = r#"{"type":"FeatureCollection","features":[
             {"type":"Feature","id":"a\"b","properties":{"name":"Verre – Abzac","n":3,"x":1.5,"ok":true,"nested":{"a":[1,2]},"none":null},"geometry":{"type":"Point","coordinates":[-0.13,45.0]}},
             {"type":"Feature","id":7,"properties":{"name":"zone","ctl":"tab\there \u0001 \\ end"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}"#;
-        let layer = crate::source::geojson::load_bytes(std::path::Path::new("t.geojson"), text.as_bytes(), crate::LoadOptions::default()).unwrap();
+        let layer = crate::source::geojson::load_bytes(
+            std::path::Path::new("t.geojson"),
+            text.as_bytes(),
+            crate::LoadOptions::default(),
+        )
+        .unwrap();
         for f in layer.features() {
             let mut out = Vec::new();
             let list = ["glass", "paper"];
@@ -274,7 +272,14 @@ mod tests {
             FeatureWriter::new(&layer, &names).write(
                 &mut out,
                 f.index(),
-                &[Extra::Number(12.5), Extra::Tenths(-0.04), Extra::Str("override"), Extra::Bool(None), Extra::StrList(&list), Extra::Classes(mask)],
+                &[
+                    Extra::Number(12.5),
+                    Extra::Tenths(-0.04),
+                    Extra::Str("override"),
+                    Extra::Bool(None),
+                    Extra::StrList(&list),
+                    Extra::Classes(mask),
+                ],
             );
             let written: Value = serde_json::from_slice(&out).unwrap();
             let mut extra = Map::new();
@@ -294,7 +299,8 @@ mod tests {
     fn geometries_serialise_as_rfc7946_objects() {
         let p = feature_geometry(&FeatureGeometry::Point(geo::Coord { x: 1.5, y: 2.0 }));
         assert_eq!(p, json!({"type": "Point", "coordinates": [1.5, 2.0]}));
-        let g: geo::Geometry<f64> = polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 0.0)].into();
+        let g: geo::Geometry<f64> =
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 1.0, y: 1.0), (x: 0.0, y: 0.0)].into();
         let v = feature_geometry(&FeatureGeometry::from_geometry(g));
         assert_eq!(v, json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]}));
     }

@@ -42,9 +42,9 @@ impl Value<'_> {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => b.into(),
             Value::Int(i) => i.into(),
-            Value::Float(f) => serde_json::Number::from_f64(f)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::Null),
+            Value::Float(f) => {
+                serde_json::Number::from_f64(f).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+            }
             Value::String(s) => s.into(),
             Value::Json(s) => serde_json::from_str(s).unwrap_or_else(|_| s.into()),
         }
@@ -207,10 +207,7 @@ impl ValuePool {
     pub fn intern(&mut self, value: Value<'_>) -> Result<ValueId, PoolFull> {
         let hash = Self::hash_value(&self.hasher, &value);
         let (values, arena) = (&self.values, self.arena.as_str());
-        if let Some(&found) = self
-            .dedup
-            .find(hash, |&i| Self::same(&load(values, arena, i), &value))
-        {
+        if let Some(&found) = self.dedup.find(hash, |&i| Self::same(&load(values, arena, i), &value)) {
             return Ok(ValueId(found));
         }
         let stored = match value {
@@ -224,9 +221,7 @@ impl ValuePool {
         let id = u32::try_from(self.values.len()).map_err(|_| PoolFull)?;
         self.values.push(stored);
         let (values, arena, hasher) = (&self.values, self.arena.as_str(), &self.hasher);
-        self.dedup.insert_unique(hash, id, |&i| {
-            Self::hash_value(hasher, &load(values, arena, i))
-        });
+        self.dedup.insert_unique(hash, id, |&i| Self::hash_value(hasher, &load(values, arena, i)));
         Ok(ValueId(id))
     }
 
@@ -249,9 +244,7 @@ impl ValuePool {
 
     /// Approximate heap bytes used.
     pub fn heap_bytes(&self) -> usize {
-        self.values.capacity() * std::mem::size_of::<Stored>()
-            + self.arena.capacity()
-            + self.dedup.capacity() * 8
+        self.values.capacity() * std::mem::size_of::<Stored>() + self.arena.capacity() + self.dedup.capacity() * 8
     }
 }
 
@@ -274,10 +267,7 @@ pub struct PropertyTable {
 
 impl PropertyTable {
     pub fn new() -> Self {
-        Self {
-            starts: vec![0],
-            entries: Vec::new(),
-        }
+        Self { starts: vec![0], entries: Vec::new() }
     }
 
     /// Number of features with a recorded run.
@@ -288,10 +278,7 @@ impl PropertyTable {
 
     /// Adds a property to the feature being built.
     pub fn push(&mut self, field: FieldId, value: ValueId) {
-        self.entries.push(Entry {
-            field: field.0,
-            value: value.0,
-        });
+        self.entries.push(Entry { field: field.0, value: value.0 });
     }
 
     /// Ends the feature being built; returns false when the table is full.
@@ -346,9 +333,7 @@ impl PropertyTable {
     /// The `(field, value)` pairs of feature `index`.
     pub fn get(&self, index: usize) -> impl ExactSizeIterator<Item = (FieldId, ValueId)> + '_ {
         let (s, e) = (self.starts[index] as usize, self.starts[index + 1] as usize);
-        self.entries[s..e]
-            .iter()
-            .map(|en| (FieldId(en.field), ValueId(en.value)))
+        self.entries[s..e].iter().map(|en| (FieldId(en.field), ValueId(en.value)))
     }
 
     pub fn shrink(&mut self) {

@@ -53,10 +53,7 @@ const WGS84_ALIASES: &[&str] = &[
 
 impl Crs {
     pub fn new(definition: impl Into<String>, origin: CrsOrigin) -> Self {
-        Crs {
-            definition: definition.into().trim().trim_start_matches('\u{feff}').to_string(),
-            origin,
-        }
+        Crs { definition: definition.into().trim().trim_start_matches('\u{feff}').to_string(), origin }
     }
 
     pub fn wgs84(origin: CrsOrigin) -> Self {
@@ -80,10 +77,7 @@ impl Crs {
     /// Creates the transformation to WGS84 lon/lat; `path` names the file in errors.
     pub fn to_wgs84(&self, path: &Path) -> GeoResult<Reprojector> {
         if self.is_wgs84() {
-            return Ok(Reprojector {
-                proj: None,
-                name: "WGS 84 (EPSG:4326)".into(),
-            });
+            return Ok(Reprojector { proj: None, name: "WGS 84 (EPSG:4326)".into() });
         }
         let err = |message: String| GeoError::UnknownCrs {
             path: path.to_path_buf(),
@@ -96,12 +90,8 @@ impl Crs {
         }
         let crs = proj::Proj::new(&self.definition).map_err(|e| err(e.to_string()))?;
         let name = describe(&crs).unwrap_or_else(|| self.definition.clone());
-        let proj = proj::Proj::new_known_crs(&self.definition, "OGC:CRS84", None)
-            .map_err(|e| err(e.to_string()))?;
-        Ok(Reprojector {
-            proj: Some(proj),
-            name,
-        })
+        let proj = proj::Proj::new_known_crs(&self.definition, "OGC:CRS84", None).map_err(|e| err(e.to_string()))?;
+        Ok(Reprojector { proj: Some(proj), name })
     }
 }
 
@@ -114,11 +104,7 @@ fn describe(crs: &proj::Proj) -> Option<String> {
         .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
         .and_then(|v| {
             let id = v.get("id")?;
-            Some(format!(
-                "{}:{}",
-                id.get("authority")?.as_str()?,
-                id.get("code")?
-            ))
+            Some(format!("{}:{}", id.get("authority")?.as_str()?, id.get("code")?))
         });
     Some(match code {
         Some(code) => format!("{name} ({code})"),
@@ -136,10 +122,7 @@ pub struct Reprojector {
 impl Reprojector {
     /// The identity: data already in WGS84.
     pub fn identity() -> Self {
-        Reprojector {
-            proj: None,
-            name: "WGS 84 (EPSG:4326)".into(),
-        }
+        Reprojector { proj: None, name: "WGS 84 (EPSG:4326)".into() }
     }
 
     /// Human-readable name of the source CRS.
@@ -163,10 +146,7 @@ impl Reprojector {
             Ok(out) => out,
             Err(e) => {
                 failure_ref.borrow_mut().get_or_insert_with(|| e.to_string());
-                Coord {
-                    x: f64::NAN,
-                    y: f64::NAN,
-                }
+                Coord { x: f64::NAN, y: f64::NAN }
             }
         });
         if let Some(e) = failure.into_inner() {
@@ -190,9 +170,7 @@ mod tests {
 
     #[test]
     fn lambert93_origin_maps_to_its_reference_longitude() {
-        let r = Crs::new("EPSG:2154", CrsOrigin::Config)
-            .to_wgs84(Path::new("x.shp"))
-            .unwrap();
+        let r = Crs::new("EPSG:2154", CrsOrigin::Config).to_wgs84(Path::new("x.shp")).unwrap();
         // False easting/northing of Lambert-93 is (700000, 6600000) at 3°E, 46.5°N.
         let c = r.transform_coord(Coord { x: 700000.0, y: 6600000.0 }).unwrap();
         assert!((c.x - 3.0).abs() < 1e-9, "{c:?}");

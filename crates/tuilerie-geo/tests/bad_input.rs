@@ -1,5 +1,6 @@
 //! Every kind of bad input gives an error naming the file (and line, column
 //! or feature where relevant), never a panic.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod common;
 
@@ -9,11 +10,7 @@ use tuilerie_geo::{load, GeoError, LoadOptions};
 
 fn copy_shapefile(dir: &Path, stem: &str) -> std::path::PathBuf {
     for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
-        fs::copy(
-            common::gironde(&format!("shp/communes-33-l93.{ext}")),
-            dir.join(format!("{stem}.{ext}")),
-        )
-        .unwrap();
+        fs::copy(common::gironde(&format!("shp/communes-33-l93.{ext}")), dir.join(format!("{stem}.{ext}"))).unwrap();
     }
     dir.join(format!("{stem}.shp"))
 }
@@ -86,19 +83,9 @@ fn coordinates_out_of_range_after_reprojection_are_skipped_and_counted() {
     // A Lambert-93 file declared as WGS84: every coordinate is out of range.
     let dir = common::temp_dir("range");
     let shp = copy_shapefile(&dir, "wrong");
-    let layer = load(
-        &shp,
-        LoadOptions {
-            crs: Some("EPSG:4326".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let layer = load(&shp, LoadOptions { crs: Some("EPSG:4326".into()), ..Default::default() }).unwrap();
     assert_eq!(layer.len(), 0);
-    assert_eq!(
-        layer.meta().skipped.counts.get(&tuilerie_geo::SkipReason::CoordinatesOutOfRange),
-        Some(&538)
-    );
+    assert_eq!(layer.meta().skipped.counts.get(&tuilerie_geo::SkipReason::CoordinatesOutOfRange), Some(&538));
     assert_eq!(layer.meta().skipped.examples[0].index, 0);
     let p = dir.join("nan.geojson");
     fs::write(&p, r#"{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1e400,2]}}"#).unwrap();
@@ -114,26 +101,14 @@ fn unknown_encoding_and_crs_are_clear_errors() {
     fs::write(dir.join("e.cpg"), "KLINGON-8").unwrap();
     let e = err(&shp, LoadOptions::default());
     assert!(e.contains("e.cpg") && e.contains("KLINGON-8") && e.contains(".cpg file"), "{e}");
-    let e = err(
-        &shp,
-        LoadOptions {
-            encoding: Some("EBCDIC-XX".into()),
-            ..Default::default()
-        },
-    );
+    let e = err(&shp, LoadOptions { encoding: Some("EBCDIC-XX".into()), ..Default::default() });
     assert!(e.contains("EBCDIC-XX") && e.contains("configuration"), "{e}");
 
     fs::write(dir.join("e.cpg"), "ISO-8859-1").unwrap();
     fs::write(dir.join("e.prj"), "PROJCS[\"Lambert_Fantaisie\",GEOGCS[").unwrap();
     let e = err(&shp, LoadOptions::default());
     assert!(e.contains("e.prj") && e.contains("Lambert_Fantaisie") && e.contains("crs"), "{e}");
-    let e = err(
-        &shp,
-        LoadOptions {
-            crs: Some("EPSG:999999".into()),
-            ..Default::default()
-        },
-    );
+    let e = err(&shp, LoadOptions { crs: Some("EPSG:999999".into()), ..Default::default() });
     assert!(e.contains("EPSG:999999"), "{e}");
 }
 
@@ -142,14 +117,7 @@ fn missing_prj_can_be_overridden_by_configuration() {
     let dir = common::temp_dir("noprj");
     let shp = copy_shapefile(&dir, "n");
     fs::remove_file(dir.join("n.prj")).unwrap();
-    let layer = load(
-        &shp,
-        LoadOptions {
-            crs: Some("EPSG:2154".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let layer = load(&shp, LoadOptions { crs: Some("EPSG:2154".into()), ..Default::default() }).unwrap();
     assert_eq!(layer.len(), 538);
     assert!(layer.meta().source.crs.contains("Lambert-93"));
 }

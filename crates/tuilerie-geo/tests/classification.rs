@@ -2,6 +2,7 @@
 //! Quantiles and FisherJenks and jenkspy, computed once by
 //! `scripts/classification_reference.py` (inputs and results committed in
 //! tests/fixtures/classification/reference.json).
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 use tuilerie_geo::thematic::{classify, Method};
 
@@ -18,7 +19,9 @@ fn assert_breaks(ours: &[f64], theirs: &[f64], what: &str) {
 
 #[test]
 fn quantile_and_natural_breaks_equal_mapclassify_and_jenkspy() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/classification/reference.json")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/classification/reference.json"))
+            .unwrap();
     let r: serde_json::Value = serde_json::from_str(&text).unwrap();
     let cases = r["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 16);
@@ -26,7 +29,8 @@ fn quantile_and_natural_breaks_equal_mapclassify_and_jenkspy() {
         let input = case["input"].as_str().unwrap();
         let k = case["k"].as_u64().unwrap() as usize;
         let values: Vec<Option<f64>> = r["inputs"][input].as_array().unwrap().iter().map(|v| v.as_f64()).collect();
-        let list = |key: &str| -> Vec<f64> { case[key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect() };
+        let list =
+            |key: &str| -> Vec<f64> { case[key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect() };
         let q = classify(&values, &Method::Quantile, k, &[]).unwrap();
         assert_breaks(&q.breaks, &list("quantile"), &format!("{input} quantiles k={k}"));
         let j = classify(&values, &Method::NaturalBreaks, k, &[]).unwrap();

@@ -1,5 +1,6 @@
 //! GeoJSON reading: every geometry type, ids, faithful properties, the three
 //! top-level forms, the legacy `crs` member, and skipped features.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod common;
 
@@ -128,11 +129,8 @@ fn a_legacy_crs_member_reprojects_from_lambert93() {
 
 #[test]
 fn id_field_and_property_selection_apply() {
-    let opts = LoadOptions {
-        id_field: Some("code".into()),
-        properties: Some(vec!["nom".into()]),
-        ..Default::default()
-    };
+    let opts =
+        LoadOptions { id_field: Some("code".into()), properties: Some(vec!["nom".into()]), ..Default::default() };
     let layer = load_bytes(
         Path::new("t.geojson"),
         br#"{"type":"FeatureCollection","features":[{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[1,2]},"properties":{"code":"33063","nom":"Bordeaux","pop":1}}]}"#,

@@ -1,15 +1,16 @@
 //! `nearest` against an independent brute force: every feature ranked by
 //! exact geodesic distance (candidates preselected by great-circle angle on
 //! the unit sphere, with a 2% margin for the ellipsoid), filters applied.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod common;
 
 use chrono::{DateTime, Utc};
 use geo::{Distance, Geodesic, Point};
 use std::path::Path;
+use tuilerie_geo::hours::OpenState;
 use tuilerie_geo::query::{nearest, NearestQuery};
 use tuilerie_geo::source::geojson::load_bytes;
-use tuilerie_geo::hours::OpenState;
 use tuilerie_geo::waste::{CategoryMask, Taxonomy};
 use tuilerie_geo::{load, FeatureGeometry, Layer, LoadOptions, Value};
 
@@ -90,7 +91,9 @@ impl Brute {
         let mut exact: Vec<(usize, f64)> = angles
             .iter()
             .filter(|a| a.0 <= limit)
-            .map(|&(_, i)| (i, Geodesic.distance(Point::new(q.lon, q.lat), Point::new(self.coords[i].0, self.coords[i].1))))
+            .map(|&(_, i)| {
+                (i, Geodesic.distance(Point::new(q.lon, q.lat), Point::new(self.coords[i].0, self.coords[i].1)))
+            })
             .filter(|&(_, d)| q.max_distance.is_none_or(|m| d <= m))
             .collect();
         exact.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
@@ -207,10 +210,16 @@ fn nearest_is_right_across_the_antimeridian_and_near_the_poles() {
     let brute = Brute::new(&layer);
     // Just east of the antimeridian, the nearest points are just west of it.
     let hits = nearest(&[&layer], &query(-179.999, 0.0, 3));
-    assert!(hits.iter().any(|h| matches!(layer.feature(h.feature).geometry(), FeatureGeometry::Point(c) if c.x > 179.0)));
+    assert!(hits
+        .iter()
+        .any(|h| matches!(layer.feature(h.feature).geometry(), FeatureGeometry::Point(c) if c.x > 179.0)));
     for i in 0..600 {
         let q = match i % 3 {
-            0 => query(if r.next() < 0.5 { 179.5 + r.next() * 0.5 } else { -180.0 + r.next() * 0.5 }, -20.0 + r.next() * 40.0, 5),
+            0 => query(
+                if r.next() < 0.5 { 179.5 + r.next() * 0.5 } else { -180.0 + r.next() * 0.5 },
+                -20.0 + r.next() * 40.0,
+                5,
+            ),
             1 => query(-180.0 + r.next() * 360.0, 88.0 + r.next() * 2.0, 5),
             _ => query(-180.0 + r.next() * 360.0, -90.0 + r.next() * 2.0, 5),
         };

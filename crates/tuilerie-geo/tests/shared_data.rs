@@ -1,5 +1,6 @@
 //! The real Gironde files: the Lambert-93 shapefile and the WGS84 GeoJSON
 //! must give the same communes, and attributes must equal what GDAL reads.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod common;
 
@@ -128,7 +129,8 @@ fn metadata_lists_fields_types_bounds_and_crs() {
     assert_eq!(m.id.as_str(), "communes-33-l93");
     assert!(m.source.crs.contains("Lambert-93"), "{}", m.source.crs);
     assert_eq!(m.source.crs_origin, ".prj file");
-    let fields: Vec<(&str, tuilerie_geo::FieldType)> = m.fields.iter().map(|f| (f.name.as_str(), f.field_type)).collect();
+    let fields: Vec<(&str, tuilerie_geo::FieldType)> =
+        m.fields.iter().map(|f| (f.name.as_str(), f.field_type)).collect();
     assert_eq!(
         fields,
         vec![

@@ -2,6 +2,7 @@
 //! communes, counts of déchèteries per commune against a brute-force
 //! point-in-polygon count (our own ray casting over every commune, no index),
 //! ratios per km² against geodesic areas, and bad inputs.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod common;
 
@@ -9,7 +10,7 @@ use geo::Geometry;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tuilerie_geo::thematic::map::{JoinDefinition, RatioDefinition, ValueDefinition};
+use tuilerie_geo::thematic::spec::{JoinDefinition, RatioDefinition, ValueDefinition};
 use tuilerie_geo::thematic::{MapDefinition, MapInputs, Table, ThematicMap};
 use tuilerie_geo::{Catalog, FeatureGeometry, LoadOptions};
 
@@ -18,7 +19,10 @@ fn catalog() -> Catalog {
     Catalog::load(
         vec![
             (common::gironde("communes-33.geojson"), LoadOptions { id: ids("communes"), ..Default::default() }),
-            (common::gironde("decheteries-6element.geojson"), LoadOptions { id: ids("decheteries"), ..Default::default() }),
+            (
+                common::gironde("decheteries-6element.geojson"),
+                LoadOptions { id: ids("decheteries"), ..Default::default() },
+            ),
             (
                 PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/points-collecte-synthetiques.geojson"),
                 LoadOptions { id: ids("points"), ..Default::default() },
@@ -57,7 +61,11 @@ fn population_csv_joins_534_of_538_communes_and_reports_the_4_others() {
     let catalog = catalog();
     let tables = tables();
     let inputs = MapInputs { catalog: &catalog, tables: &tables };
-    let map = ThematicMap::build(definition(ValueDefinition { field: Some("population_municipale".into()), ..Default::default() }), &inputs).unwrap();
+    let map = ThematicMap::build(
+        definition(ValueDefinition { field: Some("population_municipale".into()), ..Default::default() }),
+        &inputs,
+    )
+    .unwrap();
     let join = map.join.as_ref().unwrap();
     assert_eq!((join.rows, join.features, join.matched), (538, 538, 538));
     assert!(join.unmatched_rows.is_empty() && join.unmatched_features.is_empty() && join.duplicate_keys.is_empty());
@@ -107,10 +115,12 @@ fn counts_of_points_per_commune_equal_a_brute_force_point_in_polygon_count() {
     let inputs = MapInputs { catalog: &catalog, tables: &tables };
     let communes = catalog.get("communes").unwrap();
     for (points_id, accepts) in [("decheteries", None), ("points", None), ("points", Some("verre"))] {
-        let value = ValueDefinition { count: Some(points_id.into()), accepts: accepts.map(String::from), ..Default::default() };
+        let value =
+            ValueDefinition { count: Some(points_id.into()), accepts: accepts.map(String::from), ..Default::default() };
         let map = ThematicMap::build(definition(value), &inputs).unwrap();
         let points = catalog.get(points_id).unwrap();
-        let mask = accepts.map(|a| tuilerie_geo::waste::words_mask(a, tuilerie_geo::waste::Taxonomy::builtin())).unwrap_or(0);
+        let mask =
+            accepts.map(|a| tuilerie_geo::waste::words_mask(a, tuilerie_geo::waste::Taxonomy::builtin())).unwrap_or(0);
         let shapes: Vec<Geometry<f64>> = communes.features().map(|f| f.geometry().to_geometry()).collect();
         let mut expected = vec![0.0; communes.len()];
         for p in points.features() {
@@ -175,7 +185,15 @@ fn bad_definitions_name_the_parameter() {
     let mut d = definition(field("population_municipale"));
     d.layer = "decheteries".into();
     check(d, "layer", "no polygons");
-    check(definition(ValueDefinition { count: Some("points".into()), accepts: Some("uranium".into()), ..Default::default() }), "value.accepts", "uranium");
+    check(
+        definition(ValueDefinition {
+            count: Some("points".into()),
+            accepts: Some("uranium".into()),
+            ..Default::default()
+        }),
+        "value.accepts",
+        "uranium",
+    );
     check(definition(ValueDefinition::default()), "value", "exactly one");
 
     // Duplicate keys and non-numeric values: warnings and no data, with lines.

@@ -1,5 +1,6 @@
 //! Vector tiles decoded by an independent decoder (@mapbox/vector-tile +
 //! pbf in node, tests/node/decode-mvt.mjs) and checked against brute force.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod common;
 
@@ -33,11 +34,7 @@ fn decode(tiles: &[Vec<u8>]) -> Vec<Json> {
         .output()
         .expect("node is needed for the MVT decoder (run scripts/setup.sh)");
     assert!(out.status.success(), "decoder failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn rand_suffix() -> u64 {
@@ -48,12 +45,8 @@ fn rand_suffix() -> u64 {
 
 /// Shoelace sum of a ring in tile coordinates (y down): > 0 when clockwise on screen.
 fn area2(ring: &Json) -> f64 {
-    let pts: Vec<(f64, f64)> = ring
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
-        .collect();
+    let pts: Vec<(f64, f64)> =
+        ring.as_array().unwrap().iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect();
     let n = pts.len();
     (0..n).map(|i| pts[i].0 * pts[(i + 1) % n].1 - pts[(i + 1) % n].0 * pts[i].1).sum()
 }
@@ -142,7 +135,11 @@ fn commune_polygon_tiles_match_brute_force_counts_properties_and_winding() {
     // Without simplification, so that a feature is in a tile exactly when
     // its clipped area is at least one square unit (simplification, which
     // may drop sub-pixel rings, is checked below).
-    let layer = load(&common::gironde("communes-33.geojson"), LoadOptions { tiles: TileSettings { tolerance: 0.0, ..Default::default() }, ..LoadOptions::default() }).unwrap();
+    let layer = load(
+        &common::gironde("communes-33.geojson"),
+        LoadOptions { tiles: TileSettings { tolerance: 0.0, ..Default::default() }, ..LoadOptions::default() },
+    )
+    .unwrap();
     let opts = TileOptions::default();
     let mut coords = vec![tile_at(-0.58, 44.84, 6), tile_at(-0.58, 44.84, 10), tile_at(-0.58, 44.84, 14)];
     // Every z8 tile over Gironde, edges included.
@@ -151,7 +148,8 @@ fn commune_polygon_tiles_match_brute_force_counts_properties_and_winding() {
             coords.push(TileCoord::new(8, x, y).unwrap());
         }
     }
-    let tiles: Vec<Vec<u8>> = coords.iter().map(|&c| render_tile(&[layer.tiles()], c, &opts).unwrap_or_default()).collect();
+    let tiles: Vec<Vec<u8>> =
+        coords.iter().map(|&c| render_tile(&[layer.tiles()], c, &opts).unwrap_or_default()).collect();
     let decoded = decode(&tiles);
     let mut total = 0;
     for ((coord, d), bytes) in coords.iter().zip(&decoded).zip(&tiles) {
@@ -210,11 +208,22 @@ fn a_multipolygon_with_a_hole_decodes_as_such() {
 fn point_tiles_match_brute_force_without_clustering_and_keep_every_point_with_it() {
     let path = common::gironde("decheteries-6element.geojson");
     // Recycling centres take a standard list (layer defaults, as in the config).
-    let waste = tuilerie_geo::waste::WasteOptions { accepts: vec!["gravats".into(), "piles".into()], ..Default::default() };
-    let plain = load(&path, LoadOptions { tiles: TileSettings { clustering: Clustering::Off, ..Default::default() }, profile: tuilerie_geo::ProfileOptions::Waste(waste), ..Default::default() }).unwrap();
+    let waste =
+        tuilerie_geo::waste::WasteOptions { accepts: vec!["gravats".into(), "piles".into()], ..Default::default() };
+    let plain = load(
+        &path,
+        LoadOptions {
+            tiles: TileSettings { clustering: Clustering::Off, ..Default::default() },
+            profile: tuilerie_geo::ProfileOptions::Waste(waste),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let opts = TileOptions::default();
-    let coords = [tile_at(-0.58, 44.84, 8), tile_at(-0.58, 44.84, 10), tile_at(-0.41, 43.34, 9), tile_at(-0.41, 43.34, 12)];
-    let tiles: Vec<Vec<u8>> = coords.iter().map(|&c| render_tile(&[plain.tiles()], c, &opts).unwrap_or_default()).collect();
+    let coords =
+        [tile_at(-0.58, 44.84, 8), tile_at(-0.58, 44.84, 10), tile_at(-0.41, 43.34, 9), tile_at(-0.41, 43.34, 12)];
+    let tiles: Vec<Vec<u8>> =
+        coords.iter().map(|&c| render_tile(&[plain.tiles()], c, &opts).unwrap_or_default()).collect();
     let decoded = decode(&tiles);
     for ((c, d), t) in coords.iter().zip(&decoded).zip(&tiles) {
         let expected = brute_force(&plain, *c, 64.0);
@@ -252,28 +261,7 @@ fn point_tiles_match_brute_force_without_clustering_and_keep_every_point_with_it
 }
 
 fn synthetic_points(n: usize) -> String {
-    let mut seed: u64 = 2026;
-    let mut next = || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let mut s = String::with_capacity(n * 150);
-    s.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
-    let kinds = ["glass", "paper", "batteries", "clothes"];
-    for i in 0..n {
-        if i > 0 {
-            s.push(',');
-        }
-        // Clustered around a few towns, as real containers are.
-        let (cx, cy) = [(-0.58, 44.84), (2.35, 48.85), (4.83, 45.76), (5.37, 43.3)][i % 4];
-        let (x, y) = (cx + (next() - 0.5) * (next() * 2.0), cy + (next() - 0.5) * (next() * 1.5));
-        s.push_str(&format!(
-            "{{\"type\":\"Feature\",\"id\":{i},\"properties\":{{\"amenity\":\"recycling\",\"recycling_type\":\"container\",\"recycling:{}\":\"yes\"}},\"geometry\":{{\"type\":\"Point\",\"coordinates\":[{x:.6},{y:.6}]}}}}",
-            kinds[i % 4]
-        ));
-    }
-    s.push_str("]}");
-    s
+    tuilerie_geo::testdata::synthetic_points(n, 2026, false)
 }
 
 #[test]
@@ -341,22 +329,36 @@ fn check_simplification(path: &Path, coord: TileCoord) {
     let mut vertex_counts = Vec::new();
     let mut dropped_areas = Vec::new();
     for (tolerance, units) in cases {
-        let layer = load(path, LoadOptions { tiles: TileSettings { tolerance, ..Default::default() }, ..LoadOptions::default() }).unwrap();
+        let layer = load(
+            path,
+            LoadOptions { tiles: TileSettings { tolerance, ..Default::default() }, ..LoadOptions::default() },
+        )
+        .unwrap();
         let tile = render_tile(&[layer.tiles()], coord, &opts).unwrap();
         let decoded = decode(&[tile]);
         let features = check_layer(&decoded[0], "communes-33")["features"].as_array().unwrap().clone();
-        vertex_counts.push(features.iter().flat_map(|f| f["rings"].as_array().unwrap()).map(|r| r.as_array().unwrap().len()).sum::<usize>());
+        vertex_counts.push(
+            features
+                .iter()
+                .flat_map(|f| f["rings"].as_array().unwrap())
+                .map(|r| r.as_array().unwrap().len())
+                .sum::<usize>(),
+        );
         let mut worst: f64 = 0.0;
         let mut checked = 0;
         for f in &features {
             let code = f["properties"]["code"].as_str().unwrap();
             let i = (0..layer.len()).find(|&i| layer.feature(i).property("code") == Some(Value::String(code))).unwrap();
-            let tuilerie_geo::FeatureGeometry::Other(g) = layer.feature(i).geometry() else { panic!("polygon expected") };
+            let tuilerie_geo::FeatureGeometry::Other(g) = layer.feature(i).geometry() else {
+                panic!("polygon expected")
+            };
             let rings: Vec<Vec<(f64, f64)>> = f["rings"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|r| r.as_array().unwrap().iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect())
+                .map(|r| {
+                    r.as_array().unwrap().iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect()
+                })
                 .collect();
             let polygons: Vec<&geo::Polygon> = match &**g {
                 Geometry::Polygon(p) => vec![p],
@@ -382,7 +384,13 @@ fn check_simplification(path: &Path, coord: TileCoord) {
                     if p.0 > 8.0 && p.0 < 4088.0 && p.1 > 8.0 && p.1 < 4088.0 {
                         let d = rings
                             .iter()
-                            .flat_map(|r| r.windows(2).map(|w| segment_distance(p, w[0], w[1])).chain([segment_distance(p, r[r.len() - 1], r[0])]))
+                            .flat_map(|r| {
+                                r.windows(2).map(|w| segment_distance(p, w[0], w[1])).chain([segment_distance(
+                                    p,
+                                    r[r.len() - 1],
+                                    r[0],
+                                )])
+                            })
                             .fold(f64::INFINITY, f64::min);
                         worst = worst.max(d);
                         checked += 1;
@@ -393,7 +401,10 @@ fn check_simplification(path: &Path, coord: TileCoord) {
         assert!(checked > 1000, "{checked} vertices checked");
         dropped_areas.push(sub_pixel_drops(&layer, &features, coord));
         // Douglas–Peucker bound plus rounding to the integer grid.
-        assert!(worst <= units + 0.75, "tolerance {tolerance}: a source vertex is {worst:.2} units from the tile's rings");
+        assert!(
+            worst <= units + 0.75,
+            "tolerance {tolerance}: a source vertex is {worst:.2} units from the tile's rings"
+        );
         assert!(worst > units * 0.5, "tolerance {tolerance}: worst {worst:.2}, simplification looks off");
     }
     assert!(vertex_counts[0] > vertex_counts[1] && vertex_counts[1] > vertex_counts[2], "{vertex_counts:?}");
@@ -410,7 +421,8 @@ fn check_simplification(path: &Path, coord: TileCoord) {
 fn sub_pixel_drops(layer: &Layer, features: &[Json], coord: TileCoord) -> Vec<f64> {
     use geo::Area;
     let unit2 = (coord.scale() * 4096.0).powi(-2);
-    let present: std::collections::HashSet<&str> = features.iter().map(|f| f["properties"]["code"].as_str().unwrap()).collect();
+    let present: std::collections::HashSet<&str> =
+        features.iter().map(|f| f["properties"]["code"].as_str().unwrap()).collect();
     brute_force(layer, coord, 64.0)
         .into_iter()
         .filter(|&i| !matches!(layer.feature(i).property("code"), Some(Value::String(c)) if present.contains(c)))

@@ -26,7 +26,8 @@ fn bench_handlers(c: &mut Criterion) {
         eprintln!("{} is missing: run `python3 scripts/make_data.py --bench` first", points.display());
         std::process::exit(2);
     }
-    let shared = std::env::var("TUILERIE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| root.join("../shared/data"));
+    let shared =
+        std::env::var("TUILERIE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| root.join("../shared/data"));
     let communes = shared.join("gironde/communes-33.geojson");
     let decheteries = shared.join("gironde/decheteries-6element.geojson");
     let o = LoadOptions { id: LayerId::new("points").ok(), ..LoadOptions::default() };
@@ -54,7 +55,8 @@ fn bench_handlers(c: &mut Criterion) {
         rt.block_on(async {
             let mut bytes = 0;
             for u in uris {
-                let req = Request::get(u.as_str()).header("accept-encoding", "gzip").body(Body::empty()).expect("request");
+                let req =
+                    Request::get(u.as_str()).header("accept-encoding", "gzip").body(Body::empty()).expect("request");
                 let r = router.clone().oneshot(req).await.expect("response");
                 assert!(r.status().is_success(), "{u}: {}", r.status());
                 bytes += r.into_body().collect().await.expect("body").to_bytes().len();

@@ -35,7 +35,8 @@ fn run_queries(rt: &tokio::runtime::Runtime, router: &axum::Router, uris: &[Stri
 fn main() -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut args = std::env::args().skip(1);
-    let data = args.next().map(PathBuf::from).unwrap_or_else(|| root.join("bench-data/containers-france-1000000.geojson"));
+    let data =
+        args.next().map(PathBuf::from).unwrap_or_else(|| root.join("bench-data/containers-france-1000000.geojson"));
     let n: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(300);
     let options = LoadOptions { id: LayerId::new("points").ok(), ..LoadOptions::default() };
     let catalog = Catalog::load(vec![(data.clone(), options)], 1);

@@ -35,14 +35,16 @@ fn run(rt: &tokio::runtime::Runtime, router: &axum::Router, uris: &[String], rou
 
 fn main() -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let shared = std::env::var("TUILERIE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| root.join("../shared/data"));
+    let shared =
+        std::env::var("TUILERIE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| root.join("../shared/data"));
     let mut args = std::env::args().skip(1);
     let data = args.next().map(PathBuf::from).unwrap_or_else(|| shared.join("gironde/communes-33.geojson"));
     let list = args.next().map(PathBuf::from).unwrap_or_else(|| root.join("benches/workloads/tiles-gironde-z6.txt"));
     let options = LoadOptions { id: LayerId::new("communes").ok(), ..LoadOptions::default() };
     let catalog = Catalog::load(vec![(data.clone(), options)], 1);
     anyhow::ensure!(!catalog.layers().is_empty(), "could not load {}", data.display());
-    let uris: Vec<String> = std::fs::read_to_string(&list)?.lines().map(|t| format!("/tiles/communes/{t}.mvt")).collect();
+    let uris: Vec<String> =
+        std::fs::read_to_string(&list)?.lines().map(|t| format!("/tiles/communes/{t}.mvt")).collect();
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
     let router = app(AppState::ready(catalog, ServerOptions::default()));
     run(&rt, &router, &uris, 1)?;

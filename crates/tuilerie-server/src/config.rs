@@ -107,14 +107,20 @@ impl BasemapConfig {
         for t in &self.tiles {
             let scheme_ok = t.starts_with("http://") || t.starts_with("https://") || t.starts_with('/');
             if !scheme_ok || !(t.contains("{z}") && t.contains("{x}") && (t.contains("{y}") || t.contains("{-y}"))) {
-                anyhow::bail!("[web.basemap] tiles: {t:?} must be an http(s) URL (or a path) with {{z}}, {{x}} and {{y}}");
+                anyhow::bail!(
+                    "[web.basemap] tiles: {t:?} must be an http(s) URL (or a path) with {{z}}, {{x}} and {{y}}"
+                );
             }
         }
         if self.tile_size != 256 && self.tile_size != 512 {
             anyhow::bail!("[web.basemap] tile_size must be 256 or 512, got {}", self.tile_size);
         }
         if self.minzoom > self.maxzoom || self.maxzoom > 24 {
-            anyhow::bail!("[web.basemap] minzoom {} and maxzoom {} must satisfy minzoom <= maxzoom <= 24", self.minzoom, self.maxzoom);
+            anyhow::bail!(
+                "[web.basemap] minzoom {} and maxzoom {} must satisfy minzoom <= maxzoom <= 24",
+                self.minzoom,
+                self.maxzoom
+            );
         }
         Ok(())
     }
@@ -196,11 +202,10 @@ impl Config {
     /// Reads and validates a TOML file; relative layer paths are resolved
     /// against the file's folder. Unknown keys are logged as warnings.
     pub fn from_file(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read configuration", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("{}: cannot read configuration", path.display()))?;
         let mut unknown = Vec::new();
-        let de = toml::Deserializer::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
+        let de = toml::Deserializer::parse(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
         let mut config: Config = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
             .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
         for key in unknown {
@@ -282,10 +287,7 @@ impl Config {
 impl LayerConfig {
     /// The defaults for a path given on the command line.
     pub fn for_path(path: PathBuf) -> Self {
-        LayerConfig {
-            path,
-            ..Default::default()
-        }
+        LayerConfig { path, ..Default::default() }
     }
 
     /// The library's options for this layer (checked by
@@ -330,11 +332,7 @@ impl LayerConfig {
 pub fn parse_addr(s: &str) -> anyhow::Result<SocketAddr> {
     let s = s.trim();
     let fixed = s.strip_prefix("localhost:").map(|p| format!("127.0.0.1:{p}"));
-    fixed
-        .as_deref()
-        .unwrap_or(s)
-        .parse()
-        .map_err(|_| anyhow::anyhow!("{s:?} is not an address like 127.0.0.1:8080"))
+    fixed.as_deref().unwrap_or(s).parse().map_err(|_| anyhow::anyhow!("{s:?} is not an address like 127.0.0.1:8080"))
 }
 
 #[cfg(test)]
@@ -346,7 +344,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tuilerie-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("t.toml");
-        std::fs::write(&f, "[server]\naddr = \"127.0.0.1:9000\"\nbogus = 1\n[[layers]]\npath = \"a.shp\"\nid = \"a\"\nmaxzoom = 12\n").unwrap();
+        std::fs::write(
+            &f,
+            "[server]\naddr = \"127.0.0.1:9000\"\nbogus = 1\n[[layers]]\npath = \"a.shp\"\nid = \"a\"\nmaxzoom = 12\n",
+        )
+        .unwrap();
         let c = Config::from_file(&f).unwrap();
         assert_eq!(c.layers[0].path, dir.join("a.shp"));
         assert_eq!(c.server.addr.as_deref(), Some("127.0.0.1:9000"));

@@ -176,7 +176,9 @@ mod tests {
 
     #[tokio::test]
     async fn any_origin_gets_a_star_and_the_exposed_headers() {
-        let r = send(app(&["*"]), Request::get("/x").header("origin", "https://a.example").body(Body::empty()).unwrap()).await;
+        let r =
+            send(app(&["*"]), Request::get("/x").header("origin", "https://a.example").body(Body::empty()).unwrap())
+                .await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         assert_eq!(r.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS], EXPOSED_HEADERS);
@@ -186,10 +188,14 @@ mod tests {
     #[tokio::test]
     async fn a_listed_origin_is_echoed_with_vary_and_others_get_no_cors_headers() {
         let a = app(&["https://carto.example.org", "http://localhost:5173"]);
-        let r = send(a.clone(), Request::get("/x").header("origin", "http://localhost:5173").body(Body::empty()).unwrap()).await;
+        let r =
+            send(a.clone(), Request::get("/x").header("origin", "http://localhost:5173").body(Body::empty()).unwrap())
+                .await;
         assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "http://localhost:5173");
         assert_eq!(r.headers()[header::VARY], "origin");
-        let r = send(a.clone(), Request::get("/x").header("origin", "https://evil.example").body(Body::empty()).unwrap()).await;
+        let r =
+            send(a.clone(), Request::get("/x").header("origin", "https://evil.example").body(Body::empty()).unwrap())
+                .await;
         assert_eq!(r.status(), StatusCode::OK);
         assert!(r.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
         assert_eq!(r.headers()[header::VARY], "origin");
@@ -214,7 +220,8 @@ mod tests {
         assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS], ALLOWED_HEADERS);
         assert_eq!(r.headers()[header::ACCESS_CONTROL_MAX_AGE], MAX_AGE);
         // A plain OPTIONS (no preflight) reaches the router.
-        let r = send(app(&["*"]), Request::builder().method(Method::OPTIONS).uri("/x").body(Body::empty()).unwrap()).await;
+        let r =
+            send(app(&["*"]), Request::builder().method(Method::OPTIONS).uri("/x").body(Body::empty()).unwrap()).await;
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 }

@@ -24,10 +24,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad(parameter: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::BadRequest {
-            parameter: parameter.into(),
-            message: message.into(),
-        }
+        ApiError::BadRequest { parameter: parameter.into(), message: message.into() }
     }
 }
 
@@ -40,10 +37,9 @@ impl From<tuilerie_geo::ParamError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = match &self {
-            ApiError::BadRequest { parameter, message } => (
-                StatusCode::BAD_REQUEST,
-                json!({ "error": message, "parameter": parameter }),
-            ),
+            ApiError::BadRequest { parameter, message } => {
+                (StatusCode::BAD_REQUEST, json!({ "error": message, "parameter": parameter }))
+            }
             ApiError::NotFound { message, known } => {
                 let mut b = json!({ "error": message });
                 if let Some(k) = known {
@@ -51,16 +47,12 @@ impl IntoResponse for ApiError {
                 }
                 (StatusCode::NOT_FOUND, b)
             }
-            ApiError::Loading => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "error": "layers are still loading, retry shortly" }),
-            ),
+            ApiError::Loading => {
+                (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": "layers are still loading, retry shortly" }))
+            }
             ApiError::Internal(details) => {
                 tracing::error!(details = %details, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({ "error": "internal error" }),
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "internal error" }))
             }
         };
         (status, Json(body)).into_response()

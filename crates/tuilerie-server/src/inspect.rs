@@ -77,7 +77,8 @@ pub fn report_json(layer: &Layer) -> serde_json::Value {
     v["timezone"] = serde_json::json!(profile.timezone().map(|tz| tz.name()));
     let hours = profile.schedules();
     v["invalid_opening_hours"] = serde_json::json!(hours.map_or(0, |h| h.invalid));
-    v["invalid_opening_hours_examples"] = serde_json::json!(hours.map(|h| h.invalid_examples.clone()).unwrap_or_default());
+    v["invalid_opening_hours_examples"] =
+        serde_json::json!(hours.map(|h| h.invalid_examples.clone()).unwrap_or_default());
     v["waste_features"] = serde_json::json!(profile.classified_features());
     v
 }

@@ -42,10 +42,7 @@ pub fn load_catalog(layers: &[LayerConfig], progress: bool) -> Catalog {
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             while !done.load(Ordering::Relaxed) {
-                bar.set_message(format!(
-                    "{total} layer(s): {} features read",
-                    read.load(Ordering::Relaxed)
-                ));
+                bar.set_message(format!("{total} layer(s): {} features read", read.load(Ordering::Relaxed)));
                 bar.tick();
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -64,7 +61,11 @@ pub fn load_catalog(layers: &[LayerConfig], progress: bool) -> Catalog {
 /// Reads the configured CSV tables and builds the configured maps (after the
 /// layers are loaded). A table or map that fails is logged and skipped; a
 /// failed map is listed by `GET /maps`.
-pub fn build_maps(state: &crate::AppState, tables: &[crate::config::TableConfig], maps: Vec<tuilerie_geo::thematic::MapDefinition>) {
+pub fn build_maps(
+    state: &crate::AppState,
+    tables: &[crate::config::TableConfig],
+    maps: Vec<tuilerie_geo::thematic::MapDefinition>,
+) {
     for t in tables {
         match tuilerie_geo::thematic::Table::read(&t.path) {
             Ok(table) => {

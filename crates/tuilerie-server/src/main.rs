@@ -9,7 +9,11 @@ use tuilerie_server::config::{self, Config, LayerConfig};
 use tuilerie_server::{app_with_cors, inspect, loading, AppState, ServerOptions};
 
 #[derive(Parser)]
-#[command(name = "tuilerie", version, about = "Vector tiles, nearest facilities and thematic maps from GeoJSON and shapefiles")]
+#[command(
+    name = "tuilerie",
+    version,
+    about = "Vector tiles, nearest facilities and thematic maps from GeoJSON and shapefiles"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,18 +71,8 @@ fn main() -> ExitCode {
         Command::Inspect { .. } => "warn",
     });
     let result = match cli.command {
-        Command::Serve {
-            paths,
-            config,
-            addr,
-            public_url,
-        } => serve(paths, config, addr, public_url),
-        Command::Inspect {
-            files,
-            crs,
-            encoding,
-            json,
-        } => inspect_files(files, crs, encoding, json),
+        Command::Serve { paths, config, addr, public_url } => serve(paths, config, addr, public_url),
+        Command::Inspect { files, crs, encoding, json } => inspect_files(files, crs, encoding, json),
     };
     match result {
         Ok(code) => code,
@@ -89,15 +83,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn inspect_files(files: Vec<PathBuf>, crs: Option<String>, encoding: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+fn inspect_files(
+    files: Vec<PathBuf>,
+    crs: Option<String>,
+    encoding: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     let mut reports = Vec::new();
     for f in &files {
-        let opts = tuilerie_geo::LoadOptions {
-            crs: crs.clone(),
-            encoding: encoding.clone(),
-            ..Default::default()
-        };
+        let opts = tuilerie_geo::LoadOptions { crs: crs.clone(), encoding: encoding.clone(), ..Default::default() };
         match tuilerie_geo::load(f, opts) {
             Ok(layer) => {
                 if json {
@@ -122,7 +117,12 @@ fn inspect_files(files: Vec<PathBuf>, crs: Option<String>, encoding: Option<Stri
     Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-fn serve(paths: Vec<PathBuf>, config_path: Option<PathBuf>, addr: Option<String>, public_url: Option<String>) -> anyhow::Result<ExitCode> {
+fn serve(
+    paths: Vec<PathBuf>,
+    config_path: Option<PathBuf>,
+    addr: Option<String>,
+    public_url: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let config = match &config_path {
         Some(p) => Config::from_file(p)?,
         None => Config::default(),
@@ -138,9 +138,7 @@ fn serve(paths: Vec<PathBuf>, config_path: Option<PathBuf>, addr: Option<String>
     if layers.is_empty() {
         bail!("nothing to serve: give files or folders (tuilerie serve data/) or layers in --config");
     }
-    let addr = addr
-        .or(config.server.addr.clone())
-        .unwrap_or_else(|| config::DEFAULT_ADDR.to_string());
+    let addr = addr.or(config.server.addr.clone()).unwrap_or_else(|| config::DEFAULT_ADDR.to_string());
     let addr = config::parse_addr(&addr).context("bind address (--addr, TUILERIE_ADDR or server.addr)")?;
     let public_url = public_url.or(config.server.public_url.clone());
     if let Some(u) = &public_url {
@@ -152,24 +150,16 @@ fn serve(paths: Vec<PathBuf>, config_path: Option<PathBuf>, addr: Option<String>
     let options = ServerOptions {
         public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
         attribution: config.server.attribution.clone(),
-        tiles: tuilerie_geo::tiling::TileOptions {
-            extent: t.extent,
-            buffer: t.buffer,
-            max_bytes: t.max_bytes,
-        },
+        tiles: tuilerie_geo::tiling::TileOptions { extent: t.extent, buffer: t.buffer, max_bytes: t.max_bytes },
         cache_control: t.cache_control.clone(),
         cache_bytes: t.cache_mb * 1024 * 1024,
         web: config.web.clone(),
     };
     let cors = config.server.cors_origins.clone().unwrap_or_else(|| vec!["*".into()]);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let state = AppState::loading(options);
         let loader_state = state.clone();
         let (tables, maps) = (config.tables.clone(), config.maps.clone());

@@ -1,9 +1,9 @@
 //! Shared state of the service: the catalog of layers (swapped atomically
 //! when loading finishes or on reload) and the server options.
 
+use crate::cache::TileCache;
 use arc_swap::ArcSwapOption;
 use std::sync::Arc;
-use crate::cache::TileCache;
 use tuilerie_geo::Catalog;
 
 /// Options the handlers need, fixed at start-up.
@@ -24,7 +24,8 @@ pub struct ServerOptions {
 impl ServerOptions {
     /// `Cache-Control` of tiles as a header value (checked at start-up).
     pub fn cache_control_header(&self) -> axum::http::HeaderValue {
-        axum::http::HeaderValue::from_str(&self.cache_control).unwrap_or(axum::http::HeaderValue::from_static("no-cache"))
+        axum::http::HeaderValue::from_str(&self.cache_control)
+            .unwrap_or(axum::http::HeaderValue::from_static("no-cache"))
     }
 }
 

@@ -1,9 +1,8 @@
 //! End-to-end tests of the real `tuilerie` binary: `inspect` output and exit
 //! codes, `serve` on loopback with a bad layer skipped.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
+use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,21 +10,9 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tuilerie"))
 }
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{free_port, http_get, root, shared};
 
-fn shared(rel: &str) -> PathBuf {
-    if let Ok(p) = std::env::var("TUILERIE_SHARED_DATA") {
-        return PathBuf::from(p).join(rel);
-    }
-    for base in [root().join("../shared/data"), PathBuf::from("/work/shared/data")] {
-        if base.join("gironde").is_dir() {
-            return base.join(rel);
-        }
-    }
-    panic!("shared test data not found: set TUILERIE_SHARED_DATA");
-}
+mod common;
 
 #[test]
 fn inspect_prints_crs_encoding_and_counts_of_both_shapefiles() {
@@ -56,12 +43,7 @@ fn inspect_exits_non_zero_on_a_bad_file_and_names_it() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.geojson");
     std::fs::write(&bad, "{\"type\":\n\"FeatureCollection\" \"features\": []}").unwrap();
-    let out = bin()
-        .arg("inspect")
-        .arg(&bad)
-        .arg(root().join("data/communes-gironde.geojson"))
-        .output()
-        .unwrap();
+    let out = bin().arg("inspect").arg(&bad).arg(root().join("data/communes-gironde.geojson")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.geojson: invalid JSON at line 2, column 21"), "{err}");
@@ -76,21 +58,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    Some((status, body))
 }
 
 #[test]

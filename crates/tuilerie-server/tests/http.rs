@@ -1,25 +1,18 @@
 //! HTTP routes through `app(state).oneshot(request)`, no socket.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use std::path::PathBuf;
-use tower::ServiceExt;
 use tuilerie_geo::{Catalog, LoadOptions};
-use tuilerie_server::{app, AppState, ServerOptions};
+use tuilerie_server::{AppState, ServerOptions};
 
-fn demo(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data").join(name)
-}
+use common::demo;
+
+mod common;
 
 async fn get(state: &AppState, uri: &str) -> (StatusCode, serde_json::Value) {
-    let resp = app(state.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    let r = common::get(state, uri).await;
+    (r.status, r.json())
 }
 
 #[tokio::test]

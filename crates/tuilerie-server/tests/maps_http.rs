@@ -3,28 +3,16 @@
 //! tiles (decoded by the independent JavaScript decoder), its style
 //! (MapLibre's validator) and its SVG (parsed by roxmltree) and PNG (decoded
 //! by the png crate) exports; bad inputs answer 400 naming the parameter.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use tower::ServiceExt;
 use tuilerie_geo::{Catalog, LayerId, LoadOptions};
-use tuilerie_server::{app, AppState, ServerOptions};
+use tuilerie_server::{AppState, ServerOptions};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{gironde, node};
 
-fn gironde(name: &str) -> PathBuf {
-    let base = std::env::var("TUILERIE_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("../shared/data"));
-    let p = base.join("gironde").join(name);
-    if p.exists() { p } else { PathBuf::from("/work/shared/data/gironde").join(name) }
-}
+mod common;
 
 fn state() -> AppState {
     let id = |s: &str| Some(LayerId::new(s).unwrap());
@@ -39,9 +27,8 @@ fn state() -> AppState {
 }
 
 async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let resp = app(state.clone()).oneshot(req).await.unwrap();
-    let (parts, body) = resp.into_parts();
-    (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
+    let r = common::send(state, req).await;
+    (r.status, r.headers, r.body)
 }
 
 async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
@@ -97,7 +84,8 @@ async fn population_map_joins_the_csv_and_its_legend_adds_up_to_every_commune() 
     let legend = json(&body);
     let classes = legend["classes"].as_array().unwrap();
     assert_eq!(classes.len(), 6);
-    let counted: u64 = classes.iter().map(|c| c["count"].as_u64().unwrap()).sum::<u64>() + legend["no_data"]["count"].as_u64().unwrap();
+    let counted: u64 = classes.iter().map(|c| c["count"].as_u64().unwrap()).sum::<u64>()
+        + legend["no_data"]["count"].as_u64().unwrap();
     assert_eq!(counted, 538);
     assert_eq!(legend["total"], 538);
     assert_eq!(legend["no_data"]["count"], 4);
@@ -152,20 +140,6 @@ async fn svg_and_png_exports_parse_and_have_the_requested_width() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-fn node(script: &str, args: &[PathBuf], stdin: Option<&[u8]>) -> (bool, String) {
-    let mut child = Command::new("node")
-        .arg(root().join("tests/node").join(script))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node is needed (run scripts/setup.sh)");
-    child.stdin.take().unwrap().write_all(stdin.unwrap_or_default()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
-}
-
 #[tokio::test]
 async fn map_tiles_carry_value_and_class_and_the_map_style_validates() {
     let state = state();
@@ -175,7 +149,7 @@ async fn map_tiles_carry_value_and_class_and_the_map_style_validates() {
     assert_eq!(status, StatusCode::OK);
     let path = std::env::temp_dir().join(format!("tuilerie-map-tile-{}.mvt", std::process::id()));
     std::fs::write(&path, &tile).unwrap();
-    let (ok, out) = node("decode-mvt.mjs", &[path.clone()], None);
+    let (ok, out) = node("decode-mvt.mjs", std::slice::from_ref(&path), None);
     assert!(ok, "{out}");
     let decoded: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     let layer = &decoded["layers"]["population"];
@@ -247,7 +221,11 @@ async fn bad_map_inputs_answer_400_naming_the_parameter() {
     let (status, m) = post(&state, "/maps", def.to_string()).await;
     assert_eq!(status, StatusCode::CREATED, "{m}");
     let reasons: Vec<&str> = m["no_data"].as_array().unwrap().iter().map(|n| n["reason"].as_str().unwrap()).collect();
-    assert!(reasons.iter().any(|r| r.contains("\"beaucoup\" is not a number (t.csv line 2") || r.contains("\"beaucoup\" is not a number (bad.csv line 2")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("\"beaucoup\" is not a number (t.csv line 2")
+            || r.contains("\"beaucoup\" is not a number (bad.csv line 2")),
+        "{reasons:?}"
+    );
     let (status, _, _) = send(&state, Request::delete("/maps/t").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _, _) = get(&state, "/maps/t").await;

@@ -1,20 +1,18 @@
 //! `/nearest`, `/waste-categories` and OGC API Features over the demo data.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use std::collections::HashSet;
-use std::path::PathBuf;
-use tower::ServiceExt;
 use tuilerie_geo::{Catalog, LayerId, LoadOptions};
-use tuilerie_server::{app, AppState, ServerOptions};
+use tuilerie_server::{AppState, ServerOptions};
+
+mod common;
 
 fn state() -> AppState {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    let mut a = LoadOptions::default();
-    a.id = Some(LayerId::new("communes").unwrap());
-    let mut b = LoadOptions::default();
-    b.id = Some(LayerId::new("points").unwrap());
+    let root = common::root().join("data");
+    let a = LoadOptions { id: Some(LayerId::new("communes").unwrap()), ..Default::default() };
+    let b = LoadOptions { id: Some(LayerId::new("points").unwrap()), ..Default::default() };
     let catalog = Catalog::load(
         vec![(root.join("communes-gironde.geojson"), a), (root.join("points-collecte-synthetiques.geojson"), b)],
         2,
@@ -23,11 +21,8 @@ fn state() -> AppState {
 }
 
 async fn get(s: &AppState, uri: &str) -> (StatusCode, String, serde_json::Value) {
-    let r = app(s.clone()).oneshot(Request::get(uri).header("host", "t.test").body(Body::empty()).unwrap()).await.unwrap();
-    let status = r.status();
-    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-    let b = r.into_body().collect().await.unwrap().to_bytes();
-    (status, ct, serde_json::from_slice(&b).unwrap_or(serde_json::Value::Null))
+    let r = common::send(s, Request::get(uri).header("host", "t.test").body(Body::empty()).unwrap()).await;
+    (r.status, r.header("content-type"), r.json())
 }
 
 #[tokio::test]
@@ -131,13 +126,19 @@ async fn ogc_paging_returns_every_feature_exactly_once() {
         for f in feats {
             assert!(seen.insert(f["id"].to_string()), "feature {} twice", f["id"]);
         }
-        next = page["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").map(|l| l["href"].as_str().unwrap().to_string());
+        next = page["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| l["href"].as_str().unwrap().to_string());
         pages += 1;
     }
     assert_eq!(seen.len(), total);
     assert_eq!(pages, 5);
     // Filters and bbox.
-    let (_, _, j) = get(&s, "/collections/points/items?bbox=-0.7,44.7,-0.5,44.9&recycling_type=centre&limit=10000").await;
+    let (_, _, j) =
+        get(&s, "/collections/points/items?bbox=-0.7,44.7,-0.5,44.9&recycling_type=centre&limit=10000").await;
     for f in j["features"].as_array().unwrap() {
         assert_eq!(f["properties"]["recycling_type"], "centre");
         let c = &f["geometry"]["coordinates"];

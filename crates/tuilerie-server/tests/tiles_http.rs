@@ -1,24 +1,20 @@
 //! Tile and TileJSON endpoints through `app(state).oneshot(request)`.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
-use http_body_util::BodyExt;
 use std::io::Read;
-use std::path::PathBuf;
-use tower::ServiceExt;
 use tuilerie_geo::{Catalog, LoadOptions};
-use tuilerie_server::{app, AppState, ServerOptions};
+use tuilerie_server::{AppState, ServerOptions};
 
-fn demo(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data").join(name)
-}
+use common::demo;
+
+mod common;
 
 fn state_with(options: ServerOptions) -> AppState {
-    let mut a = LoadOptions::default();
-    a.id = Some(tuilerie_geo::LayerId::new("communes").unwrap());
-    let mut b = LoadOptions::default();
-    b.id = Some(tuilerie_geo::LayerId::new("points").unwrap());
+    let a = LoadOptions { id: Some(tuilerie_geo::LayerId::new("communes").unwrap()), ..Default::default() };
+    let b = LoadOptions { id: Some(tuilerie_geo::LayerId::new("points").unwrap()), ..Default::default() };
     let catalog = Catalog::load(
         vec![(demo("communes-gironde.geojson"), a), (demo("points-collecte-synthetiques.geojson"), b)],
         2,
@@ -28,10 +24,11 @@ fn state_with(options: ServerOptions) -> AppState {
 }
 
 async fn send(state: &AppState, req: Request<Body>) -> (Response, Vec<u8>) {
-    let resp = app(state.clone()).oneshot(req).await.unwrap();
-    let (parts, body) = resp.into_parts();
-    let bytes = body.collect().await.unwrap().to_bytes().to_vec();
-    (Response::from_parts(parts, Body::empty()), bytes)
+    let r = common::send(state, req).await;
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = r.status;
+    *resp.headers_mut() = r.headers;
+    (resp, r.body)
 }
 
 async fn get(state: &AppState, uri: &str) -> (Response, Vec<u8>) {
@@ -88,11 +85,8 @@ async fn tiles_are_served_gzipped_with_etag_304_and_204_when_empty() {
     let etag = plain.headers()[header::ETAG].to_str().unwrap().to_string();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "strong ETag: {etag}");
 
-    let (gz, zipped) = send(
-        &s,
-        Request::get(uri).header(header::ACCEPT_ENCODING, "gzip, br").body(Body::empty()).unwrap(),
-    )
-    .await;
+    let (gz, zipped) =
+        send(&s, Request::get(uri).header(header::ACCEPT_ENCODING, "gzip, br").body(Body::empty()).unwrap()).await;
     assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
     assert_eq!(gz.headers()[header::ETAG].to_str().unwrap(), etag);
     let mut unzipped = Vec::new();
@@ -100,7 +94,8 @@ async fn tiles_are_served_gzipped_with_etag_304_and_204_when_empty() {
     assert_eq!(unzipped, raw, "gzip holds the same tile");
     assert!(zipped.len() < raw.len());
 
-    let (nm, body) = send(&s, Request::get(uri).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).unwrap()).await;
+    let (nm, body) =
+        send(&s, Request::get(uri).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).unwrap()).await;
     assert_eq!(nm.status(), StatusCode::NOT_MODIFIED);
     assert!(body.is_empty());
 
@@ -160,7 +155,8 @@ async fn tilejson_urls_are_absolute_from_forwarded_headers_or_public_url() {
     assert_eq!(j["vector_layers"][0]["fields"]["population"], "Number");
     assert_eq!(j["vector_layers"][1]["fields"]["point_count"], "Number");
 
-    let (_, b) = send(&s, Request::get("/tiles/communes").header("host", "127.0.0.1:9").body(Body::empty()).unwrap()).await;
+    let (_, b) =
+        send(&s, Request::get("/tiles/communes").header("host", "127.0.0.1:9").body(Body::empty()).unwrap()).await;
     assert_eq!(json(&b)["tiles"][0], "http://127.0.0.1:9/tiles/communes/{z}/{x}/{y}.mvt");
 
     let s = state_with(ServerOptions {
@@ -179,7 +175,10 @@ async fn cors_allows_any_origin_by_default() {
     let s = state_with(ServerOptions::default());
     let (r, _) = send(
         &s,
-        Request::get("/tiles/communes/10/508/369.mvt").header("origin", "https://example.org").body(Body::empty()).unwrap(),
+        Request::get("/tiles/communes/10/508/369.mvt")
+            .header("origin", "https://example.org")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
@@ -192,8 +191,7 @@ async fn the_cache_is_keyed_by_data_version() {
     let (a, _) = get(&s, uri).await;
     let etag_a = a.headers()[header::ETAG].clone();
     // A reload with other data under the same id must not serve the old tile.
-    let mut o = LoadOptions::default();
-    o.id = Some(tuilerie_geo::LayerId::new("points").unwrap());
+    let o = LoadOptions { id: Some(tuilerie_geo::LayerId::new("points").unwrap()), ..Default::default() };
     let catalog = Catalog::load(vec![(demo("communes-gironde.geojson"), o)], 1);
     s.set_catalog(catalog);
     let (b, _) = get(&s, uri).await;
@@ -216,7 +214,13 @@ async fn tile_paths_keep_route_behaviour_outside_the_router() {
     let (post, _) = send(&s, Request::post(uri).body(Body::empty()).unwrap()).await;
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(post.headers()[header::ALLOW], "GET,HEAD");
-    for missing in ["/tiles/communes/10/509", "/tiles/communes/10/509/369.mvt/x", "/tiles//10/509/369.mvt", "/nowhere", "/tiles/communes/10//369.mvt"] {
+    for missing in [
+        "/tiles/communes/10/509",
+        "/tiles/communes/10/509/369.mvt/x",
+        "/tiles//10/509/369.mvt",
+        "/nowhere",
+        "/tiles/communes/10//369.mvt",
+    ] {
         let (r, _) = get(&s, missing).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{missing}");
     }

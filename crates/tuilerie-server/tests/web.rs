@@ -2,13 +2,12 @@
 //! `/style.json` checked by MapLibre's own style validator (npm), and the
 //! page driven end to end in headless Debian chromium (tests/node/browser.mjs)
 //! against the real binary serving the demo data on loopback.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
@@ -16,9 +15,9 @@ use tuilerie_geo::{Catalog, LoadOptions};
 use tuilerie_server::config::{BasemapConfig, WebConfig};
 use tuilerie_server::{app, AppState, ServerOptions};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{free_port, gironde, http_get, root};
+
+mod common;
 
 fn demo_state(options: ServerOptions) -> AppState {
     let state = AppState::loading(options);
@@ -32,7 +31,11 @@ fn demo_state(options: ServerOptions) -> AppState {
     state
 }
 
-async fn get(state: &AppState, uri: &str, headers: &[(header::HeaderName, &str)]) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+async fn get(
+    state: &AppState,
+    uri: &str,
+    headers: &[(header::HeaderName, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let mut req = Request::get(uri);
     for (k, v) in headers {
         req = req.header(k, *v);
@@ -55,7 +58,8 @@ async fn root_serves_the_page_to_browsers_and_the_landing_json_to_api_clients() 
     assert!(!html.contains("http://") && !html.contains("https://"), "the page must not load anything from elsewhere");
 
     for uri in ["/", "/?f=json"] {
-        let (status, h, body) = get(&state, uri, &[(header::ACCEPT, if uri == "/" { "*/*" } else { CHROME_ACCEPT })]).await;
+        let (status, h, body) =
+            get(&state, uri, &[(header::ACCEPT, if uri == "/" { "*/*" } else { CHROME_ACCEPT })]).await;
         assert_eq!(status, StatusCode::OK);
         assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -103,7 +107,11 @@ fn validate_style(style: &serde_json::Value) -> Result<String, String> {
     child.stdin.take().unwrap().write_all(style.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    if out.status.success() { Ok(text) } else { Err(text) }
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
 }
 
 /// Every URL a style names: sources' tiles, glyphs, sprite.
@@ -127,7 +135,8 @@ fn urls(style: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test]
 async fn style_json_validates_with_the_maplibre_style_spec_and_points_only_at_the_service() {
-    let state = demo_state(ServerOptions { public_url: Some("https://carto.example.org".into()), ..Default::default() });
+    let state =
+        demo_state(ServerOptions { public_url: Some("https://carto.example.org".into()), ..Default::default() });
     let (status, _, body) = get(&state, "/style.json", &[]).await;
     assert_eq!(status, StatusCode::OK);
     let style: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -139,7 +148,16 @@ async fn style_json_validates_with_the_maplibre_style_spec_and_points_only_at_th
         assert!(u.starts_with("https://carto.example.org/tiles/"), "{u}");
     }
     let ids: Vec<&str> = style["layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["background", "communes-gironde-fill", "communes-gironde-outline", "points-collecte-synthetiques-clusters", "points-collecte-synthetiques-points"]);
+    assert_eq!(
+        ids,
+        [
+            "background",
+            "communes-gironde-fill",
+            "communes-gironde-outline",
+            "points-collecte-synthetiques-clusters",
+            "points-collecte-synthetiques-points"
+        ]
+    );
     // Points are coloured by waste category with the taxonomy's colours.
     let colour = &style["layers"][4]["paint"]["circle-color"];
     assert_eq!(colour[0], "match");
@@ -167,7 +185,8 @@ async fn styles_with_a_raster_or_vector_basemap_validate_too() {
             maxzoom: 19,
         };
         basemap.validate().unwrap();
-        let state = demo_state(ServerOptions { web: WebConfig { title: None, basemap: Some(basemap) }, ..Default::default() });
+        let state =
+            demo_state(ServerOptions { web: WebConfig { title: None, basemap: Some(basemap) }, ..Default::default() });
         let (_, _, body) = get(&state, "/style.json", &[]).await;
         let style: serde_json::Value = serde_json::from_slice(&body).unwrap();
         validate_style(&style).unwrap_or_else(|e| panic!("{kind} basemap style is invalid: {e}"));
@@ -195,20 +214,12 @@ impl Drop for Server {
 }
 
 fn health(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let req = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
-    let mut resp = String::new();
-    let _ = s.read_to_string(&mut resp);
-    resp.starts_with("HTTP/1.1 200")
+    http_get(port, "/health").is_some_and(|(status, _)| status == 200)
 }
 
 #[test]
 fn web_map_renders_every_layer_and_finds_glass_in_bordeaux_in_headless_chromium() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_tuilerie"))
         .args(["serve", "--config"])
         .arg(root().join("data/tuilerie.toml"))
@@ -225,11 +236,7 @@ fn web_map_renders_every_layer_and_finds_glass_in_bordeaux_in_headless_chromium(
     }
     let artefacts = root().join("test-artifacts/browser");
     // The map maker uploads the real population CSV (joined on the INSEE code).
-    let shared = std::env::var("TUILERIE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| root().join("../shared/data"));
-    let csv = [shared.join("gironde/population-33.csv"), PathBuf::from("/work/shared/data/gironde/population-33.csv")]
-        .into_iter()
-        .find(|p| p.exists())
-        .expect("population-33.csv of the shared data (../shared/data or TUILERIE_SHARED_DATA)");
+    let csv = gironde("population-33.csv");
     let out = Command::new("node")
         .arg(root().join("tests/node/browser.mjs"))
         .arg(format!("http://127.0.0.1:{port}"))
@@ -240,7 +247,10 @@ fn web_map_renders_every_layer_and_finds_glass_in_bordeaux_in_headless_chromium(
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "browser test failed:\n{report}\n{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_str(&report).unwrap();
-    assert!(v["layers"]["communes"].as_u64().unwrap() > 0 && v["layers"]["points-collecte"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        v["layers"]["communes"].as_u64().unwrap() > 0 && v["layers"]["points-collecte"].as_u64().unwrap() > 0,
+        "{report}"
+    );
     assert!(v["finder"]["items"].as_array().unwrap().len() == 5, "{report}");
     assert!(v["thematic"]["rendered"].as_u64().unwrap() > 0, "{report}");
     assert!(v["maker"]["status"].as_str().unwrap().contains("Jointure : 534 / 534"), "{report}");

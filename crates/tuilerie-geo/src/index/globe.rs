@@ -61,7 +61,6 @@ fn ecef_box([w, s, e, n]: [f64; 4]) -> [[f64; 3]; 2] {
 /// Upper bound of the rounding error of Earth-centred chords (metres).
 pub(crate) const CHORD_MARGIN: f64 = 1e-3;
 
-
 #[derive(Debug, Clone, Copy)]
 struct Node {
     min: [f32; 3],
@@ -439,8 +438,12 @@ mod tests {
                     let mut limited: Vec<f64> = walk.by_ref().take(after).map(|(_, d, _)| d).collect();
                     walk.set_limit(chord);
                     limited.extend(walk.map(|(_, d, _)| d));
-                    let cut: Vec<f64> =
-                        expect.iter().enumerate().filter(|&(n, &d)| n < after || d <= chord * chord).map(|(_, &d)| d).collect();
+                    let cut: Vec<f64> = expect
+                        .iter()
+                        .enumerate()
+                        .filter(|&(n, &d)| n < after || d <= chord * chord)
+                        .map(|(_, &d)| d)
+                        .collect();
                     assert_eq!(limited, cut, "query {qi}, mask {want}, limit {chord} after {after}");
                 }
             }
@@ -475,7 +478,13 @@ mod tests {
 
     #[test]
     fn the_earth_centred_box_encloses_every_point_of_the_lonlat_box() {
-        let boxes = [[-1.3, 44.1, 0.4, 45.6], [170.0, -10.0, 180.0, 10.0], [-180.0, 80.0, 180.0, 90.0], [-100.0, -90.0, 100.0, -60.0], [-5.0, -3.0, 5.0, 3.0]];
+        let boxes = [
+            [-1.3, 44.1, 0.4, 45.6],
+            [170.0, -10.0, 180.0, 10.0],
+            [-180.0, 80.0, 180.0, 90.0],
+            [-100.0, -90.0, 100.0, -60.0],
+            [-5.0, -3.0, 5.0, 3.0],
+        ];
         for b in boxes {
             let [lo, hi] = ecef_box(b);
             for i in 0..=40 {
@@ -490,7 +499,10 @@ mod tests {
             }
             // And is tight: its corners are reached within a metre.
             let corners = [ecef(b[0], b[1]), ecef(b[2], b[3])];
-            assert!(corners.iter().any(|c| (c[2] - lo[2]).abs() < 1.0) && corners.iter().any(|c| (c[2] - hi[2]).abs() < 1.0));
+            assert!(
+                corners.iter().any(|c| (c[2] - lo[2]).abs() < 1.0)
+                    && corners.iter().any(|c| (c[2] - hi[2]).abs() < 1.0)
+            );
         }
     }
 }

@@ -50,10 +50,7 @@ impl LayerIndex {
                     .collect(),
             )
         });
-        LayerIndex {
-            globe: GlobeTree::build(geometries),
-            envelopes,
-        }
+        LayerIndex { globe: GlobeTree::build(geometries), envelopes }
     }
 
     /// The Earth-centred tree of representative points.
@@ -99,10 +96,7 @@ impl LayerIndex {
 
     /// Approximate heap bytes: rstar stores each entry in a node-sized slot.
     pub fn heap_bytes(&self) -> usize {
-        let e = self
-            .envelopes
-            .as_ref()
-            .map_or(0, |t| t.size() * std::mem::size_of::<RTreeNode<EnvelopeEntry>>());
+        let e = self.envelopes.as_ref().map_or(0, |t| t.size() * std::mem::size_of::<RTreeNode<EnvelopeEntry>>());
         e * 11 / 10 + self.globe.heap_bytes()
     }
 }
@@ -122,14 +116,16 @@ mod tests {
             let y = lcg(&mut seed) * 10.0 + 40.0;
             if i % 3 == 0 {
                 let d = lcg(&mut seed) * 0.5;
-                let p: Geometry<f64> = polygon![(x: x, y: y), (x: x + d, y: y), (x: x + d, y: y + d), (x: x, y: y)].into();
+                let p: Geometry<f64> =
+                    polygon![(x: x, y: y), (x: x + d, y: y), (x: x + d, y: y + d), (x: x, y: y)].into();
                 geoms.push(FeatureGeometry::from_geometry(p));
             } else {
                 geoms.push(FeatureGeometry::Point(Coord { x, y }));
             }
         }
         let index = LayerIndex::build(&geoms);
-        let points: Vec<FeatureGeometry> = geoms.iter().filter(|g| matches!(g, FeatureGeometry::Point(_))).cloned().collect();
+        let points: Vec<FeatureGeometry> =
+            geoms.iter().filter(|g| matches!(g, FeatureGeometry::Point(_))).cloned().collect();
         let point_index = LayerIndex::build(&points);
         assert!(point_index.envelopes().is_none());
         for _ in 0..50 {

@@ -12,15 +12,15 @@
 
 use super::params::{number, parse_time, QueryParams};
 use crate::error::ParamError;
+use crate::geodesic::Origin;
 use crate::geometry::FeatureGeometry;
 use crate::hours::OpenState;
+use crate::index::globe::{WalkHeap, CHORD_MARGIN};
 use crate::layer::Layer;
 use crate::profile::ClassMask;
 use crate::properties::Value;
 use crate::waste::parse_accepts;
 use chrono::{DateTime, Utc};
-use crate::geodesic::Origin;
-use crate::index::globe::{WalkHeap, CHORD_MARGIN};
 use geo::{ClosestPoint, Contains, Coord, Geometry, MapCoords, Point};
 use std::cell::RefCell;
 
@@ -50,26 +50,30 @@ impl NearestQuery {
     /// `accepts` (wastes, all required), `open` (`now` or RFC 3339),
     /// `max_distance` (metres), `type` (`container` or `centre`).
     pub fn parse(params: &(impl QueryParams + ?Sized), now: DateTime<Utc>) -> Result<NearestQuery, ParamError> {
-        let lon = number(params, "lon")?.ok_or_else(|| ParamError::new("lon", "lon is required (longitude in degrees, WGS84)"))?;
-        let lat = number(params, "lat")?.ok_or_else(|| ParamError::new("lat", "lat is required (latitude in degrees, WGS84)"))?;
+        let lon = number(params, "lon")?
+            .ok_or_else(|| ParamError::new("lon", "lon is required (longitude in degrees, WGS84)"))?;
+        let lat = number(params, "lat")?
+            .ok_or_else(|| ParamError::new("lat", "lat is required (latitude in degrees, WGS84)"))?;
         if !(-180.0..=180.0).contains(&lon) {
             return Err(ParamError::new("lon", format!("lon = {lon} is outside [-180, 180]")));
         }
         if !(-90.0..=90.0).contains(&lat) {
             return Err(ParamError::new("lat", format!("lat = {lat} is outside [-90, 90]")));
         }
-        let k = match params.get("k") {
-            None => 5,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|k| (1..=MAX_K).contains(k))
-                .ok_or_else(|| ParamError::new("k", format!("k must be an integer from 1 to {MAX_K}, got {v:?}")))?,
-        };
+        let k =
+            match params.get("k") {
+                None => 5,
+                Some(v) => v.parse::<usize>().ok().filter(|k| (1..=MAX_K).contains(k)).ok_or_else(|| {
+                    ParamError::new("k", format!("k must be an integer from 1 to {MAX_K}, got {v:?}"))
+                })?,
+            };
         let max_distance = number(params, "max_distance")?;
         if let Some(m) = max_distance {
             if m < 0.0 {
-                return Err(ParamError::new("max_distance", format!("max_distance must be positive (metres), got {m}")));
+                return Err(ParamError::new(
+                    "max_distance",
+                    format!("max_distance must be positive (metres), got {m}"),
+                ));
             }
         }
         let accepts = params.get("accepts").map(parse_accepts).transpose()?.unwrap_or(0);
@@ -77,7 +81,9 @@ impl NearestQuery {
         let facility_type = match params.get("type") {
             None | Some("") => None,
             Some(t @ ("container" | "centre")) => Some(t.to_string()),
-            Some(t) => return Err(ParamError::new("type", format!("type must be \"container\" or \"centre\", got {t:?}"))),
+            Some(t) => {
+                return Err(ParamError::new("type", format!("type must be \"container\" or \"centre\", got {t:?}")))
+            }
         };
         Ok(NearestQuery { lon, lat, k, accepts, open_at, at: open_at.unwrap_or(now), max_distance, facility_type })
     }
@@ -137,9 +143,8 @@ impl Best {
     }
 
     fn push(&mut self, h: NearestHit) {
-        let pos = self
-            .hits
-            .partition_point(|x| (x.distance_m, x.layer, x.feature) < (h.distance_m, h.layer, h.feature));
+        let pos =
+            self.hits.partition_point(|x| (x.distance_m, x.layer, x.feature) < (h.distance_m, h.layer, h.feature));
         self.hits.insert(pos, h);
         self.hits.truncate(self.k);
     }
@@ -253,7 +258,12 @@ mod tests {
 
     #[test]
     fn ecef_chords_never_exceed_geodesic_distances() {
-        let pairs = [((0.0, 0.0), (179.9, 0.5)), ((-179.95, 10.0), (179.95, 10.0)), ((0.0, 89.99), (180.0, 89.99)), ((-0.58, 44.84), (2.35, 48.85))];
+        let pairs = [
+            ((0.0, 0.0), (179.9, 0.5)),
+            ((-179.95, 10.0), (179.95, 10.0)),
+            ((0.0, 89.99), (180.0, 89.99)),
+            ((-0.58, 44.84), (2.35, 48.85)),
+        ];
         for ((a, b), (c, d)) in pairs {
             let (p, q) = (ecef(a, b), ecef(c, d));
             let chord = ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();

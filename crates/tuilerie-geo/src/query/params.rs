@@ -42,7 +42,10 @@ pub fn parse_time(name: &str, v: &str, now: DateTime<Utc>) -> Result<DateTime<Ut
         return Ok(now);
     }
     DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-        ParamError::new(name, format!("{name} must be \"now\" or an RFC 3339 time such as 2026-11-28T10:00:00+01:00, got {v:?}"))
+        ParamError::new(
+            name,
+            format!("{name} must be \"now\" or an RFC 3339 time such as 2026-11-28T10:00:00+01:00, got {v:?}"),
+        )
     })
 }
 
@@ -63,7 +66,10 @@ pub fn parse_bbox(v: &str) -> Result<[f64; 4], ParamError> {
         return Err(bad(format!("bbox miny {} is greater than maxy {}", b[1], b[3])));
     }
     if b[0] > b[2] {
-        return Err(bad(format!("bbox minx {} is greater than maxx {} (antimeridian-crossing boxes are not supported)", b[0], b[2])));
+        return Err(bad(format!(
+            "bbox minx {} is greater than maxx {} (antimeridian-crossing boxes are not supported)",
+            b[0], b[2]
+        )));
     }
     if b[1] < -90.0 || b[3] > 90.0 || b[0] < -180.0 || b[2] > 180.0 {
         return Err(bad("bbox must lie within [-180, -90, 180, 90]".into()));
@@ -88,7 +94,10 @@ mod tests {
     fn times_are_now_or_rfc3339() {
         let now = Utc::now();
         assert_eq!(parse_time("open", "NOW", now).unwrap(), now);
-        assert_eq!(parse_time("open", "2026-11-28T10:00:00+01:00", now).unwrap().to_rfc3339(), "2026-11-28T09:00:00+00:00");
+        assert_eq!(
+            parse_time("open", "2026-11-28T10:00:00+01:00", now).unwrap().to_rfc3339(),
+            "2026-11-28T09:00:00+00:00"
+        );
         assert_eq!(parse_time("open", "tomorrow", now).unwrap_err().parameter, "open");
     }
 }

@@ -39,9 +39,7 @@ pub fn from_label(label: &str, origin: &str) -> Option<DbfEncoding> {
         Ok(65001) => Some(encoding_rs::UTF_8),
         Ok(20127) | Ok(1252) => Some(encoding_rs::WINDOWS_1252),
         Ok(n @ 1250..=1258) => encoding_rs::Encoding::for_label(format!("windows-{n}").as_bytes()),
-        Ok(n @ 28591..=28605) => {
-            encoding_rs::Encoding::for_label(format!("iso-8859-{}", n - 28590).as_bytes())
-        }
+        Ok(n @ 28591..=28605) => encoding_rs::Encoding::for_label(format!("iso-8859-{}", n - 28590).as_bytes()),
         Ok(866) => Some(encoding_rs::IBM866),
         Ok(874) => Some(encoding_rs::WINDOWS_874),
         Ok(932) => Some(encoding_rs::SHIFT_JIS),
@@ -62,26 +60,20 @@ pub fn from_label(label: &str, origin: &str) -> Option<DbfEncoding> {
         "UTF8" => Some(encoding_rs::UTF_8),
         _ => encoding_rs::Encoding::for_label(clean.as_bytes()),
     })?;
-    let name = if matches!(upper.as_str(), "ISO-8859-1" | "ISO8859-1" | "ISO88591" | "ISO_8859-1" | "LATIN1" | "LATIN-1" | "8859-1" | "88591")
-        || number == "28591"
+    let name = if matches!(
+        upper.as_str(),
+        "ISO-8859-1" | "ISO8859-1" | "ISO88591" | "ISO_8859-1" | "LATIN1" | "LATIN-1" | "8859-1" | "88591"
+    ) || number == "28591"
     {
         "ISO-8859-1".to_string()
     } else {
         enc.name().to_string()
     };
-    Some(DbfEncoding {
-        encoding: DynEncoding::from(EncodingRs::from(enc)),
-        name,
-        origin: origin.to_string(),
-    })
+    Some(DbfEncoding { encoding: DynEncoding::from(EncodingRs::from(enc)), name, origin: origin.to_string() })
 }
 
 fn dos(mark: CodePageMark, name: &str, origin: &str) -> Option<DbfEncoding> {
-    Some(DbfEncoding {
-        encoding: mark.to_encoding()?,
-        name: name.to_string(),
-        origin: origin.to_string(),
-    })
+    Some(DbfEncoding { encoding: mark.to_encoding()?, name: name.to_string(), origin: origin.to_string() })
 }
 
 /// The encoding named by a DBF language-driver id (header byte 29), if any.
@@ -111,11 +103,7 @@ pub fn from_language_driver(ldid: u8) -> Option<DbfEncoding> {
                 CodePageMark::Invalid | CodePageMark::Undefined => None,
                 m => {
                     let name = format!("{m:?}");
-                    Some(DbfEncoding {
-                        encoding: m.to_encoding()?,
-                        name,
-                        origin,
-                    })
+                    Some(DbfEncoding { encoding: m.to_encoding()?, name, origin })
                 }
             }
         }

@@ -5,9 +5,9 @@ pub mod encoding;
 pub mod geojson;
 pub mod shapefile;
 
-use crate::options::LoadOptions;
 use crate::error::{GeoError, GeoResult};
 use crate::layer::Layer;
+use crate::options::LoadOptions;
 use std::path::{Path, PathBuf};
 
 /// File formats tuilerie reads.
@@ -34,9 +34,7 @@ pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
     let layer = match SourceFormat::of(path) {
         Some(SourceFormat::GeoJson) => geojson::load(path, options),
         Some(SourceFormat::Shapefile) => shapefile::load(path, options),
-        None => Err(GeoError::UnsupportedFormat {
-            path: path.to_path_buf(),
-        }),
+        None => Err(GeoError::UnsupportedFormat { path: path.to_path_buf() }),
     }?;
     tracing::info!(
         layer = %layer.id(),

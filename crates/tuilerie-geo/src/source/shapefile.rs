@@ -9,9 +9,9 @@
 
 use super::encoding::{self, DbfEncoding};
 use crate::build::LayerBuilder;
-use crate::options::LoadOptions;
 use crate::error::{GeoError, GeoResult};
 use crate::layer::{Layer, SkipReason};
+use crate::options::LoadOptions;
 use crate::properties::{FieldType, Value};
 use crate::reproject::{Crs, CrsOrigin};
 use dbase::FieldValue;
@@ -23,17 +23,12 @@ use std::path::{Path, PathBuf};
 
 /// The companion file with extension `ext` (any case), if it exists.
 fn companion(path: &Path, ext: &str) -> Option<PathBuf> {
-    [ext.to_string(), ext.to_ascii_uppercase()]
-        .into_iter()
-        .map(|e| path.with_extension(e))
-        .find(|p| p.is_file())
+    [ext.to_string(), ext.to_ascii_uppercase()].into_iter().map(|e| path.with_extension(e)).find(|p| p.is_file())
 }
 
 fn required(path: &Path, ext: &str) -> GeoResult<PathBuf> {
-    companion(path, ext).ok_or_else(|| GeoError::MissingCompanion {
-        path: path.to_path_buf(),
-        missing: path.with_extension(ext),
-    })
+    companion(path, ext)
+        .ok_or_else(|| GeoError::MissingCompanion { path: path.to_path_buf(), missing: path.with_extension(ext) })
 }
 
 /// A DBF column as declared in the header.
@@ -48,22 +43,16 @@ pub struct DbfColumn {
 /// Reads the language-driver byte and the column descriptors of a DBF
 /// (the `dbase` crate does not expose the decimal counts).
 fn read_dbf_header(dbf: &Path) -> GeoResult<(u8, Vec<DbfColumn>)> {
-    let bad = |message: String| GeoError::Dbf {
-        path: dbf.to_path_buf(),
-        record: 0,
-        message,
-    };
+    let bad = |message: String| GeoError::Dbf { path: dbf.to_path_buf(), record: 0, message };
     let mut f = File::open(dbf).map_err(|e| GeoError::io(dbf, e))?;
     let mut head = [0u8; 32];
-    f.read_exact(&mut head)
-        .map_err(|_| bad("file shorter than a DBF header".into()))?;
+    f.read_exact(&mut head).map_err(|_| bad("file shorter than a DBF header".into()))?;
     let header_len = u16::from_le_bytes([head[8], head[9]]) as usize;
     if header_len < 33 {
         return Err(bad(format!("header length {header_len} is too small")));
     }
     let mut rest = vec![0u8; header_len - 32];
-    f.read_exact(&mut rest)
-        .map_err(|_| bad("truncated header".into()))?;
+    f.read_exact(&mut rest).map_err(|_| bad("truncated header".into()))?;
     let mut columns = Vec::new();
     for d in rest.chunks_exact(32) {
         if d[0] == 0x0D {
@@ -133,10 +122,7 @@ pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
     let enc = resolve_encoding(path, &options, ldid)?;
     let encoding_label = enc.describe();
 
-    let shp_err = |message: String| GeoError::Shapefile {
-        path: path.to_path_buf(),
-        message,
-    };
+    let shp_err = |message: String| GeoError::Shapefile { path: path.to_path_buf(), message };
     let shp_file = File::open(path).map_err(|e| GeoError::io(path, e))?;
     let shx_file = File::open(&shx).map_err(|e| GeoError::io(&shx, e))?;
     let shape_reader = shapefile::ShapeReader::with_shx(BufReader::new(shp_file), BufReader::new(shx_file))
@@ -145,11 +131,7 @@ pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
     let dbase_reader = dbase::ReaderBuilder::new()
         .with_encoding(enc.encoding)
         .build(BufReader::new(dbf_file))
-        .map_err(|e| GeoError::Dbf {
-            path: dbf.clone(),
-            record: 0,
-            message: e.to_string(),
-        })?;
+        .map_err(|e| GeoError::Dbf { path: dbf.clone(), record: 0, message: e.to_string() })?;
     let shape_count = shape_reader.shape_count().map_err(|e| shp_err(describe_shp_error(&e)))?;
     let record_count = dbase_reader.header().num_records as usize;
     if record_count != shape_count {
@@ -182,11 +164,7 @@ pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
     }
     for (i, item) in reader.iter_shapes_and_records().enumerate() {
         let (shape, mut record) = item.map_err(|e| match e {
-            shapefile::Error::DbaseError(d) => GeoError::Dbf {
-                path: dbf.clone(),
-                record: i,
-                message: d.to_string(),
-            },
+            shapefile::Error::DbaseError(d) => GeoError::Dbf { path: dbf.clone(), record: i, message: d.to_string() },
             other => shp_err(format!("record {i}: {}", describe_shp_error(&other))),
         })?;
         for (name, declared, numeric) in &kinds {
@@ -201,7 +179,9 @@ pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
                     date_buf = s;
                     Value::String(&date_buf)
                 }
-                FieldValue::Numeric(Some(n)) if *numeric && *declared == FieldType::Int && n.fract() == 0.0 && n.abs() < 9.0e15 => {
+                FieldValue::Numeric(Some(n))
+                    if *numeric && *declared == FieldType::Int && n.fract() == 0.0 && n.abs() < 9.0e15 =>
+                {
                     Value::Int(n as i64)
                 }
                 FieldValue::Numeric(Some(n)) => Value::Float(n),
@@ -298,11 +278,7 @@ fn multipoint<P: HasXY>(points: &[P]) -> GeomResult {
         return Err((SkipReason::EmptyGeometry, "multipoint without points".into()));
     }
     let pts: Vec<Point<f64>> = points.iter().map(|p| Point(coord(p))).collect();
-    Ok(if pts.len() == 1 {
-        Geometry::Point(pts[0])
-    } else {
-        Geometry::MultiPoint(MultiPoint::new(pts))
-    })
+    Ok(if pts.len() == 1 { Geometry::Point(pts[0]) } else { Geometry::MultiPoint(MultiPoint::new(pts)) })
 }
 
 fn polyline<P: HasXY>(parts: &[Vec<P>]) -> GeomResult {
@@ -368,10 +344,8 @@ fn polygon<'a, P: HasXY + 'a>(rings: impl Iterator<Item = &'a [P]>) -> GeomResul
             }
         }
     }
-    let mut polys: Vec<Polygon<f64>> = outers
-        .into_iter()
-        .map(|(o, _, hs)| Polygon::new(o.into_inner().0, hs))
-        .collect();
+    let mut polys: Vec<Polygon<f64>> =
+        outers.into_iter().map(|(o, _, hs)| Polygon::new(o.into_inner().0, hs)).collect();
     match polys.len() {
         0 => Err((SkipReason::EmptyGeometry, "polygon without rings".into())),
         1 => Ok(Geometry::Polygon(polys.remove(0))),

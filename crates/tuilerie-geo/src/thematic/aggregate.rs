@@ -21,7 +21,9 @@ pub fn assign_points(polygons: &Layer, points: &Layer, keep: impl Fn(usize) -> b
     let shapes: Vec<Option<&Geometry<f64>>> = polygons
         .features()
         .map(|f| match f.geometry() {
-            FeatureGeometry::Other(g) if matches!(**g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) => Some(g.as_ref()),
+            FeatureGeometry::Other(g) if matches!(**g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) => {
+                Some(g.as_ref())
+            }
             _ => None,
         })
         .collect();
@@ -36,9 +38,10 @@ pub fn assign_points(polygons: &Layer, points: &Layer, keep: impl Fn(usize) -> b
             candidates.clear();
             polygons.for_each_in_bbox([c.x, c.y, c.x, c.y], |j| candidates.push(j));
             candidates.sort_unstable();
-            candidates.iter().copied().find(|&j| {
-                shapes[j as usize].is_some_and(|g| g.coordinate_position(&c) != CoordPos::Outside)
-            })
+            candidates
+                .iter()
+                .copied()
+                .find(|&j| shapes[j as usize].is_some_and(|g| g.coordinate_position(&c) != CoordPos::Outside))
         })
         .collect()
 }
@@ -71,7 +74,12 @@ impl Aggregate {
 }
 
 /// Aggregates `points` per polygon; `value` reads a point's numeric property.
-pub fn aggregate(polygons: &Layer, points: &Layer, keep: impl Fn(usize) -> bool, value: impl Fn(usize) -> Option<f64>) -> Aggregate {
+pub fn aggregate(
+    polygons: &Layer,
+    points: &Layer,
+    keep: impl Fn(usize) -> bool,
+    value: impl Fn(usize) -> Option<f64>,
+) -> Aggregate {
     let n = polygons.len();
     let mut out = Aggregate { count: vec![0; n], sum: vec![0.0; n], with_value: vec![0; n] };
     for (i, poly) in assign_points(polygons, points, keep).into_iter().enumerate() {

@@ -43,7 +43,12 @@ impl Method {
             "natural_breaks" | "jenks" | "ckmeans" => Method::NaturalBreaks,
             "std_dev" | "stddev" => Method::StdDev,
             "manual" => Method::Manual,
-            _ => return Err(ThematicError::new("method", format!("unknown method {s:?}; use one of {}", Method::ALL.join(", ")))),
+            _ => {
+                return Err(ThematicError::new(
+                    "method",
+                    format!("unknown method {s:?}; use one of {}", Method::ALL.join(", ")),
+                ))
+            }
         })
     }
 }
@@ -74,6 +79,32 @@ impl Classes {
     }
 }
 
+/// The number of classes `method` makes: `k`, or one more than the
+/// `manual` inner breaks (which must be finite and strictly increasing);
+/// from [`MIN_CLASSES`] to [`MAX_CLASSES`].
+pub fn class_count(method: &Method, k: usize, manual: &[f64]) -> Result<usize, ThematicError> {
+    let mut k = k;
+    if *method == Method::Manual {
+        if manual.is_empty() {
+            return Err(ThematicError::new(
+                "breaks",
+                "manual classification needs `breaks`, the inner class limits in increasing order",
+            ));
+        }
+        if manual.windows(2).any(|w| w[0] >= w[1]) || manual.iter().any(|b| !b.is_finite()) {
+            return Err(ThematicError::new(
+                "breaks",
+                format!("breaks {manual:?} must be finite and strictly increasing"),
+            ));
+        }
+        k = manual.len() + 1;
+    }
+    if !(MIN_CLASSES..=MAX_CLASSES).contains(&k) {
+        return Err(ThematicError::new("classes", format!("{k} classes asked; use {MIN_CLASSES} to {MAX_CLASSES}")));
+    }
+    Ok(k)
+}
+
 /// Classifies `values` (`None` is no data) into `k` classes.
 pub fn classify(values: &[Option<f64>], method: &Method, k: usize, manual: &[f64]) -> Result<Classes, ThematicError> {
     let mut sorted: Vec<f64> = values.iter().flatten().copied().filter(|v| v.is_finite()).collect();
@@ -84,32 +115,18 @@ pub fn classify(values: &[Option<f64>], method: &Method, k: usize, manual: &[f64
     sorted.sort_by(f64::total_cmp);
     let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
     let mut warnings = Vec::new();
-    let mut k = k;
-    if *method == Method::Manual {
-        if manual.is_empty() {
-            return Err(ThematicError::new("breaks", "manual classification needs `breaks`, the inner class limits in increasing order"));
-        }
-        if manual.windows(2).any(|w| w[0] >= w[1]) || manual.iter().any(|b| !b.is_finite()) {
-            return Err(ThematicError::new("breaks", format!("breaks {manual:?} must be finite and strictly increasing")));
-        }
-        k = manual.len() + 1;
-    }
-    if !(MIN_CLASSES..=MAX_CLASSES).contains(&k) {
-        return Err(ThematicError::new("classes", format!("{k} classes asked; use {MIN_CLASSES} to {MAX_CLASSES}")));
-    }
+    let mut k = class_count(method, k, manual)?;
     let mut distinct = sorted.clone();
     distinct.dedup();
     if distinct.len() < k && *method != Method::Manual {
-        warnings.push(format!(
-            "{} distinct values for {k} classes: {} classes made",
-            distinct.len(),
-            distinct.len()
-        ));
+        warnings.push(format!("{} distinct values for {k} classes: {} classes made", distinct.len(), distinct.len()));
         k = distinct.len();
     }
     let mut breaks = match method {
         _ if k == 1 => vec![max],
-        Method::EqualInterval => (1..=k).map(|i| if i == k { max } else { min + (max - min) * i as f64 / k as f64 }).collect(),
+        Method::EqualInterval => {
+            (1..=k).map(|i| if i == k { max } else { min + (max - min) * i as f64 / k as f64 }).collect()
+        }
         Method::Quantile => (1..=k).map(|i| percentile(&sorted, 100.0 * i as f64 / k as f64)).collect(),
         Method::NaturalBreaks => {
             let clusters = ckmeans::ckmeans(&sorted, k as u8)
@@ -127,7 +144,10 @@ pub fn classify(values: &[Option<f64>], method: &Method, k: usize, manual: &[f64
             b.retain(|&x| x > min && x < max);
             b.push(max);
             if b.len() < k {
-                warnings.push(format!("{} of {k} standard-deviation classes fall outside the data range and were dropped", k - b.len()));
+                warnings.push(format!(
+                    "{} of {k} standard-deviation classes fall outside the data range and were dropped",
+                    k - b.len()
+                ));
             }
             b
         }

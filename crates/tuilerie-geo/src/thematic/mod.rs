@@ -1,20 +1,25 @@
 //! Thematic maps for agents: statistics joined to polygons, spatial
 //! aggregation, classification, palettes and static exports.
 //!
-//! Pipeline: [`table`] (read a CSV) → [`map`] (join by key, compute the
-//! value per polygon with [`aggregate`], ratio) → [`classify`] (breaks) →
-//! [`palette`] (colours) → a derived layer for tiles, a legend, and
-//! [`svg`] for printed reports.
+//! Pipeline: [`table`] (read a CSV) → [`spec`] (check a definition) →
+//! [`map`] (the stages: [`join`], [`values`] with [`aggregate`], ratio,
+//! [`classify`], [`palette`], the derived layer) → a legend, and [`svg`]
+//! and [`png`] for printed reports.
 
 pub mod aggregate;
 pub mod classify;
+pub mod join;
 pub mod map;
 pub mod palette;
+pub mod png;
+pub mod spec;
 pub mod svg;
 pub mod table;
+pub mod values;
 
 pub use classify::{classify, Classes, Method};
-pub use map::{MapDefinition, MapInputs, ThematicMap};
+pub use map::{MapInputs, ThematicMap, NO_DATA_COLOR};
+pub use spec::{MapDefinition, MapSpec, ValueSpec};
 pub use table::Table;
 
 /// A mistake in a map definition or its inputs, naming the parameter

@@ -21,13 +21,32 @@ const RAMPS: &[(&str, PaletteKind, Ramp)] = {
     use colorgrad::preset::*;
     use PaletteKind::{Diverging as D, Sequential as S};
     &[
-        ("Blues", S, blues), ("Greens", S, greens), ("Greys", S, greys), ("Oranges", S, oranges),
-        ("Purples", S, purples), ("Reds", S, reds), ("BuGn", S, bu_gn), ("BuPu", S, bu_pu),
-        ("GnBu", S, gn_bu), ("OrRd", S, or_rd), ("PuBu", S, pu_bu), ("PuBuGn", S, pu_bu_gn),
-        ("PuRd", S, pu_rd), ("RdPu", S, rd_pu), ("YlGn", S, yl_gn), ("YlGnBu", S, yl_gn_bu),
-        ("YlOrBr", S, yl_or_br), ("YlOrRd", S, yl_or_rd),
-        ("BrBG", D, br_bg), ("PiYG", D, pi_yg), ("PRGn", D, pr_gn), ("PuOr", D, pu_or),
-        ("RdBu", D, rd_bu), ("RdGy", D, rd_gy), ("RdYlBu", D, rd_yl_bu), ("RdYlGn", D, rd_yl_gn),
+        ("Blues", S, blues),
+        ("Greens", S, greens),
+        ("Greys", S, greys),
+        ("Oranges", S, oranges),
+        ("Purples", S, purples),
+        ("Reds", S, reds),
+        ("BuGn", S, bu_gn),
+        ("BuPu", S, bu_pu),
+        ("GnBu", S, gn_bu),
+        ("OrRd", S, or_rd),
+        ("PuBu", S, pu_bu),
+        ("PuBuGn", S, pu_bu_gn),
+        ("PuRd", S, pu_rd),
+        ("RdPu", S, rd_pu),
+        ("YlGn", S, yl_gn),
+        ("YlGnBu", S, yl_gn_bu),
+        ("YlOrBr", S, yl_or_br),
+        ("YlOrRd", S, yl_or_rd),
+        ("BrBG", D, br_bg),
+        ("PiYG", D, pi_yg),
+        ("PRGn", D, pr_gn),
+        ("PuOr", D, pu_or),
+        ("RdBu", D, rd_bu),
+        ("RdGy", D, rd_gy),
+        ("RdYlBu", D, rd_yl_bu),
+        ("RdYlGn", D, rd_yl_gn),
         ("Spectral", D, spectral),
     ]
 };
@@ -53,33 +72,75 @@ pub fn names() -> Vec<(&'static str, PaletteKind)> {
         .collect()
 }
 
+/// A palette known by name (ColorBrewer's spelling).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Palette {
+    name: &'static str,
+    kind: PaletteKind,
+}
+
+impl Palette {
+    /// The palette called `name` (case-insensitive).
+    pub fn parse(name: &str) -> Result<Palette, ThematicError> {
+        names()
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(name, kind)| Palette { name, kind })
+            .ok_or_else(|| {
+                let known: Vec<&str> = names().into_iter().map(|(n, _)| n).collect();
+                ThematicError::new("palette", format!("unknown palette {name:?}; use one of {}", known.join(", ")))
+            })
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn kind(&self) -> PaletteKind {
+        self.kind
+    }
+
+    /// Whether the palette has `n` colours (qualitative schemes have 8 or 9).
+    pub fn check_classes(&self, n: usize) -> Result<(), ThematicError> {
+        match QUALITATIVE.iter().find(|(k, _)| *k == self.name) {
+            Some((_, list)) if n > list.len() => Err(ThematicError::new(
+                "palette",
+                format!("{} has {} colours, {n} classes asked", self.name, list.len()),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `n` colours (`#rrggbb`), light to dark for sequential ramps;
+    /// `reverse` flips the order.
+    pub fn colors(&self, n: usize, reverse: bool) -> Result<Vec<String>, ThematicError> {
+        self.check_classes(n)?;
+        let mut out: Vec<String> = if let Some((_, _, ramp)) = RAMPS.iter().find(|(k, _, _)| *k == self.name) {
+            let g = ramp();
+            // Inside the ramp's ends, as ColorBrewer's own n-class schemes
+            // are (the 9-class extremes are nearly white or black).
+            (0..n)
+                .map(|i| {
+                    let t = if n == 1 { 0.5 } else { 0.06 + 0.88 * i as f32 / (n - 1) as f32 };
+                    let [r, g, b, _] = g.at(t).to_rgba8();
+                    format!("#{r:02x}{g:02x}{b:02x}")
+                })
+                .collect()
+        } else {
+            let list = QUALITATIVE.iter().find(|(k, _)| *k == self.name).map_or(&[][..], |(_, l)| *l);
+            list[..n.min(list.len())].iter().map(|s| s.to_string()).collect()
+        };
+        if reverse {
+            out.reverse();
+        }
+        Ok(out)
+    }
+}
+
 /// `n` colours (`#rrggbb`) of palette `name` (case-insensitive), light to
 /// dark for sequential ramps; `reverse` flips the order.
 pub fn colors(name: &str, n: usize, reverse: bool) -> Result<Vec<String>, ThematicError> {
-    let mut out: Vec<String> = if let Some((_, _, ramp)) = RAMPS.iter().find(|(k, _, _)| k.eq_ignore_ascii_case(name)) {
-        let g = ramp();
-        // Inside the ramp's ends, as ColorBrewer's own n-class schemes are
-        // (the 9-class extremes are nearly white or black).
-        (0..n)
-            .map(|i| {
-                let t = if n == 1 { 0.5 } else { 0.06 + 0.88 * i as f32 / (n - 1) as f32 };
-                let [r, g, b, _] = g.at(t).to_rgba8();
-                format!("#{r:02x}{g:02x}{b:02x}")
-            })
-            .collect()
-    } else if let Some((_, list)) = QUALITATIVE.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
-        if n > list.len() {
-            return Err(ThematicError::new("palette", format!("{name} has {} colours, {n} classes asked", list.len())));
-        }
-        list[..n].iter().map(|s| s.to_string()).collect()
-    } else {
-        let known: Vec<&str> = names().into_iter().map(|(n, _)| n).collect();
-        return Err(ThematicError::new("palette", format!("unknown palette {name:?}; use one of {}", known.join(", "))));
-    };
-    if reverse {
-        out.reverse();
-    }
-    Ok(out)
+    Palette::parse(name)?.colors(n, reverse)
 }
 
 #[cfg(test)]

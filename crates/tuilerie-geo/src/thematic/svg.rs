@@ -65,7 +65,8 @@ pub fn render_svg(map: &ThematicMap, opts: &SvgOptions<'_>) -> String {
     );
 
     // Polygons, one path per feature.
-    let _ = write!(out, r##"<g id="features" stroke="#ffffff" stroke-width="{:.2}" stroke-linejoin="round">"##, 0.6 * s);
+    let _ =
+        write!(out, r##"<g id="features" stroke="#ffffff" stroke-width="{:.2}" stroke-linejoin="round">"##, 0.6 * s);
     for f in layer.features() {
         let i = f.index();
         let colour = match map.values[i] {
@@ -96,8 +97,17 @@ pub fn render_svg(map: &ThematicMap, opts: &SvgOptions<'_>) -> String {
     let _ = write!(
         out,
         r##"<g id="north-arrow"><path d="M{:.1} {:.1} L{:.1} {:.1} L{:.1} {:.1} L{:.1} {:.1} Z" fill="#212529"/><text x="{:.1}" y="{:.1}" font-size="{:.1}" text-anchor="middle" fill="#212529">N</text></g>"##,
-        nx, ny + 16.0 * s, nx - 9.0 * s, ny + 44.0 * s, nx, ny + 37.0 * s, nx + 9.0 * s, ny + 44.0 * s,
-        nx, ny + 13.0 * s, 14.0 * s
+        nx,
+        ny + 16.0 * s,
+        nx - 9.0 * s,
+        ny + 44.0 * s,
+        nx,
+        ny + 37.0 * s,
+        nx + 9.0 * s,
+        ny + 44.0 * s,
+        nx,
+        ny + 13.0 * s,
+        14.0 * s
     );
 
     // Scale bar: ground metres per pixel at the map's middle latitude.
@@ -109,21 +119,40 @@ pub fn render_svg(map: &ThematicMap, opts: &SvgOptions<'_>) -> String {
     let nice = [5.0, 2.0, 1.0].iter().map(|m| m * pow).find(|&v| v <= target).unwrap_or(pow);
     let bar = nice / metres_per_px;
     let (sx, sy) = (margin, title_h + map_h - 12.0 * s);
-    let label = if nice >= 1000.0 { format!("{} km", format_number(nice / 1000.0)) } else { format!("{} m", format_number(nice)) };
+    let label = if nice >= 1000.0 {
+        format!("{} km", format_number(nice / 1000.0))
+    } else {
+        format!("{} m", format_number(nice))
+    };
     let _ = write!(
         out,
         r##"<g id="scale-bar"><rect x="{sx:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#212529"/><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#ffffff" stroke="#212529" stroke-width="{:.2}"/><text x="{sx:.1}" y="{:.1}" font-size="{:.1}" fill="#212529">0</text><text x="{:.1}" y="{:.1}" font-size="{:.1}" text-anchor="end" fill="#212529">{label}</text></g>"##,
-        sy, bar, 6.0 * s,
-        sx + bar / 2.0, sy, bar / 2.0, 6.0 * s, 0.8 * s,
-        sy - 5.0 * s, 12.0 * s,
-        sx + bar, sy - 5.0 * s, 12.0 * s
+        sy,
+        bar,
+        6.0 * s,
+        sx + bar / 2.0,
+        sy,
+        bar / 2.0,
+        6.0 * s,
+        0.8 * s,
+        sy - 5.0 * s,
+        12.0 * s,
+        sx + bar,
+        sy - 5.0 * s,
+        12.0 * s
     );
 
     // Legend.
     let lx = margin * 2.0 + map_w;
     let mut ly = title_h + 10.0 * s;
     let heading = map.definition.unit.as_deref().unwrap_or("Légende");
-    let _ = write!(out, r##"<g id="legend"><text x="{lx:.1}" y="{:.1}" font-size="{:.1}" font-weight="bold" fill="#212529">{}</text>"##, ly + 14.0 * s, 15.0 * s, esc(heading));
+    let _ = write!(
+        out,
+        r##"<g id="legend"><text x="{lx:.1}" y="{:.1}" font-size="{:.1}" font-weight="bold" fill="#212529">{}</text>"##,
+        ly + 14.0 * s,
+        15.0 * s,
+        esc(heading)
+    );
     ly += 30.0 * s;
     let mut rows: Vec<(String, String, usize)> = map
         .legend()
@@ -137,8 +166,12 @@ pub fn render_svg(map: &ThematicMap, opts: &SvgOptions<'_>) -> String {
         let _ = write!(
             out,
             r##"<rect x="{lx:.1}" y="{ly:.1}" width="{:.1}" height="{:.1}" fill="{colour}" stroke="#868e96" stroke-width="{:.2}"/><text x="{:.1}" y="{:.1}" font-size="{:.1}" fill="#212529">{} <tspan fill="#868e96">({count})</tspan></text>"##,
-            28.0 * s, 20.0 * s, 0.6 * s,
-            lx + 38.0 * s, ly + 15.0 * s, 13.0 * s,
+            28.0 * s,
+            20.0 * s,
+            0.6 * s,
+            lx + 38.0 * s,
+            ly + 15.0 * s,
+            13.0 * s,
             esc(&text)
         );
         ly += 30.0 * s;

@@ -89,7 +89,11 @@ impl Table {
             if record.len() > columns.len() {
                 return Err(ThematicError::new(
                     "csv",
-                    format!("{name}: line {line}: {} cells for {} columns (delimiter {delimiter:?})", record.len(), columns.len()),
+                    format!(
+                        "{name}: line {line}: {} cells for {} columns (delimiter {delimiter:?})",
+                        record.len(),
+                        columns.len()
+                    ),
                 ));
             }
             let mut row: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
@@ -160,7 +164,8 @@ mod tests {
 
     #[test]
     fn commas_quotes_and_a_bom_are_understood() {
-        let t = Table::parse("a.csv", "\u{feff}code,\"nom, complet\",v\n33001,\"Abzac, Gironde\",\"1,5\"\n".as_bytes()).unwrap();
+        let t = Table::parse("a.csv", "\u{feff}code,\"nom, complet\",v\n33001,\"Abzac, Gironde\",\"1,5\"\n".as_bytes())
+            .unwrap();
         assert_eq!(t.delimiter, ',');
         assert_eq!(t.encoding, "UTF-8");
         assert_eq!(t.columns, ["code", "nom, complet", "v"]);

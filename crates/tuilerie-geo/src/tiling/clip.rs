@@ -115,7 +115,15 @@ fn clip_segment(a: P, b: P, min: f64, max: f64) -> Option<(P, P)> {
     if t0 > t1 {
         return None;
     }
-    let at = |t: f64| if t == 0.0 { a } else if t == 1.0 { b } else { (a.0 + t * dx, a.1 + t * dy) };
+    let at = |t: f64| {
+        if t == 0.0 {
+            a
+        } else if t == 1.0 {
+            b
+        } else {
+            (a.0 + t * dx, a.1 + t * dy)
+        }
+    };
     Some((at(t0), at(t1)))
 }
 

@@ -20,11 +20,7 @@ pub struct ClusterOptions {
 
 impl Default for ClusterOptions {
     fn default() -> Self {
-        ClusterOptions {
-            radius: 40.0,
-            max_zoom: 12,
-            min_points: 2,
-        }
+        ClusterOptions { radius: 40.0, max_zoom: 12, min_points: 2 }
     }
 }
 
@@ -50,10 +46,7 @@ pub struct ClusterInfo<'a> {
 impl ClusterInfo<'_> {
     /// Members of category `c`.
     pub fn count(&self, c: usize) -> u32 {
-        self.category_counts
-            .iter()
-            .find(|(k, _)| *k as usize == c)
-            .map_or(0, |(_, n)| *n)
+        self.category_counts.iter().find(|(k, _)| *k as usize == c).map_or(0, |(_, n)| *n)
     }
 }
 
@@ -128,18 +121,10 @@ impl ClusterIndex {
     /// 0..=options.max_zoom; `bits[feature]` are the feature's categories,
     /// of which the first `n_categories` are counted.
     pub fn build(points: Vec<(f64, f64, u32)>, bits: &[u64], n_categories: usize, options: ClusterOptions) -> Self {
-        let mut index = ClusterIndex {
-            options: Some(options),
-            levels: Vec::new(),
-            starts: vec![0],
-            counts: Vec::new(),
-        };
-        let mut current = Level::from_nodes(
-            points
-                .into_iter()
-                .map(|(x, y, item)| Node { x, y, count: 1, item })
-                .collect(),
-        );
+        let mut index =
+            ClusterIndex { options: Some(options), levels: Vec::new(), starts: vec![0], counts: Vec::new() };
+        let mut current =
+            Level::from_nodes(points.into_iter().map(|(x, y, item)| Node { x, y, count: 1, item }).collect());
         let mut levels_rev = Vec::new();
         for z in (0..=options.max_zoom as u32).rev() {
             let next = index.cluster_level(&current, z, bits, n_categories, options);
@@ -209,15 +194,9 @@ impl ClusterIndex {
                 self.add_counts(&mut counts, &q, bits);
             }
             let item = (self.starts.len() - 1) as u32;
-            self.counts
-                .extend(counts.iter().enumerate().filter(|(_, &n)| n > 0).map(|(c, &n)| (c as u8, n)));
+            self.counts.extend(counts.iter().enumerate().filter(|(_, &n)| n > 0).map(|(c, &n)| (c as u8, n)));
             self.starts.push(self.counts.len() as u32);
-            out.push(Node {
-                x: wx / total as f64,
-                y: wy / total as f64,
-                count: total,
-                item,
-            });
+            out.push(Node { x: wx / total as f64, y: wy / total as f64, count: total, item });
         }
         Level::from_nodes(out)
     }
@@ -248,10 +227,7 @@ impl ClusterIndex {
 
     fn info(&self, i: usize) -> ClusterInfo<'_> {
         let (a, b) = (self.starts[i] as usize, self.starts[i + 1] as usize);
-        ClusterInfo {
-            id: (1u64 << 52) | i as u64,
-            category_counts: &self.counts[a..b],
-        }
+        ClusterInfo { id: (1u64 << 52) | i as u64, category_counts: &self.counts[a..b] }
     }
 
     /// Cluster `i` (a node's `item` when its count is above 1).
@@ -306,9 +282,8 @@ mod tests {
     #[test]
     fn every_point_is_counted_once_at_every_level() {
         let mut seed = 7;
-        let pts: Vec<_> = (0..5000u32)
-            .map(|i| (0.5 + lcg(&mut seed) * 0.01, 0.35 + lcg(&mut seed) * 0.01, i))
-            .collect();
+        let pts: Vec<_> =
+            (0..5000u32).map(|i| (0.5 + lcg(&mut seed) * 0.01, 0.35 + lcg(&mut seed) * 0.01, i)).collect();
         let bits: Vec<u64> = (0..5000u64).map(|i| i % 3 + 1).collect();
         let idx = ClusterIndex::build(pts, &bits, 2, ClusterOptions::default());
         for z in 0..=12u8 {

@@ -8,9 +8,9 @@
 pub mod clip;
 pub mod cluster;
 pub mod encode;
+mod prepare;
 pub mod prepared;
 pub mod render;
-mod prepare;
 pub mod tile;
 
 pub use cluster::{ClusterIndex, ClusterOptions};
@@ -52,10 +52,7 @@ pub fn tile_cost(layers: &[LayerTiles<'_>], coord: TileCoord, opts: &TileOptions
 /// is shared equally between the layers.
 pub fn render_tile(layers: &[LayerTiles<'_>], coord: TileCoord, opts: &TileOptions) -> Option<Vec<u8>> {
     let budget = opts.max_bytes / layers.len().max(1);
-    let encoded: Vec<Vec<u8>> = layers
-        .iter()
-        .filter_map(|l| render_layer(l, coord, opts, budget))
-        .collect();
+    let encoded: Vec<Vec<u8>> = layers.iter().filter_map(|l| render_layer(l, coord, opts, budget)).collect();
     if encoded.is_empty() {
         None
     } else {
@@ -73,7 +70,12 @@ mod tests {
             {"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[0.1,0.1],[0.9,0.1],[0.9,0.9],[0.1,0.9],[0.1,0.1]]]}},
             {"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[0.5,0.5]}},
             {"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[-120.0,40.0]}}]}"#;
-        let layer = crate::source::geojson::load_bytes(std::path::Path::new("t.geojson"), text.as_bytes(), crate::LoadOptions::default()).unwrap();
+        let layer = crate::source::geojson::load_bytes(
+            std::path::Path::new("t.geojson"),
+            text.as_bytes(),
+            crate::LoadOptions::default(),
+        )
+        .unwrap();
         let opts = TileOptions::default();
         // z8 tile holding (0.5, 0.5): the 5 ring vertices and one point.
         let inside = TileCoord::new(8, 128, 127).unwrap();

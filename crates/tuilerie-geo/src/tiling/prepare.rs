@@ -59,7 +59,10 @@ impl TileSettings {
             }
         }
         if self.minzoom > self.maxzoom {
-            return Err(OptionError::new("minzoom", format!("minzoom {} is greater than maxzoom {}", self.minzoom, self.maxzoom)));
+            return Err(OptionError::new(
+                "minzoom",
+                format!("minzoom {} is greater than maxzoom {}", self.minzoom, self.maxzoom),
+            ));
         }
         if !(0.0..=64.0).contains(&self.tolerance) {
             return Err(OptionError::new(
@@ -69,13 +72,22 @@ impl TileSettings {
         }
         if let Clustering::On(o) = self.clustering {
             if !(o.radius > 0.0 && o.radius <= 512.0) {
-                return Err(OptionError::new("cluster_radius", format!("cluster_radius = {} must be in (0, 512]", o.radius)));
+                return Err(OptionError::new(
+                    "cluster_radius",
+                    format!("cluster_radius = {} must be in (0, 512]", o.radius),
+                ));
             }
             if o.max_zoom > MAX_ZOOM {
-                return Err(OptionError::new("cluster_maxzoom", format!("cluster_maxzoom = {} is above {MAX_ZOOM}", o.max_zoom)));
+                return Err(OptionError::new(
+                    "cluster_maxzoom",
+                    format!("cluster_maxzoom = {} is above {MAX_ZOOM}", o.max_zoom),
+                ));
             }
             if o.min_points < 2 {
-                return Err(OptionError::new("cluster_min_points", format!("cluster_min_points = {} must be at least 2", o.min_points)));
+                return Err(OptionError::new(
+                    "cluster_min_points",
+                    format!("cluster_min_points = {} must be at least 2", o.min_points),
+                ));
             }
         }
         Ok(())
@@ -97,7 +109,12 @@ pub struct TilePrep {
 impl TilePrep {
     /// Prepares lines and polygons for simplification and clusters points
     /// (by the settings; `Auto` clusters point-only layers below maxzoom).
-    pub fn build(features: &FeatureTable, kinds: &[GeometryKind], settings: TileSettings, profile: &dyn Profile) -> TilePrep {
+    pub fn build(
+        features: &FeatureTable,
+        kinds: &[GeometryKind],
+        settings: TileSettings,
+        profile: &dyn Profile,
+    ) -> TilePrep {
         let geometries = features.geometries();
         let prepared = if kinds.iter().any(|k| !k.is_puntal()) {
             geometries

@@ -122,11 +122,7 @@ impl PreparedGeometry {
         let start = self.vertices.len();
         for c in coords {
             let (x, y) = lonlat_to_world(c.x, c.y);
-            self.vertices.push(WorldVertex {
-                x,
-                y,
-                importance: 0.0,
-            });
+            self.vertices.push(WorldVertex { x, y, importance: 0.0 });
         }
         let pts = &mut self.vertices[start..];
         let last = pts.len() - 1;
@@ -193,7 +189,8 @@ mod tests {
 
     #[test]
     fn endpoints_are_always_kept_and_collinear_points_have_no_importance() {
-        let l: Geometry<f64> = line_string![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 2.0, y: 0.0), (x: 3.0, y: 1.0)].into();
+        let l: Geometry<f64> =
+            line_string![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 2.0, y: 0.0), (x: 3.0, y: 1.0)].into();
         let p = PreparedGeometry::new(&l);
         assert_eq!(p.parts.len(), 1);
         let v = p.part(&p.parts[0]);

@@ -5,8 +5,8 @@
 
 use super::clip::{clip_line, clip_ring, P};
 use super::encode::{zigzag, GeomType, GeometryWriter, LayerWriter, TileValue};
-use super::prepared::{PartKind, PreparedGeometry};
 use super::prepare::LayerTiles;
+use super::prepared::{PartKind, PreparedGeometry};
 use super::tile::{lonlat_to_world, TileCoord};
 use crate::features::FeatureId;
 use crate::geometry::FeatureGeometry;
@@ -24,11 +24,7 @@ pub struct TileOptions {
 
 impl Default for TileOptions {
     fn default() -> Self {
-        TileOptions {
-            extent: 4096,
-            buffer: 64,
-            max_bytes: 500_000,
-        }
+        TileOptions { extent: 4096, buffer: 64, max_bytes: 500_000 }
     }
 }
 
@@ -220,11 +216,24 @@ struct Scratch {
     geom: GeometryWriter,
 }
 
-fn render_feature(layer: &LayerTiles<'_>, i: u32, ctx: &Ctx, s: &mut Scratch, arena: &mut Vec<u32>, out: &mut Vec<Rendered>) {
+fn render_feature(
+    layer: &LayerTiles<'_>,
+    i: u32,
+    ctx: &Ctx,
+    s: &mut Scratch,
+    arena: &mut Vec<u32>,
+    out: &mut Vec<Rendered>,
+) {
     match &layer.features.geometries()[i as usize] {
         FeatureGeometry::Point(c) => {
             if let Some(q) = point_in_tile(c.x, c.y, ctx) {
-                out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: push_point(arena, q), priority: rank(i), cluster: None });
+                out.push(Rendered {
+                    feature: i,
+                    geom_type: GeomType::Point,
+                    geometry: push_point(arena, q),
+                    priority: rank(i),
+                    cluster: None,
+                });
             }
         }
         FeatureGeometry::Other(g) => {
@@ -232,16 +241,34 @@ fn render_feature(layer: &LayerTiles<'_>, i: u32, ctx: &Ctx, s: &mut Scratch, ar
             if !points.is_empty() {
                 s.geom.clear();
                 s.geom.points(&points);
-                out.push(Rendered { feature: i, geom_type: GeomType::Point, geometry: push_geom(arena, &s.geom), priority: rank(i), cluster: None });
+                out.push(Rendered {
+                    feature: i,
+                    geom_type: GeomType::Point,
+                    geometry: push_geom(arena, &s.geom),
+                    priority: rank(i),
+                    cluster: None,
+                });
             }
             if let Some(p) = layer.prep.prepared(i as usize) {
                 let mut size = 0.0;
                 if polygons(p, ctx, s, &mut size) {
-                    out.push(Rendered { feature: i, geom_type: GeomType::Polygon, geometry: push_geom(arena, &s.geom), priority: size, cluster: None });
+                    out.push(Rendered {
+                        feature: i,
+                        geom_type: GeomType::Polygon,
+                        geometry: push_geom(arena, &s.geom),
+                        priority: size,
+                        cluster: None,
+                    });
                 }
                 let mut size = 0.0;
                 if lines(p, ctx, s, &mut size) {
-                    out.push(Rendered { feature: i, geom_type: GeomType::LineString, geometry: push_geom(arena, &s.geom), priority: size, cluster: None });
+                    out.push(Rendered {
+                        feature: i,
+                        geom_type: GeomType::LineString,
+                        geometry: push_geom(arena, &s.geom),
+                        priority: size,
+                        cluster: None,
+                    });
                 }
             }
         }
@@ -251,7 +278,8 @@ fn render_feature(layer: &LayerTiles<'_>, i: u32, ctx: &Ctx, s: &mut Scratch, ar
 fn point_in_tile(lon: f64, lat: f64, ctx: &Ctx) -> Option<(i32, i32)> {
     let (wx, wy) = lonlat_to_world(lon, lat);
     let p = ctx.to_tile(wx, wy);
-    (p.0 >= ctx.min && p.0 <= ctx.max && p.1 >= ctx.min && p.1 <= ctx.max).then(|| (p.0.round() as i32, p.1.round() as i32))
+    (p.0 >= ctx.min && p.0 <= ctx.max && p.1 >= ctx.min && p.1 <= ctx.max)
+        .then(|| (p.0.round() as i32, p.1.round() as i32))
 }
 
 fn collect_points(g: &Geometry<f64>, ctx: &Ctx) -> Vec<(i32, i32)> {
@@ -302,7 +330,8 @@ fn area2(r: &[(i32, i32)]) -> i64 {
 fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bool {
     s.geom.clear();
     let mut outer_kept = false;
-    let inside_box = |pts: &[P]| pts.iter().all(|p| p.0 >= ctx.min && p.0 <= ctx.max && p.1 >= ctx.min && p.1 <= ctx.max);
+    let inside_box =
+        |pts: &[P]| pts.iter().all(|p| p.0 >= ctx.min && p.0 <= ctx.max && p.1 >= ctx.min && p.1 <= ctx.max);
     for part in &p.parts {
         if part.kind == PartKind::Line {
             continue;
@@ -357,7 +386,8 @@ fn lines(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bo
         for l in &s.lines {
             quantize(l, &mut s.q);
             if s.q.len() >= 2 {
-                *size += s.q.windows(2).map(|w| ((w[1].0 - w[0].0) as f64).hypot((w[1].1 - w[0].1) as f64)).sum::<f64>();
+                *size +=
+                    s.q.windows(2).map(|w| ((w[1].0 - w[0].0) as f64).hypot((w[1].1 - w[0].1) as f64)).sum::<f64>();
                 s.geom.line(&s.q);
             }
         }
@@ -372,7 +402,17 @@ mod tests {
     #[test]
     fn cluster_labels_are_abbreviated_like_supercluster() {
         let mut buf = [0u8; 8];
-        let cases = [(0, "0"), (999, "999"), (1000, "1.0k"), (1250, "1.2k"), (9999, "10.0k"), (10_000, "10k"), (999_999, "999k"), (1_000_000, "1.0M"), (u32::MAX, "4295.0M")];
+        let cases = [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1.0k"),
+            (1250, "1.2k"),
+            (9999, "10.0k"),
+            (10_000, "10k"),
+            (999_999, "999k"),
+            (1_000_000, "1.0M"),
+            (u32::MAX, "4295.0M"),
+        ];
         for (n, want) in cases {
             assert_eq!(abbreviate(n, &mut buf), want, "{n}");
         }

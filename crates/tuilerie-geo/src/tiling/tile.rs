@@ -80,11 +80,7 @@ impl TileCoord {
     /// The parent tile at zoom `z` (z <= self.z).
     pub fn ancestor(&self, z: u8) -> TileCoord {
         let d = self.z - z.min(self.z);
-        TileCoord {
-            z: self.z - d,
-            x: self.x >> d,
-            y: self.y >> d,
-        }
+        TileCoord { z: self.z - d, x: self.x >> d, y: self.y >> d }
     }
 }
 

@@ -14,7 +14,12 @@ use crate::properties::Value;
 
 /// The categories a feature accepts: its `recycling:<key>=yes` tags, the
 /// words in the column `accepts_field`, and the layer defaults.
-pub fn accepted_categories(f: &FeatureRef<'_>, taxonomy: &Taxonomy, accepts_field: Option<&str>, defaults: CategoryMask) -> CategoryMask {
+pub fn accepted_categories(
+    f: &FeatureRef<'_>,
+    taxonomy: &Taxonomy,
+    accepts_field: Option<&str>,
+    defaults: CategoryMask,
+) -> CategoryMask {
     let mut mask = defaults;
     for (k, v) in f.properties() {
         if let Some(key) = k.strip_prefix("recycling:") {
@@ -46,13 +51,7 @@ pub fn words_mask(list: &str, taxonomy: &Taxonomy) -> CategoryMask {
 
 /// Category ids in a mask, in taxonomy order.
 pub fn mask_ids(mask: CategoryMask, taxonomy: &Taxonomy) -> Vec<&str> {
-    taxonomy
-        .categories()
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| mask & (1 << i) != 0)
-        .map(|(_, c)| c.id.as_str())
-        .collect()
+    taxonomy.categories().iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, c)| c.id.as_str()).collect()
 }
 
 /// Resolves the `accepts` parameter of a query (`glass,piles`, `verre`,

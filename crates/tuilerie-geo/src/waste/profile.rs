@@ -6,9 +6,9 @@
 
 use super::taxonomy::{CategoryMask, Taxonomy};
 use super::{accepted_categories, mask_ids, words_mask};
+use crate::error::OptionError;
 use crate::features::FeatureTable;
 use crate::hours::{parse_timezone, Schedules};
-use crate::error::OptionError;
 use crate::profile::{ClassMask, Profile};
 use crate::properties::Value;
 use chrono_tz::Tz;

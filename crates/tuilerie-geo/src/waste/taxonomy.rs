@@ -222,7 +222,9 @@ mod tests {
             words.extend(c.keys.iter().cloned());
             words.extend(c.keys.iter().map(|k| format!("recycling:{k}")));
         }
-        words.extend(["VERRE", " Piles ", "frigo", "Réfrigérateur", "huile de vidange", "nothing", ""].map(String::from));
+        words.extend(
+            ["VERRE", " Piles ", "frigo", "Réfrigérateur", "huile de vidange", "nothing", ""].map(String::from),
+        );
         for w in &words {
             let expect = t.resolve(w).first().and_then(|r| t.index_of(&r.category));
             assert_eq!(t.first_category(w), expect, "{w:?}");

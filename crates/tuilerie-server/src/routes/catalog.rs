@@ -35,10 +35,6 @@ pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Resul
             })
         })
         .collect();
-    let failed: Vec<Value> = catalog
-        .failed()
-        .iter()
-        .map(|f| json!({"path": f.path, "error": f.error}))
-        .collect();
+    let failed: Vec<Value> = catalog.failed().iter().map(|f| json!({"path": f.path, "error": f.error})).collect();
     Ok(Json(json!({ "layers": layers, "failed": failed, "version": catalog.version() })))
 }

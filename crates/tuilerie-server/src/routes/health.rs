@@ -18,9 +18,6 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 "version": c.version(),
             })),
         ),
-        None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "loading" })),
-        ),
+        None => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "loading" }))),
     }
 }

@@ -16,9 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
 use tuilerie_geo::thematic::classify::Method;
 use tuilerie_geo::thematic::map::NO_DATA_COLOR;
+use tuilerie_geo::thematic::png::svg_to_png;
 use tuilerie_geo::thematic::svg::{render_svg, SvgOptions};
 use tuilerie_geo::thematic::{palette, MapDefinition, ThematicError};
 
@@ -152,43 +152,27 @@ pub const DEFAULT_WIDTH: u32 = 1200;
 pub const MIN_WIDTH: u32 = 300;
 pub const MAX_WIDTH: u32 = 8000;
 
-/// System fonts, loaded once, for the PNG's text.
-fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
-    static DB: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
-    DB.get_or_init(|| {
-        let mut db = resvg::usvg::fontdb::Database::new();
-        db.load_system_fonts();
-        Arc::new(db)
-    })
-    .clone()
-}
-
-/// Renders an SVG to PNG bytes with resvg.
-pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, String> {
-    let options = resvg::usvg::Options { fontdb: fonts(), ..Default::default() };
-    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
-    let size = tree.size().to_int_size();
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("empty image")?;
-    resvg::render(&tree, resvg::tiny_skia::Transform::identity(), &mut pixmap.as_mut());
-    pixmap.encode_png().map_err(|e| e.to_string())
-}
-
 async fn export(state: &AppState, id: &str, params: &HashMap<String, String>, png: bool) -> Result<Response, ApiError> {
     let e = entry(state, id)?;
     let width = match params.get("width") {
         None => DEFAULT_WIDTH,
-        Some(w) => w
-            .parse::<u32>()
-            .ok()
-            .filter(|w| (MIN_WIDTH..=MAX_WIDTH).contains(w))
-            .ok_or_else(|| ApiError::bad("width", format!("width must be an integer from {MIN_WIDTH} to {MAX_WIDTH} (pixels), got {w:?}")))?,
+        Some(w) => w.parse::<u32>().ok().filter(|w| (MIN_WIDTH..=MAX_WIDTH).contains(w)).ok_or_else(|| {
+            ApiError::bad(
+                "width",
+                format!("width must be an integer from {MIN_WIDTH} to {MAX_WIDTH} (pixels), got {w:?}"),
+            )
+        })?,
     };
-    let source = e.map.definition.source.clone().or_else(|| state.options.attribution.clone());
+    let source = e.map.spec.source.clone().or_else(|| state.options.attribution.clone());
     let map = e.map.clone();
     let name = format!("{}.{}", map.id, if png { "png" } else { "svg" });
     let bytes = tokio::task::spawn_blocking(move || {
         let svg = render_svg(&map, &SvgOptions { width, source: source.as_deref() });
-        if png { svg_to_png(&svg) } else { Ok(svg.into_bytes()) }
+        if png {
+            svg_to_png(&svg)
+        } else {
+            Ok(svg.into_bytes())
+        }
     })
     .await
     .map_err(|e| ApiError::Internal(format!("export: {e}")))?
@@ -210,7 +194,11 @@ pub async fn get_legend(State(state): State<AppState>, Path(id): Path<String>) -
 }
 
 /// `GET /maps/{id}/style.json`: a MapLibre style drawing the classes.
-pub async fn style(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn style(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let e = entry(&state, &id)?;
     let m = &e.map;
     let meta = m.layer.meta();
@@ -260,7 +248,13 @@ pub async fn tile(
     let e = entry(&state, &id)?;
     // The high bit keeps map tiles apart from /tiles keys (any text can be
     // requested as a layer list there; catalog versions never reach 2^63).
-    let key = TileKey { layers: id.clone().into_boxed_str(), z: coord.z, x: coord.x, y: coord.y, version: e.version | 1 << 63 };
+    let key = TileKey {
+        layers: id.clone().into_boxed_str(),
+        z: coord.z,
+        x: coord.x,
+        y: coord.y,
+        version: e.version | 1 << 63,
+    };
     let cached = render_cached(&state, key, vec![e.map.layer.clone()], coord).await?;
     Ok(respond(&state, &cached, &headers))
 }

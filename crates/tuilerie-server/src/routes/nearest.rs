@@ -60,8 +60,11 @@ mod tests {
 
     #[test]
     fn query_pairs_equal_form_urlencoded_ones() {
-        for q in ["lon=1.5&lat=44&k=5", "a=&b&&c=d=e&", "", "&&", "accepts=verre,piles&x=1", "q=caf%C3%A9&r=a+b", "k=5&k=6"] {
-            let ours: Vec<(String, String)> = Params::parse(q).0.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        for q in
+            ["lon=1.5&lat=44&k=5", "a=&b&&c=d=e&", "", "&&", "accepts=verre,piles&x=1", "q=caf%C3%A9&r=a+b", "k=5&k=6"]
+        {
+            let ours: Vec<(String, String)> =
+                Params::parse(q).0.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
             let reference: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes()).into_owned().collect();
             assert_eq!(ours, reference, "{q:?}");
         }

@@ -10,8 +10,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tuilerie_geo::output;
@@ -83,7 +83,11 @@ fn layer(state: &AppState, id: &str) -> Result<Arc<Layer>, ApiError> {
     })
 }
 
-pub async fn one_collection(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn one_collection(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let l = layer(&state, &id)?;
     Ok(Json(collection(&base_url(&state, &headers), &l)))
 }
@@ -122,13 +126,18 @@ pub async fn items(
 }
 
 /// Characters written as they are in the query strings of links.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b',').remove(b':');
+const QUERY_VALUE: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b',').remove(b':');
 
 fn encode(s: &str) -> String {
     utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
-pub async fn item(State(state): State<AppState>, Path((id, fid)): Path<(String, String)>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn item(
+    State(state): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let l = layer(&state, &id)?;
     let f = l.find(&fid).ok_or_else(|| ApiError::NotFound {
         message: format!("no feature {fid:?} in collection {id:?}"),

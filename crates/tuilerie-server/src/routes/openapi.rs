@@ -226,7 +226,8 @@ pub fn document() -> Value {
         }
         let mut item = json!({"get": {"summary": e.summary, "parameters": params, "responses": responses}});
         for (_, method, summary, body) in OTHER_METHODS.iter().filter(|m| m.0 == e.route) {
-            let path_params: Vec<&Value> = item["get"]["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path").collect();
+            let path_params: Vec<&Value> =
+                item["get"]["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path").collect();
             let mut op = json!({
                 "summary": summary,
                 "parameters": path_params,
@@ -247,8 +248,5 @@ pub fn document() -> Value {
 }
 
 pub async fn get() -> ([(axum::http::HeaderName, &'static str); 1], String) {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")],
-        document().to_string(),
-    )
+    ([(axum::http::header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], document().to_string())
 }

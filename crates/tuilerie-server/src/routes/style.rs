@@ -68,10 +68,16 @@ pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: 
             polygons.extend(polygon_layers(id, POLYGON_COLOURS[i % POLYGON_COLOURS.len()]));
         }
         if has(|k| matches!(k, GeometryKind::LineString | GeometryKind::MultiLineString)) {
-            lines.push(layer(id, "lines", "line", json!(["==", ["geometry-type"], "LineString"]), json!({
-                "line-color": NEUTRAL,
-                "line-width": ["interpolate", ["linear"], ["zoom"], 6, 1, 14, 2.5],
-            })));
+            lines.push(layer(
+                id,
+                "lines",
+                "line",
+                json!(["==", ["geometry-type"], "LineString"]),
+                json!({
+                    "line-color": NEUTRAL,
+                    "line-width": ["interpolate", ["linear"], ["zoom"], 6, 1, 14, 2.5],
+                }),
+            ));
         }
         if has(GeometryKind::is_puntal) {
             if l.tile_prep().clusters().is_some() {
@@ -125,22 +131,34 @@ fn polygon_layers(id: &str, colour: &str) -> [Value; 2] {
     let is_polygon = json!(["==", ["geometry-type"], "Polygon"]);
     [
         layer(id, "fill", "fill", is_polygon.clone(), json!({"fill-color": colour, "fill-opacity": 0.12})),
-        layer(id, "outline", "line", is_polygon, json!({
-            "line-color": colour,
-            "line-opacity": 0.8,
-            "line-width": ["interpolate", ["linear"], ["zoom"], 6, 0.5, 12, 1.2, 16, 2],
-        })),
+        layer(
+            id,
+            "outline",
+            "line",
+            is_polygon,
+            json!({
+                "line-color": colour,
+                "line-opacity": 0.8,
+                "line-width": ["interpolate", ["linear"], ["zoom"], 6, 0.5, 12, 1.2, 16, 2],
+            }),
+        ),
     ]
 }
 
 fn cluster_layer(id: &str) -> Value {
-    layer(id, "clusters", "circle", json!(["==", ["get", "cluster"], true]), json!({
-        "circle-color": CLUSTER,
-        "circle-opacity": 0.75,
-        "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "point_count"]], 1, 7, 10, 14, 100, 28, 1000, 44],
-        "circle-stroke-color": "#ffffff",
-        "circle-stroke-width": 1.5,
-    }))
+    layer(
+        id,
+        "clusters",
+        "circle",
+        json!(["==", ["get", "cluster"], true]),
+        json!({
+            "circle-color": CLUSTER,
+            "circle-opacity": 0.75,
+            "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "point_count"]], 1, 7, 10, 14, 100, 28, 1000, 44],
+            "circle-stroke-color": "#ffffff",
+            "circle-stroke-width": 1.5,
+        }),
+    )
 }
 
 fn point_layer(id: &str, by_category: bool) -> Value {
@@ -185,21 +203,33 @@ fn add_basemap(b: &BasemapConfig, sources: &mut Map<String, Value>, layers: &mut
         layers.push(json!({"id": "basemap", "type": "raster", "source": "basemap", "metadata": meta}));
         return;
     }
-    let v = |id: &str, kind: &str, source_layer: &str, paint: Value| {
-        json!({"id": format!("basemap-{id}"), "type": kind, "source": "basemap", "source-layer": source_layer, "metadata": meta, "paint": paint})
-    };
+    let v = |id: &str, kind: &str, source_layer: &str, paint: Value| json!({"id": format!("basemap-{id}"), "type": kind, "source": "basemap", "source-layer": source_layer, "metadata": meta, "paint": paint});
     layers.push(v("landcover", "fill", "landcover", json!({"fill-color": "#dfe9d3", "fill-opacity": 0.7})));
     layers.push(v("water", "fill", "water", json!({"fill-color": "#c6dcef"})));
-    layers.push(v("roads", "line", "transportation", json!({
-        "line-color": "#ffffff",
-        "line-width": ["interpolate", ["linear"], ["zoom"], 8, 0.5, 16, 4],
-    })));
+    layers.push(v(
+        "roads",
+        "line",
+        "transportation",
+        json!({
+            "line-color": "#ffffff",
+            "line-width": ["interpolate", ["linear"], ["zoom"], 8, 0.5, 16, 4],
+        }),
+    ));
     layers.push(v("buildings", "fill", "building", json!({"fill-color": "#e4ddd3"})));
-    layers.push(v("boundaries", "line", "boundary", json!({"line-color": "#9e9e9e", "line-dasharray": [3, 2], "line-width": 0.8})));
+    layers.push(v(
+        "boundaries",
+        "line",
+        "boundary",
+        json!({"line-color": "#9e9e9e", "line-dasharray": [3, 2], "line-width": 0.8}),
+    ));
 }
 
 /// `GET /style.json[?layers=a,b]`.
-pub async fn get(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let layers = match params.get("layers").filter(|s| !s.is_empty()) {
         Some(list) => resolve_layers(&catalog, list)?,

@@ -41,7 +41,11 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 }
 
 /// `POST /tables?id=population&name=population.csv` with the CSV as body.
-pub async fn create(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>, body: Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = params.get("id").ok_or_else(|| ApiError::bad("id", "id is required (letters, digits, - _ .)"))?;
     LayerId::new(id).map_err(|e| ApiError::bad("id", format!("table id {id:?}: {e}")))?;
     if body.is_empty() {

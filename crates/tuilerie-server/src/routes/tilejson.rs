@@ -74,7 +74,11 @@ fn fit_zoom(b: &[f64; 4]) -> u8 {
     ((360.0 / span).log2().floor().max(0.0) as u8).min(18)
 }
 
-pub async fn get(State(state): State<AppState>, Path(layers): Path<String>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(layers): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let resolved = resolve_layers(&catalog, &layers)?;
     let list = resolved.iter().map(|l| l.id().as_str()).collect::<Vec<_>>().join(",");

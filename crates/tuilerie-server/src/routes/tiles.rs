@@ -9,10 +9,10 @@ use crate::cache::{CachedTile, TileKey, TileKeyRef};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Body;
+use axum::body::HttpBody as _;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::body::HttpBody as _;
 use std::borrow::Cow;
 use std::sync::Arc;
 use tuilerie_geo::tiling::{render_tile, tile_cost, TileCoord, TileCoordError};
@@ -62,8 +62,7 @@ pub const MAX_ZOOM: u32 = tuilerie_geo::tiling::MAX_ZOOM as u32;
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 
 fn parse_num(name: &str, s: &str) -> Result<u32, ApiError> {
-    s.parse::<u32>()
-        .map_err(|_| ApiError::bad(name, format!("{name} must be a non-negative integer, got {s:?}")))
+    s.parse::<u32>().map_err(|_| ApiError::bad(name, format!("{name} must be a non-negative integer, got {s:?}")))
 }
 
 /// Parses `z`, `x` and `y.ext` into a tile address.
@@ -91,20 +90,15 @@ pub fn parse_tile(z: &str, x: &str, y_ext: &str) -> Result<TileCoord, ApiError> 
 }
 
 pub fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|part| {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |part| {
             let mut it = part.split(';');
             let coding = it.next().unwrap_or("").trim();
-            let q = it
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
+            let q =
+                it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
             (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0
-        })
+        },
+    )
 }
 
 /// A path segment, percent-decoded (as axum's `Path` would) only when needed.
@@ -145,7 +139,12 @@ pub async fn tile(State(state): State<AppState>, req: Request) -> Result<Respons
 
 /// The tile of `layers` at `coord` from the cache, or rendered off the async
 /// runtime (once for concurrent requests of the same key) and cached.
-pub async fn render_cached(state: &AppState, key: TileKey, layers: Vec<Arc<tuilerie_geo::Layer>>, coord: TileCoord) -> Result<Arc<CachedTile>, ApiError> {
+pub async fn render_cached(
+    state: &AppState,
+    key: TileKey,
+    layers: Vec<Arc<tuilerie_geo::Layer>>,
+    coord: TileCoord,
+) -> Result<Arc<CachedTile>, ApiError> {
     let opts = state.options.tiles;
     state
         .tiles
@@ -182,7 +181,12 @@ pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Respons
 
 /// The response for cached bytes: 204 when empty, strong ETag and 304 on a
 /// matching `If-None-Match` (or `*`), gzip when accepted and worth it.
-pub fn cached_response(t: &CachedTile, headers: &HeaderMap, content_type: HeaderValue, cache_control: HeaderValue) -> Response {
+pub fn cached_response(
+    t: &CachedTile,
+    headers: &HeaderMap,
+    content_type: HeaderValue,
+    cache_control: HeaderValue,
+) -> Response {
     let with = |status: StatusCode, body: Body, extra: &[(header::HeaderName, HeaderValue)]| {
         let mut r = Response::new(body);
         *r.status_mut() = status;

@@ -55,7 +55,12 @@ fn encoded(i: usize) -> &'static CachedTile {
 }
 
 fn serve(i: usize, headers: &HeaderMap) -> Response {
-    cached_response(encoded(i), headers, HeaderValue::from_static(ASSETS[i].content_type), HeaderValue::from_static("no-cache"))
+    cached_response(
+        encoded(i),
+        headers,
+        HeaderValue::from_static(ASSETS[i].content_type),
+        HeaderValue::from_static("no-cache"),
+    )
 }
 
 fn position(name: &str) -> Option<usize> {
@@ -84,21 +89,22 @@ pub fn wants_html(params: &HashMap<String, String>, headers: &HeaderMap) -> bool
         Some(_) => return false,
         None => {}
     }
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| {
-            accept.split(',').any(|part| {
-                let mut it = part.split(';');
-                let media = it.next().unwrap_or("").trim();
-                let q = it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
-                media.eq_ignore_ascii_case("text/html") && q > 0.0
-            })
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| {
+        accept.split(',').any(|part| {
+            let mut it = part.split(';');
+            let media = it.next().unwrap_or("").trim();
+            let q = it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+            media.eq_ignore_ascii_case("text/html") && q > 0.0
         })
+    })
 }
 
 /// `GET /`: the web map for browsers, the OGC API landing page otherwise.
-pub async fn root(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+pub async fn root(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     if wants_html(&params, &headers) {
         let mut r = serve(position("index.html").unwrap_or(0), &headers);
         r.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Accept, Accept-Encoding"));

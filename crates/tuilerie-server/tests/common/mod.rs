@@ -1,0 +1,114 @@
+//! Helpers shared by the server's integration tests: where the data is,
+//! requests through `app(state).oneshot(..)` without a socket, and plain
+//! HTTP/1.1 over loopback for tests of the real binary.
+#![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tower::ServiceExt;
+use tuilerie_server::{app, AppState};
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A demo file of `data/`.
+pub fn demo(name: &str) -> PathBuf {
+    root().join("data").join(name)
+}
+
+/// The shared real data: `$TUILERIE_SHARED_DATA`, else `../shared/data`
+/// beside the repository (as README says); a clear panic otherwise.
+pub fn shared_data() -> PathBuf {
+    let p = std::env::var("TUILERIE_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|_| root().join("../shared/data"));
+    assert!(
+        p.join("gironde").is_dir(),
+        "shared test data not found at {}: set TUILERIE_SHARED_DATA to the folder holding gironde/ (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+/// A file of the shared data (`gironde/communes-33.geojson`...).
+pub fn shared(rel: &str) -> PathBuf {
+    shared_data().join(rel)
+}
+
+/// A file of the shared Gironde data.
+pub fn gironde(name: &str) -> PathBuf {
+    shared_data().join("gironde").join(name)
+}
+
+/// A response read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The body as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        self.headers.get(name).map(|v| v.to_str().unwrap_or_default().to_string()).unwrap_or_default()
+    }
+}
+
+/// Sends `req` to the app, without a socket.
+pub async fn send(state: &AppState, req: Request<Body>) -> Reply {
+    let resp = app(state.clone()).oneshot(req).await.expect("the router answers");
+    let (parts, body) = resp.into_parts();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.expect("body").to_bytes().to_vec(),
+    }
+}
+
+/// `GET uri`.
+pub async fn get(state: &AppState, uri: &str) -> Reply {
+    send(state, Request::get(uri).body(Body::empty()).expect("request")).await
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// `GET path` on the loopback port: status and body.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
+}
+
+/// Runs `tests/node/<script>` with `args` and `stdin`: success and output.
+pub fn node(script: &str, args: &[PathBuf], stdin: Option<&[u8]>) -> (bool, String) {
+    let mut child = Command::new("node")
+        .arg(root().join("tests/node").join(script))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("node is needed (run scripts/setup.sh)");
+    child.stdin.take().expect("stdin").write_all(stdin.unwrap_or_default()).expect("write stdin");
+    let out = child.wait_with_output().expect("node output");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+}
