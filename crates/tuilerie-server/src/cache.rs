@@ -4,13 +4,27 @@
 //! tiles). Each entry holds the raw and the gzipped bytes and a strong ETag,
 //! so a hit costs no encoding and no compression.
 
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use bytes::Bytes;
 use std::sync::Arc;
 
-/// Cache key: the layer list as requested, the tile, the data version (a
-/// list is only cached after it resolved, so a hit needs no resolution).
+/// What a cached tile is cut from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TileSource {
+    /// A layer list of `/tiles/{layers}/...`; `name` is the list as requested.
+    Layers,
+    /// The derived layer of a thematic map; `name` is the map id.
+    Map,
+}
+
+/// Cache key: what the tile is cut from, the layer list as requested (or
+/// the map id), the tile, the data version (a list is only cached after it
+/// resolved, so a hit needs no resolution).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TileKey {
+    pub source: TileSource,
     pub layers: Box<str>,
     pub z: u8,
     pub x: u32,
@@ -23,6 +37,7 @@ pub struct TileKey {
 /// `Box<str>` hashes as its `str`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TileKeyRef<'a> {
+    pub source: TileSource,
     pub layers: &'a str,
     pub z: u8,
     pub x: u32,
@@ -32,13 +47,25 @@ pub struct TileKeyRef<'a> {
 
 impl quick_cache::Equivalent<TileKey> for TileKeyRef<'_> {
     fn equivalent(&self, k: &TileKey) -> bool {
-        *k.layers == *self.layers && k.z == self.z && k.x == self.x && k.y == self.y && k.version == self.version
+        k.source == self.source
+            && *k.layers == *self.layers
+            && k.z == self.z
+            && k.x == self.x
+            && k.y == self.y
+            && k.version == self.version
     }
 }
 
 impl TileKeyRef<'_> {
     pub fn to_owned(&self) -> TileKey {
-        TileKey { layers: self.layers.into(), z: self.z, x: self.x, y: self.y, version: self.version }
+        TileKey {
+            source: self.source,
+            layers: self.layers.into(),
+            z: self.z,
+            x: self.x,
+            y: self.y,
+            version: self.version,
+        }
     }
 }
 
@@ -78,22 +105,23 @@ pub fn gzip(raw: &[u8]) -> Vec<u8> {
     })
 }
 
-/// A rendered tile, or the knowledge that it is empty.
+/// An encoded body kept ready to send: a rendered tile (empty when the tile
+/// has no feature) or a web asset, with its gzip and its strong ETag.
 #[derive(Debug)]
-pub struct CachedTile {
+pub struct CachedBody {
     pub raw: Bytes,
     pub gzip: Bytes,
     /// Strong ETag (hash and length), as a header value built once.
     pub etag: axum::http::HeaderValue,
 }
 
-impl CachedTile {
+impl CachedBody {
     /// Wraps encoded bytes: compresses once and computes the ETag.
     pub fn new(raw: Vec<u8>) -> Self {
         let etag = format!("\"{:016x}-{:x}\"", xxhash_rust::xxh3::xxh3_64(&raw), raw.len());
         // Below this size gzip saves nothing: such tiles are sent as they are.
         let gzip = if raw.len() < MIN_GZIP_BYTES { Vec::new() } else { gzip(&raw) };
-        CachedTile {
+        CachedBody {
             raw: Bytes::from(raw),
             gzip: Bytes::from(gzip),
             etag: axum::http::HeaderValue::from_str(&etag).unwrap_or(axum::http::HeaderValue::from_static("\"0\"")),
@@ -118,13 +146,13 @@ impl CachedTile {
 #[derive(Clone)]
 struct TileWeighter;
 
-impl quick_cache::Weighter<TileKey, Arc<CachedTile>> for TileWeighter {
-    fn weight(&self, _key: &TileKey, tile: &Arc<CachedTile>) -> u64 {
+impl quick_cache::Weighter<TileKey, Arc<CachedBody>> for TileWeighter {
+    fn weight(&self, _key: &TileKey, tile: &Arc<CachedBody>) -> u64 {
         tile.weight() as u64
     }
 }
 
-type Inner = quick_cache::sync::Cache<TileKey, Arc<CachedTile>, TileWeighter>;
+type Inner = quick_cache::sync::Cache<TileKey, Arc<CachedBody>, TileWeighter>;
 
 /// The tile cache; `capacity_bytes == 0` turns caching off.
 #[derive(Clone)]
@@ -144,10 +172,10 @@ impl TileCache {
 
     /// The cached tile, or `make()` run once for concurrent requests of the
     /// same key and stored.
-    pub async fn get_or_render<F, Fut, E>(&self, key: TileKey, make: F) -> Result<Arc<CachedTile>, Arc<E>>
+    pub async fn get_or_render<F, Fut, E>(&self, key: TileKey, make: F) -> Result<Arc<CachedBody>, Arc<E>>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Arc<CachedTile>, E>>,
+        Fut: std::future::Future<Output = Result<Arc<CachedBody>, E>>,
         E: Send + Sync + 'static,
     {
         match &self.inner {
@@ -157,7 +185,7 @@ impl TileCache {
     }
 
     /// The cached tile under a borrowed key, if any.
-    pub fn get_ref(&self, key: &TileKeyRef<'_>) -> Option<Arc<CachedTile>> {
+    pub fn get_ref(&self, key: &TileKeyRef<'_>) -> Option<Arc<CachedBody>> {
         self.inner.as_ref()?.get(key)
     }
 
@@ -165,6 +193,61 @@ impl TileCache {
     pub fn weighted_size(&self) -> u64 {
         self.inner.as_ref().map_or(0, |c| c.weight())
     }
+}
+
+/// The response for cached bytes: 204 when empty, strong ETag and 304 on a
+/// matching `If-None-Match` (or `*`), gzip when accepted and worth it.
+pub fn cached_response(
+    t: &CachedBody,
+    headers: &HeaderMap,
+    content_type: HeaderValue,
+    cache_control: HeaderValue,
+) -> Response {
+    let with = |status: StatusCode, body: Body, extra: &[(header::HeaderName, HeaderValue)]| {
+        let mut r = Response::new(body);
+        *r.status_mut() = status;
+        let h = r.headers_mut();
+        // Room for ours and the two CORS headers added on the way out, so
+        // that the map never grows (a reallocation and rehash per request).
+        h.reserve(8 + extra.len());
+        h.insert(header::CACHE_CONTROL, cache_control.clone());
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        for (k, v) in extra {
+            h.insert(k.clone(), v.clone());
+        }
+        r
+    };
+    if t.is_empty() {
+        return with(StatusCode::NO_CONTENT, Body::empty(), &[]);
+    }
+    let etag = t.etag.as_bytes();
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes().split(|&c| c == b',').any(|e| e.trim_ascii() == etag || e.trim_ascii() == b"*"));
+    if matches {
+        return with(StatusCode::NOT_MODIFIED, Body::empty(), &[(header::ETAG, t.etag.clone())]);
+    }
+    let typed = [(header::ETAG, t.etag.clone()), (header::CONTENT_TYPE, content_type)];
+    match t.gzipped().filter(|_| accepts_gzip(headers)) {
+        Some(gz) => {
+            let mut r = with(StatusCode::OK, Body::from(gz.clone()), &typed);
+            r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            r
+        }
+        None => with(StatusCode::OK, Body::from(t.raw.clone()), &typed),
+    }
+}
+
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |part| {
+            let mut it = part.split(';');
+            let coding = it.next().unwrap_or("").trim();
+            let q =
+                it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0
+        },
+    )
 }
 
 #[cfg(test)]
@@ -191,7 +274,21 @@ mod tests {
             flate2::read::MultiGzDecoder::new(&gz[..]).read_to_end(&mut back).unwrap();
             assert_eq!(back, data, "{n} bytes");
         }
-        assert!(CachedTile::new(vec![1; 100]).gzipped().is_none());
-        assert!(CachedTile::new(vec![1; 1000]).gzipped().is_some());
+        assert!(CachedBody::new(vec![1; 100]).gzipped().is_none());
+        assert!(CachedBody::new(vec![1; 1000]).gzipped().is_some());
+    }
+
+    #[test]
+    fn gzip_negotiation_honours_q_values() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+            m
+        };
+        assert!(accepts_gzip(&h("gzip, deflate, br")));
+        assert!(accepts_gzip(&h("br;q=1.0, gzip;q=0.8")));
+        assert!(!accepts_gzip(&h("gzip;q=0")));
+        assert!(!accepts_gzip(&h("identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 }

@@ -5,7 +5,7 @@
 
 use super::base_url;
 use super::tiles::{parse_tile, render_cached, respond};
-use crate::cache::TileKey;
+use crate::cache::{TileKey, TileSource};
 use crate::error::ApiError;
 use crate::maps::MapEntry;
 use crate::state::AppState;
@@ -246,14 +246,13 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let coord = parse_tile(&z, &x, &y_ext)?;
     let e = entry(&state, &id)?;
-    // The high bit keeps map tiles apart from /tiles keys (any text can be
-    // requested as a layer list there; catalog versions never reach 2^63).
     let key = TileKey {
+        source: TileSource::Map,
         layers: id.clone().into_boxed_str(),
         z: coord.z,
         x: coord.x,
         y: coord.y,
-        version: e.version | 1 << 63,
+        version: e.version,
     };
     let cached = render_cached(&state, key, vec![e.map.layer.clone()], coord).await?;
     Ok(respond(&state, &cached, &headers))

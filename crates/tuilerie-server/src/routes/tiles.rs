@@ -5,7 +5,7 @@
 //! out-of-range address or an unknown extension, 404 for an unknown layer.
 
 use super::resolve_layers;
-use crate::cache::{CachedTile, TileKey, TileKeyRef};
+use crate::cache::{cached_response, CachedBody, TileKey, TileKeyRef, TileSource};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Body;
@@ -89,18 +89,6 @@ pub fn parse_tile(z: &str, x: &str, y_ext: &str) -> Result<TileCoord, ApiError> 
     })
 }
 
-pub fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
-        |part| {
-            let mut it = part.split(';');
-            let coding = it.next().unwrap_or("").trim();
-            let q =
-                it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0
-        },
-    )
-}
-
 /// A path segment, percent-decoded (as axum's `Path` would) only when needed.
 fn decode(segment: &str) -> Result<Cow<'_, str>, ApiError> {
     if !segment.contains('%') {
@@ -124,7 +112,7 @@ pub async fn tile(State(state): State<AppState>, req: Request) -> Result<Respons
     let coord = parse_tile(&z, &x, &y_ext)?;
     let version = state.catalog_version().ok_or(ApiError::Loading)?;
     // Hot path: a list is cached only after it resolved, under this version.
-    let key = TileKeyRef { layers: &layers, z: coord.z, x: coord.x, y: coord.y, version };
+    let key = TileKeyRef { source: TileSource::Layers, layers: &layers, z: coord.z, x: coord.x, y: coord.y, version };
     if let Some(hit) = state.tiles.get_ref(&key) {
         return Ok(respond(&state, &hit, req.headers()));
     }
@@ -144,7 +132,7 @@ pub async fn render_cached(
     key: TileKey,
     layers: Vec<Arc<tuilerie_geo::Layer>>,
     coord: TileCoord,
-) -> Result<Arc<CachedTile>, ApiError> {
+) -> Result<Arc<CachedBody>, ApiError> {
     let opts = state.options.tiles;
     state
         .tiles
@@ -157,7 +145,7 @@ pub async fn render_cached(
             };
             let render = move || {
                 let refs: Vec<_> = layers.iter().map(|l| l.tiles()).collect();
-                Arc::new(CachedTile::new(render_tile(&refs, coord, &opts).unwrap_or_default()))
+                Arc::new(CachedBody::new(render_tile(&refs, coord, &opts).unwrap_or_default()))
             };
             if small {
                 Ok(render())
@@ -175,68 +163,6 @@ const INLINE_MIN_ZOOM: u8 = 10;
 const INLINE_MAX_VERTICES: usize = 2_000;
 
 /// A tile response with the configured `Cache-Control`.
-pub fn respond(state: &AppState, t: &CachedTile, headers: &HeaderMap) -> Response {
+pub fn respond(state: &AppState, t: &CachedBody, headers: &HeaderMap) -> Response {
     cached_response(t, headers, HeaderValue::from_static(MVT_CONTENT_TYPE), state.cache_control.clone())
-}
-
-/// The response for cached bytes: 204 when empty, strong ETag and 304 on a
-/// matching `If-None-Match` (or `*`), gzip when accepted and worth it.
-pub fn cached_response(
-    t: &CachedTile,
-    headers: &HeaderMap,
-    content_type: HeaderValue,
-    cache_control: HeaderValue,
-) -> Response {
-    let with = |status: StatusCode, body: Body, extra: &[(header::HeaderName, HeaderValue)]| {
-        let mut r = Response::new(body);
-        *r.status_mut() = status;
-        let h = r.headers_mut();
-        // Room for ours and the two CORS headers added on the way out, so
-        // that the map never grows (a reallocation and rehash per request).
-        h.reserve(8 + extra.len());
-        h.insert(header::CACHE_CONTROL, cache_control.clone());
-        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-        for (k, v) in extra {
-            h.insert(k.clone(), v.clone());
-        }
-        r
-    };
-    if t.is_empty() {
-        return with(StatusCode::NO_CONTENT, Body::empty(), &[]);
-    }
-    let etag = t.etag.as_bytes();
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes().split(|&c| c == b',').any(|e| e.trim_ascii() == etag || e.trim_ascii() == b"*"));
-    if matches {
-        return with(StatusCode::NOT_MODIFIED, Body::empty(), &[(header::ETAG, t.etag.clone())]);
-    }
-    let typed = [(header::ETAG, t.etag.clone()), (header::CONTENT_TYPE, content_type)];
-    match t.gzipped().filter(|_| accepts_gzip(headers)) {
-        Some(gz) => {
-            let mut r = with(StatusCode::OK, Body::from(gz.clone()), &typed);
-            r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            r
-        }
-        None => with(StatusCode::OK, Body::from(t.raw.clone()), &typed),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gzip_negotiation_honours_q_values() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
-            m
-        };
-        assert!(accepts_gzip(&h("gzip, deflate, br")));
-        assert!(accepts_gzip(&h("br;q=1.0, gzip;q=0.8")));
-        assert!(!accepts_gzip(&h("gzip;q=0")));
-        assert!(!accepts_gzip(&h("identity")));
-        assert!(!accepts_gzip(&HeaderMap::new()));
-    }
 }

@@ -7,8 +7,7 @@
 //! use, and answered with a strong ETag.
 
 use super::ogc;
-use super::tiles::cached_response;
-use crate::cache::CachedTile;
+use crate::cache::{cached_response, CachedBody};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -48,10 +47,10 @@ static ASSETS: &[Asset] = &[
 ];
 
 /// Gzipped bytes and ETags, computed once per asset.
-fn encoded(i: usize) -> &'static CachedTile {
-    static ENCODED: OnceLock<Vec<OnceLock<CachedTile>>> = OnceLock::new();
+fn encoded(i: usize) -> &'static CachedBody {
+    static ENCODED: OnceLock<Vec<OnceLock<CachedBody>>> = OnceLock::new();
     let all = ENCODED.get_or_init(|| ASSETS.iter().map(|_| OnceLock::new()).collect());
-    all[i].get_or_init(|| CachedTile::new(ASSETS[i].bytes.to_vec()))
+    all[i].get_or_init(|| CachedBody::new(ASSETS[i].bytes.to_vec()))
 }
 
 fn serve(i: usize, headers: &HeaderMap) -> Response {
