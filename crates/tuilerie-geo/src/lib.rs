@@ -44,7 +44,7 @@ pub use geometry::{envelope, representative_point, FeatureGeometry, GeometryKind
 pub use index::{GlobeTree, LayerIndex};
 pub use layer::{Field, Layer, LayerId, LayerMeta, Provenance, SkipReason, SkipReport, SkippedFeature};
 pub use options::{LoadOptions, ProfileOptions, ProgressFn};
-pub use profile::{ClassMask, PlainProfile, Profile};
+pub use profile::{ClassMask, PlainProfile, Profile, TileAttributes};
 pub use properties::{FieldId, FieldType, Value, ValueId};
 pub use reproject::{Crs, CrsOrigin, Reprojector};
 pub use source::{discover, load, SourceFormat};

@@ -15,6 +15,20 @@ use std::fmt;
 /// [`Profile::classes`] (at most 64 classes).
 pub type ClassMask = u64;
 
+/// The attributes a profile adds to one feature in tiles, written after
+/// its own properties; source properties whose name starts with `replaces`
+/// are left out (the profile's values take their place).
+#[derive(Debug, Clone, Copy)]
+pub struct TileAttributes<'a> {
+    pub replaces: Option<&'static str>,
+    pub pairs: &'a [(&'static str, Box<str>)],
+}
+
+impl TileAttributes<'_> {
+    /// Nothing added, nothing replaced.
+    pub const NONE: TileAttributes<'static> = TileAttributes { replaces: None, pairs: &[] };
+}
+
 /// What a domain adds to the features of one layer.
 pub trait Profile: Send + Sync + fmt::Debug {
     /// Ids of the classes, by bit position of a [`ClassMask`].
@@ -31,13 +45,9 @@ pub trait Profile: Send + Sync + fmt::Debug {
     /// Features that belong to at least one class.
     fn classified_features(&self) -> usize;
 
-    /// Whether the source property `name` of feature `index` is left out of
-    /// tiles because [`Profile::tile_attributes`] writes its own.
-    fn replaces(&self, index: usize, name: &str) -> bool;
-
-    /// Calls `out(key, value)` for each attribute feature `index` adds to
-    /// tiles, after its own properties.
-    fn tile_attributes(&self, index: usize, out: &mut dyn FnMut(&str, &str));
+    /// What feature `index` adds to tiles (one call per feature: the tile
+    /// encoder's inner loop over properties stays free of dynamic calls).
+    fn tile_attributes(&self, index: usize) -> TileAttributes<'_>;
 
     /// Opening hours of the features, when the layer has them.
     fn schedules(&self) -> Option<&Schedules>;
@@ -76,11 +86,9 @@ impl Profile for PlainProfile {
         0
     }
 
-    fn replaces(&self, _: usize, _: &str) -> bool {
-        false
+    fn tile_attributes(&self, _: usize) -> TileAttributes<'_> {
+        TileAttributes::NONE
     }
-
-    fn tile_attributes(&self, _: usize, _: &mut dyn FnMut(&str, &str)) {}
 
     fn schedules(&self) -> Option<&Schedules> {
         None

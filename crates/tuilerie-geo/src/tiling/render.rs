@@ -167,8 +167,10 @@ fn encode(layer: &LayerTiles<'_>, rendered: &[Rendered], arena: &[u32], keep: us
             FeatureId::Int(i) if i >= 0 => Some(i as u64),
             _ => None,
         };
+        // What the profile adds (waste categories for styling and popups).
+        let extra = profile.tile_attributes(index);
         for (field, value, k, v) in f.interned_properties() {
-            if profile.replaces(index, k) {
+            if extra.replaces.is_some_and(|p| k.starts_with(p)) {
                 continue;
             }
             let tv = match v {
@@ -180,8 +182,9 @@ fn encode(layer: &LayerTiles<'_>, rendered: &[Rendered], arena: &[u32], keep: us
             };
             w.tag_interned(field.0, k, value.0, tv);
         }
-        // What the profile adds (waste categories for styling and popups).
-        profile.tile_attributes(index, &mut |k, v| w.tag(k, TileValue::String(v)));
+        for (k, v) in extra.pairs {
+            w.tag(k, TileValue::String(v));
+        }
         w.push_feature(id, r.geom_type, geometry(arena, r));
     }
     w.finish()

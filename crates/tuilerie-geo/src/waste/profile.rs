@@ -9,7 +9,7 @@ use super::{accepted_categories, mask_ids, words_mask};
 use crate::error::OptionError;
 use crate::features::FeatureTable;
 use crate::hours::{parse_timezone, Schedules};
-use crate::profile::{ClassMask, Profile};
+use crate::profile::{ClassMask, Profile, TileAttributes};
 use crate::properties::Value;
 use chrono_tz::Tz;
 use hashbrown::HashMap;
@@ -54,10 +54,10 @@ pub struct WasteProfile {
     classes: Vec<String>,
     categories: Vec<CategoryMask>,
     classified: usize,
-    /// Each distinct combination's category ids, comma-separated (the
-    /// first one is the primary category): joined once per layer, not per
-    /// feature and tile.
-    texts: HashMap<CategoryMask, Box<str>>,
+    /// Each distinct combination's tile attributes, `waste_category` (the
+    /// first category, taxonomy order) and `waste_categories` (all, comma-
+    /// separated): joined once per layer, not per feature and tile.
+    texts: HashMap<CategoryMask, [(&'static str, Box<str>); 2]>,
     schedules: Option<Schedules>,
     timezone: Tz,
 }
@@ -75,7 +75,11 @@ impl WasteProfile {
             .collect();
         let mut texts = HashMap::new();
         for &m in categories.iter().filter(|&&m| m != 0) {
-            texts.entry(m).or_insert_with(|| mask_ids(m, taxonomy).join(",").into_boxed_str());
+            texts.entry(m).or_insert_with(|| {
+                let ids = mask_ids(m, taxonomy);
+                let primary = ids.first().copied().unwrap_or_default();
+                [("waste_category", primary.into()), ("waste_categories", ids.join(",").into_boxed_str())]
+            });
         }
         let schedules = features.field_id("opening_hours").map(|field| {
             Schedules::build(
@@ -110,19 +114,11 @@ impl Profile for WasteProfile {
         self.classified
     }
 
-    fn replaces(&self, index: usize, name: &str) -> bool {
-        name.starts_with("waste_categor") && self.mask(index) != 0
-    }
-
-    fn tile_attributes(&self, index: usize, out: &mut dyn FnMut(&str, &str)) {
-        let mask = self.mask(index);
-        if mask == 0 {
-            return;
-        }
-        if let Some(all) = self.texts.get(&mask) {
-            let primary = all.split(',').next().unwrap_or(all);
-            out("waste_category", primary);
-            out("waste_categories", all);
+    fn tile_attributes(&self, index: usize) -> TileAttributes<'_> {
+        match self.texts.get(&self.mask(index)) {
+            // A source's own `waste_category*` values give way to ours.
+            Some(pairs) => TileAttributes { replaces: Some("waste_categor"), pairs },
+            None => TileAttributes::NONE,
         }
     }
 
@@ -135,6 +131,6 @@ impl Profile for WasteProfile {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.categories.capacity() * 8 + self.texts.iter().map(|(_, t)| 8 + t.len() + 16).sum::<usize>()
+        self.categories.capacity() * 8 + self.texts.values().map(|[a, b]| 8 + 64 + a.1.len() + b.1.len()).sum::<usize>()
     }
 }
