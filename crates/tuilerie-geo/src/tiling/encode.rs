@@ -256,6 +256,23 @@ impl LayerWriter {
         self.tags.push(vi);
     }
 
+    /// Same as [`Self::tag`], with the key's id remembered in `slot` (0:
+    /// not yet known), so that a key written on many features of a tile
+    /// is hashed once. A slot belongs to one key and one writer.
+    pub fn tag_slot(&mut self, slot: &mut u32, k: &str, v: TileValue<'_>) {
+        let ki = match *slot {
+            0 => {
+                let ki = self.key_id(k);
+                *slot = ki + 1;
+                ki
+            }
+            s => s - 1,
+        };
+        let vi = self.value_id(v);
+        self.tags.push(ki);
+        self.tags.push(vi);
+    }
+
     /// Same as [`Self::tag`] for a property of the source layer, named by its
     /// field id and interned value id there (one id per distinct field and
     /// value): after the first time, no text is hashed or compared.

@@ -144,20 +144,24 @@ fn encode(layer: &LayerTiles<'_>, rendered: &[Rendered], arena: &[u32], keep: us
     subset.sort_by_key(|r| (r.cluster.is_some(), r.feature));
     let count_keys = layer.prep.count_keys();
     let profile = layer.profile;
+    // Key ids of the keys written on many features, found once per tile.
+    let (mut cluster_key, mut count_key, mut abbrev_key) = (0, 0, 0);
+    let mut class_keys = vec![0u32; count_keys.len()];
+    let mut extra_keys = [0u32; 4];
     for r in subset {
         if let Some((id, count, ci)) = r.cluster {
             let info = layer.prep.clusters().and_then(|c| c.cluster_info(ci));
-            w.tag("cluster", TileValue::Bool(true));
-            w.tag("point_count", TileValue::Int(count as i64));
+            w.tag_slot(&mut cluster_key, "cluster", TileValue::Bool(true));
+            w.tag_slot(&mut count_key, "point_count", TileValue::Int(count as i64));
             if let Some(info) = info {
                 for &(k, n) in info.category_counts {
-                    if let Some(key) = count_keys.get(k as usize) {
-                        w.tag(key, TileValue::Int(n as i64));
+                    if let (Some(key), Some(slot)) = (count_keys.get(k as usize), class_keys.get_mut(k as usize)) {
+                        w.tag_slot(slot, key, TileValue::Int(n as i64));
                     }
                 }
             }
             let mut abbrev = [0u8; 8];
-            w.tag("point_count_abbreviated", TileValue::String(abbreviate(count, &mut abbrev)));
+            w.tag_slot(&mut abbrev_key, "point_count_abbreviated", TileValue::String(abbreviate(count, &mut abbrev)));
             w.push_feature(Some(id), r.geom_type, geometry(arena, r));
             continue;
         }
@@ -182,8 +186,11 @@ fn encode(layer: &LayerTiles<'_>, rendered: &[Rendered], arena: &[u32], keep: us
             };
             w.tag_interned(field.0, k, value.0, tv);
         }
-        for (k, v) in extra.pairs {
-            w.tag(k, TileValue::String(v));
+        for (i, (k, v)) in extra.pairs.iter().enumerate() {
+            match extra_keys.get_mut(i) {
+                Some(slot) => w.tag_slot(slot, k, TileValue::String(v)),
+                None => w.tag(k, TileValue::String(v)),
+            }
         }
         w.push_feature(id, r.geom_type, geometry(arena, r));
     }
