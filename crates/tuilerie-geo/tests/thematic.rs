@@ -157,7 +157,8 @@ fn density_per_km2_uses_geodesic_areas() {
     let area = 49.77612564639139;
     let ours = tuilerie_geo::thematic::aggregate::areas_km2(communes)[f.index()];
     assert!((ours - area).abs() < 1e-6, "Bordeaux: {ours} km², pyproj says {area}");
-    let pop: f64 = tables["population"].rows.iter().find(|r| r[0] == "33063").unwrap()[2].parse().unwrap();
+    let t = &tables["population"];
+    let pop: f64 = (0..t.len()).find(|&r| t.cell(r, 0) == "33063").map(|r| t.cell(r, 2)).unwrap().parse().unwrap();
     assert!((map.values[f.index()].unwrap() / (pop / area) - 1.0).abs() < 1e-7);
 }
 

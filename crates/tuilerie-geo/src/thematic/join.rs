@@ -76,19 +76,19 @@ pub fn join(
     }
     let mut by_key: HashMap<&str, usize> = HashMap::new();
     let mut dups: HashMap<String, Vec<usize>> = HashMap::new();
-    for (r, row) in t.rows.iter().enumerate() {
-        let k = row[key_col].as_str();
+    for r in 0..t.len() {
+        let k = t.cell(r, key_col);
         if k.is_empty() {
             continue;
         }
         if let Some(&first) = by_key.get(k) {
-            dups.entry(k.to_string()).or_insert_with(|| vec![t.lines[first]]).push(t.lines[r]);
+            dups.entry(k.to_string()).or_insert_with(|| vec![t.line(first)]).push(t.line(r));
         } else {
             by_key.insert(k, r);
         }
     }
-    let mut report = JoinReport { table: t.name.clone(), rows: t.rows.len(), features: n, ..Default::default() };
-    let mut used = vec![false; t.rows.len()];
+    let mut report = JoinReport { table: t.name.clone(), rows: t.len(), features: n, ..Default::default() };
+    let mut used = vec![false; t.len()];
     for i in 0..n {
         let k = key_text(layer.feature(i).property(&j.field)).unwrap_or_default();
         match by_key.get(k.as_str()) {
@@ -101,9 +101,10 @@ pub fn join(
         }
         out.keys[i] = k;
     }
-    for (r, row) in t.rows.iter().enumerate() {
-        if !row[key_col].is_empty() && by_key.get(row[key_col].as_str()) == Some(&r) && !used[r] {
-            report.unmatched_rows.push((t.lines[r], row[key_col].clone()));
+    for (r, &used) in used.iter().enumerate() {
+        let k = t.cell(r, key_col);
+        if !k.is_empty() && by_key.get(k) == Some(&r) && !used {
+            report.unmatched_rows.push((t.line(r), k.to_string()));
         }
     }
     let mut dups: Vec<(String, Vec<usize>)> = dups.into_iter().collect();

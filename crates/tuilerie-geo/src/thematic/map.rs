@@ -210,7 +210,7 @@ fn derived_layer(
         if let (Some(t), Some(r)) = (table, row_of[i]) {
             for (c, name) in t.columns.iter().enumerate() {
                 if f.property(name).is_none() {
-                    b.property(name, Value::String(&t.rows[r][c]), None).map_err(err)?;
+                    b.property(name, Value::String(t.cell(r, c)), None).map_err(err)?;
                 }
             }
         }

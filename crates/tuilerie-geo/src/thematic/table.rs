@@ -4,18 +4,39 @@
 //! where a map uses a column (French decimal commas accepted there).
 
 use super::ThematicError;
+use std::collections::HashSet;
 use std::path::Path;
 
-/// A parsed CSV table.
+/// Limits on what a table may hold, so that one upload cannot take the
+/// server's memory or time; each refusal names the limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TableLimits {
+    pub max_columns: usize,
+    pub max_rows: usize,
+    /// Bytes of one cell.
+    pub max_cell_bytes: usize,
+}
+
+impl Default for TableLimits {
+    fn default() -> Self {
+        TableLimits { max_columns: 1_000, max_rows: 2_000_000, max_cell_bytes: 64 * 1024 }
+    }
+}
+
+/// A parsed CSV table, stored compactly: the text of every cell in one
+/// string, with the end of each cell (a few bytes per cell beyond its text,
+/// where a `String` per cell cost about 57 times the file).
 #[derive(Debug, Clone)]
 pub struct Table {
     /// Where it came from (file name or upload name), for messages.
     pub name: String,
     pub columns: Vec<String>,
-    /// Cells by row; every row has `columns.len()` cells.
-    pub rows: Vec<Vec<String>>,
+    /// Every cell's trimmed text, row after row.
+    cells: String,
+    /// End offset in `cells` of each cell (row-major, `columns.len()` per row).
+    ends: Vec<u32>,
     /// The 1-based line number of each row in the file (the header is line 1).
-    pub lines: Vec<usize>,
+    lines: Vec<u32>,
     /// `;`, `,` or `\t`.
     pub delimiter: char,
     /// `UTF-8` or `windows-1252`.
@@ -31,8 +52,44 @@ impl Table {
         Table::parse(&name, &bytes)
     }
 
-    /// Parses CSV bytes: encoding and delimiter are detected.
+    /// Parses CSV bytes with the default [`TableLimits`].
     pub fn parse(name: &str, bytes: &[u8]) -> Result<Table, ThematicError> {
+        Table::parse_with(name, bytes, TableLimits::default())
+    }
+
+    /// Number of rows (the header excluded).
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The text of row `row`, column `column`.
+    pub fn cell(&self, row: usize, column: usize) -> &str {
+        let i = row * self.columns.len() + column;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.cells[start..self.ends[i] as usize]
+    }
+
+    /// The cells of row `row`.
+    pub fn row(&self, row: usize) -> Vec<&str> {
+        (0..self.columns.len()).map(|c| self.cell(row, c)).collect()
+    }
+
+    /// The 1-based line of row `row` in the file.
+    pub fn line(&self, row: usize) -> usize {
+        self.lines[row] as usize
+    }
+
+    /// Approximate heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.cells.capacity() + self.ends.capacity() * 4 + self.lines.capacity() * 4
+    }
+
+    /// Parses CSV bytes: encoding and delimiter are detected.
+    pub fn parse_with(name: &str, bytes: &[u8], limits: TableLimits) -> Result<Table, ThematicError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let (text, encoding) = match std::str::from_utf8(bytes) {
             Ok(s) => (s.to_string(), "UTF-8"),
@@ -55,11 +112,18 @@ impl Table {
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
+        if columns.len() > limits.max_columns {
+            return Err(ThematicError::new(
+                "csv",
+                format!("{name}: line 1: {} columns, more than the limit of {}", columns.len(), limits.max_columns),
+            ));
+        }
+        let mut seen = HashSet::with_capacity(columns.len());
         for (i, c) in columns.iter().enumerate() {
             if c.is_empty() {
                 return Err(ThematicError::new("csv", format!("{name}: line 1: column {} has no name", i + 1)));
             }
-            if columns[..i].contains(c) {
+            if !seen.insert(c.as_str()) {
                 return Err(ThematicError::new("csv", format!("{name}: line 1: column {c:?} appears twice")));
             }
         }
@@ -75,8 +139,10 @@ impl Table {
             }
             line_starts.partition_point(|&s| s <= b)
         };
-        let mut rows = Vec::new();
-        let mut lines = Vec::new();
+        let mut cells = String::new();
+        let mut ends: Vec<u32> = Vec::new();
+        let mut lines: Vec<u32> = Vec::new();
+        let too_large = || ThematicError::new("csv", format!("{name}: more than 4 GiB of cell text"));
         for record in reader.records() {
             let record = record.map_err(|e| {
                 let line = e.position().map(|p| line_at(p.byte())).unwrap_or(0);
@@ -96,12 +162,38 @@ impl Table {
                     ),
                 ));
             }
-            let mut row: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
-            row.resize(columns.len(), String::new());
-            rows.push(row);
-            lines.push(line);
+            if lines.len() >= limits.max_rows {
+                return Err(ThematicError::new(
+                    "csv",
+                    format!("{name}: line {line}: more than the limit of {} rows", limits.max_rows),
+                ));
+            }
+            for (c, cell) in record.iter().enumerate() {
+                let cell = cell.trim();
+                if cell.len() > limits.max_cell_bytes {
+                    return Err(ThematicError::new(
+                        "csv",
+                        format!(
+                            "{name}: line {line}, column {}: a cell of {} bytes, more than the limit of {}",
+                            columns[c],
+                            cell.len(),
+                            limits.max_cell_bytes
+                        ),
+                    ));
+                }
+                cells.push_str(cell);
+                ends.push(u32::try_from(cells.len()).map_err(|_| too_large())?);
+            }
+            // Short rows end with empty cells.
+            for _ in record.len()..columns.len() {
+                ends.push(u32::try_from(cells.len()).map_err(|_| too_large())?);
+            }
+            lines.push(u32::try_from(line).map_err(|_| too_large())?);
         }
-        Ok(Table { name: name.to_string(), columns, rows, lines, delimiter, encoding })
+        cells.shrink_to_fit();
+        ends.shrink_to_fit();
+        lines.shrink_to_fit();
+        Ok(Table { name: name.to_string(), columns, cells, ends, lines, delimiter, encoding })
     }
 
     /// The index of `column`, or an error listing the columns.
@@ -155,8 +247,8 @@ mod tests {
         assert_eq!(t.delimiter, ';');
         assert_eq!(t.encoding, "windows-1252");
         assert_eq!(t.columns, ["code", "nom", "pop"]);
-        assert_eq!(t.rows[0], ["01001", "L'Abergement-Clémenciat", "832"]);
-        assert_eq!(t.rows[1][0], "2A004");
+        assert_eq!(t.row(0), ["01001", "L'Abergement-Clémenciat", "832"]);
+        assert_eq!(t.cell(1, 0), "2A004");
         assert_eq!(t.lines, [2, 3]);
         let t = Table::parse("b.csv", b"a;b\n\n1;2\n\n3;4\n").unwrap();
         assert_eq!(t.lines, [3, 5]);
@@ -169,8 +261,8 @@ mod tests {
         assert_eq!(t.delimiter, ',');
         assert_eq!(t.encoding, "UTF-8");
         assert_eq!(t.columns, ["code", "nom, complet", "v"]);
-        assert_eq!(t.rows[0], ["33001", "Abzac, Gironde", "1,5"]);
-        assert_eq!(parse_number(&t.rows[0][2]), Some(1.5));
+        assert_eq!(t.row(0), ["33001", "Abzac, Gironde", "1,5"]);
+        assert_eq!(parse_number(t.cell(0, 2)), Some(1.5));
     }
 
     #[test]
@@ -181,7 +273,7 @@ mod tests {
         assert!(e.message.contains("column 2 has no name"), "{e}");
         assert!(Table::parse("x.csv", b"").is_err());
         let t = Table::parse("x.csv", b"a;b\n1\n").unwrap();
-        assert_eq!(t.rows[0], ["1", ""]);
+        assert_eq!(t.row(0), ["1", ""]);
         let e = t.column("c", "value").unwrap_err();
         assert!(e.message.contains("columns are a, b"), "{e}");
     }
@@ -194,5 +286,39 @@ mod tests {
         assert_eq!(parse_number(""), None);
         assert_eq!(parse_number("n/a"), None);
         assert_eq!(parse_number("NaN"), None);
+    }
+
+    #[test]
+    fn limits_refuse_wide_long_or_huge_tables_naming_the_limit() {
+        let limits = TableLimits { max_columns: 3, max_rows: 2, max_cell_bytes: 5 };
+        let e = Table::parse_with("t.csv", b"a;b;c;d\n1;2;3;4\n", limits).unwrap_err();
+        assert!(e.message.contains("4 columns, more than the limit of 3"), "{e}");
+        let e = Table::parse_with("t.csv", b"a;b\n1;2\n3;4\n5;6\n", limits).unwrap_err();
+        assert!(e.message.contains("line 4: more than the limit of 2 rows"), "{e}");
+        let e = Table::parse_with("t.csv", b"a;b\n1;123456\n", limits).unwrap_err();
+        assert!(e.message.contains("line 2, column b: a cell of 6 bytes, more than the limit of 5"), "{e}");
+        // 100,000 distinct column names are checked for duplicates in one
+        // pass (a quadratic check took 25 s here), then refused by the limit.
+        let header: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+        let wide = format!("{}\n", header.join(";"));
+        let e = Table::parse("wide.csv", wide.as_bytes()).unwrap_err();
+        assert!(e.message.contains("100000 columns, more than the limit of 1000"), "{e}");
+        let relaxed = TableLimits { max_columns: 200_000, ..TableLimits::default() };
+        assert_eq!(Table::parse_with("wide.csv", wide.as_bytes(), relaxed).unwrap().columns.len(), 100_000);
+    }
+
+    #[test]
+    fn a_table_holds_at_most_three_times_its_csv_size() {
+        use std::fmt::Write;
+        // Two short columns, the case that cost 57 times the file with a
+        // String per cell.
+        let mut csv = String::from("code;n\n");
+        for i in 0..200_000 {
+            let _ = writeln!(csv, "{:05};{}", i % 99_999, i % 977);
+        }
+        let t = Table::parse("n.csv", csv.as_bytes()).unwrap();
+        assert_eq!(t.len(), 200_000);
+        assert_eq!((t.cell(199_999, 0), t.cell(199_999, 1), t.line(199_999)), ("00001", "691", 200_001));
+        assert!(t.heap_bytes() <= 3 * csv.len(), "{} bytes for a {}-byte CSV", t.heap_bytes(), csv.len());
     }
 }

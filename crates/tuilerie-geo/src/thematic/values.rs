@@ -89,8 +89,8 @@ impl ValueContext<'_> {
                 let t = self.joined.table.as_ref()?;
                 match self.joined.row_of[i] {
                     Some(r) => (
-                        numeric(Value::String(&t.rows[r][*c])),
-                        format!("{} line {}, column {}", t.name, t.lines[r], t.columns[*c]),
+                        numeric(Value::String(t.cell(r, *c))),
+                        format!("{} line {}, column {}", t.name, t.line(r), t.columns[*c]),
                     ),
                     None => {
                         self.missing(i, format!("{what}: no row in the joined table"));

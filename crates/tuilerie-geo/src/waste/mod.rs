@@ -62,6 +62,12 @@ pub fn parse_accepts(list: &str) -> Result<CategoryMask, ParamError> {
     let t = Taxonomy::builtin();
     let mut mask = 0;
     for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        if word.chars().count() > taxonomy::MAX_WORD_CHARS {
+            return Err(ParamError::new(
+                "accepts",
+                format!("a waste word has at most {} characters", taxonomy::MAX_WORD_CHARS),
+            ));
+        }
         let Some(i) = t.first_category(word) else {
             let s = t.suggest(word, 3);
             return Err(ParamError::new(

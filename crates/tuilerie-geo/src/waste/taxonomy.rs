@@ -49,7 +49,17 @@ struct Folded {
     keys: Vec<String>,
     labels: [String; 2],
     synonyms: Vec<String>,
+    /// The id and keys folded as [`Taxonomy::suggest`] compares them.
+    suggest_id: String,
+    suggest_keys: Vec<String>,
 }
+
+/// Characters of a word compared by [`Taxonomy::suggest`].
+pub const SUGGEST_CHARS: usize = 64;
+
+/// Longest word [`Taxonomy::resolve`] and friends look up (longer ones
+/// match nothing; request parameters refuse them).
+pub const MAX_WORD_CHARS: usize = 100;
 
 /// The taxonomy.
 #[derive(Debug, Clone)]
@@ -93,6 +103,8 @@ impl Taxonomy {
                 keys: c.keys.iter().map(|k| k.replace('_', " ")).collect(),
                 labels: [fold(&c.fr), fold(&c.en)],
                 synonyms: c.synonyms.iter().map(|s| fold(s)).collect(),
+                suggest_id: fold(&c.id),
+                suggest_keys: c.keys.iter().map(|k| fold(k)).collect(),
             })
             .collect();
         let mut key_masks: HashMap<String, CategoryMask> = HashMap::new();
@@ -168,13 +180,17 @@ impl Taxonomy {
     }
 
     /// Words (ids, labels, synonyms) closest to `word`, for suggestions.
+    /// Only the first [`SUGGEST_CHARS`] characters of `word` are compared:
+    /// no word of the taxonomy is that long, and the edit distance costs the
+    /// product of the lengths.
     pub fn suggest(&self, word: &str, n: usize) -> Vec<String> {
-        let w = fold(word);
+        let w: String = fold(word).chars().take(SUGGEST_CHARS).collect();
         let mut scored: Vec<(usize, String)> = Vec::new();
-        for c in &self.categories {
-            for cand in std::iter::once(&c.id).chain(c.synonyms.iter()).chain(c.keys.iter()) {
-                let d = levenshtein(&w, &fold(cand));
-                scored.push((d, cand.clone()));
+        for (c, f) in self.categories.iter().zip(&self.folded) {
+            let words = std::iter::once(&c.id).chain(c.synonyms.iter()).chain(c.keys.iter());
+            let folded = std::iter::once(&f.suggest_id).chain(f.synonyms.iter()).chain(f.suggest_keys.iter());
+            for (cand, folded) in words.zip(folded) {
+                scored.push((levenshtein(&w, folded), cand.clone()));
             }
         }
         scored.sort();
@@ -258,5 +274,14 @@ mod tests {
         assert_eq!(t.resolve("fridge_and_freezer")[0].keys, vec!["fridge_and_freezer"]);
         assert!(cat("klingon").is_empty());
         assert!(t.suggest("frigoo", 3).contains(&"frigo".to_string()));
+    }
+
+    #[test]
+    fn suggestions_for_a_long_word_compare_its_first_characters_only() {
+        let t = Taxonomy::builtin();
+        let long = format!("frigo{}", "x".repeat(60_000));
+        let cut: String = long.chars().take(SUGGEST_CHARS).collect();
+        assert_eq!(t.suggest(&long, 3), t.suggest(&cut, 3));
+        assert!(t.resolve(&long).is_empty() && t.first_category(&long).is_none());
     }
 }

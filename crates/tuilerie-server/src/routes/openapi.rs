@@ -100,8 +100,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
         route: "/waste-categories",
         doc_path: None,
         summary: "The waste taxonomy; with q, resolve a word (French or English, any case or accents)",
-        params: &[q("q", "string", "a word: verre, frigo, piles, gravats...")],
-        responses: &[(200, "categories (and suggestions when nothing matches)", JSON)],
+        params: &[q("q", "string", "a word: verre, frigo, piles, gravats... (at most 100 characters)")],
+        responses: &[(200, "categories (and suggestions when nothing matches)", JSON), ERR],
     },
     Endpoint {
         route: "/nearest",

@@ -21,10 +21,10 @@ pub fn describe(id: &str, t: &Table, preview: usize) -> Value {
         "id": id,
         "name": t.name,
         "columns": t.columns,
-        "rows": t.rows.len(),
+        "rows": t.len(),
         "delimiter": t.delimiter.to_string(),
         "encoding": t.encoding,
-        "preview": t.rows.iter().take(preview).collect::<Vec<_>>(),
+        "preview": (0..t.len().min(preview)).map(|r| t.row(r)).collect::<Vec<_>>(),
     })
 }
 
