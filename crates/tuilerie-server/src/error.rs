@@ -14,6 +14,12 @@ pub enum ApiError {
     /// Unknown resource (404).
     #[error("{message}")]
     NotFound { message: String, known: Option<Vec<String>> },
+    /// A request body of a type the endpoint does not take (415).
+    #[error("Content-Type must be {expected}")]
+    UnsupportedMediaType { expected: &'static str },
+    /// The resource is in use (409), by the resources listed.
+    #[error("{message}")]
+    Conflict { message: String, used_by: Vec<String> },
     /// Layers are still loading (503).
     #[error("layers are still loading")]
     Loading,
@@ -25,6 +31,25 @@ pub enum ApiError {
 impl ApiError {
     pub fn bad(parameter: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::BadRequest { parameter: parameter.into(), message: message.into() }
+    }
+}
+
+/// Checks that a request body is of one of the `allowed` media types
+/// (parameters such as `charset` ignored). Write endpoints refuse forms and
+/// `text/plain`, the types a page of another site may post without a CORS
+/// preflight.
+pub fn require_content_type(
+    headers: &axum::http::HeaderMap,
+    allowed: &[&str],
+    expected: &'static str,
+) -> Result<(), ApiError> {
+    let essence = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    match essence {
+        Some(t) if allowed.contains(&t.as_str()) => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType { expected }),
     }
 }
 
@@ -46,6 +71,13 @@ impl IntoResponse for ApiError {
                     b["known"] = json!(k);
                 }
                 (StatusCode::NOT_FOUND, b)
+            }
+            ApiError::UnsupportedMediaType { expected } => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({ "error": format!("Content-Type must be {expected}"), "parameter": "Content-Type" }),
+            ),
+            ApiError::Conflict { message, used_by } => {
+                (StatusCode::CONFLICT, json!({ "error": message, "used_by": used_by }))
             }
             ApiError::Loading => {
                 (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": "layers are still loading, retry shortly" }))

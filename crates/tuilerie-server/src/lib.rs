@@ -65,7 +65,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/maps/{id}/style.json", get(routes::maps::style)),
         ("/maps/{id}/tiles/{z}/{x}/{y}", get(routes::maps::tile)),
         ("/tables", get(tables::list).post(tables::create)),
-        ("/tables/{id}", get(tables::get)),
+        ("/tables/{id}", get(tables::get).delete(tables::delete)),
     ]
 }
 

@@ -72,6 +72,22 @@ impl MapStore {
         Ok(())
     }
 
+    /// Removes a table: `Ok(false)` when unknown, `Err(maps)` (their ids)
+    /// while maps join it.
+    pub fn remove_table(&self, id: &str) -> Result<bool, Vec<String>> {
+        let mut inner = self.write();
+        let users: Vec<String> = inner
+            .maps
+            .values()
+            .filter(|e| e.map.spec.join.as_ref().is_some_and(|j| j.table == id))
+            .map(|e| e.map.id.clone())
+            .collect();
+        if !users.is_empty() {
+            return Err(users);
+        }
+        Ok(inner.tables.remove(id).is_some())
+    }
+
     pub fn get(&self, id: &str) -> Option<MapEntry> {
         self.read().maps.get(id).cloned()
     }

@@ -36,7 +36,9 @@ async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap,
 }
 
 async fn post(state: &AppState, uri: &str, body: impl Into<Body>) -> (StatusCode, serde_json::Value) {
-    let (status, _, bytes) = send(state, Request::post(uri).body(body.into()).unwrap()).await;
+    let content_type = if uri.starts_with("/tables") { "text/csv" } else { "application/json" };
+    let req = Request::post(uri).header(header::CONTENT_TYPE, content_type).body(body.into()).unwrap();
+    let (status, _, bytes) = send(state, req).await;
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
@@ -229,5 +231,41 @@ async fn bad_map_inputs_answer_400_naming_the_parameter() {
     let (status, _, _) = send(&state, Request::delete("/maps/t").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _, _) = get(&state, "/maps/t").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn writes_take_only_their_media_type_and_tables_in_use_cannot_be_deleted() {
+    let state = state();
+    let csv = std::fs::read(gironde("population-33.csv")).unwrap();
+    // A form or text/plain body (what another site's page may post without
+    // a preflight) is refused with 415, as is a body without a type.
+    for ct in [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data"), None] {
+        let mut req = Request::post("/tables?id=population");
+        if let Some(ct) = ct {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        let (status, _, body) = send(&state, req.body(Body::from(csv.clone())).unwrap()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct:?}");
+        assert_eq!(json(&body)["parameter"], "Content-Type");
+        let req = Request::post("/maps").header(header::CONTENT_TYPE, ct.unwrap_or("text/csv"));
+        let (status, _, _) = send(&state, req.body(Body::from("{}")).unwrap()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct:?}");
+    }
+    let req = Request::post("/tables?id=population").header(header::CONTENT_TYPE, "text/csv; charset=utf-8");
+    let (status, _, _) = send(&state, req.body(Body::from(csv)).unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    population_map(&state).await;
+    // The map joins the table: deleting it is refused, naming the map.
+    let (status, _, body) = send(&state, Request::delete("/tables/population").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(json(&body)["used_by"], serde_json::json!(["population"]));
+    let (status, _, _) = send(&state, Request::delete("/maps/population").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = send(&state, Request::delete("/tables/population").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = get(&state, "/tables/population").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = send(&state, Request::delete("/tables/population").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -449,7 +449,7 @@ $('#mk-file').addEventListener('change', async () => {
   if (!file) return;
   status.classList.remove('error');
   const id = `import-${file.name.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+/, '').slice(0, 40) || 'csv'}`;
-  const r = await fetch(`tables?id=${encodeURIComponent(id)}&name=${encodeURIComponent(file.name)}`, { method: 'POST', body: file });
+  const r = await fetch(`tables?id=${encodeURIComponent(id)}&name=${encodeURIComponent(file.name)}`, { method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: file });
   const body = await r.json().catch(() => ({}));
   if (!r.ok) { status.textContent = `${t.error} : ${body.error}`; status.classList.add('error'); return; }
   tables = [...tables.filter((x) => x.id !== id), body];

@@ -6,7 +6,7 @@
 use super::base_url;
 use super::tiles::{parse_tile, render_cached, respond};
 use crate::cache::{TileKey, TileSource};
-use crate::error::ApiError;
+use crate::error::{require_content_type, ApiError};
 use crate::maps::MapEntry;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -108,6 +108,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Json<Val
 /// `POST /maps`: builds a map from a JSON definition (replacing one with the
 /// same id); 201 with the map, its classes, join report and warnings.
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    require_content_type(&headers, &["application/json"], "application/json")?;
     let definition: MapDefinition = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad("body", format!("invalid map definition at line {}, column {}: {e}", e.line(), e.column()))
     })?;

@@ -50,9 +50,10 @@ const NF: (u16, &str, &str) = (404, "unknown layer, collection or feature", JSON
 
 /// Methods other than GET: (route, method, summary, request body type).
 pub const OTHER_METHODS: &[(&str, &str, &str, &str)] = &[
-    ("/maps", "post", "Create or replace a thematic map from a JSON definition (layer, join, value, ratio, method, classes, breaks, palette, reverse, title, unit, source); 201 with the map, 400 naming the parameter", JSON),
+    ("/maps", "post", "Create or replace a thematic map from a JSON definition (layer, join, value, ratio, method, classes, breaks, palette, reverse, title, unit, source), Content-Type application/json (else 415); 201 with the map, 400 naming the parameter", JSON),
     ("/maps/{id}", "delete", "Delete a thematic map; 204", JSON),
-    ("/tables", "post", "Upload a CSV table (?id=, optional ?name=); delimiter (; , tab) and encoding (UTF-8 or Windows-1252) detected; 201 with its columns", "text/csv"),
+    ("/tables", "post", "Upload a CSV table (?id=, optional ?name=), Content-Type text/csv (else 415); delimiter (; , tab) and encoding (UTF-8 or Windows-1252) detected; at most 1,000 columns, 2,000,000 rows, 64 KiB per cell; 201 with its columns", "text/csv"),
+    ("/tables/{id}", "delete", "Delete a CSV table; 204, 404 when unknown, 409 naming the maps that join it", JSON),
 ];
 
 /// Every route of the service.
@@ -233,8 +234,12 @@ pub fn document() -> Value {
                 "parameters": path_params,
                 "responses": {"201": {"description": "created"}, "204": {"description": "deleted"}, "400": {"description": "invalid input naming the parameter"}},
             });
-            if *method != "delete" {
+            if *method == "delete" {
+                op["responses"]["404"] = json!({"description": "unknown"});
+                op["responses"]["409"] = json!({"description": "in use by the resources listed in used_by"});
+            } else {
                 op["requestBody"] = json!({"required": true, "content": {*body: {"schema": {}}}});
+                op["responses"]["415"] = json!({"description": "the body's Content-Type is not the one documented"});
             }
             item[*method] = op;
         }

@@ -1,16 +1,20 @@
 //! CSV tables for joins: `GET /tables`, `POST /tables?id=` (the CSV as the
-//! request body; delimiter and encoding detected), `GET /tables/{id}`.
+//! request body, `Content-Type: text/csv`; delimiter and encoding
+//! detected), `GET /tables/{id}`, `DELETE /tables/{id}`.
 
-use crate::error::ApiError;
+use crate::error::{require_content_type, ApiError};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use tuilerie_geo::thematic::Table;
 use tuilerie_geo::LayerId;
+
+/// Media types a table upload may have.
+pub const CSV_TYPES: &[&str] = &["text/csv", "application/csv", "text/tab-separated-values"];
 
 /// Largest CSV accepted (bytes).
 pub const MAX_CSV_BYTES: usize = 32 * 1024 * 1024;
@@ -44,8 +48,10 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 pub async fn create(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require_content_type(&headers, CSV_TYPES, "text/csv")?;
     let id = params.get("id").ok_or_else(|| ApiError::bad("id", "id is required (letters, digits, - _ .)"))?;
     LayerId::new(id).map_err(|e| ApiError::bad("id", format!("table id {id:?}: {e}")))?;
     if body.is_empty() {
@@ -56,4 +62,19 @@ pub async fn create(
     let described = describe(id, &table, 5);
     state.maps.put_table(id.clone(), table)?;
     Ok((StatusCode::CREATED, Json(described)))
+}
+
+/// `DELETE /tables/{id}`: 204; 409 naming the maps that join it; 404.
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    match state.maps.remove_table(&id) {
+        Ok(true) => Ok(StatusCode::NO_CONTENT),
+        Ok(false) => Err(ApiError::NotFound {
+            message: format!("unknown table {id:?}"),
+            known: Some(state.maps.tables().into_iter().map(|(k, _)| k).collect()),
+        }),
+        Err(maps) => Err(ApiError::Conflict {
+            message: format!("table {id:?} is joined by the maps {}; delete or change them first", maps.join(", ")),
+            used_by: maps,
+        }),
+    }
 }
