@@ -166,6 +166,26 @@ pub struct ServerConfig {
     pub attribution: Option<String>,
     /// Origins allowed by CORS; `["*"]` (default) allows any.
     pub cors_origins: Option<Vec<String>>,
+    /// Seconds to receive a request's headers, and longest idle keep-alive
+    /// (default 10).
+    pub header_timeout: Option<f64>,
+    /// Connections served at once (default 1,000); more wait.
+    pub max_connections: Option<usize>,
+    /// Seconds open connections get to finish after SIGTERM (default 10).
+    pub shutdown_timeout: Option<f64>,
+}
+
+impl ServerConfig {
+    /// The server's timeouts and caps, defaults filled in.
+    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
+        let d = crate::serve::ConnectionLimits::default();
+        let secs = |s: Option<f64>, default: std::time::Duration| s.map_or(default, std::time::Duration::from_secs_f64);
+        crate::serve::ConnectionLimits {
+            header_timeout: secs(self.header_timeout, d.header_timeout),
+            max_connections: self.max_connections.unwrap_or(d.max_connections),
+            shutdown_timeout: secs(self.shutdown_timeout, d.shutdown_timeout),
+        }
+    }
 }
 
 /// Options of one layer.
@@ -233,6 +253,21 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         if let Some(a) = &self.server.addr {
             parse_addr(a).context("server.addr")?;
+        }
+        for (key, v, max) in [
+            ("header_timeout", self.server.header_timeout, 3600.0),
+            ("shutdown_timeout", self.server.shutdown_timeout, 3600.0),
+        ] {
+            if let Some(v) = v {
+                if !(v > 0.0 && v <= max) {
+                    bail!("server.{key} = {v} must be a number of seconds in (0, {max}]");
+                }
+            }
+        }
+        if let Some(n) = self.server.max_connections {
+            if !(1..=1_000_000).contains(&n) {
+                bail!("server.max_connections = {n} must be from 1 to 1000000");
+            }
         }
         if let Some(u) = &self.server.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {

@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod loading;
 pub mod maps;
 pub mod routes;
+pub mod serve;
 pub mod state;
 
 pub use state::{AppState, ServerOptions};

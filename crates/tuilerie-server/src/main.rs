@@ -156,6 +156,7 @@ fn serve(
         web: config.web.clone(),
     };
     let cors = config.server.cors_origins.clone().unwrap_or_else(|| vec!["*".into()]);
+    let limits = config.server.connection_limits();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -174,10 +175,8 @@ fn serve(
             tracing::info!(layers = ok, failed = bad, "ready: open http://{addr}/");
         });
         tracing::info!("listening on http://{addr}/ (loading layers)");
-        axum::serve(listener, app_with_cors(state, &cors))
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("server error")
+        tuilerie_server::serve::serve(listener, app_with_cors(state, &cors), limits, shutdown()).await;
+        anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,8 @@
 //! codes, `serve` on loopback with a bad layer skipped.
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -96,4 +97,80 @@ fn serve_skips_a_bad_layer_serves_the_rest_and_honours_tuilerie_addr() {
         let _ = e.read_to_string(&mut err);
     }
     assert!(err.contains("broken.geojson"), "{err}");
+}
+
+/// Reads until the server closes the connection: what came, and whether it
+/// closed within `limit` (a read timeout means it did not).
+fn read_until_closed(s: &mut TcpStream, limit: Duration) -> (String, bool) {
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&got).into_owned(), true)
+            }
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+#[test]
+fn slow_and_idle_clients_are_disconnected_and_shutdown_has_a_deadline() {
+    let dir = std::env::temp_dir().join(format!("tuilerie-timeouts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("tuilerie.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nheader_timeout = 1\nshutdown_timeout = 2\n[[layers]]\npath = {:?}\n",
+            root().join("data/communes-gironde.geojson")
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let child = bin()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("TUILERIE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    let start = Instant::now();
+    while http_get(port, "/health").is_none_or(|(s, _)| s != 200) {
+        assert!(start.elapsed() < Duration::from_secs(30), "server not ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Headers that never end: the connection is closed after the timeout.
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1").unwrap();
+    let t = Instant::now();
+    let (_, closed) = read_until_closed(&mut slow, Duration::from_secs(8));
+    assert!(closed, "a client sending partial headers was kept for {:?}", t.elapsed());
+    // An idle keep-alive connection is closed after its response, too.
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let (answer, closed) = read_until_closed(&mut idle, Duration::from_secs(8));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(closed, "an idle keep-alive connection stayed open");
+    // SIGTERM while a client holds a connection open with partial headers:
+    // the process exits (the drain ends at the shutdown timeout at worst).
+    let mut holder = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    holder.write_all(b"GET /health HTTP/1.1\r\n").unwrap();
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let t = Instant::now();
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(8), "still running 8 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(holder);
 }
