@@ -20,6 +20,9 @@ pub enum ApiError {
     /// The resource is in use (409), by the resources listed.
     #[error("{message}")]
     Conflict { message: String, used_by: Vec<String> },
+    /// Too much heavy work at once (503 with `Retry-After`).
+    #[error("busy")]
+    Busy { retry_after: u64 },
     /// Layers are still loading (503).
     #[error("layers are still loading")]
     Loading,
@@ -78,6 +81,12 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Conflict { message, used_by } => {
                 (StatusCode::CONFLICT, json!({ "error": message, "used_by": used_by }))
+            }
+            ApiError::Busy { retry_after } => {
+                let body = json!({ "error": "too many exports, uploads or map builds at once; retry shortly" });
+                let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+                r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after));
+                return r;
             }
             ApiError::Loading => {
                 (StatusCode::SERVICE_UNAVAILABLE, json!({ "error": "layers are still loading, retry shortly" }))

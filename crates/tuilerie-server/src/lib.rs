@@ -8,6 +8,7 @@ pub mod cache;
 pub mod config;
 pub mod cors;
 pub mod error;
+pub mod heavy;
 pub mod inspect;
 pub mod loading;
 pub mod maps;

@@ -55,6 +55,8 @@ pub struct StateInner {
     pub maps: Arc<crate::maps::MapStore>,
     /// `options.cache_control` as a header value, built once.
     pub cache_control: axum::http::HeaderValue,
+    /// Limits on CSV parsing, map building and exports.
+    pub heavy: crate::heavy::HeavyWork,
 }
 
 impl std::ops::Deref for AppState {
@@ -73,6 +75,7 @@ impl AppState {
             tiles: TileCache::new(options.cache_bytes),
             maps: Arc::new(crate::maps::MapStore::default()),
             cache_control: options.cache_control_header(),
+            heavy: crate::heavy::HeavyWork::default(),
             options: Arc::new(options),
         }))
     }

@@ -7,6 +7,7 @@ use super::base_url;
 use super::tiles::{parse_tile, render_cached, respond};
 use crate::cache::{TileKey, TileSource};
 use crate::error::{require_content_type, ApiError};
+use crate::heavy::Kind;
 use crate::maps::MapEntry;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -114,9 +115,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     })?;
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let store = state.clone();
-    let built = tokio::task::spawn_blocking(move || store.maps.build(definition, &catalog))
-        .await
-        .map_err(|e| ApiError::Internal(format!("map build: {e}")))??;
+    let built = state.heavy.run(Kind::Build, move || store.maps.build(definition, &catalog)).await??;
     let base = base_url(&state, &headers);
     let mut resp = (StatusCode::CREATED, Json(summary(&base, &built))).into_response();
     if let Ok(v) = format!("{base}/maps/{}", built.map.id).parse() {
@@ -167,17 +166,18 @@ async fn export(state: &AppState, id: &str, params: &HashMap<String, String>, pn
     let source = e.map.spec.source.clone().or_else(|| state.options.attribution.clone());
     let map = e.map.clone();
     let name = format!("{}.{}", map.id, if png { "png" } else { "svg" });
-    let bytes = tokio::task::spawn_blocking(move || {
-        let svg = render_svg(&map, &SvgOptions { width, source: source.as_deref() });
-        if png {
-            svg_to_png(&svg)
-        } else {
-            Ok(svg.into_bytes())
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("export: {e}")))?
-    .map_err(|e| ApiError::Internal(format!("PNG rendering: {e}")))?;
+    let bytes = state
+        .heavy
+        .run(Kind::Export, move || {
+            let svg = render_svg(&map, &SvgOptions { width, source: source.as_deref() });
+            if png {
+                svg_to_png(&svg)
+            } else {
+                Ok(svg.into_bytes())
+            }
+        })
+        .await?
+        .map_err(|e| ApiError::Internal(format!("PNG rendering: {e}")))?;
     let content_type = if png { "image/png" } else { "image/svg+xml" };
     Ok((
         [

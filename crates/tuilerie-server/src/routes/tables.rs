@@ -3,6 +3,7 @@
 //! detected), `GET /tables/{id}`, `DELETE /tables/{id}`.
 
 use crate::error::{require_content_type, ApiError};
+use crate::heavy::Kind;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -58,7 +59,11 @@ pub async fn create(
         return Err(ApiError::bad("body", "the request body must be the CSV file"));
     }
     let name = params.get("name").cloned().unwrap_or_else(|| format!("{id}.csv"));
-    let table = Table::parse(&name, &body).map_err(|e| ApiError::bad("body", e.message))?;
+    let table = state
+        .heavy
+        .run(Kind::Build, move || Table::parse(&name, &body))
+        .await?
+        .map_err(|e| ApiError::bad("body", e.message))?;
     let described = describe(id, &table, 5);
     state.maps.put_table(id.clone(), table)?;
     Ok((StatusCode::CREATED, Json(described)))
