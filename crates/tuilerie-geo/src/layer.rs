@@ -30,6 +30,9 @@ impl LayerId {
         if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
             return Err(format!("layer id {id:?} contains {c:?}; use ASCII letters, digits, '-', '_' or '.'"));
         }
+        if id.chars().all(|c| c == '.') {
+            return Err(format!("layer id {id:?} is only dots; use letters or digits too"));
+        }
         Ok(LayerId(id.to_string()))
     }
 
@@ -327,6 +330,7 @@ mod tests {
         assert!(LayerId::new("a,b").is_err());
         assert!(LayerId::new("a b").is_err());
         assert!(LayerId::new("").is_err());
+        assert!(LayerId::new(".").is_err() && LayerId::new("..").is_err());
         assert!(LayerId::new("communes_33.v2").is_ok());
     }
 }

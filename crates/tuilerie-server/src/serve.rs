@@ -23,6 +23,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+/// Bytes of a request line plus headers.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 /// Timeouts and caps of the HTTP server (configuration `[server]`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ConnectionLimits {
@@ -47,7 +50,9 @@ impl Default for ConnectionLimits {
 /// Serves `app` on `listener` until `shutdown` completes, then drains.
 pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, shutdown: impl Future<Output = ()>) {
     let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    // The request line and headers must fit in 64 KiB (hyper answers 431
+    // beyond), so one request cannot make the server buffer more.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).max_buf_size(MAX_HEAD_BYTES);
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -151,6 +151,15 @@ fn slow_and_idle_clients_are_disconnected_and_shutdown_has_a_deadline() {
     let t = Instant::now();
     let (_, closed) = read_until_closed(&mut slow, Duration::from_secs(8));
     assert!(closed, "a client sending partial headers was kept for {:?}", t.elapsed());
+    // A request head over 64 KiB is refused, not buffered.
+    let mut big = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let long = "a".repeat(100_000);
+    let _ = big.write_all(format!("GET /waste-categories?q={long} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes());
+    let (answer, closed) = read_until_closed(&mut big, Duration::from_secs(8));
+    assert!(
+        closed && (answer.is_empty() || answer.starts_with("HTTP/1.1 431") || answer.starts_with("HTTP/1.1 414")),
+        "{answer}"
+    );
     // An idle keep-alive connection is closed after its response, too.
     let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
     idle.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();

@@ -11,8 +11,24 @@ use std::fmt::Write;
 
 const FONT: &str = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
 
+/// Text as SVG character data: markup escaped, and the characters XML 1.0
+/// forbids (controls other than tab and line breaks, lone surrogates cannot
+/// occur in a `str`, U+FFFE and U+FFFF) dropped, so that any title, unit,
+/// source or label still gives a well-formed document.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Page size and text of an export.
@@ -222,5 +238,15 @@ fn ring_path(ring: &LineString<f64>, px: &impl Fn(f64, f64) -> (f64, f64), d: &m
     }
     if n > 0 {
         d.push('Z');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_characters_xml_forbids_are_dropped() {
+        assert_eq!(esc("a<b>&\"c\u{1}\u{0}d\u{ffff}\te"), "a&lt;b&gt;&amp;&quot;cd\te");
     }
 }
