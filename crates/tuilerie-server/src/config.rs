@@ -166,6 +166,9 @@ pub struct ServerConfig {
     pub attribution: Option<String>,
     /// Origins allowed by CORS; `["*"]` (default) allows any.
     pub cors_origins: Option<Vec<String>>,
+    /// Origins of other sites whose pages may write (POST, DELETE);
+    /// default none (`["*"]`: any).
+    pub cors_write_origins: Option<Vec<String>>,
     /// Seconds to receive a request's headers, and longest idle keep-alive
     /// (default 10).
     pub header_timeout: Option<f64>,
@@ -286,7 +289,7 @@ impl Config {
         }
         axum::http::HeaderValue::from_str(&t.cache_control)
             .map_err(|_| anyhow::anyhow!("tiles.cache_control {:?} is not a valid header value", t.cache_control))?;
-        for o in self.server.cors_origins.iter().flatten() {
+        for o in self.server.cors_origins.iter().flatten().chain(self.server.cors_write_origins.iter().flatten()) {
             if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
                 bail!("server.cors_origins: {o:?} must be \"*\" or an origin like https://example.org");
             }

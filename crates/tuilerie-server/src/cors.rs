@@ -15,6 +15,12 @@
 //!   here, 204, with the allowed methods and headers and a max age.
 //! - A request from an origin that is not allowed is served without CORS
 //!   headers: the browser then refuses it to the page, as the policy says.
+//! - Writes (POST, PUT, PATCH, DELETE) are allowed to a page of another
+//!   site only when its origin is in the write list (`cors_write_origins`,
+//!   empty by default): its preflight lists only the read methods, and a
+//!   write that carries such an `Origin` is refused with 403 before it
+//!   reaches a handler. Requests without `Origin` (not from a browser) and
+//!   same-origin ones (the built-in web map) may write.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -25,26 +31,50 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 const METHODS: &str = "GET, HEAD, POST, DELETE, OPTIONS";
+const READ_METHODS: &str = "GET, HEAD, OPTIONS";
 const ALLOWED_HEADERS: &str = "content-type, if-none-match";
 const EXPOSED_HEADERS: &str = "etag, content-encoding";
 const MAX_AGE: &str = "86400";
 
-/// The allowed origins.
+/// The allowed origins, for reads and for writes.
 #[derive(Debug, Clone)]
 pub struct CorsPolicy {
     any: bool,
     origins: Vec<HeaderValue>,
+    write_any: bool,
+    write_origins: Vec<HeaderValue>,
+}
+
+fn header_values(origins: &[String]) -> Vec<HeaderValue> {
+    origins.iter().filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()).collect()
 }
 
 impl CorsPolicy {
-    /// `["*"]` or an empty list allow any origin; otherwise exact origins
-    /// (scheme, host and port, as browsers send them).
+    /// `["*"]` or an empty list allow any origin to read; otherwise exact
+    /// origins (scheme, host and port, as browsers send them). No other
+    /// site may write.
     pub fn new(origins: &[String]) -> Self {
-        let any = origins.is_empty() || origins.iter().any(|o| o == "*");
+        Self::with_writes(origins, &[])
+    }
+
+    /// As [`CorsPolicy::new`], and `writes` may also write (`*`: any).
+    pub fn with_writes(origins: &[String], writes: &[String]) -> Self {
         CorsPolicy {
-            any,
-            origins: origins.iter().filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()).collect(),
+            any: origins.is_empty() || origins.iter().any(|o| o == "*"),
+            origins: header_values(origins),
+            write_any: writes.iter().any(|o| o == "*"),
+            write_origins: header_values(writes),
         }
+    }
+
+    /// Whether a request from `origin` (to `hosts`, the `Host` and
+    /// `X-Forwarded-Host` it was sent to) may write.
+    fn may_write(&self, origin: Option<&HeaderValue>, hosts: &[Option<&HeaderValue>]) -> bool {
+        let Some(origin) = origin else { return true };
+        let o = origin.as_bytes();
+        let authority = o.iter().position(|&b| b == b':').and_then(|i| o.get(i + 3..)).unwrap_or(o);
+        let same_origin = hosts.iter().flatten().any(|h| h.as_bytes().eq_ignore_ascii_case(authority));
+        same_origin || self.write_any || self.write_origins.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(o))
     }
 
     /// The `Access-Control-Allow-Origin` value for a request from `origin`.
@@ -96,16 +126,39 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let allow = self.policy.allow(req.headers().get(header::ORIGIN));
+        let h = req.headers();
+        let origin = h.get(header::ORIGIN);
+        let allow = self.policy.allow(origin);
         let vary = !self.policy.any;
-        if req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
-            return CorsFuture::Preflight(Some(preflight(allow, vary)));
+        let may_write = || self.policy.may_write(origin, &[h.get(header::HOST), h.get("x-forwarded-host")]);
+        if req.method() == Method::OPTIONS {
+            if let Some(asked) = h.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
+                let write = !matches!(asked.as_bytes(), b"GET" | b"HEAD" | b"OPTIONS");
+                let methods = if write && !may_write() { READ_METHODS } else { METHODS };
+                return CorsFuture::Preflight(Some(preflight(allow, vary, methods)));
+            }
+        }
+        let write = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+        if write && !may_write() {
+            return CorsFuture::Preflight(Some(forbidden_write()));
         }
         CorsFuture::Call { future: self.inner.call(req), allow, vary }
     }
 }
 
-fn preflight(allow: Option<HeaderValue>, vary: bool) -> Response {
+/// 403 for a write from another site's page that may not write.
+fn forbidden_write() -> Response {
+    let body = serde_json::json!({
+        "error": "this origin may not write; list it in [server] cors_write_origins",
+        "parameter": "Origin",
+    });
+    let mut r = Response::new(axum::body::Body::from(body.to_string()));
+    *r.status_mut() = StatusCode::FORBIDDEN;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn preflight(allow: Option<HeaderValue>, vary: bool, methods: &'static str) -> Response {
     let mut r = Response::new(axum::body::Body::empty());
     *r.status_mut() = StatusCode::NO_CONTENT;
     let h = r.headers_mut();
@@ -114,7 +167,7 @@ fn preflight(allow: Option<HeaderValue>, vary: bool) -> Response {
     }
     if let Some(a) = allow {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, a);
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(METHODS));
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
         h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
         h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE));
     }
@@ -164,10 +217,14 @@ mod tests {
     use tower::ServiceExt;
 
     fn app(origins: &[&str]) -> Router {
-        let origins: Vec<String> = origins.iter().map(|s| s.to_string()).collect();
+        app_writes(origins, &[])
+    }
+
+    fn app_writes(origins: &[&str], writes: &[&str]) -> Router {
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         Router::new()
             .route("/x", get(|| async { "x" }).post(|| async { "posted" }))
-            .layer(CorsLayer::new(CorsPolicy::new(&origins)))
+            .layer(CorsLayer::new(CorsPolicy::with_writes(&list(origins), &list(writes))))
     }
 
     async fn send(app: Router, req: Request) -> Response {
@@ -213,7 +270,7 @@ mod tests {
             .header("access-control-request-headers", "content-type")
             .body(Body::empty())
             .unwrap();
-        let r = send(app(&["https://carto.example.org"]), req).await;
+        let r = send(app_writes(&["https://carto.example.org"], &["https://carto.example.org"]), req).await;
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
         assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://carto.example.org");
         assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], METHODS);
@@ -223,5 +280,42 @@ mod tests {
         let r =
             send(app(&["*"]), Request::builder().method(Method::OPTIONS).uri("/x").body(Body::empty()).unwrap()).await;
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[tokio::test]
+    async fn other_sites_may_read_but_only_listed_origins_and_the_same_origin_may_write() {
+        let preflight = |origin: &str| {
+            Request::builder()
+                .method(Method::OPTIONS)
+                .uri("/x")
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let post = |origin: Option<&str>| {
+            let mut r = Request::post("/x").header("host", "tiles.example.org");
+            if let Some(o) = origin {
+                r = r.header("origin", o);
+            }
+            r.body(Body::empty()).unwrap()
+        };
+        let a = app_writes(&["*"], &["https://agents.example.org"]);
+        // Any site reads; its preflight for a write lists the read methods only.
+        let r = send(a.clone(), preflight("https://evil.example")).await;
+        assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], READ_METHODS);
+        let r = send(a.clone(), preflight("https://agents.example.org")).await;
+        assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_METHODS], METHODS);
+        // A write carrying another site's Origin never reaches the handler.
+        let r = send(a.clone(), post(Some("https://evil.example"))).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        for ok in [None, Some("https://agents.example.org"), Some("https://tiles.example.org")] {
+            let r = send(a.clone(), post(ok)).await;
+            assert_eq!(r.status(), StatusCode::OK, "{ok:?}");
+        }
+        // By default no other site writes, even when any may read.
+        let r = send(app(&["*"]), post(Some("https://agents.example.org"))).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
 }

@@ -25,7 +25,12 @@ use cors::{CorsLayer, CorsPolicy};
 /// The service's routes over `state`, with CORS for `cors_origins`
 /// (`["*"]` allows any origin).
 pub fn app_with_cors(state: AppState, cors_origins: &[String]) -> Router {
-    let cors = CorsLayer::new(CorsPolicy::new(cors_origins));
+    app_with_policy(state, CorsPolicy::new(cors_origins))
+}
+
+/// The service's routes with a CORS policy (read and write origins).
+pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
+    let cors = CorsLayer::new(policy);
     let mut router = Router::new();
     for (path, handler) in routes() {
         // Tiles are served by the fallback: see routes::tiles::fallback.

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tuilerie_server::config::{self, Config, LayerConfig};
-use tuilerie_server::{app_with_cors, inspect, loading, AppState, ServerOptions};
+use tuilerie_server::{app_with_policy, inspect, loading, AppState, ServerOptions};
 
 #[derive(Parser)]
 #[command(
@@ -157,6 +157,7 @@ fn serve(
     };
     let cors = config.server.cors_origins.clone().unwrap_or_else(|| vec!["*".into()]);
     let limits = config.server.connection_limits();
+    let cors_writes = config.server.cors_write_origins.clone().unwrap_or_default();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -175,7 +176,8 @@ fn serve(
             tracing::info!(layers = ok, failed = bad, "ready: open http://{addr}/");
         });
         tracing::info!("listening on http://{addr}/ (loading layers)");
-        tuilerie_server::serve::serve(listener, app_with_cors(state, &cors), limits, shutdown()).await;
+        let policy = tuilerie_server::cors::CorsPolicy::with_writes(&cors, &cors_writes);
+        tuilerie_server::serve::serve(listener, app_with_policy(state, policy), limits, shutdown()).await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
