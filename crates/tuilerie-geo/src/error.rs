@@ -35,7 +35,7 @@ pub enum GeoError {
     #[error("{path}: invalid dBase attribute table (record {record}): {message}")]
     Dbf { path: PathBuf, record: usize, message: String },
 
-    #[error("{path}: unknown character encoding {encoding:?} (from {origin}); set `encoding` for this layer, e.g. \"UTF-8\" or \"ISO-8859-1\"")]
+    #[error("{path}: unknown character encoding {encoding:?} (from {origin}), or one that does not keep ASCII (UTF-16); set `encoding` for this layer, e.g. \"UTF-8\" or \"ISO-8859-1\"")]
     UnknownEncoding { path: PathBuf, encoding: String, origin: String },
 
     #[error("{path}: unknown or unparsable coordinate reference system {definition:?} (from {origin}): {message}; set `crs` for this layer, e.g. \"EPSG:2154\"")]

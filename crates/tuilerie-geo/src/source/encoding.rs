@@ -24,7 +24,8 @@ impl DbfEncoding {
 /// Resolves an encoding label as found in `.cpg` files and configurations:
 /// WHATWG labels (`UTF-8`, `latin1`, `ISO-8859-15`, `windows-1252`), Windows
 /// code page numbers (`1252`, `65001`, `28591`), ESRI forms (`ANSI 1252`,
-/// `CP1252`) and DOS code pages (`437`, `850`).
+/// `CP1252`) and DOS code pages (`437`, `850`). `None` for unknown labels
+/// and for encodings whose ASCII is not ASCII (UTF-16, ISO-2022-JP...).
 pub fn from_label(label: &str, origin: &str) -> Option<DbfEncoding> {
     let clean = label.trim().trim_start_matches('\u{feff}').trim();
     let upper = clean.to_ascii_uppercase();
@@ -60,6 +61,12 @@ pub fn from_label(label: &str, origin: &str) -> Option<DbfEncoding> {
         "UTF8" => Some(encoding_rs::UTF_8),
         _ => encoding_rs::Encoding::for_label(clean.as_bytes()),
     })?;
+    // DBF text is bytes with ASCII as ASCII: UTF-16, ISO-2022-JP (stateful),
+    // WHATWG's "replacement" and x-user-defined would turn every value into
+    // garbage, so such labels are refused like unknown ones.
+    if !enc.is_ascii_compatible() || enc == encoding_rs::X_USER_DEFINED || enc == encoding_rs::REPLACEMENT {
+        return None;
+    }
     let name = if matches!(
         upper.as_str(),
         "ISO-8859-1" | "ISO8859-1" | "ISO88591" | "ISO_8859-1" | "LATIN1" | "LATIN-1" | "8859-1" | "88591"
@@ -162,5 +169,15 @@ mod tests {
         assert_eq!(from_language_driver(0x57).unwrap().name, "windows-1252");
         assert_eq!(from_language_driver(0x02).unwrap().name, "CP850");
         assert!(from_language_driver(0x00).is_none());
+    }
+
+    #[test]
+    fn encodings_that_do_not_keep_ascii_are_refused() {
+        for label in ["UTF-16", "UTF-16LE", "utf-16be", "ISO-2022-JP", "iso-2022-kr", "x-user-defined"] {
+            assert!(from_label(label, ".cpg file").is_none(), "{label}");
+        }
+        for label in ["UTF-8", "LATIN1", "1252", "Shift_JIS", "850"] {
+            assert!(from_label(label, ".cpg file").is_some(), "{label}");
+        }
     }
 }
