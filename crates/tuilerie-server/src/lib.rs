@@ -18,6 +18,7 @@ pub mod state;
 
 pub use state::{AppState, ServerOptions};
 
+use axum::middleware;
 use axum::routing::{get, MethodRouter};
 use axum::Router;
 use cors::{CorsLayer, CorsPolicy};
@@ -34,15 +35,44 @@ pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
     let mut router = Router::new();
     for (path, handler) in routes() {
         // Tiles are served by the fallback: see routes::tiles::fallback.
-        if path != routes::tiles::ROUTE {
-            router = router.route(path, handler);
+        if path == routes::tiles::ROUTE {
+            continue;
         }
+        let handler = if FORWARDED_URLS.contains(&path) {
+            handler.layer(middleware::map_response(vary_forwarded))
+        } else {
+            handler
+        };
+        router = router.route(path, handler);
     }
     router
         .fallback(routes::tiles::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(routes::tables::MAX_CSV_BYTES))
         .layer(cors)
         .with_state(state)
+}
+
+/// Routes whose answers hold absolute URLs built from `X-Forwarded-Host` and
+/// `X-Forwarded-Proto` (when no public URL is configured): a shared cache
+/// must keep one copy per value of those headers.
+const FORWARDED_URLS: &[&str] = &[
+    "/",
+    "/style.json",
+    "/catalog",
+    "/tiles/{layers}",
+    "/collections",
+    "/collections/{id}",
+    "/collections/{id}/items",
+    "/collections/{id}/items/{fid}",
+    "/maps",
+    "/maps/{id}",
+    "/maps/{id}/style.json",
+];
+
+async fn vary_forwarded(mut r: axum::response::Response) -> axum::response::Response {
+    r.headers_mut()
+        .append(axum::http::header::VARY, axum::http::HeaderValue::from_static("X-Forwarded-Host, X-Forwarded-Proto"));
+    r
 }
 
 /// Every route with its handler; documented one for one in

@@ -144,6 +144,9 @@ async fn tilejson_urls_are_absolute_from_forwarded_headers_or_public_url() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
+    // The answer depends on the forwarded headers: shared caches must know.
+    let vary: Vec<&str> = r.headers().get_all("vary").iter().filter_map(|v| v.to_str().ok()).collect();
+    assert!(vary.iter().any(|v| v.contains("X-Forwarded-Host")), "{vary:?}");
     let j = json(&b);
     assert_eq!(j["tilejson"], "3.0.0");
     assert_eq!(j["tiles"][0], "https://tiles.gironde.fr/tiles/communes,points/{z}/{x}/{y}.mvt");
