@@ -42,6 +42,8 @@ pub struct MapStore {
 pub const MAX_TABLES: usize = 64;
 /// Most maps an API client may keep.
 pub const MAX_MAPS: usize = 256;
+/// Most bytes all tables may hold together (their compact form).
+pub const MAX_TABLE_BYTES: usize = 256 * 1024 * 1024;
 
 impl MapStore {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
@@ -64,9 +66,25 @@ impl MapStore {
 
     /// Adds or replaces a table; an error when the store is full.
     pub fn put_table(&self, id: String, table: Table) -> Result<(), ThematicError> {
+        self.put_table_within(id, table, MAX_TABLE_BYTES)
+    }
+
+    /// [`MapStore::put_table`] with a byte budget for all tables together
+    /// (the replaced table's bytes are freed first).
+    pub fn put_table_within(&self, id: String, table: Table, max_bytes: usize) -> Result<(), ThematicError> {
         let mut inner = self.write();
         if !inner.tables.contains_key(&id) && inner.tables.len() >= MAX_TABLES {
             return Err(ThematicError::new("id", format!("at most {MAX_TABLES} tables; replace one (same id)")));
+        }
+        let others: usize = inner.tables.iter().filter(|(k, _)| **k != id).map(|(_, t)| t.heap_bytes()).sum();
+        if others + table.heap_bytes() > max_bytes {
+            return Err(ThematicError::new(
+                "body",
+                format!(
+                    "tables would hold {} bytes together, more than the limit of {max_bytes}; delete or replace one",
+                    others + table.heap_bytes()
+                ),
+            ));
         }
         inner.tables.insert(id, Arc::new(table));
         Ok(())
@@ -122,5 +140,32 @@ impl MapStore {
     /// Records a configured map that failed to build.
     pub fn record_failure(&self, id: String, e: &ThematicError) {
         self.write().failed.push(FailedMap { id, parameter: e.parameter.clone(), error: e.message.clone() });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_share_a_byte_budget_and_a_replaced_table_frees_its_share() {
+        let store = MapStore::default();
+        let csv = |n: usize| {
+            let mut s = String::from("code;v\n");
+            for i in 0..n {
+                s.push_str(&i.to_string());
+                s.push_str(";1\n");
+            }
+            Table::parse("t.csv", s.as_bytes()).unwrap()
+        };
+        let one = csv(1_000).heap_bytes();
+        let budget = one * 2 + one / 2;
+        store.put_table_within("a".into(), csv(1_000), budget).unwrap();
+        store.put_table_within("b".into(), csv(1_000), budget).unwrap();
+        let e = store.put_table_within("c".into(), csv(1_000), budget).unwrap_err();
+        assert!(e.message.contains("more than the limit"), "{e}");
+        // Replacing "b" under the same id counts only the new table.
+        store.put_table_within("b".into(), csv(1_000), budget).unwrap();
+        assert_eq!(store.tables().len(), 2);
     }
 }
