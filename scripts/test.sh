@@ -10,14 +10,27 @@ bash scripts/setup.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tuilerie-target}"
 
 # The shared real data: $TUILERIE_SHARED_DATA, else ../shared/data beside
-# this checkout; a fresh clone elsewhere (git clone . /tmp/check) finds it
-# beside the repository it was cloned from.
+# this checkout. A fresh clone elsewhere (git clone . /tmp/check, CI) finds
+# it beside the repository it was cloned from, or in shared/data of a
+# folder above it, or in this workplace's /work/shared/data. The tests
+# themselves only read $TUILERIE_SHARED_DATA or ../shared/data.
 if [ -z "${TUILERIE_SHARED_DATA:-}" ] && [ ! -d ../shared/data/gironde ]; then
+  candidates=()
   origin="$(git remote get-url origin 2>/dev/null || true)"
-  if [ -n "$origin" ] && [ -d "$origin/../shared/data/gironde" ]; then
-    TUILERIE_SHARED_DATA="$(cd "$origin/../shared/data" && pwd)"
-    export TUILERIE_SHARED_DATA
-  fi
+  [ -n "$origin" ] && candidates+=("$origin/../shared/data")
+  dir="$PWD"
+  while [ "$dir" != "/" ]; do
+    dir="$(dirname "$dir")"
+    candidates+=("$dir/shared/data")
+  done
+  candidates+=("/work/shared/data")
+  for c in "${candidates[@]}"; do
+    if [ -d "$c/gironde" ]; then
+      TUILERIE_SHARED_DATA="$(cd "$c" && pwd)"
+      export TUILERIE_SHARED_DATA
+      break
+    fi
+  done
 fi
 
 python3 scripts/check_modules.py
