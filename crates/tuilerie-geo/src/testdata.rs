@@ -20,11 +20,6 @@ impl Lcg {
     pub fn next(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
-
-    /// Uniform in [lo, hi).
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next()
-    }
 }
 
 /// One step of [`Lcg`] on a bare seed: uniform in [0, 1).

@@ -61,30 +61,35 @@ impl Drop for Server {
     }
 }
 
+/// Starts `tuilerie ARGS` on a free loopback port (TUILERIE_ADDR) and waits
+/// for `/health` to answer 200: the server, its port and that answer.
+fn start_server(args: &[&std::ffi::OsStr], stderr: Stdio) -> (Server, u16, String) {
+    let port = free_port();
+    let child = bin()
+        .args(args)
+        .env("TUILERIE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let start = Instant::now();
+    loop {
+        if let Some((200, body)) = http_get(port, "/health") {
+            return (server, port, body);
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "server not ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn serve_skips_a_bad_layer_serves_the_rest_and_honours_tuilerie_addr() {
     let dir = std::env::temp_dir().join(format!("tuilerie-serve-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("broken.geojson"), "{ not json").unwrap();
     std::fs::copy(root().join("data/communes-gironde.geojson"), dir.join("communes.geojson")).unwrap();
-    let port = free_port();
-    let child = bin()
-        .arg("serve")
-        .arg(&dir)
-        .env("TUILERIE_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let start = Instant::now();
-    let body = loop {
-        if let Some((200, body)) = http_get(port, "/health") {
-            break body;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "server not ready");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let (mut server, port, body) = start_server(&["serve".as_ref(), dir.as_os_str()], Stdio::piped());
     let health: serde_json::Value = serde_json::from_str(body.trim()).unwrap_or_default();
     assert_eq!(health["layers"], 1, "{body}");
     assert_eq!(health["failed"], 1, "{body}");
@@ -130,21 +135,8 @@ fn slow_and_idle_clients_are_disconnected_and_shutdown_has_a_deadline() {
         ),
     )
     .unwrap();
-    let port = free_port();
-    let child = bin()
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("TUILERIE_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    let start = Instant::now();
-    while http_get(port, "/health").is_none_or(|(s, _)| s != 200) {
-        assert!(start.elapsed() < Duration::from_secs(30), "server not ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (mut server, port, _) =
+        start_server(&["serve".as_ref(), "--config".as_ref(), config.as_os_str()], Stdio::null());
     // Headers that never end: the connection is closed after the timeout.
     let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
     slow.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1").unwrap();

@@ -16,12 +16,6 @@ impl QueryParams for HashMap<String, String> {
     }
 }
 
-impl QueryParams for [(&str, &str)] {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| *v)
-    }
-}
-
 /// A finite number, if the parameter is present.
 pub fn number(params: &(impl QueryParams + ?Sized), name: &str) -> Result<Option<f64>, ParamError> {
     match params.get(name) {
