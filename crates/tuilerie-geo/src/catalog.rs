@@ -98,6 +98,34 @@ impl Catalog {
         self.version
     }
 
+    /// A new catalog (with a new version) where `layer` replaces the layer
+    /// of the same id, or is added after the others, and any failure
+    /// recorded for `path` is cleared: a reload that succeeded.
+    pub fn with_layer(&self, path: &std::path::Path, layer: Layer) -> Catalog {
+        let mut layers = self.layers.clone();
+        let id = layer.id().clone();
+        match self.by_id.get(&id) {
+            Some(&i) => layers[i] = Arc::new(layer),
+            None => layers.push(Arc::new(layer)),
+        }
+        let failed = self.failed.iter().filter(|f| f.path != path).cloned().collect();
+        Catalog::from_parts(layers, failed)
+    }
+
+    /// A new catalog (with a new version) with the same layers and `failure`
+    /// recorded in place of any earlier one for the same path: a reload that
+    /// failed keeps the layer it would have replaced.
+    pub fn with_failure(&self, failure: FailedLayer) -> Catalog {
+        let mut failed: Vec<FailedLayer> = self.failed.iter().filter(|f| f.path != failure.path).cloned().collect();
+        failed.push(failure);
+        Catalog::from_parts(self.layers.clone(), failed)
+    }
+
+    fn from_parts(layers: Vec<Arc<Layer>>, failed: Vec<FailedLayer>) -> Catalog {
+        let by_id = layers.iter().enumerate().map(|(i, l)| (l.id().clone(), i)).collect();
+        Catalog { layers, by_id, failed, version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed) }
+    }
+
     pub fn ids(&self) -> Vec<&str> {
         self.layers.iter().map(|l| l.id().as_str()).collect()
     }

@@ -176,6 +176,11 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// Seconds open connections get to finish after SIGTERM (default 10).
     pub shutdown_timeout: Option<f64>,
+    /// Reload a layer when its files change (default true); SIGHUP
+    /// reloads every layer either way.
+    pub watch: Option<bool>,
+    /// Seconds without a file event before a reload starts (default 0.5).
+    pub reload_debounce: Option<f64>,
 }
 
 impl ServerConfig {
@@ -260,6 +265,7 @@ impl Config {
         for (key, v, max) in [
             ("header_timeout", self.server.header_timeout, 3600.0),
             ("shutdown_timeout", self.server.shutdown_timeout, 3600.0),
+            ("reload_debounce", self.server.reload_debounce, 60.0),
         ] {
             if let Some(v) = v {
                 if !(v > 0.0 && v <= max) {
@@ -367,6 +373,15 @@ impl LayerConfig {
 }
 
 /// Parses `host:port` (`localhost` accepted).
+/// Whether two paths name the same file (paths compared as given when one
+/// of them does not exist).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 pub fn parse_addr(s: &str) -> anyhow::Result<SocketAddr> {
     let s = s.trim();
     let fixed = s.strip_prefix("localhost:").map(|p| format!("127.0.0.1:{p}"));

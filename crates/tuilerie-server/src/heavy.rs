@@ -54,7 +54,13 @@ impl HeavyWork {
         };
         let permit = match tokio::time::timeout(self.wait, sem.clone().acquire_owned()).await {
             Ok(Ok(p)) => p,
-            _ => return Err(ApiError::Busy { retry_after: self.wait.as_secs().max(1) }),
+            _ => {
+                crate::metrics::refusal(match kind {
+                    Kind::Export => "export_queue",
+                    Kind::Build => "build_queue",
+                });
+                return Err(ApiError::Busy { retry_after: self.wait.as_secs().max(1) });
+            }
         };
         tokio::task::spawn_blocking(move || {
             let out = f();

@@ -12,6 +12,8 @@ pub mod heavy;
 pub mod inspect;
 pub mod loading;
 pub mod maps;
+pub mod metrics;
+pub mod reload;
 pub mod routes;
 pub mod serve;
 pub mod state;
@@ -49,6 +51,7 @@ pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
         .fallback(routes::tiles::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(routes::tables::MAX_CSV_BYTES))
         .layer(cors)
+        .layer(middleware::from_fn(metrics::track))
         .with_state(state)
 }
 
@@ -85,6 +88,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/favicon.ico", get(web::favicon)),
         ("/style.json", get(style::get)),
         ("/health", get(health::health)),
+        ("/metrics", get(routes::metrics::get)),
         ("/catalog", get(catalog::catalog)),
         ("/openapi.json", get(openapi::get)),
         ("/tiles/{layers}", get(tilejson::get)),

@@ -17,6 +17,15 @@ use tuilerie_server::{app_with_policy, inspect, loading, AppState, ServerOptions
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text (default) or as JSON objects, one per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "TUILERIE_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -53,23 +62,29 @@ enum Command {
 
 /// Logs to stderr; `RUST_LOG` overrides the default level (info for
 /// `serve`, warn for `inspect`, whose report goes to stdout).
-fn init_tracing(default: &str) {
+/// In JSON, each line is an object with `timestamp`, `level`, `fields`
+/// (`message` and the event's fields), `target` and `spans` (the request
+/// span carries `id`, `method` and `route`).
+fn init_tracing(default: &str, format: LogFormat) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().with_current_span(false).with_span_list(true).try_init(),
+    };
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(match cli.command {
-        Command::Serve { .. } => "info",
-        Command::Inspect { .. } => "warn",
-    });
+    init_tracing(
+        match cli.command {
+            Command::Serve { .. } => "info",
+            Command::Inspect { .. } => "warn",
+        },
+        cli.log_format,
+    );
     let result = match cli.command {
         Command::Serve { paths, config, addr, public_url } => serve(paths, config, addr, public_url),
         Command::Inspect { files, crs, encoding, json } => inspect_files(files, crs, encoding, json),
@@ -128,9 +143,10 @@ fn serve(
         None => Config::default(),
     };
     let mut layers: Vec<LayerConfig> = config.layers.clone();
+    let folders: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
     let files = tuilerie_geo::discover(&paths)?;
     for f in files {
-        let known = layers.iter().any(|l| same_file(&l.path, &f));
+        let known = layers.iter().any(|l| config::same_file(&l.path, &f));
         if !known {
             layers.push(LayerConfig::for_path(f));
         }
@@ -165,8 +181,16 @@ fn serve(
         let state = AppState::loading(options);
         let loader_state = state.clone();
         let (tables, maps) = (config.tables.clone(), config.maps.clone());
+        let reload_tx = std::sync::Arc::new(std::sync::OnceLock::new());
+        let on_hup = reload_tx.clone();
+        tokio::spawn(async move { forward_sighup(on_hup).await });
+        let watch = config.server.watch.unwrap_or(true);
+        let debounce = std::time::Duration::from_secs_f64(config.server.reload_debounce.unwrap_or(0.5));
         tokio::task::spawn_blocking(move || {
+            let start = std::time::Instant::now();
             let catalog = loading::load_catalog(&layers, true);
+            metrics::histogram!("tuilerie_layer_load_duration_seconds", "kind" => "load")
+                .record(start.elapsed().as_secs_f64());
             let (ok, bad) = (catalog.layers().len(), catalog.failed().len());
             for f in catalog.failed() {
                 tracing::error!("skipped layer: {}", f.error);
@@ -174,6 +198,8 @@ fn serve(
             loader_state.set_catalog(catalog);
             loading::build_maps(&loader_state, &tables, maps);
             tracing::info!(layers = ok, failed = bad, "ready: open http://{addr}/");
+            let reloader = tuilerie_server::reload::Reloader::new(loader_state, layers, folders, debounce);
+            let _ = reload_tx.set(reloader.start(watch));
         });
         tracing::info!("listening on http://{addr}/ (loading layers)");
         let policy = tuilerie_server::cors::CorsPolicy::with_writes(&cors, &cors_writes);
@@ -183,11 +209,24 @@ fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
+/// SIGHUP asks the reloader (once started) to reload every layer.
+async fn forward_sighup(
+    reloader: std::sync::Arc<std::sync::OnceLock<std::sync::mpsc::Sender<tuilerie_server::reload::Trigger>>>,
+) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+        while hup.recv().await.is_some() {
+            match reloader.get() {
+                Some(tx) => {
+                    let _ = tx.send(tuilerie_server::reload::Trigger::Signal);
+                }
+                None => tracing::warn!("SIGHUP ignored: layers are still loading"),
+            }
+        }
     }
+    #[cfg(not(unix))]
+    let _ = reloader;
 }
 
 async fn shutdown() {

@@ -74,10 +74,12 @@ impl MapStore {
     pub fn put_table_within(&self, id: String, table: Table, max_bytes: usize) -> Result<(), ThematicError> {
         let mut inner = self.write();
         if !inner.tables.contains_key(&id) && inner.tables.len() >= MAX_TABLES {
+            crate::metrics::refusal("max_tables");
             return Err(ThematicError::new("id", format!("at most {MAX_TABLES} tables; replace one (same id)")));
         }
         let others: usize = inner.tables.iter().filter(|(k, _)| **k != id).map(|(_, t)| t.heap_bytes()).sum();
         if others + table.heap_bytes() > max_bytes {
+            crate::metrics::refusal("max_table_bytes");
             return Err(ThematicError::new(
                 "body",
                 format!(
@@ -130,6 +132,7 @@ impl MapStore {
         let entry = MapEntry { map: Arc::new(map), version: self.next_version.fetch_add(1, Ordering::Relaxed) };
         let mut inner = self.write();
         if !inner.maps.contains_key(&entry.map.id) && inner.maps.len() >= MAX_MAPS {
+            crate::metrics::refusal("max_maps");
             return Err(ThematicError::new("id", format!("at most {MAX_MAPS} maps; replace or delete one")));
         }
         inner.failed.retain(|f| f.id != entry.map.id);

@@ -65,6 +65,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
     loop {
         if permits.available_permits() == 0 && !full_logged.swap(true, Ordering::Relaxed) {
             tracing::warn!(max_connections = limits.max_connections, "connection cap reached; new connections wait");
+            crate::metrics::refusal("max_connections");
         }
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
@@ -89,8 +90,12 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
         let service = TowerToHyperService::new(app.clone());
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
         let conn = graceful.watch(conn);
+        metrics::counter!("tuilerie_connections_total").increment(1);
+        let open = metrics::gauge!("tuilerie_connections_open");
+        open.increment(1.0);
         tokio::spawn(async move {
             let _ = conn.await;
+            open.decrement(1.0);
             drop(permit);
         });
     }

@@ -70,6 +70,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// A state whose catalog is still loading.
     pub fn loading(options: ServerOptions) -> Self {
+        crate::metrics::handle();
         AppState(Arc::new(StateInner {
             catalog: ArcSwapOption::empty(),
             tiles: TileCache::new(options.cache_bytes),

@@ -175,3 +175,162 @@ fn slow_and_idle_clients_are_disconnected_and_shutdown_has_a_deadline() {
     }
     drop(holder);
 }
+
+/// `GET path` with extra header lines: the whole response (head and body).
+fn http_raw(port: u16, path: &str, extra: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra}\r\n").unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn header_of(response: &str, name: &str) -> Option<String> {
+    let head = response.split("\r\n\r\n").next()?;
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+/// A GeoJSON FeatureCollection of `n` points, written the way editors
+/// save: a temporary file renamed over the old one.
+fn write_points(path: &std::path::Path, n: usize) {
+    let features: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"type":"Feature","properties":{{"name":"p{i}"}},"geometry":{{"type":"Point","coordinates":[{},44.8]}}}}"#,
+                -0.6 + i as f64 * 0.01
+            )
+        })
+        .collect();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(","))).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// Polls `check` every 100 ms for up to 10 s.
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !check() {
+        assert!(t.elapsed() < Duration::from_secs(10), "not within 10 s: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn matched(port: u16, layer: &str) -> i64 {
+    let (_, body) = http_get(port, &format!("/collections/{layer}/items?limit=1")).unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v["numberMatched"].as_i64()).unwrap_or(-1)
+}
+
+#[test]
+fn changed_files_are_reloaded_a_broken_one_keeps_its_layer_and_sighup_reloads_everything() {
+    let dir = std::env::temp_dir().join(format!("tuilerie-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let points = dir.join("points.geojson");
+    write_points(&points, 2);
+    let log_path = dir.join("log.jsonl");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (server, port, _) =
+        start_server(&["serve".as_ref(), "--log-format".as_ref(), "json".as_ref(), dir.as_os_str()], log.into());
+    assert_eq!(matched(port, "points"), 2);
+    let tile_etag = || header_of(&http_raw(port, "/tiles/points/0/0/0.mvt", ""), "etag");
+    let before = tile_etag().unwrap();
+
+    // A changed file: served within the debounce and load time, with new tiles.
+    write_points(&points, 3);
+    eventually("3 points after the rewrite", || matched(port, "points") == 3);
+    assert_ne!(tile_etag().unwrap(), before, "the tile of a reloaded layer must change");
+
+    // A broken file: the old layer stays, the error is in /catalog.
+    let tmp = dir.join("points.tmp");
+    std::fs::write(&tmp, "{\"type\": \"FeatureCollection\", \"features\": [").unwrap();
+    std::fs::rename(&tmp, &points).unwrap();
+    eventually("the failed reload listed in /catalog", || {
+        http_get(port, "/catalog").is_some_and(|(_, b)| b.contains("points.geojson") && b.contains("\"failed\":[{"))
+    });
+    assert_eq!(matched(port, "points"), 3, "a failed reload must keep the previous layer");
+
+    // A new file in the served folder becomes a layer; fixing the broken
+    // one clears its failure.
+    write_points(&dir.join("more.geojson"), 4);
+    write_points(&points, 5);
+    eventually("the new layer and the fixed one", || matched(port, "more") == 4 && matched(port, "points") == 5);
+    let (_, catalog) = http_get(port, "/catalog").unwrap();
+    assert!(catalog.contains("\"failed\":[]"), "{catalog}");
+
+    // SIGHUP reloads every layer even when nothing changed.
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
+    let reloads =
+        || std::fs::read_to_string(&log_path).unwrap().lines().filter(|l| l.contains("layer reloaded")).count();
+    let seen = reloads();
+    eventually("a reload after SIGHUP", || reloads() >= seen + 2);
+    assert_eq!(matched(port, "points"), 5);
+
+    // Metrics of the same process.
+    let (status, metrics) = http_get(port, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    for needle in [
+        "tuilerie_layer_reloads_total{result=\"ok\"}",
+        "tuilerie_layer_reloads_total{result=\"failed\"} 1",
+        "tuilerie_layer_features{layer=\"points\"} 5",
+        "tuilerie_layer_features{layer=\"more\"} 4",
+        "route=\"/collections/{id}/items\"",
+        "route=\"/tiles/{layers}/{z}/{x}/{y}\"",
+        "tuilerie_tile_cache_misses_total",
+        "tuilerie_http_request_duration_seconds_bucket{route=\"/catalog\",le=\"+Inf\"}",
+        "tuilerie_connections_total",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing in\n{metrics}");
+    }
+    drop(server);
+    // Every log line is one JSON object.
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string() && v["fields"]["message"].is_string(), "{line}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn request_ids_are_echoed_or_made_and_carried_by_the_log_lines() {
+    let dir = std::env::temp_dir().join(format!("tuilerie-reqid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join("log.jsonl");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let port = free_port();
+    let child = bin()
+        .args(["serve", "--log-format", "json"])
+        .arg(root().join("data/communes-gironde.geojson"))
+        .env("TUILERIE_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info,tuilerie_server::metrics=debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    eventually("ready", || http_get(port, "/health").is_some_and(|(s, _)| s == 200));
+    let given = http_raw(port, "/collections/nope", "X-Request-Id: rq-4242\r\n");
+    assert!(given.starts_with("HTTP/1.1 404"), "{given}");
+    assert_eq!(header_of(&given, "x-request-id").as_deref(), Some("rq-4242"));
+    // An id with a control character or over 128 characters is replaced.
+    let long = "x".repeat(200);
+    let replaced = http_raw(port, "/health", &format!("X-Request-Id: {long}\r\n"));
+    let made = header_of(&replaced, "x-request-id").unwrap();
+    assert!(!made.is_empty() && made.len() < 40 && made != long, "{made}");
+    let other = header_of(&http_raw(port, "/health", ""), "x-request-id").unwrap();
+    assert_ne!(made, other, "ids must differ between requests");
+    eventually("the access log line of rq-4242", || {
+        std::fs::read_to_string(&log_path).unwrap().lines().any(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            let span = &v["spans"][0];
+            span["id"] == "rq-4242" && span["route"] == "/collections/{id}" && v["fields"]["status"] == 404
+        })
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

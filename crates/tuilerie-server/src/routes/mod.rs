@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod health;
 pub mod maps;
+pub mod metrics;
 pub mod nearest;
 pub mod ogc;
 pub mod openapi;

@@ -80,6 +80,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         params: &[q("layers", "string", "comma-separated layer ids (default: all)")],
         responses: &[(200, "style", JSON), NF],
     },
+    Endpoint { route: "/metrics", doc_path: None, summary: "Prometheus metrics (text exposition format 0.0.4): requests and latency per route, tile cache, loads and reloads, features per layer, connections, refusals per limit", params: &[], responses: &[(200, "metrics", "text/plain")] },
     Endpoint { route: "/health", doc_path: None, summary: "Readiness: 200 with the layer count once loaded, 503 while loading", params: &[], responses: &[(200, "ready", JSON), (503, "loading", JSON)] },
     Endpoint { route: "/catalog", doc_path: None, summary: "Every layer with its metadata and TileJSON URL", params: &[], responses: &[(200, "layers and failed layers", JSON)] },
     Endpoint { route: "/openapi.json", doc_path: None, summary: "This document", params: &[], responses: &[(200, "OpenAPI 3.0", "application/vnd.oai.openapi+json;version=3.0")] },

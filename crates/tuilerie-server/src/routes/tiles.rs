@@ -47,6 +47,7 @@ pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
         _ => return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET,HEAD")]).into_response(),
     };
     let mut response = tile(State(state), req).await.into_response();
+    response.extensions_mut().insert(crate::metrics::Route(ROUTE));
     if head {
         if let Some(size) = response.body().size_hint().exact() {
             response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
@@ -114,6 +115,7 @@ pub async fn tile(State(state): State<AppState>, req: Request) -> Result<Respons
     // Hot path: a list is cached only after it resolved, under this version.
     let key = TileKeyRef { source: TileSource::Layers, layers: &layers, z: coord.z, x: coord.x, y: coord.y, version };
     if let Some(hit) = state.tiles.get_ref(&key) {
+        metrics::counter!("tuilerie_tile_cache_hits_total").increment(1);
         return Ok(respond(&state, &hit, req.headers()));
     }
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
@@ -137,6 +139,7 @@ pub async fn render_cached(
     state
         .tiles
         .get_or_render(key, move || async move {
+            metrics::counter!("tuilerie_tile_cache_misses_total").increment(1);
             // A small tile is cut faster than a hand-over to the blocking
             // pool (two context switches) would take: render it in place.
             let small = coord.z >= INLINE_MIN_ZOOM && {
