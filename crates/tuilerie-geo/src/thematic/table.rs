@@ -128,9 +128,15 @@ impl Table {
             }
         }
         // Line numbers from byte offsets (the csv crate's own line count
-        // does not follow CRLF files or blank lines).
-        let line_starts: Vec<usize> = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        // does not follow CRLF files or blank lines). A line ends at LF,
+        // CRLF or a lone CR (old Mac files), as the csv reader has it.
         let raw = text.as_bytes();
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(raw.iter().enumerate().filter_map(|(i, &b)| {
+                let ends = b == b'\n' || (b == b'\r' && raw.get(i + 1) != Some(&b'\n'));
+                ends.then_some(i + 1)
+            }))
+            .collect();
         let line_at = |byte: u64| {
             // A record may be said to start on the previous line's terminator.
             let mut b = byte as usize;
@@ -252,6 +258,9 @@ mod tests {
         assert_eq!(t.lines, [2, 3]);
         let t = Table::parse("b.csv", b"a;b\n\n1;2\n\n3;4\n").unwrap();
         assert_eq!(t.lines, [3, 5]);
+        // A lone CR ends a line too (found by fuzzing: two rows had line 2).
+        let t = Table::parse("c.csv", b"a;b\r\n1;2\r3;4\r\n5;6\n").unwrap();
+        assert_eq!(t.lines, [2, 3, 4]);
     }
 
     #[test]

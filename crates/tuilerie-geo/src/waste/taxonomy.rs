@@ -184,18 +184,19 @@ impl Taxonomy {
     /// no word of the taxonomy is that long, and the edit distance costs the
     /// product of the lengths.
     pub fn suggest(&self, word: &str, n: usize) -> Vec<String> {
-        let w: String = fold(word).chars().take(SUGGEST_CHARS).collect();
-        let mut scored: Vec<(usize, String)> = Vec::new();
+        let w: Vec<char> = fold(word).chars().take(SUGGEST_CHARS).collect();
+        let mut scratch = Levenshtein::default();
+        let mut scored: Vec<(usize, &str)> = Vec::new();
         for (c, f) in self.categories.iter().zip(&self.folded) {
             let words = std::iter::once(&c.id).chain(c.synonyms.iter()).chain(c.keys.iter());
             let folded = std::iter::once(&f.suggest_id).chain(f.synonyms.iter()).chain(f.suggest_keys.iter());
             for (cand, folded) in words.zip(folded) {
-                scored.push((levenshtein(&w, folded), cand.clone()));
+                scored.push((scratch.distance(&w, folded), cand.as_str()));
             }
         }
-        scored.sort();
+        scored.sort_unstable();
         scored.dedup_by(|a, b| a.1 == b.1);
-        scored.into_iter().take(n).map(|(_, s)| s).collect()
+        scored.into_iter().take(n).map(|(_, s)| s.to_string()).collect()
     }
 
     /// Every word people may type, for autocompletion: `(word, category id)`.
@@ -212,17 +213,32 @@ impl Taxonomy {
     }
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + (ca != *cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1);
+/// Edit distance with its buffers kept between calls (suggestions compare
+/// one word with every word of the taxonomy).
+#[derive(Default)]
+struct Levenshtein {
+    b: Vec<char>,
+    prev: Vec<usize>,
+    cur: Vec<usize>,
+}
+
+impl Levenshtein {
+    fn distance(&mut self, a: &[char], b: &str) -> usize {
+        self.b.clear();
+        self.b.extend(b.chars());
+        let n = self.b.len();
+        self.prev.clear();
+        self.prev.extend(0..=n);
+        for (i, ca) in a.iter().enumerate() {
+            self.cur.clear();
+            self.cur.resize(n + 1, i + 1);
+            for (j, cb) in self.b.iter().enumerate() {
+                self.cur[j + 1] = (self.prev[j] + (ca != cb) as usize).min(self.prev[j + 1] + 1).min(self.cur[j] + 1);
+            }
+            std::mem::swap(&mut self.prev, &mut self.cur);
         }
-        prev = cur;
+        self.prev[n]
     }
-    prev[b.len()]
 }
 
 #[cfg(test)]
