@@ -37,3 +37,8 @@ python3 scripts/check_modules.py
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked "$@"
+# Bounded forms of the long runs: API conformance (schemathesis, 30 cases
+# per operation), every fuzz target for 5 s (after replaying the inputs
+# of crashes found before), a 20-second soak.
+bash scripts/conformance.sh 30
+bash scripts/fuzz.sh 5

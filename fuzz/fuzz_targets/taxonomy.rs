@@ -1,6 +1,6 @@
-//! The waste taxonomy's word lookup, suggestions and `accepts=` lists on
-//! arbitrary text: never a panic, suggestions bounded, and every word that
-//! resolves names categories of the taxonomy.
+//! The waste taxonomy's word lookup and `accepts=` lists (with their
+//! suggestions for unknown words) on arbitrary text: never a panic, and an
+//! error always names the `accepts` parameter.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,7 +15,6 @@ fuzz_target!(|data: &[u8]| {
     if let Some(i) = t.first_category(&text) {
         let _ = t.get(i);
     }
-    assert!(t.suggest(&text, 5).len() <= 5);
     let _ = words_mask(&text, t);
     match parse_accepts(&text) {
         Ok(mask) => {

@@ -43,6 +43,9 @@ pub struct Endpoint {
     pub responses: &'static [(u16, &'static str, &'static str)],
 }
 
+/// Ids of layers, maps and tables: 1 to 100 letters, digits, `-`, `_`, `.`
+/// (not only dots).
+const ID_PATTERN: &str = "^(?!\\.+$)[A-Za-z0-9_.-]{1,100}$";
 const JSON: &str = "application/json";
 const GEOJSON: &str = "application/geo+json";
 const ERR: (u16, &str, &str) = (400, "invalid parameter: {\"error\", \"parameter\"}", JSON);
@@ -63,7 +66,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         doc_path: None,
         summary: "The web map for browsers (Accept: text/html or ?f=html); the OGC API landing page as JSON otherwise",
         params: &[q("f", "string", "html or json (default: from the Accept header)"), q("lang", "string", "page language: fr (default) or en")],
-        responses: &[(200, "web page or links to the API", JSON)],
+        responses: &[(200, "links to the API (OGC API landing page)", JSON), (200, "the web map", "text/html"), ERR],
     },
     Endpoint {
         route: "/assets/{file}",
@@ -201,6 +204,35 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
+/// The schema of a parameter: its type and the bounds the server checks
+/// (parameters of the same name mean the same thing on every route).
+fn schema(p: &Param) -> Value {
+    let mut s = json!({"type": p.ty});
+    let bounds: Option<(f64, Option<f64>)> = match (p.name, p.ty) {
+        ("z", _) => Some((0.0, Some(f64::from(tuilerie_geo::tiling::MAX_ZOOM)))),
+        ("x" | "y" | "offset" | "max_distance", _) => Some((0.0, None)),
+        ("k", _) => Some((1.0, Some(tuilerie_geo::query::MAX_K as f64))),
+        ("limit", _) => Some((1.0, Some(tuilerie_geo::query::MAX_LIMIT as f64))),
+        ("width", _) => Some((f64::from(super::maps::MIN_WIDTH), Some(f64::from(super::maps::MAX_WIDTH)))),
+        ("lon", _) => Some((-180.0, Some(180.0))),
+        ("lat", _) => Some((-90.0, Some(90.0))),
+        _ => None,
+    };
+    if let Some((min, max)) = bounds {
+        s["minimum"] = json!(min);
+        if let Some(max) = max {
+            s["maximum"] = json!(max);
+        }
+    }
+    match p.name {
+        "lang" => s["enum"] = json!(["fr", "en"]),
+        "f" => s["enum"] = json!(["html", "json"]),
+        "type" => s["enum"] = json!(["container", "centre"]),
+        _ => {}
+    }
+    s
+}
+
 /// The OpenAPI document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -214,17 +246,20 @@ pub fn document() -> Value {
                     "in": match p.place { In::Path => "path", In::Query => "query" },
                     "required": p.required,
                     "description": p.description,
-                    "schema": {"type": p.ty},
+                    "schema": schema(p),
                 })
             })
             .collect();
         let mut responses = Map::new();
         for (code, desc, ct) in e.responses {
-            let mut r = json!({"description": desc});
+            // Several entries of one status: one response, several media types.
+            let r = responses.entry(code.to_string()).or_insert_with(|| json!({"description": desc}));
             if ![204, 304].contains(code) {
-                r["content"] = json!({ *ct: {"schema": {}} });
+                if r.get("content").is_none() {
+                    r["content"] = json!({});
+                }
+                r["content"][*ct] = json!({"schema": {}});
             }
-            responses.insert(code.to_string(), r);
         }
         let mut item = json!({"get": {"summary": e.summary, "parameters": params, "responses": responses}});
         for (_, method, summary, body) in OTHER_METHODS.iter().filter(|m| m.0 == e.route) {
@@ -239,7 +274,24 @@ pub fn document() -> Value {
                 op["responses"]["404"] = json!({"description": "unknown"});
                 op["responses"]["409"] = json!({"description": "in use by the resources listed in used_by"});
             } else {
-                op["requestBody"] = json!({"required": true, "content": {*body: {"schema": {}}}});
+                let body_schema = if *body == "text/csv" {
+                    // Any text (a schema type would make every JSON value
+                    // a "string" or "not a string" to generators).
+                    json!({})
+                } else {
+                    json!({"type": "object", "required": ["title", "layer"], "properties": {
+                        "id": {"type": "string", "pattern": ID_PATTERN},
+                        "title": {"type": "string"},
+                        "layer": {"type": "string"},
+                    }})
+                };
+                op["requestBody"] = json!({"required": true, "content": {*body: {"schema": body_schema}}});
+                if e.route == "/tables" {
+                    op["parameters"] = json!([
+                        {"name": "id", "in": "query", "required": true, "description": "table id", "schema": {"type": "string", "pattern": ID_PATTERN}},
+                        {"name": "name", "in": "query", "required": false, "description": "file name shown in messages", "schema": {"type": "string"}},
+                    ]);
+                }
                 op["responses"]["415"] = json!({"description": "the body's Content-Type is not the one documented"});
             }
             item[*method] = op;

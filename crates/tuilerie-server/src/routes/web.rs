@@ -104,6 +104,14 @@ pub async fn root(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    // The page reads `lang` itself; it is checked here so that a typo is
+    // told rather than silently shown in French.
+    for (name, allowed) in [("lang", ["fr", "en"]), ("f", ["html", "json"])] {
+        if let Some(v) = params.get(name).filter(|v| !allowed.contains(&v.as_str())) {
+            let message = format!("{name} must be {} or {}, got {v:?}", allowed[0], allowed[1]);
+            return crate::error::ApiError::bad(name, message).into_response();
+        }
+    }
     if wants_html(&params, &headers) {
         let mut r = serve(position("index.html").unwrap_or(0), &headers);
         r.headers_mut().insert(header::VARY, header::HeaderValue::from_static("Accept, Accept-Encoding"));
