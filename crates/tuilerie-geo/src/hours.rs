@@ -52,6 +52,10 @@ struct Memo {
 /// searched over a limited horizon).
 const NO_CHANGE_REUSE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
+/// Days ahead in which the next opening or closing is searched: beyond a
+/// year and a month, a schedule has no next change worth showing.
+const NEXT_CHANGE_HORIZON_DAYS: i64 = 400;
+
 impl std::fmt::Debug for Schedules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Schedules")
@@ -153,7 +157,11 @@ impl Schedules {
             RuleKind::Closed => OpenState::Closed,
             RuleKind::Unknown => OpenState::Unknown,
         };
-        let next = oh.next_change(local);
+        // The next change within a horizon: the crate's own next_change
+        // looks up to the year 10000, a second of CPU for a value that
+        // never changes, such as "08:00-08:00" (found by fuzzing).
+        let horizon = local + chrono::Duration::days(NEXT_CHANGE_HORIZON_DAYS);
+        let next = oh.iter_range(local, horizon).next().map(|r| r.range.end).filter(|end| *end < horizon);
         let until = next.map_or(at + NO_CHANGE_REUSE, |n| n.with_timezone(&Utc));
         let memo = Memo { from: at, until, state, next, next_text: next.map(|t| Arc::from(t.to_rfc3339())) };
         if let Ok(mut guard) = slot.try_lock() {
@@ -175,6 +183,22 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_schedule_that_never_changes_is_evaluated_quickly() {
+        // "08:00-08:00" is open all day every day: the search for its next
+        // change took a second (up to the year 10000); it stops at the horizon.
+        let tz = parse_timezone("Europe/Paris").unwrap();
+        let s = Schedules::build(["08:00-08:00", "Jan-Mar Mo 10:00-11:00"].into_iter().map(Some), tz);
+        let t = std::time::Instant::now();
+        let (state, next) = s.evaluate(0, utc("2025-07-30T10:00:00Z"));
+        assert!(t.elapsed() < std::time::Duration::from_millis(200), "{:?}", t.elapsed());
+        assert_eq!((state, next), (OpenState::Open, None));
+        // A seasonal schedule still finds its next opening months ahead.
+        let (state, next) = s.evaluate(1, utc("2025-07-30T10:00:00Z"));
+        assert_eq!(state, OpenState::Closed);
+        assert_eq!(next.unwrap(), tz.with_ymd_and_hms(2026, 1, 5, 10, 0, 0).unwrap());
     }
 
     #[test]
