@@ -176,6 +176,8 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// Seconds open connections get to finish after SIGTERM (default 10).
     pub shutdown_timeout: Option<f64>,
+    /// Seconds for a request body to arrive whole (default 30).
+    pub body_timeout: Option<f64>,
     /// Reload a layer when its files change (default true); SIGHUP
     /// reloads every layer either way.
     pub watch: Option<bool>,
@@ -266,6 +268,7 @@ impl Config {
             ("header_timeout", self.server.header_timeout, 3600.0),
             ("shutdown_timeout", self.server.shutdown_timeout, 3600.0),
             ("reload_debounce", self.server.reload_debounce, 60.0),
+            ("body_timeout", self.server.body_timeout, 3600.0),
         ] {
             if let Some(v) = v {
                 if !(v > 0.0 && v <= max) {

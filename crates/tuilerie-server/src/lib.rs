@@ -50,9 +50,53 @@ pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
     router
         .fallback(routes::tiles::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(routes::tables::MAX_CSV_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), read_body))
         .layer(cors)
         .layer(middleware::from_fn(metrics::track))
         .with_state(state)
+}
+
+/// Reads the body of a write request whole, within the body timeout and
+/// the size limit, before the handler runs: a client that sends its body
+/// slowly (or stops) gets 408 and frees its connection, one that sends too
+/// much gets 413. GET, HEAD and OPTIONS pass through.
+async fn read_body(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{Method, StatusCode};
+    use axum::response::IntoResponse;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let limit = routes::tables::MAX_CSV_BYTES;
+    let refuse = |status: StatusCode, message: String| {
+        (status, axum::Json(serde_json::json!({"error": message, "parameter": "body"}))).into_response()
+    };
+    let (parts, body) = req.into_parts();
+    let timeout = state.options.body_timeout;
+    let limited = http_body_util::Limited::new(body, limit);
+    match tokio::time::timeout(timeout, http_body_util::BodyExt::collect(limited)).await {
+        Ok(Ok(collected)) => {
+            next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(collected.to_bytes()))).await
+        }
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            crate::metrics::refusal("body_bytes");
+            refuse(StatusCode::PAYLOAD_TOO_LARGE, format!("the request body is larger than the limit of {limit} bytes"))
+        }
+        Ok(Err(e)) => refuse(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}")),
+        Err(_) => {
+            crate::metrics::refusal("body_timeout");
+            refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive whole within {} s (server.body_timeout)",
+                    timeout.as_secs_f64()
+                ),
+            )
+        }
+    }
 }
 
 /// Routes whose answers hold absolute URLs built from `X-Forwarded-Host` and

@@ -19,6 +19,8 @@ pub struct ServerOptions {
     pub cache_bytes: u64,
     /// Web map title and optional basemap.
     pub web: crate::config::WebConfig,
+    /// Time for a request body to arrive whole (slow uploads are cut).
+    pub body_timeout: std::time::Duration,
 }
 
 impl ServerOptions {
@@ -38,6 +40,7 @@ impl Default for ServerOptions {
             cache_control: "public, max-age=3600".into(),
             cache_bytes: 256 * 1024 * 1024,
             web: Default::default(),
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

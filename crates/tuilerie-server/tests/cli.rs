@@ -130,7 +130,7 @@ fn slow_and_idle_clients_are_disconnected_and_shutdown_has_a_deadline() {
     std::fs::write(
         &config,
         format!(
-            "[server]\nheader_timeout = 1\nshutdown_timeout = 2\n[[layers]]\npath = {:?}\n",
+            "[server]\nheader_timeout = 1\nbody_timeout = 1\nshutdown_timeout = 2\n[[layers]]\npath = {:?}\n",
             root().join("data/communes-gironde.geojson")
         ),
     )
@@ -143,6 +143,16 @@ fn slow_and_idle_clients_are_disconnected_and_shutdown_has_a_deadline() {
     let t = Instant::now();
     let (_, closed) = read_until_closed(&mut slow, Duration::from_secs(8));
     assert!(closed, "a client sending partial headers was kept for {:?}", t.elapsed());
+    // A body that does not arrive whole within body_timeout: 408, closed.
+    let mut slow_body = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow_body
+        .write_all(b"POST /tables?id=t HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\nContent-Length: 100\r\n\r\ncode;v\n")
+        .unwrap();
+    let t = Instant::now();
+    let (answer, _) = read_until_closed(&mut slow_body, Duration::from_secs(8));
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     // A request head over 64 KiB is refused, not buffered.
     let mut big = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let long = "a".repeat(100_000);
