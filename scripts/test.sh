@@ -40,8 +40,10 @@ cargo test --workspace --locked "$@"
 # Bounded forms of the long runs: API conformance (schemathesis, 30 cases
 # per operation), every fuzz target for 5 s (after replaying the inputs
 # of crashes found before), a 20-second soak with 200 slow idle clients,
-# the resident-memory checks of tables and PNG exports.
+# the resident-memory checks of tables and PNG exports, tiles during
+# hostile requests and the growth of costs with input size.
 bash scripts/conformance.sh 30
 bash scripts/fuzz.sh 5
 python3 scripts/soak.py --seconds 20 --idle 200 --binary "$CARGO_TARGET_DIR/debug/tuilerie"
 python3 scripts/memory.py --binary "$CARGO_TARGET_DIR/debug/tuilerie"
+python3 scripts/hostile.py --binary "$CARGO_TARGET_DIR/debug/tuilerie"
