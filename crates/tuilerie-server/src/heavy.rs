@@ -2,7 +2,7 @@
 //! PNG exports) runs on the blocking pool, a few at a time per kind, so
 //! that it can neither occupy the async workers that answer tiles nor take
 //! memory without bound (an 8,000-pixel PNG holds about 200 MB while it is
-//! drawn). A request that cannot start within [`QUEUE_WAIT`] is answered
+//! drawn; large exports take several slots). A request that cannot start within [`QUEUE_WAIT`] is answered
 //! 503 with `Retry-After`.
 
 use crate::error::ApiError;
@@ -26,20 +26,44 @@ pub enum Kind {
 pub struct HeavyWork {
     exports: Arc<Semaphore>,
     builds: Arc<Semaphore>,
+    export_slots: u32,
+    build_slots: u32,
     wait: Duration,
 }
 
+/// Export slots: four exports up to 4,000 pixels wide at once, or one of
+/// 8,000 (see [`export_weight`]): an 8,000-pixel PNG holds about 450 MB
+/// while it is drawn, and two at once came near 1 GB.
+pub const EXPORT_SLOTS: usize = 4;
+
 impl Default for HeavyWork {
     fn default() -> Self {
-        HeavyWork::new(2, 2, QUEUE_WAIT)
+        HeavyWork::new(EXPORT_SLOTS, 2, QUEUE_WAIT)
     }
+}
+
+/// Slots an export `width` pixels wide takes: its area in units of a
+/// 4,000-pixel-wide image (PNG memory grows with the area; an SVG is text
+/// and takes one).
+pub fn export_weight(width: u32, png: bool) -> u32 {
+    if !png {
+        return 1;
+    }
+    let units = (f64::from(width) / 4000.0).powi(2).ceil();
+    units.clamp(1.0, EXPORT_SLOTS as f64) as u32
 }
 
 impl HeavyWork {
     /// At most `exports` exports and `builds` uploads or builds at once;
     /// a request waits at most `wait` for its turn.
     pub fn new(exports: usize, builds: usize, wait: Duration) -> Self {
-        HeavyWork { exports: Arc::new(Semaphore::new(exports)), builds: Arc::new(Semaphore::new(builds)), wait }
+        HeavyWork {
+            exports: Arc::new(Semaphore::new(exports)),
+            builds: Arc::new(Semaphore::new(builds)),
+            export_slots: exports as u32,
+            build_slots: builds as u32,
+            wait,
+        }
     }
 
     /// Runs `f` on the blocking pool once a slot of `kind` is free.
@@ -48,11 +72,23 @@ impl HeavyWork {
         kind: Kind,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let sem = match kind {
-            Kind::Export => &self.exports,
-            Kind::Build => &self.builds,
+        self.run_weighted(kind, 1, f).await
+    }
+
+    /// Runs `f` once `weight` slots of `kind` are free (clamped to the
+    /// capacity): a large export takes the room of several small ones.
+    pub async fn run_weighted<T: Send + 'static>(
+        &self,
+        kind: Kind,
+        weight: u32,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (sem, capacity) = match kind {
+            Kind::Export => (&self.exports, self.export_slots),
+            Kind::Build => (&self.builds, self.build_slots),
         };
-        let permit = match tokio::time::timeout(self.wait, sem.clone().acquire_owned()).await {
+        let weight = weight.clamp(1, capacity.max(1));
+        let permit = match tokio::time::timeout(self.wait, sem.clone().acquire_many_owned(weight)).await {
             Ok(Ok(p)) => p,
             _ => {
                 crate::metrics::refusal(match kind {
@@ -101,6 +137,8 @@ mod tests {
         // ...while another kind still runs.
         assert_eq!(heavy.run(Kind::Build, || 7).await.unwrap(), 7);
         release.send(()).unwrap();
+        assert_eq!((export_weight(8000, true), export_weight(4000, true), export_weight(5000, true)), (4, 1, 2));
+        assert_eq!(export_weight(8000, false), 1);
         assert!(first.await.unwrap().unwrap());
         assert_eq!(heavy.run(Kind::Export, || 8).await.unwrap(), 8);
     }

@@ -76,11 +76,25 @@ async fn read_body(
     };
     let (parts, body) = req.into_parts();
     let timeout = state.options.body_timeout;
-    let limited = http_body_util::Limited::new(body, limit);
-    match tokio::time::timeout(timeout, http_body_util::BodyExt::collect(limited)).await {
-        Ok(Ok(collected)) => {
-            next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(collected.to_bytes()))).await
+    // One buffer of the announced length (frames appended): collecting the
+    // frames and joining them would hold the body twice.
+    let announced = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(0);
+    let read = async move {
+        let mut body = http_body_util::Limited::new(body, limit);
+        let mut buf = bytes::BytesMut::with_capacity(announced.min(limit));
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+            if let Ok(data) = frame?.into_data() {
+                buf.extend_from_slice(&data);
+            }
         }
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(buf.freeze())
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(bytes)) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
         Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             crate::metrics::refusal("body_bytes");
             refuse(StatusCode::PAYLOAD_TOO_LARGE, format!("the request body is larger than the limit of {limit} bytes"))

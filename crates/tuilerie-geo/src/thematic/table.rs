@@ -91,10 +91,11 @@ impl Table {
     /// Parses CSV bytes: encoding and delimiter are detected.
     pub fn parse_with(name: &str, bytes: &[u8], limits: TableLimits) -> Result<Table, ThematicError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let (text, encoding) = match std::str::from_utf8(bytes) {
-            Ok(s) => (s.to_string(), "UTF-8"),
+        // Borrowed when UTF-8: no copy of the whole file.
+        let (text, encoding): (std::borrow::Cow<'_, str>, _) = match std::str::from_utf8(bytes) {
+            Ok(s) => (s.into(), "UTF-8"),
             // Not UTF-8: the Windows superset of ISO-8859-1 (what Excel writes in France).
-            Err(_) => (encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(), "windows-1252"),
+            Err(_) => (encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0, "windows-1252"),
         };
         let header = text.lines().next().unwrap_or("");
         if header.trim().is_empty() {
@@ -145,9 +146,14 @@ impl Table {
             }
             line_starts.partition_point(|&s| s <= b)
         };
-        let mut cells = String::new();
-        let mut ends: Vec<u32> = Vec::new();
-        let mut lines: Vec<u32> = Vec::new();
+        // Cell text is at most the file's text: one allocation, no doubling.
+        // Rows are at most the lines (within the row limit): sized once, so
+        // neither growth by doubling nor the final shrink copies them.
+        let cells_bytes = text.len();
+        let mut cells = String::with_capacity(cells_bytes);
+        let max_rows = line_starts.len().min(limits.max_rows);
+        let mut ends: Vec<u32> = Vec::with_capacity(max_rows.saturating_mul(columns.len()));
+        let mut lines: Vec<u32> = Vec::with_capacity(max_rows);
         let too_large = || ThematicError::new("csv", format!("{name}: more than 4 GiB of cell text"));
         for record in reader.records() {
             let record = record.map_err(|e| {

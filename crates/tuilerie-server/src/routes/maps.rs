@@ -168,7 +168,7 @@ async fn export(state: &AppState, id: &str, params: &HashMap<String, String>, pn
     let name = format!("{}.{}", map.id, if png { "png" } else { "svg" });
     let bytes = state
         .heavy
-        .run(Kind::Export, move || {
+        .run_weighted(Kind::Export, crate::heavy::export_weight(width, png), move || {
             let svg = render_svg(&map, &SvgOptions { width, source: source.as_deref() });
             if png {
                 svg_to_png(&svg)
