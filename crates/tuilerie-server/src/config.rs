@@ -38,6 +38,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub tiles: TilesConfig,
     pub web: WebConfig,
+    pub limits: crate::limits::Limits,
     pub layers: Vec<LayerConfig>,
     /// CSV tables for thematic maps.
     pub tables: Vec<TableConfig>,
@@ -306,6 +307,7 @@ impl Config {
         if let Some(b) = &self.web.basemap {
             b.validate()?;
         }
+        self.limits.validate().map_err(|e| anyhow::anyhow!(e))?;
         for (i, t) in self.tables.iter().enumerate() {
             LayerId::new(&t.id).map_err(|e| anyhow::anyhow!("tables[{i}]: id: {e}"))?;
             if self.tables[..i].iter().any(|o| o.id == t.id) {
@@ -394,6 +396,16 @@ pub fn parse_addr(s: &str) -> anyhow::Result<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_are_read_and_checked_naming_the_key() {
+        let c: Config = toml::from_str("[limits]\nmax_columns = 50\nqueue_wait = 2.5\n").unwrap();
+        assert_eq!((c.limits.max_columns, c.limits.queue_wait, c.limits.max_maps), (50, 2.5, 256));
+        assert_eq!(c.limits.table().max_columns, 50);
+        let bad: Config = toml::from_str("[limits]\nmax_tables = 0\n").unwrap();
+        assert!(bad.validate().unwrap_err().to_string().contains("limits.max_tables"));
+        assert!(toml::from_str::<Config>("[limits]\nmax_colums = 5\n").is_err(), "a misspelt limit is refused");
+    }
 
     #[test]
     fn config_resolves_relative_paths_and_validates_zooms() {

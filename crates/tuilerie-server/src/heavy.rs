@@ -42,6 +42,9 @@ impl Default for HeavyWork {
     }
 }
 
+/// Slots of the area of a 4,000-pixel-wide PNG (one per such area).
+const SLOT_WIDTH: f64 = 4000.0;
+
 /// Slots an export `width` pixels wide takes: its area in units of a
 /// 4,000-pixel-wide image (PNG memory grows with the area; an SVG is text
 /// and takes one).
@@ -49,8 +52,8 @@ pub fn export_weight(width: u32, png: bool) -> u32 {
     if !png {
         return 1;
     }
-    let units = (f64::from(width) / 4000.0).powi(2).ceil();
-    units.clamp(1.0, EXPORT_SLOTS as f64) as u32
+    let units = (f64::from(width) / SLOT_WIDTH).powi(2).ceil();
+    units.max(1.0) as u32
 }
 
 impl HeavyWork {

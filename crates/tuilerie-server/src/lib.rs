@@ -10,6 +10,7 @@ pub mod cors;
 pub mod error;
 pub mod heavy;
 pub mod inspect;
+pub mod limits;
 pub mod loading;
 pub mod maps;
 pub mod metrics;
@@ -49,7 +50,7 @@ pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
     }
     router
         .fallback(routes::tiles::fallback)
-        .layer(axum::extract::DefaultBodyLimit::max(routes::tables::MAX_CSV_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(state.options.limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), read_body))
         .layer(cors)
         .layer(middleware::from_fn(metrics::track))
@@ -70,7 +71,7 @@ async fn read_body(
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let limit = routes::tables::MAX_CSV_BYTES;
+    let limit = state.options.limits.max_body_bytes;
     let refuse = |status: StatusCode, message: String| {
         (status, axum::Json(serde_json::json!({"error": message, "parameter": "body"}))).into_response()
     };

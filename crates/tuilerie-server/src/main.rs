@@ -171,6 +171,7 @@ fn serve(
         cache_bytes: t.cache_mb * 1024 * 1024,
         web: config.web.clone(),
         body_timeout: std::time::Duration::from_secs_f64(config.server.body_timeout.unwrap_or(30.0)),
+        limits: config.limits,
     };
     let cors = config.server.cors_origins.clone().unwrap_or_else(|| vec!["*".into()]);
     let limits = config.server.connection_limits();

@@ -36,16 +36,15 @@ struct Inner {
 pub struct MapStore {
     inner: RwLock<Inner>,
     next_version: AtomicU64,
+    limits: crate::limits::Limits,
 }
 
-/// Most tables an API client may keep (each is held in memory).
-pub const MAX_TABLES: usize = 64;
-/// Most maps an API client may keep.
-pub const MAX_MAPS: usize = 256;
-/// Most bytes all tables may hold together (their compact form).
-pub const MAX_TABLE_BYTES: usize = 256 * 1024 * 1024;
-
 impl MapStore {
+    /// An empty store holding at most what `limits` allow.
+    pub fn new(limits: crate::limits::Limits) -> Self {
+        MapStore { limits, ..Default::default() }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -66,16 +65,20 @@ impl MapStore {
 
     /// Adds or replaces a table; an error when the store is full.
     pub fn put_table(&self, id: String, table: Table) -> Result<(), ThematicError> {
-        self.put_table_within(id, table, MAX_TABLE_BYTES)
+        self.put_table_within(id, table, self.limits.max_table_bytes)
     }
 
     /// [`MapStore::put_table`] with a byte budget for all tables together
     /// (the replaced table's bytes are freed first).
     pub fn put_table_within(&self, id: String, table: Table, max_bytes: usize) -> Result<(), ThematicError> {
         let mut inner = self.write();
-        if !inner.tables.contains_key(&id) && inner.tables.len() >= MAX_TABLES {
+        let max = self.limits.max_tables;
+        if !inner.tables.contains_key(&id) && inner.tables.len() >= max {
             crate::metrics::refusal("max_tables");
-            return Err(ThematicError::new("id", format!("at most {MAX_TABLES} tables; replace one (same id)")));
+            return Err(ThematicError::new(
+                "id",
+                format!("at most {max} tables (limits.max_tables); replace one (same id)"),
+            ));
         }
         let others: usize = inner.tables.iter().filter(|(k, _)| **k != id).map(|(_, t)| t.heap_bytes()).sum();
         if others + table.heap_bytes() > max_bytes {
@@ -83,7 +86,7 @@ impl MapStore {
             return Err(ThematicError::new(
                 "body",
                 format!(
-                    "tables would hold {} bytes together, more than the limit of {max_bytes}; delete or replace one",
+                    "tables would hold {} bytes together, more than the limit of {max_bytes} (limits.max_table_bytes); delete or replace one",
                     others + table.heap_bytes()
                 ),
             ));
@@ -131,9 +134,13 @@ impl MapStore {
         let map = ThematicMap::build(definition, &MapInputs { catalog, tables: &tables })?;
         let entry = MapEntry { map: Arc::new(map), version: self.next_version.fetch_add(1, Ordering::Relaxed) };
         let mut inner = self.write();
-        if !inner.maps.contains_key(&entry.map.id) && inner.maps.len() >= MAX_MAPS {
+        let max = self.limits.max_maps;
+        if !inner.maps.contains_key(&entry.map.id) && inner.maps.len() >= max {
             crate::metrics::refusal("max_maps");
-            return Err(ThematicError::new("id", format!("at most {MAX_MAPS} maps; replace or delete one")));
+            return Err(ThematicError::new(
+                "id",
+                format!("at most {max} maps (limits.max_maps); replace or delete one"),
+            ));
         }
         inner.failed.retain(|f| f.id != entry.map.id);
         inner.maps.insert(entry.map.id.clone(), entry.clone());

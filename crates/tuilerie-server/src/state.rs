@@ -21,6 +21,8 @@ pub struct ServerOptions {
     pub web: crate::config::WebConfig,
     /// Time for a request body to arrive whole (slow uploads are cut).
     pub body_timeout: std::time::Duration,
+    /// Bodies, tables, maps and heavy work (`[limits]`).
+    pub limits: crate::limits::Limits,
 }
 
 impl ServerOptions {
@@ -41,6 +43,7 @@ impl Default for ServerOptions {
             cache_bytes: 256 * 1024 * 1024,
             web: Default::default(),
             body_timeout: std::time::Duration::from_secs(30),
+            limits: Default::default(),
         }
     }
 }
@@ -77,9 +80,13 @@ impl AppState {
         AppState(Arc::new(StateInner {
             catalog: ArcSwapOption::empty(),
             tiles: TileCache::new(options.cache_bytes),
-            maps: Arc::new(crate::maps::MapStore::default()),
+            maps: Arc::new(crate::maps::MapStore::new(options.limits)),
             cache_control: options.cache_control_header(),
-            heavy: crate::heavy::HeavyWork::default(),
+            heavy: crate::heavy::HeavyWork::new(
+                options.limits.export_slots,
+                options.limits.build_slots,
+                std::time::Duration::from_secs_f64(options.limits.queue_wait),
+            ),
             options: Arc::new(options),
         }))
     }

@@ -269,3 +269,29 @@ async fn writes_take_only_their_media_type_and_tables_in_use_cannot_be_deleted()
     let (status, _, _) = send(&state, Request::delete("/tables/population").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn configured_limits_bound_tables_and_maps_and_refusals_name_them() {
+    let limits =
+        tuilerie_server::limits::Limits { max_columns: 2, max_tables: 1, max_body_bytes: 64, ..Default::default() };
+    let catalog = Catalog::load(vec![], 1);
+    let state = AppState::ready(catalog, ServerOptions { limits, ..Default::default() });
+    let csv = |body: &'static str| {
+        Request::post("/tables?id=a").header("content-type", "text/csv").body(Body::from(body)).unwrap()
+    };
+    let (status, _, body) = send(&state, csv("a;b;c\n1;2;3\n")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("3 columns, more than the limit of 2"), "{body:?}");
+    let (status, _, _) = send(&state, csv("a;b\n1;2\n")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let second =
+        Request::post("/tables?id=b").header("content-type", "text/csv").body(Body::from("a;b\n1;2\n")).unwrap();
+    let (status, _, body) = send(&state, second).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("limits.max_tables"), "{}", String::from_utf8_lossy(&body));
+    let big =
+        Request::post("/tables?id=a").header("content-type", "text/csv").body(Body::from("a;b\n".repeat(40))).unwrap();
+    let (status, _, body) = send(&state, big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(String::from_utf8_lossy(&body).contains("limit of 64 bytes"), "{}", String::from_utf8_lossy(&body));
+}

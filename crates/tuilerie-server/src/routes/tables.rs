@@ -17,9 +17,6 @@ use tuilerie_geo::LayerId;
 /// Media types a table upload may have.
 pub const CSV_TYPES: &[&str] = &["text/csv", "application/csv", "text/tab-separated-values"];
 
-/// Largest CSV accepted (bytes).
-pub const MAX_CSV_BYTES: usize = 32 * 1024 * 1024;
-
 /// A table's description with its first `preview` rows.
 pub fn describe(id: &str, t: &Table, preview: usize) -> Value {
     json!({
@@ -58,10 +55,11 @@ pub async fn create(
     if body.is_empty() {
         return Err(ApiError::bad("body", "the request body must be the CSV file"));
     }
+    let limits = state.options.limits.table();
     let name = params.get("name").cloned().unwrap_or_else(|| format!("{id}.csv"));
     let table = state
         .heavy
-        .run(Kind::Build, move || Table::parse(&name, &body))
+        .run(Kind::Build, move || Table::parse_with(&name, &body, limits))
         .await?
         .map_err(|e| ApiError::bad("body", e.message))?;
     let described = describe(id, &table, 5);
