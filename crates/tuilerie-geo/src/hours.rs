@@ -52,7 +52,12 @@ struct Memo {
 /// searched over a limited horizon).
 const NO_CHANGE_REUSE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// Days ahead in which the next opening or closing is searched: beyond a
+/// Why a value the opening-hours parser panicked on is invalid.
+const PARSER_PANIC: &str = "the opening-hours parser failed on this value";
+
+/// Days ahead in which the next opening or closing is searched: the crate's
+/// own next_change looks up to the year 10000, a second of CPU for a value
+/// that never changes, such as "08:00-08:00" (found by fuzzing). Beyond a
 /// year and a month, a schedule has no next change worth showing.
 const NEXT_CHANGE_HORIZON_DAYS: i64 = 400;
 
@@ -87,11 +92,15 @@ impl Schedules {
                 continue;
             };
             let idx = *distinct.entry(v).or_insert_with(|| {
-                parsed.push(
-                    OpeningHours::parse(v)
-                        .map(|oh| oh.with_context(ctx.clone()))
-                        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string()),
-                );
+                // The parser panics on some malformed values (found by
+                // fuzzing: "Nov 107:00-08:00/24:00"): such a value is invalid,
+                // not a reason to lose the layer.
+                let parsed_value = match std::panic::catch_unwind(|| OpeningHours::parse(v)) {
+                    Ok(Ok(oh)) => Ok(oh.with_context(ctx.clone())),
+                    Ok(Err(e)) => Err(e.to_string().lines().next().unwrap_or("").to_string()),
+                    Err(_) => Err(PARSER_PANIC.to_string()),
+                };
+                parsed.push(parsed_value);
                 (parsed.len() - 1) as u32
             });
             if let Err(e) = &parsed[idx as usize] {
@@ -152,16 +161,18 @@ impl Schedules {
             }
         }
         let local = at.with_timezone(&self.tz);
-        let state = match oh.state(local) {
+        // A panic of the evaluator (as its parser has had) is an unknown state.
+        let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let horizon = local + chrono::Duration::days(NEXT_CHANGE_HORIZON_DAYS);
+            let next = oh.iter_range(local, horizon).next().map(|r| r.range.end).filter(|end| *end < horizon);
+            (oh.state(local), next)
+        }));
+        let (kind, next) = evaluated.unwrap_or((RuleKind::Unknown, None));
+        let state = match kind {
             RuleKind::Open => OpenState::Open,
             RuleKind::Closed => OpenState::Closed,
             RuleKind::Unknown => OpenState::Unknown,
         };
-        // The next change within a horizon: the crate's own next_change
-        // looks up to the year 10000, a second of CPU for a value that
-        // never changes, such as "08:00-08:00" (found by fuzzing).
-        let horizon = local + chrono::Duration::days(NEXT_CHANGE_HORIZON_DAYS);
-        let next = oh.iter_range(local, horizon).next().map(|r| r.range.end).filter(|end| *end < horizon);
         let until = next.map_or(at + NO_CHANGE_REUSE, |n| n.with_timezone(&Utc));
         let memo = Memo { from: at, until, state, next, next_text: next.map(|t| Arc::from(t.to_rfc3339())) };
         if let Ok(mut guard) = slot.try_lock() {
@@ -183,6 +194,16 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_value_the_parser_panics_on_is_invalid_not_fatal() {
+        let tz = parse_timezone("Europe/Paris").unwrap();
+        let s = Schedules::build(["Nov 107:00-08:00/24:00", "Mo-Fr 08:00-12:00"].into_iter().map(Some), tz);
+        assert_eq!(s.invalid, 1);
+        assert!(s.invalid_examples[0].2.contains("parser failed"), "{:?}", s.invalid_examples);
+        assert_eq!(s.state(0, utc("2063-12-10T10:00:00Z")), OpenState::Unknown);
+        assert_eq!(s.state(1, utc("2026-12-01T09:00:00Z")), OpenState::Open);
     }
 
     #[test]
