@@ -14,39 +14,27 @@ grow at most about linearly with its size.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import serverkit
+
+ROOT = serverkit.ROOT
 ap = argparse.ArgumentParser()
 ap.add_argument("--binary", default=None)
 args = ap.parse_args()
-target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/tuilerie-target"))
-binary = args.binary or os.path.join(target, "release", "tuilerie")
-if not args.binary:
-    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "tuilerie-server", "--bin", "tuilerie"], cwd=ROOT, check=True)
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-port = s.getsockname()[1]
-s.close()
+binary = serverkit.binary(args.binary)
+port = serverkit.free_port()
 base = f"http://127.0.0.1:{port}"
 server = subprocess.Popen([binary, "serve", os.path.join(ROOT, "data"), "--addr", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def request(path, data=None, headers=None):
-    req = urllib.request.Request(base + path, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+    return serverkit.request(base, path, data, headers=headers)
 
 
 def timed(f, repeat=3):
@@ -60,13 +48,8 @@ def timed(f, repeat=3):
 
 failures = []
 try:
-    for _ in range(600):
-        try:
-            if request("/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.1)
+    if not serverkit.wait_ready(base, server):
+        sys.exit("hostile: the server did not start")
     # 1. Tiles while hostile requests run.
     wide = (";".join(f"c{i}" for i in range(100_000)) + "\n" + ";".join("1" for _ in range(100_000)) + "\n").encode()
     long_q = "verre" * 12_000

@@ -14,26 +14,19 @@ the peak VmHWM from /proc): the binary serves the demo data, then
 import argparse
 import concurrent.futures
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import serverkit
+
+ROOT = serverkit.ROOT
 ap = argparse.ArgumentParser()
 ap.add_argument("--binary", default=None)
 args = ap.parse_args()
-target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/tuilerie-target"))
-binary = args.binary or os.path.join(target, "release", "tuilerie")
-if not args.binary:
-    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "tuilerie-server", "--bin", "tuilerie"], cwd=ROOT, check=True)
-
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-port = s.getsockname()[1]
-s.close()
+binary = serverkit.binary(args.binary)
+port = serverkit.free_port()
 base = f"http://127.0.0.1:{port}"
 log = tempfile.NamedTemporaryFile(prefix="tuilerie-memory-", suffix=".log", delete=False)
 server = subprocess.Popen([binary, "serve", "--config", os.path.join(ROOT, "data", "tuilerie.toml"), "--addr", f"127.0.0.1:{port}"], stdout=log, stderr=log)
@@ -48,12 +41,7 @@ def status(field):
 
 
 def request(path, data=None, method=None, headers=None):
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=300) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+    return serverkit.request(base, path, data, method, headers, timeout=300)
 
 
 def csv_of(mib):
@@ -69,13 +57,8 @@ def csv_of(mib):
 MB = 1024 * 1024
 failures = []
 try:
-    for _ in range(600):
-        try:
-            if request("/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.1)
+    if not serverkit.wait_ready(base, server):
+        sys.exit(f"memory: the server did not start (log {log.name})")
     # 1. One 8 MiB table.
     body = csv_of(8)
     before = status("VmRSS")

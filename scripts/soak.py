@@ -22,9 +22,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import serverkit
+
+ROOT = serverkit.ROOT
 ap = argparse.ArgumentParser()
 ap.add_argument("--seconds", type=int, default=600)
 ap.add_argument("--idle", type=int, default=1000)
@@ -32,15 +33,8 @@ ap.add_argument("--connections", type=int, default=32)
 ap.add_argument("--binary", default=None)
 args = ap.parse_args()
 
-target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/tuilerie-target"))
-binary = args.binary or os.path.join(target, "release", "tuilerie")
-if not args.binary:
-    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "tuilerie-server", "--bin", "tuilerie"], cwd=ROOT, check=True)
-
-sock = socket.socket()
-sock.bind(("127.0.0.1", 0))
-port = sock.getsockname()[1]
-sock.close()
+binary = serverkit.binary(args.binary)
+port = serverkit.free_port()
 base = f"http://127.0.0.1:{port}"
 
 # The demo configuration with absolute paths and room for the idle clients.
@@ -55,13 +49,9 @@ server = subprocess.Popen([binary, "serve", "--config", config_path, "--addr", f
 
 
 def get(path, data=None, method=None, headers=None, timeout=60):
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers or {})
+    """The status, or the failure of a request left unanswered."""
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            r.read()
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
+        return serverkit.request(base, path, data, method, headers, timeout)[0]
     except Exception as e:  # noqa: BLE001 - any failure is an unanswered request
         return f"error: {e}"
 
@@ -75,12 +65,8 @@ def rss_mb():
 
 
 try:
-    for _ in range(600):
-        if get("/health", timeout=2) == 200:
-            break
-        if server.poll() is not None:
-            sys.exit("soak: the server exited at start; see " + log.name)
-        time.sleep(0.1)
+    if not serverkit.wait_ready(base, server):
+        sys.exit("soak: the server did not start; see " + log.name)
     stop = threading.Event()
 
     # Slow idle clients.
