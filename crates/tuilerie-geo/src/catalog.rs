@@ -18,7 +18,7 @@ pub struct FailedLayer {
 }
 
 /// Loaded layers by id, in load order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Catalog {
     layers: Vec<Arc<Layer>>,
     by_id: HashMap<LayerId, usize>,
@@ -101,15 +101,29 @@ impl Catalog {
     /// A new catalog (with a new version) where `layer` replaces the layer
     /// of the same id, or is added after the others, and any failure
     /// recorded for `path` is cleared: a reload that succeeded.
-    pub fn with_layer(&self, path: &std::path::Path, layer: Layer) -> Catalog {
+    pub fn with_layer(&self, path: &std::path::Path, layer: impl Into<Arc<Layer>>) -> Catalog {
+        let layer: Arc<Layer> = layer.into();
         let mut layers = self.layers.clone();
         let id = layer.id().clone();
         match self.by_id.get(&id) {
-            Some(&i) => layers[i] = Arc::new(layer),
-            None => layers.push(Arc::new(layer)),
+            Some(&i) => layers[i] = layer,
+            None => layers.push(layer),
         }
         let failed = self.failed.iter().filter(|f| f.path != path).cloned().collect();
         Catalog::from_parts(layers, failed)
+    }
+
+    /// A new catalog where `layer` replaces the layer of the same id and the
+    /// version stays: an edit, whose caller drops the tiles it changed
+    /// instead of every cached tile.
+    pub fn with_edit(&self, layer: Arc<Layer>) -> Catalog {
+        let mut layers = self.layers.clone();
+        match self.by_id.get(layer.id()) {
+            Some(&i) => layers[i] = layer,
+            None => layers.push(layer),
+        }
+        let by_id = layers.iter().enumerate().map(|(i, l)| (l.id().clone(), i)).collect();
+        Catalog { layers, by_id, failed: self.failed.clone(), version: self.version }
     }
 
     /// A new catalog (with a new version) with the same layers and `failure`

@@ -71,6 +71,16 @@ impl std::fmt::Debug for Schedules {
     }
 }
 
+/// Checks an `opening_hours` value: `Err` with the parser's message (its
+/// first line) when it does not parse.
+pub fn check(value: &str) -> Result<(), String> {
+    match std::panic::catch_unwind(|| OpeningHours::parse(value)) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string().lines().next().unwrap_or("").to_string()),
+        Err(_) => Err(PARSER_PANIC.to_string()),
+    }
+}
+
 /// Parses an IANA time zone name (`Europe/Paris`).
 pub fn parse_timezone(name: &str) -> Result<Tz, String> {
     name.parse::<Tz>()

@@ -14,6 +14,7 @@
 
 mod build;
 mod catalog;
+pub mod edit;
 mod error;
 mod features;
 pub mod geodesic;

@@ -152,12 +152,21 @@ impl quick_cache::Weighter<TileKey, Arc<CachedBody>> for TileWeighter {
     }
 }
 
+/// Layer id → the layer lists (as requested) cached with it.
+type ListsByLayer = std::collections::HashMap<Box<str>, std::collections::HashSet<Box<str>>>;
+
 type Inner = quick_cache::sync::Cache<TileKey, Arc<CachedBody>, TileWeighter>;
 
 /// The tile cache; `capacity_bytes == 0` turns caching off.
 #[derive(Clone)]
 pub struct TileCache {
     inner: Option<Arc<Inner>>,
+    /// For each layer id, the layer lists (as requested) cached with it:
+    /// an edit drops its tiles from every list that holds the layer.
+    lists: Arc<std::sync::Mutex<ListsByLayer>>,
+    /// Bumped by every edit swapped in: a tile rendered across an edit is
+    /// checked before it stays cached.
+    epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl TileCache {
@@ -167,7 +176,55 @@ impl TileCache {
             let items = (capacity_bytes / 4096).clamp(1024, 1 << 22) as usize;
             Arc::new(Inner::with_weighter(items, capacity_bytes, TileWeighter))
         });
-        TileCache { inner }
+        TileCache { inner, lists: Default::default(), epoch: Default::default() }
+    }
+
+    /// Remembers that `list` (a layer list as requested) holds `layer`.
+    pub fn note_list(&self, layer: &str, list: &str) {
+        let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        match lists.get_mut(layer) {
+            Some(set) if set.contains(list) => {}
+            Some(set) => {
+                set.insert(list.into());
+            }
+            None => {
+                lists.insert(layer.into(), std::iter::once(Box::<str>::from(list)).collect());
+            }
+        }
+    }
+
+    /// The edit epoch (see [`TileCache::invalidate`]).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Drops the tiles `tiles` of every cached list holding `layer` under
+    /// `version`, and bumps the edit epoch.
+    pub fn invalidate(&self, layer: &str, tiles: &[tuilerie_geo::tiling::TileCoord], version: u64) -> usize {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let Some(inner) = &self.inner else { return 0 };
+        let lists: Vec<Box<str>> = self
+            .lists
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(layer)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        let mut removed = 0;
+        for list in &lists {
+            for t in tiles {
+                let key = TileKeyRef { source: TileSource::Layers, layers: list, z: t.z, x: t.x, y: t.y, version };
+                removed += usize::from(inner.remove(&key).is_some());
+            }
+        }
+        removed
+    }
+
+    /// Drops one tile.
+    pub fn remove(&self, key: &TileKey) {
+        if let Some(inner) = &self.inner {
+            inner.remove(key);
+        }
     }
 
     /// The cached tile, or `make()` run once for concurrent requests of the

@@ -184,6 +184,18 @@ pub struct ServerConfig {
     pub watch: Option<bool>,
     /// Seconds without a file event before a reload starts (default 0.5).
     pub reload_debounce: Option<f64>,
+    /// The store's directory (relative to this file); default
+    /// `tuilerie-data/` beside it.
+    pub data_dir: Option<PathBuf>,
+    /// Writes per second allowed to each token (default 50; 0: no limit)
+    /// and the burst above that rate (default 200).
+    pub write_rate: Option<f64>,
+    pub write_burst: Option<f64>,
+    /// Batch concurrent writes into one transaction (default true; false
+    /// syncs each write on its own, for comparison).
+    pub group_commit: Option<bool>,
+    /// Reads need a token too (default false: reads are anonymous).
+    pub require_token_for_reads: Option<bool>,
 }
 
 impl ServerConfig {
@@ -227,6 +239,10 @@ pub struct LayerConfig {
     pub accepts: Option<Vec<String>>,
     /// IANA time zone of `opening_hours` (default Europe/Paris).
     pub timezone: Option<String>,
+    /// Features of this layer can be created, replaced, updated and deleted
+    /// through `/collections/{id}/items` (OGC API - Features Part 4); the
+    /// file is never written, edits live in the store.
+    pub editable: bool,
 }
 
 impl Config {
@@ -274,6 +290,13 @@ impl Config {
             if let Some(v) = v {
                 if !(v > 0.0 && v <= max) {
                     bail!("server.{key} = {v} must be a number of seconds in (0, {max}]");
+                }
+            }
+        }
+        for (key, v) in [("write_rate", self.server.write_rate), ("write_burst", self.server.write_burst)] {
+            if let Some(v) = v {
+                if !(v.is_finite() && (0.0..=1_000_000.0).contains(&v)) {
+                    bail!("server.{key} = {v} must be a number of writes from 0 to 1000000");
                 }
             }
         }

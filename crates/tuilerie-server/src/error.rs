@@ -23,6 +23,31 @@ pub enum ApiError {
     /// Too much heavy work at once (503 with `Retry-After`).
     #[error("busy")]
     Busy { retry_after: u64 },
+    /// A write on a read-only collection (405 with `Allow`).
+    #[error("{message}")]
+    NotEditable { message: String },
+    /// No token, or an unknown or revoked one (401 with `WWW-Authenticate`).
+    #[error("{message}")]
+    Unauthorized { message: String },
+    /// A valid token that may not do this (403), naming what is missing.
+    #[error("{message}")]
+    Forbidden { message: String },
+    /// An edit without `If-Match` (428).
+    #[error("{message}")]
+    PreconditionRequired { message: String },
+    /// `If-Match` does not match (412); the current ETag in the body.
+    #[error("{message}")]
+    PreconditionFailed { message: String, etag: String },
+    /// Too big for a configured limit (413).
+    #[error("{message}")]
+    TooLarge { message: String },
+    /// A token writing faster than its budget (429 with `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
+    /// The store cannot take writes (disk full, read-only, no store): 503,
+    /// reads go on.
+    #[error("{message}")]
+    Unavailable { message: String },
     /// Layers are still loading (503).
     #[error("layers are still loading")]
     Loading,
@@ -86,6 +111,51 @@ impl IntoResponse for ApiError {
                 let body = json!({ "error": "too many exports, uploads or map builds at once; retry shortly" });
                 let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
                 r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after));
+                return r;
+            }
+            ApiError::NotEditable { message } => {
+                let mut r = (StatusCode::METHOD_NOT_ALLOWED, Json(json!({ "error": message }))).into_response();
+                r.headers_mut()
+                    .insert(axum::http::header::ALLOW, axum::http::HeaderValue::from_static("GET, HEAD, OPTIONS"));
+                return r;
+            }
+            ApiError::Unauthorized { message } => {
+                let mut r = (StatusCode::UNAUTHORIZED, Json(json!({ "error": message, "parameter": "Authorization" })))
+                    .into_response();
+                r.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer realm=\"tuilerie\""),
+                );
+                return r;
+            }
+            ApiError::Forbidden { message } => {
+                (StatusCode::FORBIDDEN, json!({ "error": message, "parameter": "Authorization" }))
+            }
+            ApiError::PreconditionRequired { message } => {
+                (StatusCode::PRECONDITION_REQUIRED, json!({ "error": message, "parameter": "If-Match" }))
+            }
+            ApiError::PreconditionFailed { message, etag } => {
+                let mut r = (
+                    StatusCode::PRECONDITION_FAILED,
+                    Json(json!({ "error": message, "parameter": "If-Match", "etag": etag })),
+                )
+                    .into_response();
+                if let Ok(v) = axum::http::HeaderValue::from_str(etag) {
+                    r.headers_mut().insert(axum::http::header::ETAG, v);
+                }
+                return r;
+            }
+            ApiError::TooLarge { message } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, json!({ "error": message, "parameter": "body" }))
+            }
+            ApiError::TooManyRequests { message, retry_after } => {
+                let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": message }))).into_response();
+                r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after));
+                return r;
+            }
+            ApiError::Unavailable { message } => {
+                let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response();
+                r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(5u64));
                 return r;
             }
             ApiError::Loading => {

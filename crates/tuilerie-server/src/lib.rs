@@ -4,9 +4,11 @@
 //! `tower::ServiceExt::oneshot` without a socket; `main.rs` binds it.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod cors;
+pub mod edits;
 pub mod error;
 pub mod heavy;
 pub mod inspect;
@@ -18,6 +20,7 @@ pub mod reload;
 pub mod routes;
 pub mod serve;
 pub mod state;
+pub mod store;
 
 pub use state::{AppState, ServerOptions};
 
@@ -157,8 +160,13 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/conformance", get(ogc::conformance)),
         ("/collections", get(ogc::collections)),
         ("/collections/{id}", get(ogc::one_collection)),
-        ("/collections/{id}/items", get(ogc::items)),
-        ("/collections/{id}/items/{fid}", get(ogc::item)),
+        ("/collections/{id}/items", get(ogc::items).post(edit::create).options(edit::options_items)),
+        (
+            "/collections/{id}/items/{fid}",
+            get(ogc::item).put(edit::replace).patch(edit::update).delete(edit::delete).options(edit::options_item),
+        ),
+        ("/collections/{id}/items/{fid}/history", get(edit::history)),
+        ("/changes", get(edit::changes)),
         ("/maps", get(routes::maps::list).post(routes::maps::create)),
         ("/maps/{id}", get(routes::maps::get).delete(routes::maps::delete)),
         ("/maps/{id}/legend", get(routes::maps::get_legend)),

@@ -65,7 +65,9 @@ pub fn build_maps(
     state: &crate::AppState,
     tables: &[crate::config::TableConfig],
     maps: Vec<tuilerie_geo::thematic::MapDefinition>,
+    config_file: Option<&std::path::Path>,
 ) {
+    let mut configured = Vec::new();
     for t in tables {
         match tuilerie_geo::thematic::Table::read(&t.path) {
             Ok(table) => {
@@ -81,6 +83,7 @@ pub fn build_maps(
         let id = m.id.clone().unwrap_or_else(|| m.title.clone());
         match state.maps.build(m, &catalog) {
             Ok(e) => {
+                configured.push(e.map.id.clone());
                 for w in &e.map.warnings {
                     tracing::warn!(map = %e.map.id, "{w}");
                 }
@@ -88,8 +91,78 @@ pub fn build_maps(
             }
             Err(e) => {
                 tracing::error!(map = %id, "skipped map: {e}");
+                configured.push(id.clone());
                 state.maps.record_failure(id, &e);
             }
         }
+    }
+    if let Some(file) = config_file {
+        let table_ids: Vec<String> = tables.iter().map(|t| t.id.clone()).collect();
+        state.maps.set_configured(&configured, &table_ids, file);
+    }
+}
+
+/// Registers the editable layers with the write path and swaps in each
+/// one under its stored edits.
+pub fn apply_edits(state: &crate::AppState, layers: &[LayerConfig]) {
+    let (Some(w), Some(mut catalog)) = (&state.writes, state.catalog()) else { return };
+    for l in layers.iter().filter(|l| l.editable) {
+        let Some(loaded) =
+            catalog.layers().iter().find(|x| crate::config::same_file(&x.meta().source.path, &l.path)).cloned()
+        else {
+            continue;
+        };
+        let edited = w.set_base(loaded.clone(), l.load_options());
+        let conflicts = w.conflicts(loaded.id().as_str());
+        tracing::info!(
+            layer = %loaded.id(),
+            edits = w.overlay.count(loaded.id().as_str()),
+            conflicts = conflicts.len(),
+            "editable layer"
+        );
+        if !Arc::ptr_eq(&edited, &loaded) {
+            catalog = Arc::new(catalog.with_edit(edited));
+        }
+    }
+    state.set_catalog(Arc::unwrap_or_clone(catalog));
+}
+
+/// Restores the tables and maps created through the API (after the
+/// configured ones): same ids, same answers as before the restart.
+pub fn restore_api_resources(state: &crate::AppState) {
+    let (Some(w), Some(catalog)) = (&state.writes, state.catalog()) else { return };
+    match w.store.tables() {
+        Ok(tables) => {
+            for t in tables {
+                match tuilerie_geo::thematic::Table::parse_with(&t.text, &t.bytes, state.options.limits.table()) {
+                    Ok(table) => {
+                        if let Err(e) = state.maps.put_table(t.id.clone(), table) {
+                            tracing::error!(table = %t.id, "stored table not restored: {e}");
+                        }
+                    }
+                    Err(e) => tracing::error!(table = %t.id, "stored table not restored: {}", e.message),
+                }
+            }
+        }
+        Err(e) => tracing::error!("cannot read the stored tables: {e}"),
+    }
+    match w.store.maps() {
+        Ok(maps) => {
+            for m in maps {
+                let built = serde_json::from_str::<tuilerie_geo::thematic::MapDefinition>(&m.text)
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| state.maps.build(d, &catalog).map_err(|e| e.to_string()));
+                match built {
+                    Ok(_) => tracing::info!(map = %m.id, "stored map restored"),
+                    Err(e) => {
+                        tracing::error!(map = %m.id, "stored map not restored: {e}");
+                        state
+                            .maps
+                            .record_failure(m.id.clone(), &tuilerie_geo::thematic::ThematicError::new("definition", e));
+                    }
+                }
+            }
+        }
+        Err(e) => tracing::error!("cannot read the stored maps: {e}"),
     }
 }

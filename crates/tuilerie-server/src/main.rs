@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tuilerie_server::config::{self, Config, LayerConfig};
+use tuilerie_server::store::{self, Store};
 use tuilerie_server::{app_with_policy, inspect, loading, AppState, ServerOptions};
 
 #[derive(Parser)]
@@ -29,6 +30,31 @@ enum LogFormat {
 }
 
 #[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (only it, once) on stdout.
+    Create {
+        /// admin: everything; editor: feature edits; sensor: status observations.
+        #[arg(long, value_enum)]
+        role: tuilerie_server::store::Role,
+        /// Comma-separated layer ids the token is limited to (and `maps` for
+        /// maps and tables); default: every layer.
+        #[arg(long, value_delimiter = ',')]
+        layers: Option<Vec<String>>,
+        /// A name to list and revoke it by (default: role and a number).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tokens: names, roles, scopes, dates (never the secret).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by name.
+    Revoke { name: String },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Serve files and folders: every .geojson, .json and .shp becomes a layer.
     Serve {
@@ -43,6 +69,22 @@ enum Command {
         /// Public base URL used in TileJSON when behind a proxy.
         #[arg(long, env = "TUILERIE_PUBLIC_URL")]
         public_url: Option<String>,
+        /// The store's directory (edits, tokens, maps and tables made
+        /// through the API); default tuilerie-data/ beside --config or here.
+        #[arg(long, env = "TUILERIE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Create, list and revoke the tokens that writes need (works while the
+    /// server runs; a change is honoured within a second).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+        /// TOML configuration file (to find its data_dir).
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        /// The store's directory, as for serve.
+        #[arg(long, env = "TUILERIE_DATA_DIR", global = true)]
+        data_dir: Option<PathBuf>,
     },
     /// Show what tuilerie reads in files: CRS, encoding, counts, fields, skipped features.
     Inspect {
@@ -81,12 +123,15 @@ fn main() -> ExitCode {
     init_tracing(
         match cli.command {
             Command::Serve { .. } => "info",
-            Command::Inspect { .. } => "warn",
+            Command::Inspect { .. } | Command::Token { .. } => "warn",
         },
         cli.log_format,
     );
     let result = match cli.command {
-        Command::Serve { paths, config, addr, public_url } => serve(paths, config, addr, public_url),
+        Command::Serve { paths, config, addr, public_url, data_dir } => {
+            serve(paths, config, addr, public_url, data_dir)
+        }
+        Command::Token { command, config, data_dir } => tokens(command, config, data_dir),
         Command::Inspect { files, crs, encoding, json } => inspect_files(files, crs, encoding, json),
     };
     match result {
@@ -132,16 +177,100 @@ fn inspect_files(
     Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// Opens the store the way `serve` and `token` both find it.
+fn open_store(
+    config_path: Option<&std::path::Path>,
+    config: &Config,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    let dir = store::data_dir(data_dir, config.server.data_dir.as_deref(), config_path);
+    let s = store::sqlite::SqliteStore::open(&dir)?;
+    Ok(std::sync::Arc::new(s))
+}
+
+fn tokens(command: TokenCommand, config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let config = match &config_path {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    let store = open_store(config_path.as_deref(), &config, data_dir)?;
+    match command {
+        TokenCommand::Create { role, layers, name } => {
+            if let Some(layers) = &layers {
+                for l in layers {
+                    tuilerie_geo::LayerId::new(l).map_err(|e| anyhow::anyhow!("--layers: {e}"))?;
+                }
+            }
+            let secret = tuilerie_server::auth::new_secret();
+            let name = match name {
+                Some(n) => {
+                    if n.is_empty() || n.len() > 100 || n.chars().any(|c| c.is_control()) {
+                        bail!("--name must have 1 to 100 characters, without control characters");
+                    }
+                    n
+                }
+                None => format!("{}-{}", role.as_str(), &secret[secret.len() - 8..]),
+            };
+            let record = store::TokenRecord {
+                name: name.clone(),
+                hash: tuilerie_server::auth::digest(&secret),
+                role,
+                layers,
+                created: store::now(),
+                last_used: None,
+                revoked: None,
+            };
+            store.create_token(&record)?;
+            println!("{secret}");
+            eprintln!("token {name:?} ({}) created; it is shown once, keep it now", role.as_str());
+        }
+        TokenCommand::List { json } => {
+            let all = store.tokens()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                println!("{:<24} {:<7} {:<24} {:<25} {:<25} revoked", "name", "role", "layers", "created", "last used");
+                for t in all {
+                    println!(
+                        "{:<24} {:<7} {:<24} {:<25} {:<25} {}",
+                        t.name,
+                        t.role.as_str(),
+                        t.layers.map(|l| l.join(",")).unwrap_or_else(|| "*".into()),
+                        t.created,
+                        t.last_used.unwrap_or_else(|| "-".into()),
+                        t.revoked.unwrap_or_else(|| "-".into())
+                    );
+                }
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            if !store.revoke_token(&name, &store::now())? {
+                bail!("no active token named {name:?} (tuilerie token list)");
+            }
+            eprintln!("token {name:?} revoked");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn serve(
     paths: Vec<PathBuf>,
     config_path: Option<PathBuf>,
     addr: Option<String>,
     public_url: Option<String>,
+    data_dir: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     let config = match &config_path {
         Some(p) => Config::from_file(p)?,
         None => Config::default(),
     };
+    let store = open_store(config_path.as_deref(), &config, data_dir)?;
+    let write_options = tuilerie_server::edits::WriteOptions {
+        write_rate: config.server.write_rate.unwrap_or(50.0),
+        write_burst: config.server.write_burst.unwrap_or(200.0),
+        group_commit: config.server.group_commit.unwrap_or(true),
+    };
+    let writes = tuilerie_server::edits::Writes::open(store, write_options)?;
     let mut layers: Vec<LayerConfig> = config.layers.clone();
     let folders: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
     let files = tuilerie_geo::discover(&paths)?;
@@ -172,6 +301,7 @@ fn serve(
         web: config.web.clone(),
         body_timeout: std::time::Duration::from_secs_f64(config.server.body_timeout.unwrap_or(30.0)),
         limits: config.limits,
+        require_token_for_reads: config.server.require_token_for_reads.unwrap_or(false),
     };
     let cors = config.server.cors_origins.clone().unwrap_or_else(|| vec!["*".into()]);
     let limits = config.server.connection_limits();
@@ -180,9 +310,10 @@ fn serve(
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        let state = AppState::loading(options);
+        let state = AppState::with_writes(options, Some(writes));
         let loader_state = state.clone();
         let (tables, maps) = (config.tables.clone(), config.maps.clone());
+        let config_file = config_path.clone();
         let reload_tx = std::sync::Arc::new(std::sync::OnceLock::new());
         let on_hup = reload_tx.clone();
         tokio::spawn(async move { forward_sighup(on_hup).await });
@@ -198,7 +329,9 @@ fn serve(
                 tracing::error!("skipped layer: {}", f.error);
             }
             loader_state.set_catalog(catalog);
-            loading::build_maps(&loader_state, &tables, maps);
+            loading::apply_edits(&loader_state, &layers);
+            loading::build_maps(&loader_state, &tables, maps, config_file.as_deref());
+            loading::restore_api_resources(&loader_state);
             tracing::info!(layers = ok, failed = bad, "ready: open http://{addr}/");
             let reloader = tuilerie_server::reload::Reloader::new(loader_state, layers, folders, debounce);
             let _ = reload_tx.set(reloader.start(watch));

@@ -29,6 +29,10 @@ struct Inner {
     tables: HashMap<String, Arc<Table>>,
     maps: BTreeMap<String, MapEntry>,
     failed: Vec<FailedMap>,
+    /// Ids of maps and tables of the configuration file (read-only through
+    /// the API), with the file.
+    configured_maps: HashMap<String, std::path::PathBuf>,
+    configured_tables: HashMap<String, std::path::PathBuf>,
 }
 
 /// Shared by every handler.
@@ -51,6 +55,92 @@ impl MapStore {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks maps and tables as defined by the configuration `file`.
+    pub fn set_configured(&self, maps: &[String], tables: &[String], file: &std::path::Path) {
+        let mut inner = self.write();
+        for m in maps {
+            inner.configured_maps.insert(m.clone(), file.to_path_buf());
+        }
+        for t in tables {
+            inner.configured_tables.insert(t.clone(), file.to_path_buf());
+        }
+    }
+
+    /// The configuration file defining map `id`, if it is one of its maps.
+    pub fn configured_map(&self, id: &str) -> Option<std::path::PathBuf> {
+        self.read().configured_maps.get(id).cloned()
+    }
+
+    pub fn configured_table(&self, id: &str) -> Option<std::path::PathBuf> {
+        self.read().configured_tables.get(id).cloned()
+    }
+
+    /// Maps that join table `id`.
+    pub fn table_users(&self, id: &str) -> Vec<String> {
+        self.read()
+            .maps
+            .values()
+            .filter(|e| e.map.spec.join.as_ref().is_some_and(|j| j.table == id))
+            .map(|e| e.map.id.clone())
+            .collect()
+    }
+
+    /// Puts back a map as it was (`None`: absent), after a write that could
+    /// not be stored.
+    pub fn restore_map(&self, id: &str, previous: Option<MapEntry>) {
+        let mut inner = self.write();
+        match previous {
+            Some(e) => inner.maps.insert(id.to_string(), e),
+            None => inner.maps.remove(id),
+        };
+    }
+
+    /// Puts back a table as it was (`None`: absent).
+    pub fn restore_table(&self, id: &str, previous: Option<Arc<Table>>) {
+        let mut inner = self.write();
+        match previous {
+            Some(t) => inner.tables.insert(id.to_string(), t),
+            None => inner.tables.remove(id),
+        };
+    }
+
+    /// Builds a map of the API: refused (409) when its id is one of the
+    /// configuration's. Returns the map and the one it replaced.
+    pub fn build_api(
+        &self,
+        definition: MapDefinition,
+        catalog: &Catalog,
+    ) -> Result<(MapEntry, Option<MapEntry>), crate::error::ApiError> {
+        let tables = self.read().tables.clone();
+        let map = ThematicMap::build(definition, &MapInputs { catalog, tables: &tables })?;
+        if let Some(file) = self.configured_map(&map.id) {
+            return Err(crate::error::ApiError::Conflict {
+                message: format!(
+                    "map {:?} is defined in {}: change it there, not through the API",
+                    map.id,
+                    file.display()
+                ),
+                used_by: vec![file.display().to_string()],
+            });
+        }
+        let previous = self.get(&map.id);
+        Ok((self.insert(map)?, previous))
+    }
+
+    /// Builds again the maps drawn on the layers `ids` (after a reload or
+    /// an edit); a map that fails keeps its previous version.
+    pub fn rebuild_on(&self, ids: &[String], catalog: &Catalog, why: &str) {
+        for entry in self.list() {
+            if !ids.contains(&entry.map.spec.layer) {
+                continue;
+            }
+            match self.build(entry.map.definition.clone(), catalog) {
+                Ok(_) => tracing::debug!(map = %entry.map.id, "map rebuilt on the {why} layer"),
+                Err(e) => tracing::error!(map = %entry.map.id, error = %e, "map not rebuilt; the previous one stays"),
+            }
+        }
     }
 
     pub fn table(&self, id: &str) -> Option<Arc<Table>> {
@@ -132,6 +222,10 @@ impl MapStore {
     pub fn build(&self, definition: MapDefinition, catalog: &Catalog) -> Result<MapEntry, ThematicError> {
         let tables = self.read().tables.clone();
         let map = ThematicMap::build(definition, &MapInputs { catalog, tables: &tables })?;
+        self.insert(map)
+    }
+
+    fn insert(&self, map: ThematicMap) -> Result<MapEntry, ThematicError> {
         let entry = MapEntry { map: Arc::new(map), version: self.next_version.fetch_add(1, Ordering::Relaxed) };
         let mut inner = self.write();
         let max = self.limits.max_maps;

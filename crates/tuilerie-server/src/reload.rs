@@ -159,6 +159,7 @@ impl Reloader {
             }
         }
         let mut reloaded = Vec::new();
+        let mut edited = Vec::new();
         for l in &self.layers {
             let now = stamps(&l.path);
             if !force && self.seen.get(&l.path) == Some(&now) {
@@ -173,6 +174,14 @@ impl Reloader {
             let next = match result {
                 Ok(layer) => {
                     tracing::info!(path = %l.path.display(), layer = %layer.id(), features = layer.len(), seconds, "layer reloaded");
+                    // An editable layer: the new file under the stored edits.
+                    let layer = match &self.state.writes {
+                        Some(w) if l.editable => w.set_base(std::sync::Arc::new(layer), l.load_options()),
+                        _ => std::sync::Arc::new(layer),
+                    };
+                    if l.editable {
+                        edited.push(layer.id().to_string());
+                    }
                     metrics::counter!("tuilerie_layer_reloads_total", "result" => "ok").increment(1);
                     reloaded.push(layer.id().to_string());
                     catalog.with_layer(&l.path, layer)
@@ -185,21 +194,14 @@ impl Reloader {
             };
             self.state.set_catalog(next);
         }
-        if !reloaded.is_empty() {
-            self.rebuild_maps(&reloaded);
+        // An edit may have been built on the old file meanwhile: build the
+        // edited layers once more now that the new file is in.
+        if let Some(w) = &self.state.writes {
+            edited.iter().for_each(|id| w.mark_dirty(id));
         }
-    }
-
-    /// Builds again the thematic maps drawn on the layers `ids`.
-    fn rebuild_maps(&self, ids: &[String]) {
-        let Some(catalog) = self.state.catalog() else { return };
-        for entry in self.state.maps.list() {
-            if !ids.contains(&entry.map.spec.layer) {
-                continue;
-            }
-            match self.state.maps.build(entry.map.definition.clone(), &catalog) {
-                Ok(_) => tracing::info!(map = %entry.map.id, "map rebuilt on the reloaded layer"),
-                Err(e) => tracing::error!(map = %entry.map.id, error = %e, "map not rebuilt; the previous one stays"),
+        if !reloaded.is_empty() {
+            if let Some(catalog) = self.state.catalog() {
+                self.state.maps.rebuild_on(&reloaded, &catalog, "reloaded");
             }
         }
     }

@@ -23,6 +23,8 @@ pub struct ServerOptions {
     pub body_timeout: std::time::Duration,
     /// Bodies, tables, maps and heavy work (`[limits]`).
     pub limits: crate::limits::Limits,
+    /// Reads need a token too (`[server] require_token_for_reads`).
+    pub require_token_for_reads: bool,
 }
 
 impl ServerOptions {
@@ -44,6 +46,7 @@ impl Default for ServerOptions {
             web: Default::default(),
             body_timeout: std::time::Duration::from_secs(30),
             limits: Default::default(),
+            require_token_for_reads: false,
         }
     }
 }
@@ -63,6 +66,9 @@ pub struct StateInner {
     pub cache_control: axum::http::HeaderValue,
     /// Limits on CSV parsing, map building and exports.
     pub heavy: crate::heavy::HeavyWork,
+    /// The store, tokens and edits; `None`: a read-only server (writes
+    /// answer 503).
+    pub writes: Option<Arc<crate::edits::Writes>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -74,10 +80,17 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// A state whose catalog is still loading.
+    /// A state whose catalog is still loading, without a store.
     pub fn loading(options: ServerOptions) -> Self {
+        Self::with_writes(options, None)
+    }
+
+    /// A state whose catalog is still loading, writing to `writes` (whose
+    /// rebuilder starts here).
+    pub fn with_writes(options: ServerOptions, writes: Option<Arc<crate::edits::Writes>>) -> Self {
         crate::metrics::handle();
-        AppState(Arc::new(StateInner {
+        let state = AppState(Arc::new(StateInner {
+            writes: writes.clone(),
             catalog: ArcSwapOption::empty(),
             tiles: TileCache::new(options.cache_bytes),
             maps: Arc::new(crate::maps::MapStore::new(options.limits)),
@@ -88,7 +101,18 @@ impl AppState {
                 std::time::Duration::from_secs_f64(options.limits.queue_wait),
             ),
             options: Arc::new(options),
-        }))
+        }));
+        if let Some(w) = writes {
+            w.start_rebuilder(state.clone());
+        }
+        state
+    }
+
+    /// The write path, or 503 when this server has no store.
+    pub fn writes(&self) -> Result<&Arc<crate::edits::Writes>, crate::error::ApiError> {
+        self.writes.as_ref().ok_or_else(|| crate::error::ApiError::Unavailable {
+            message: "this server has no store: writes are off".into(),
+        })
     }
 
     /// A state with a loaded catalog (tests).

@@ -259,6 +259,46 @@ impl ClusterIndex {
         }
     }
 
+    /// World positions of the nodes of level `z` that differ between
+    /// `self` and `other` (position, count or category counts), from both:
+    /// the places whose tiles an edit changed. Both levels are sorted by
+    /// Morton code, so this is one merge walk.
+    pub fn differences(&self, other: &ClusterIndex, z: u8, mut f: impl FnMut(f64, f64)) {
+        let empty = Level::default();
+        let a = self.levels.get(z as usize).unwrap_or(&empty);
+        let b = other.levels.get(z as usize).unwrap_or(&empty);
+        let key = |c: &ClusterIndex, n: &Node| {
+            let counts = if n.count > 1 { c.info(n.item as usize).category_counts.to_vec() } else { Vec::new() };
+            (n.x.to_bits(), n.y.to_bits(), n.count, counts)
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < a.codes.len() || j < b.codes.len() {
+            let code = match (a.codes.get(i), b.codes.get(j)) {
+                (Some(&x), Some(&y)) => x.min(y),
+                (Some(&x), None) => x,
+                (None, Some(&y)) => y,
+                (None, None) => break,
+            };
+            let i0 = i;
+            while a.codes.get(i) == Some(&code) {
+                i += 1;
+            }
+            let j0 = j;
+            while b.codes.get(j) == Some(&code) {
+                j += 1;
+            }
+            let mut ka: Vec<_> = a.nodes[i0..i].iter().map(|n| key(self, n)).collect();
+            let mut kb: Vec<_> = b.nodes[j0..j].iter().map(|n| key(other, n)).collect();
+            ka.sort();
+            kb.sort();
+            if ka != kb {
+                for n in a.nodes[i0..i].iter().chain(&b.nodes[j0..j]) {
+                    f(n.x, n.y);
+                }
+            }
+        }
+    }
+
     /// Number of nodes at level z.
     pub fn level_len(&self, z: u8) -> usize {
         self.levels.get(z as usize).map_or(0, |l| l.nodes.len())

@@ -8,6 +8,7 @@
 pub mod clip;
 pub mod cluster;
 pub mod encode;
+pub mod invalidate;
 mod prepare;
 pub mod prepared;
 pub mod render;

@@ -5,11 +5,14 @@
 
 use super::base_url;
 use super::tiles::{parse_tile, render_cached, respond};
+use crate::auth::Need;
 use crate::cache::{TileKey, TileSource};
+use crate::edits::committer::{Job, Refused};
 use crate::error::{require_content_type, ApiError};
 use crate::heavy::Kind;
 use crate::maps::MapEntry;
 use crate::state::AppState;
+use crate::store::{ChangeRecord, Effect};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -107,21 +110,70 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Json<Val
 }
 
 /// `POST /maps`: builds a map from a JSON definition (replacing one with the
-/// same id); 201 with the map, its classes, join report and warnings.
+/// same id); 201 with the map, its classes, join report and warnings, once
+/// the definition is in the store. Needs an admin token (or one scoped to
+/// `maps`); a map of the configuration file is read-only (409).
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let who = state.writes()?.auth.authorize(&headers, Need::Maps)?;
     require_content_type(&headers, &["application/json"], "application/json")?;
     let definition: MapDefinition = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad("body", format!("invalid map definition at line {}, column {}: {e}", e.line(), e.column()))
     })?;
+    let text = serde_json::to_string(&definition).map_err(|e| ApiError::Internal(e.to_string()))?;
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let store = state.clone();
-    let built = state.heavy.run(Kind::Build, move || store.maps.build(definition, &catalog)).await??;
+    let (built, previous) = state.heavy.run(Kind::Build, move || store.maps.build_api(definition, &catalog)).await??;
+    let id = built.map.id.clone();
+    let change = resource_change(
+        &who.name,
+        if previous.is_some() { "replace" } else { "create" },
+        "map",
+        &id,
+        Some(text.clone()),
+    );
+    if let Err(e) = persist(&state, change, Effect::PutMap { definition: text }).await {
+        state.maps.restore_map(&id, previous);
+        return Err(e);
+    }
     let base = base_url(&state, &headers);
     let mut resp = (StatusCode::CREATED, Json(summary(&base, &built))).into_response();
     if let Ok(v) = format!("{base}/maps/{}", built.map.id).parse() {
         resp.headers_mut().insert(header::LOCATION, v);
     }
     Ok(resp)
+}
+
+/// An audit entry for a map or table.
+pub fn resource_change(token: &str, op: &str, kind: &str, id: &str, after: Option<String>) -> ChangeRecord {
+    ChangeRecord {
+        seq: 0,
+        at: crate::store::now(),
+        token: token.into(),
+        op: op.into(),
+        kind: kind.into(),
+        layer: None,
+        id: id.into(),
+        before: None,
+        after,
+    }
+}
+
+/// Writes a map or table change to the store (group commit); 503 when the
+/// store refuses it.
+pub async fn persist(state: &AppState, change: ChangeRecord, effect: Effect) -> Result<(), ApiError> {
+    state
+        .writes()?
+        .submit(Job::Resource { change, effect })
+        .await
+        .map(drop)
+        .map_err(|e| ApiError::Unavailable { message: format!("not stored: {}", refusal_text(e)) })
+}
+
+fn refusal_text(r: Refused) -> String {
+    match r {
+        Refused::Store(e) => e,
+        other => format!("{other:?}"),
+    }
 }
 
 /// `GET /maps/{id}` (JSON), `/maps/{id}.svg` or `/maps/{id}.png?width=`.
@@ -141,9 +193,22 @@ pub async fn get(
     Ok(Json(summary(&base_url(&state, &headers), &e)).into_response())
 }
 
-/// `DELETE /maps/{id}`.
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+/// `DELETE /maps/{id}`: 204 once the deletion is stored; admin (or
+/// `maps`) token; 409 for a map of the configuration file.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let who = state.writes()?.auth.authorize(&headers, Need::Maps)?;
     entry(&state, &id)?;
+    if let Some(file) = state.maps.configured_map(&id) {
+        return Err(ApiError::Conflict {
+            message: format!("map {id:?} is defined in {}: remove it there, not through the API", file.display()),
+            used_by: vec![file.display().to_string()],
+        });
+    }
+    persist(&state, resource_change(&who.name, "delete", "map", &id, None), Effect::DeleteMap).await?;
     state.maps.remove(&id);
     Ok(StatusCode::NO_CONTENT)
 }

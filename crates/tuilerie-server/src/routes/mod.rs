@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource.
 
 pub mod catalog;
+pub mod edit;
 pub mod health;
 pub mod maps;
 pub mod metrics;

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tuilerie_geo::output;
@@ -20,6 +20,10 @@ use tuilerie_geo::Layer;
 
 const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ];
@@ -129,7 +133,7 @@ pub async fn items(
 const QUERY_VALUE: &AsciiSet =
     &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b',').remove(b':');
 
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
@@ -139,15 +143,18 @@ pub async fn item(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let l = layer(&state, &id)?;
-    let f = l.find(&fid).ok_or_else(|| ApiError::NotFound {
+    let (etag, mut v) = super::edit::current(&state, &l, &fid).ok_or_else(|| ApiError::NotFound {
         message: format!("no feature {fid:?} in collection {id:?}"),
         known: None,
     })?;
     let base = base_url(&state, &headers);
-    let mut v = output::feature(&f, Map::new());
     v["links"] = json!([
         {"href": format!("{base}/collections/{id}/items/{}", encode(&fid)), "rel": "self", "type": "application/geo+json"},
         {"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"},
     ]);
-    Ok(geojson(v))
+    let mut r = geojson(v);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(r)
 }

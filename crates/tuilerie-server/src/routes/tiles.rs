@@ -118,12 +118,28 @@ pub async fn tile(State(state): State<AppState>, req: Request) -> Result<Respons
         metrics::counter!("tuilerie_tile_cache_hits_total").increment(1);
         return Ok(respond(&state, &hit, req.headers()));
     }
+    let epoch = state.tiles.epoch();
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let resolved = resolve_layers(&catalog, &layers)?;
+    for l in &resolved {
+        state.tiles.note_list(l.id().as_str(), &layers);
+    }
     // The catalog may have been swapped since: key the tile by the one used.
     let key = TileKeyRef { version: catalog.version(), ..key };
     let key = key.to_owned();
-    let cached = render_cached(&state, key, resolved, coord).await?;
+    let used: Vec<_> = resolved.clone();
+    let cached = render_cached(&state, key.clone(), resolved, coord).await?;
+    // An edit swapped in while this tile was cut from the layers before it:
+    // answer with it (the request came first), but do not keep it.
+    if state.tiles.epoch() != epoch {
+        let current = state.catalog();
+        let stale = used
+            .iter()
+            .any(|l| current.as_ref().and_then(|c| c.get(l.id().as_str())).is_none_or(|c| !Arc::ptr_eq(c, l)));
+        if stale {
+            state.tiles.remove(&key);
+        }
+    }
     Ok(respond(&state, &cached, req.headers()))
 }
 

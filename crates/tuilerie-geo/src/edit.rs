@@ -1,0 +1,358 @@
+//! Edits over a file layer: a feature sent by a client ([`EditedFeature`],
+//! checked against the layer by [`check`]), RFC 7396 merge patches, and the
+//! layer rebuilt from its file features and its edits ([`rebuild`]).
+//!
+//! Source files are never written: the edits live in the server's store and
+//! are laid over the file's features each time the layer is built. An edit
+//! whose file feature has gone (the file changed) is a conflict: reported,
+//! not applied, and kept.
+
+use crate::build::{LayerBuilder, SourceId};
+use crate::error::{GeoResult, ParamError};
+use crate::features::FeatureId;
+use crate::geometry::GeometryKind;
+use crate::layer::Layer;
+use crate::options::LoadOptions;
+use crate::properties::{FieldType, Value};
+use crate::reproject::Reprojector;
+use geo::{CoordsIter, Geometry};
+use serde_json::{Map, Value as Json};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// A feature as a client sent it: WGS84 geometry and JSON properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditedFeature {
+    pub geometry: Geometry<f64>,
+    pub properties: Map<String, Json>,
+}
+
+fn bad(member: impl Into<String>, message: impl Into<String>) -> ParamError {
+    ParamError::new(member, message)
+}
+
+impl EditedFeature {
+    /// Reads a GeoJSON Feature (RFC 7946: WGS84 longitude, latitude);
+    /// errors name the member (`type`, `geometry`, `geometry.coordinates`,
+    /// `properties`).
+    pub fn parse(v: &Json) -> Result<Self, ParamError> {
+        let Some(obj) = v.as_object() else {
+            return Err(bad("body", "the body must be a GeoJSON Feature (a JSON object)"));
+        };
+        match obj.get("type").and_then(Json::as_str) {
+            Some("Feature") => {}
+            Some(t) => return Err(bad("type", format!("the body must be a GeoJSON Feature, not a {t}"))),
+            None => return Err(bad("type", "the body must be a GeoJSON Feature: \"type\": \"Feature\" is missing")),
+        }
+        let geometry = match obj.get("geometry") {
+            None | Some(Json::Null) => return Err(bad("geometry", "a feature of an editable layer needs a geometry")),
+            Some(g) => parse_geometry(g)?,
+        };
+        let properties = match obj.get("properties") {
+            None | Some(Json::Null) => Map::new(),
+            Some(Json::Object(m)) => m.clone(),
+            Some(_) => return Err(bad("properties", "properties must be a JSON object or null")),
+        };
+        Ok(EditedFeature { geometry, properties })
+    }
+
+    /// The lon/lat box `[west, south, east, north]` of the geometry.
+    pub fn bbox(&self) -> Option<[f64; 4]> {
+        use geo::BoundingRect;
+        let r = self.geometry.bounding_rect()?;
+        Some([r.min().x, r.min().y, r.max().x, r.max().y])
+    }
+
+    /// The GeoJSON Feature with `id`, as stored and served.
+    pub fn to_json(&self, id: &str) -> Json {
+        let geometry = geojson::Geometry::from(&self.geometry);
+        serde_json::json!({
+            "type": "Feature",
+            "id": id,
+            "geometry": serde_json::to_value(geometry).unwrap_or(Json::Null),
+            "properties": self.properties,
+        })
+    }
+}
+
+/// A GeoJSON geometry in WGS84: every position finite, longitude within
+/// [-180, 180], latitude within [-90, 90].
+fn parse_geometry(v: &Json) -> Result<Geometry<f64>, ParamError> {
+    let g = serde_json::from_value::<geojson::Geometry>(v.clone()).map_err(|e| bad("geometry", format!("{e}")))?;
+    let g: Geometry<f64> = g.try_into().map_err(|e: geojson::Error| bad("geometry", format!("{e}")))?;
+    if g.coords_count() == 0 {
+        return Err(bad("geometry.coordinates", "the geometry has no coordinates"));
+    }
+    if let Some(c) = g.coords_iter().find(|c| {
+        !(c.x.is_finite() && c.y.is_finite() && (-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y))
+    }) {
+        return Err(bad(
+            "geometry.coordinates",
+            format!("position [{}, {}] is not a WGS84 longitude, latitude (RFC 7946)", c.x, c.y),
+        ));
+    }
+    Ok(g)
+}
+
+/// Applies an RFC 7396 JSON merge patch to `target`: `null` removes a
+/// member, an object merges member by member, anything else replaces.
+pub fn merge_patch(target: &mut Json, patch: &Json) {
+    let Json::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Json::Object(Map::new());
+    }
+    if let Json::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Json::Null), v);
+            }
+        }
+    }
+}
+
+fn family(k: GeometryKind) -> u8 {
+    match k {
+        GeometryKind::Point | GeometryKind::MultiPoint => 0,
+        GeometryKind::LineString | GeometryKind::MultiLineString => 1,
+        GeometryKind::Polygon | GeometryKind::MultiPolygon => 2,
+        GeometryKind::GeometryCollection => 3,
+    }
+}
+
+/// Checks a feature against what `layer` holds: the geometry family of
+/// its features, the types of its typed fields, and the tags whose values
+/// have rules (`opening_hours` must parse, `recycling:*` is `yes` or `no`).
+pub fn check(layer: &Layer, f: &EditedFeature) -> Result<(), ParamError> {
+    let kinds = &layer.meta().geometry_kinds;
+    let kind = GeometryKind::of(&f.geometry);
+    if let Some(first) = kinds.first() {
+        if kinds.iter().all(|k| family(*k) == family(*first)) && family(kind) != family(*first) {
+            let held: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+            return Err(bad(
+                "geometry",
+                format!(
+                    "layer {:?} holds {} geometries; a {} cannot be added to it",
+                    layer.id().as_str(),
+                    held.join(" and "),
+                    kind.name()
+                ),
+            ));
+        }
+    }
+    for (name, value) in &f.properties {
+        check_property(layer, name, value)?;
+    }
+    Ok(())
+}
+
+/// One property against its field's type and the tag rules.
+pub fn check_property(layer: &Layer, name: &str, value: &Json) -> Result<(), ParamError> {
+    let member = format!("properties.{name}");
+    if value.is_null() {
+        return Ok(());
+    }
+    if name == "opening_hours" {
+        let Some(s) = value.as_str() else {
+            return Err(bad(member, "opening_hours must be a string in the OpenStreetMap opening_hours syntax"));
+        };
+        crate::hours::check(s).map_err(|e| bad(member.clone(), format!("opening_hours {s:?} does not parse: {e}")))?;
+    }
+    if name.starts_with("recycling:") && !matches!(value.as_str(), Some("yes" | "no")) {
+        return Err(bad(member, format!("{name} must be \"yes\" or \"no\", got {value}")));
+    }
+    let Some(field) = layer.meta().fields.iter().find(|f| f.name == name) else {
+        return Ok(());
+    };
+    let fits = match field.field_type {
+        FieldType::Int => value.is_i64() || value.is_u64(),
+        FieldType::Float => value.is_number(),
+        FieldType::Bool => value.is_boolean(),
+        FieldType::String | FieldType::Date => value.is_string(),
+        FieldType::Null | FieldType::Json | FieldType::Mixed => true,
+    };
+    if !fits {
+        let expected = match field.field_type {
+            FieldType::Int => "an integer",
+            FieldType::Float => "a number",
+            FieldType::Bool => "true or false",
+            _ => "a string",
+        };
+        return Err(bad(
+            member,
+            format!("field {name:?} of layer {:?} holds {expected}; got {value}", layer.id().as_str()),
+        ));
+    }
+    Ok(())
+}
+
+/// The current state of one edited feature.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    /// Created through the API (else an edit of a file feature).
+    pub created: bool,
+    /// Position of its last change in the journal (created features are
+    /// added to the layer in this order).
+    pub seq: i64,
+    /// `None`: deleted.
+    pub feature: Option<Arc<EditedFeature>>,
+}
+
+/// A layer built from its file features and its edits.
+pub struct Rebuilt {
+    pub layer: Layer,
+    /// Ids of edits not applied: their file feature is gone, or a created
+    /// feature's id is now taken by a file feature.
+    pub conflicts: Vec<String>,
+}
+
+fn to_value(v: &Json) -> Option<Value<'_>> {
+    Some(match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64()?),
+        },
+        Json::String(s) => Value::String(s),
+        Json::Array(_) | Json::Object(_) => return None,
+    })
+}
+
+fn feed(b: &mut LayerBuilder, f: &EditedFeature) -> GeoResult<()> {
+    for (name, v) in &f.properties {
+        match to_value(v) {
+            Some(value) => b.property(name, value, None)?,
+            None => {
+                let text = v.to_string();
+                b.property(name, Value::Json(&text), None)?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds `base` again with `edits` laid over its features: an edited file
+/// feature in its place, a deleted one left out, created features after the
+/// file's in journal order. Ids, field types and provenance are the base's.
+pub fn rebuild(base: &Layer, options: LoadOptions, edits: &HashMap<String, Edit>) -> GeoResult<Rebuilt> {
+    let meta = base.meta();
+    let mut b = LayerBuilder::new(&meta.source.path, options, Reprojector::identity());
+    b.validate_options()?;
+    let declared: Vec<Option<FieldType>> = base
+        .features_table()
+        .field_names()
+        .iter()
+        .map(|n| meta.fields.iter().find(|f| &f.name == n).map(|f| f.field_type).filter(|t| *t == FieldType::Date))
+        .collect();
+    // Edits applied in place, and created ids a file feature now has.
+    let mut applied: HashSet<&str> = HashSet::new();
+    let mut taken: HashSet<&str> = HashSet::new();
+    let mut key = String::new();
+    for f in base.features() {
+        let id = f.id();
+        let edit = if edits.is_empty() {
+            None
+        } else {
+            key.clear();
+            use std::fmt::Write;
+            let _ = write!(key, "{id}");
+            edits.get_key_value(key.as_str())
+        };
+        if let Some((k, e)) = edit {
+            if !e.created {
+                applied.insert(k.as_str());
+                if let Some(ef) = &e.feature {
+                    feed(&mut b, ef)?;
+                    set_id(&mut b, id)?;
+                    b.end_feature(Ok(ef.geometry.clone()))?;
+                }
+                continue;
+            }
+            taken.insert(k.as_str());
+        }
+        for (field, _, _, value) in f.interned_properties() {
+            let name = &base.features_table().field_names()[field.0 as usize];
+            b.property(name, value, declared.get(field.0 as usize).copied().flatten())?;
+        }
+        set_id(&mut b, id)?;
+        b.end_feature(Ok(f.geometry().to_geometry()))?;
+    }
+    let mut conflicts = Vec::new();
+    let mut rest: Vec<(&String, &Edit)> = edits.iter().filter(|(k, _)| !applied.contains(k.as_str())).collect();
+    rest.sort_by_key(|(_, e)| e.seq);
+    for (id, e) in rest {
+        let Some(ef) = &e.feature else { continue };
+        if !e.created || taken.contains(id.as_str()) {
+            conflicts.push(id.clone());
+            continue;
+        }
+        feed(&mut b, ef)?;
+        b.set_id(SourceId::Str(id.as_str().into()))?;
+        b.end_feature(Ok(ef.geometry.clone()))?;
+    }
+    let mut layer = b.finish(meta.source.format, &meta.source.crs_origin, meta.source.encoding.clone());
+    layer.meta.id = meta.id.clone();
+    layer.meta.title = meta.title.clone();
+    layer.meta.source = meta.source.clone();
+    layer.meta.skipped = meta.skipped.clone();
+    Ok(Rebuilt { layer, conflicts })
+}
+
+fn set_id(b: &mut LayerBuilder, id: FeatureId<'_>) -> GeoResult<()> {
+    match id {
+        FeatureId::Int(i) => b.set_id(SourceId::Int(i)),
+        FeatureId::Str(s) => b.set_id(SourceId::Str(s.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396_examples() {
+        // RFC 7396, appendix A (a selection).
+        let cases = [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "b"}), json!({"a": null}), json!({})),
+            (json!({"a": "b", "b": "c"}), json!({"a": null}), json!({"b": "c"})),
+            (json!({"a": ["b"]}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": {"b": "c"}}), json!({"a": {"b": "d", "c": null}}), json!({"a": {"b": "d"}})),
+            (json!({"e": null}), json!({"a": 1}), json!({"e": null, "a": 1})),
+            (json!([1, 2]), json!({"a": "b", "c": null}), json!({"a": "b"})),
+            (json!({}), json!({"a": {"bb": {"ccc": null}}}), json!({"a": {"bb": {}}})),
+        ];
+        for (mut target, patch, expected) in cases {
+            merge_patch(&mut target, &patch);
+            assert_eq!(target, expected);
+        }
+    }
+
+    #[test]
+    fn parse_names_the_member_at_fault() {
+        let e = EditedFeature::parse(&json!({"type": "FeatureCollection"})).unwrap_err();
+        assert_eq!(e.parameter, "type");
+        let e = EditedFeature::parse(&json!({"type": "Feature", "geometry": null})).unwrap_err();
+        assert_eq!(e.parameter, "geometry");
+        let e =
+            EditedFeature::parse(&json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [200, 1]}}))
+                .unwrap_err();
+        assert_eq!(e.parameter, "geometry.coordinates");
+        let e = EditedFeature::parse(
+            &json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 1]}, "properties": 3}),
+        )
+        .unwrap_err();
+        assert_eq!(e.parameter, "properties");
+        let ok = EditedFeature::parse(
+            &json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.57, 44.84]}, "properties": {"a": 1}}),
+        )
+        .unwrap();
+        assert_eq!(ok.to_json("new-1")["geometry"]["coordinates"], json!([-0.57, 44.84]));
+    }
+}

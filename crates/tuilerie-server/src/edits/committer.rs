@@ -1,0 +1,290 @@
+//! Group commit: one thread owns the write side of the store. Writes queue
+//! on a channel; the thread takes every write waiting (up to
+//! [`MAX_BATCH`]), checks each one's precondition against the current
+//! state (the `If-Match` of an edit), and applies the batch in one
+//! transaction, one fsync. While that fsync runs, the next writes queue:
+//! under load, batches grow by themselves and throughput is no longer one
+//! write per fsync. Each caller hears back only once its batch is on disk.
+
+use super::overlay::{Entry, Overlay};
+use crate::store::{ChangeRecord, Effect, Store, Write};
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tuilerie_geo::edit::{merge_patch, EditedFeature};
+
+/// Most writes in one transaction.
+pub const MAX_BATCH: usize = 1024;
+
+/// A file feature as it is before its first edit.
+#[derive(Debug, Clone)]
+pub struct BaseFeature {
+    pub etag: String,
+    /// Its GeoJSON Feature.
+    pub json: Json,
+}
+
+/// What an edit does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A new feature (the id is assigned here).
+    Create(Json),
+    /// A whole new content (`PUT`).
+    Replace(Json),
+    /// An RFC 7396 merge patch of the feature (`PATCH`).
+    Patch(Json),
+    Delete,
+}
+
+/// A write to commit.
+#[derive(Debug)]
+pub enum Job {
+    Feature {
+        layer: String,
+        /// `None` for a creation.
+        id: Option<String>,
+        action: Action,
+        if_match: Option<String>,
+        /// The file feature of that id, if the file has one.
+        base: Option<BaseFeature>,
+        token: String,
+    },
+    /// A map or table created, replaced or deleted through the API.
+    Resource { change: ChangeRecord, effect: Effect },
+}
+
+/// A committed feature write.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub seq: i64,
+    pub id: String,
+    pub etag: String,
+    /// The feature now (`None`: deleted).
+    pub content: Option<Json>,
+}
+
+/// Why a write was not committed.
+#[derive(Debug)]
+pub enum Refused {
+    NotFound,
+    /// `If-Match` did not match; the current ETag.
+    Precondition(String),
+    /// The result is not a valid feature (a patch that breaks the geometry).
+    Invalid(tuilerie_geo::ParamError),
+    /// The store failed: nothing of the batch was written.
+    Store(String),
+}
+
+pub type Reply = oneshot::Sender<Result<Committed, Refused>>;
+
+/// The strong ETag of an edited feature's state.
+pub fn etag_of(seq: i64) -> String {
+    format!("\"e{seq}\"")
+}
+
+/// After a commit: the layers to build again and the boxes the change
+/// touched (old and new geometry), for the tile cache.
+#[derive(Debug, Clone)]
+pub struct Dirty {
+    pub layer: String,
+    pub bboxes: Vec<[f64; 4]>,
+}
+
+pub(super) struct Committer {
+    pub store: Arc<dyn Store>,
+    pub overlay: Arc<Overlay>,
+    pub max_batch: usize,
+    /// The number of the last id given to a created feature.
+    pub last_number: i64,
+    pub dirty: std::sync::mpsc::Sender<Vec<Dirty>>,
+}
+
+/// A job checked and turned into a write, waiting for the commit.
+struct Pending {
+    reply: Option<Reply>,
+    key: Option<(String, String)>,
+    entry: Option<Entry>,
+    content: Option<Json>,
+    bboxes: Vec<[f64; 4]>,
+}
+
+fn bbox(feature: &Json) -> Option<[f64; 4]> {
+    EditedFeature::parse(feature).ok()?.bbox()
+}
+
+impl Committer {
+    pub fn run(mut self, rx: Receiver<(Job, Option<Reply>)>) {
+        while let Ok(first) = rx.recv() {
+            let mut jobs = vec![first];
+            while jobs.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            self.commit(jobs);
+        }
+    }
+
+    fn commit(&mut self, jobs: Vec<(Job, Option<Reply>)>) {
+        // What this batch changed so far, seen by later jobs of the batch.
+        let mut scratch: HashMap<(String, String), Entry> = HashMap::new();
+        let mut writes = Vec::with_capacity(jobs.len());
+        let mut pending = Vec::with_capacity(jobs.len());
+        let number_before = self.last_number;
+        for (job, reply) in jobs {
+            match self.prepare(job, &scratch) {
+                Ok((write, mut p)) => {
+                    if let (Some(k), Some(e)) = (&p.key, &p.entry) {
+                        scratch.insert(k.clone(), e.clone());
+                    }
+                    p.reply = reply;
+                    writes.push(write);
+                    pending.push(p);
+                }
+                Err(refused) => {
+                    if let Some(r) = reply {
+                        let _ = r.send(Err(refused));
+                    }
+                }
+            }
+        }
+        if writes.is_empty() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let result = self.store.apply(&writes);
+        metrics::histogram!("tuilerie_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("tuilerie_store_batch_writes").record(writes.len() as f64);
+        match result {
+            Err(e) => {
+                self.last_number = number_before;
+                tracing::error!(writes = writes.len(), error = %e, "store commit failed; the writes were refused");
+                metrics::counter!("tuilerie_store_commit_failures_total").increment(1);
+                for p in pending {
+                    if let Some(r) = p.reply {
+                        let _ = r.send(Err(Refused::Store(e.to_string())));
+                    }
+                }
+            }
+            Ok(seqs) => {
+                let mut dirty: Vec<Dirty> = Vec::new();
+                let mut updates = Vec::new();
+                for (p, seq) in pending.into_iter().zip(seqs) {
+                    let Some((layer, id)) = p.key else {
+                        if let Some(r) = p.reply {
+                            let _ =
+                                r.send(Ok(Committed { seq, id: String::new(), etag: String::new(), content: None }));
+                        }
+                        continue;
+                    };
+                    let mut entry = p.entry.unwrap_or_default();
+                    entry.seq = seq;
+                    match dirty.iter_mut().find(|d| d.layer == layer) {
+                        Some(d) => d.bboxes.extend(p.bboxes),
+                        None => dirty.push(Dirty { layer: layer.clone(), bboxes: p.bboxes }),
+                    }
+                    updates.push((layer, id.clone(), entry));
+                    if let Some(r) = p.reply {
+                        let _ = r.send(Ok(Committed { seq, id, etag: etag_of(seq), content: p.content }));
+                    }
+                }
+                self.overlay.apply(updates);
+                let _ = self.dirty.send(dirty);
+            }
+        }
+    }
+
+    /// Checks a job against the current state; the write and what to
+    /// publish once it is committed.
+    fn prepare(&mut self, job: Job, scratch: &HashMap<(String, String), Entry>) -> Result<(Write, Pending), Refused> {
+        let (layer, id, action, if_match, base, token) = match job {
+            Job::Resource { change, effect } => {
+                let p = Pending { reply: None, key: None, entry: None, content: None, bboxes: Vec::new() };
+                return Ok((Write { change, effect }, p));
+            }
+            Job::Feature { layer, id, action, if_match, base, token } => (layer, id, action, if_match, base, token),
+        };
+        let (id, current, created) = match id {
+            None => {
+                self.last_number += 1;
+                let id = format!("{}{}", super::CREATED_PREFIX, self.last_number);
+                (id, None, true)
+            }
+            Some(id) => {
+                let key = (layer.clone(), id.clone());
+                let edited = scratch.get(&key).cloned().or_else(|| self.overlay.get(&layer, &id));
+                match edited {
+                    Some(e) => {
+                        let content = e.content.as_deref().map(|c| serde_json::from_str::<Json>(c).unwrap_or_default());
+                        let etag = etag_of(e.seq);
+                        if content.is_none() {
+                            return Err(Refused::NotFound);
+                        }
+                        (id, Some((etag, content)), e.created)
+                    }
+                    None => match base {
+                        Some(b) => (id, Some((b.etag, Some(b.json))), false),
+                        None => return Err(Refused::NotFound),
+                    },
+                }
+            }
+        };
+        let before = current.as_ref().and_then(|(_, c)| c.clone());
+        if let (Some(expected), Some((etag, _))) = (&if_match, &current) {
+            if !if_match_accepts(expected, etag) {
+                return Err(Refused::Precondition(etag.clone()));
+            }
+        }
+        // The id keeps its JSON type (a file's numeric id stays a number).
+        let id_value = before.as_ref().and_then(|b| b.get("id").cloned()).unwrap_or_else(|| Json::String(id.clone()));
+        let (op, after) = match action {
+            Action::Create(f) => ("create", Some(with_id(f, &id_value))),
+            Action::Replace(f) => ("replace", Some(with_id(f, &id_value))),
+            Action::Patch(patch) => {
+                let mut merged = before.clone().unwrap_or_default();
+                merge_patch(&mut merged, &patch);
+                let merged = with_id(merged, &id_value);
+                EditedFeature::parse(&merged).map_err(Refused::Invalid)?;
+                ("update", Some(merged))
+            }
+            Action::Delete => ("delete", None),
+        };
+        let mut bboxes = Vec::new();
+        bboxes.extend(before.as_ref().and_then(bbox));
+        bboxes.extend(after.as_ref().and_then(bbox));
+        let after_text = after.as_ref().map(|a| a.to_string());
+        let change = ChangeRecord {
+            seq: 0,
+            at: crate::store::now(),
+            token,
+            op: op.into(),
+            kind: "feature".into(),
+            layer: Some(layer.clone()),
+            id: id.clone(),
+            before: before.as_ref().map(|b| b.to_string()),
+            after: after_text.clone(),
+        };
+        let feature = after.as_ref().and_then(|a| EditedFeature::parse(a).ok()).map(Arc::new);
+        let entry = Entry { seq: 0, created, content: after_text.clone().map(Arc::from), feature };
+        let write = Write { change, effect: Effect::Feature { created, content: after_text } };
+        Ok((write, Pending { reply: None, key: Some((layer, id)), entry: Some(entry), content: after, bboxes }))
+    }
+}
+
+/// The feature with its `id` member set (the id cannot change).
+fn with_id(mut f: Json, id: &Json) -> Json {
+    if let Json::Object(m) = &mut f {
+        m.insert("id".into(), id.clone());
+        m.remove("links");
+    }
+    f
+}
+
+/// `If-Match`: `*` or a list of entity tags, one of which is `etag`
+/// (strong comparison, RFC 9110 section 13.1.1).
+pub fn if_match_accepts(header: &str, etag: &str) -> bool {
+    header.split(',').map(str::trim).any(|t| t == "*" || t == etag)
+}

@@ -1,0 +1,176 @@
+//! The write path: the store, the tokens, group commit, the overlay of
+//! edited features and the layers rebuilt under their edits.
+//!
+//! ```text
+//! handler ──Job──▶ committer (one thread: check If-Match, one transaction
+//!    ▲                 per batch, fsync) ──▶ overlay ──Dirty──▶ rebuilder
+//!    └──── 2xx once the batch is on disk        (layer under its edits, swapped
+//!                                                into the catalog, tiles dropped)
+//! ```
+
+pub mod committer;
+pub mod overlay;
+mod rebuild;
+
+use crate::auth::Auth;
+use crate::store::Store;
+use committer::{Committed, Committer, Dirty, Job, Refused};
+use overlay::Overlay;
+use std::collections::HashMap;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, RwLock};
+use tuilerie_geo::{Layer, LoadOptions};
+
+/// Ids given to created features: `new-1`, `new-2`... (numbers never
+/// reused; an id a file feature has is never given).
+pub const CREATED_PREFIX: &str = "new-";
+
+/// Options of the write path (`[server]`).
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Writes per second per token (0: no limit).
+    pub write_rate: f64,
+    pub write_burst: f64,
+    /// Batch concurrent writes into one transaction (off: one fsync each,
+    /// for comparison).
+    pub group_commit: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions { write_rate: 50.0, write_burst: 200.0, group_commit: true }
+    }
+}
+
+/// An editable layer's file version and how to build it.
+struct Base {
+    layer: Arc<Layer>,
+    options: LoadOptions,
+}
+
+/// Shared by the handlers (through `AppState::writes`).
+pub struct Writes {
+    pub store: Arc<dyn Store>,
+    pub auth: Arc<Auth>,
+    pub overlay: Arc<Overlay>,
+    jobs: Sender<(Job, Option<committer::Reply>)>,
+    bases: RwLock<HashMap<String, Base>>,
+    /// Edits not applied at the last build, by layer.
+    conflicts: RwLock<HashMap<String, Vec<String>>>,
+    dirty_tx: Sender<Vec<Dirty>>,
+    dirty_rx: Mutex<Option<Receiver<Vec<Dirty>>>>,
+    /// Serialises layer builds (edits and reloads).
+    build_lock: Mutex<()>,
+}
+
+impl Writes {
+    /// The write path over `store`: reads the edited features and tokens,
+    /// starts the committer thread and the token refresher.
+    pub fn open(store: Arc<dyn Store>, options: WriteOptions) -> Result<Arc<Self>, crate::store::StoreError> {
+        let overlay = Arc::new(Overlay::load(store.features()?));
+        let auth = Auth::new(store.clone(), options.write_rate, options.write_burst);
+        auth.start();
+        let (jobs, rx) = channel();
+        let (dirty_tx, dirty_rx) = channel();
+        let committer = Committer {
+            store: store.clone(),
+            overlay: overlay.clone(),
+            max_batch: if options.group_commit { committer::MAX_BATCH } else { 1 },
+            last_number: overlay.last_number(),
+            dirty: dirty_tx.clone(),
+        };
+        std::thread::Builder::new()
+            .name("tuilerie-commit".into())
+            .spawn(move || committer.run(rx))
+            .map_err(|e| crate::store::StoreError::Open(format!("cannot start the committer thread: {e}")))?;
+        Ok(Arc::new(Writes {
+            store,
+            auth,
+            overlay,
+            jobs,
+            bases: RwLock::new(HashMap::new()),
+            conflicts: RwLock::new(HashMap::new()),
+            dirty_tx,
+            dirty_rx: Mutex::new(Some(dirty_rx)),
+            build_lock: Mutex::new(()),
+        }))
+    }
+
+    /// Queues a write and waits until it is on disk (or refused).
+    pub async fn submit(&self, job: Job) -> Result<Committed, Refused> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs.send((job, Some(tx))).map_err(|_| Refused::Store("the committer has stopped".into()))?;
+        rx.await.map_err(|_| Refused::Store("the committer has stopped".into()))?
+    }
+
+    /// Whether `layer` takes edits.
+    pub fn is_editable(&self, layer: &str) -> bool {
+        self.bases.read().unwrap_or_else(|e| e.into_inner()).contains_key(layer)
+    }
+
+    /// The file version of an editable layer.
+    pub fn base(&self, layer: &str) -> Option<Arc<Layer>> {
+        self.bases.read().unwrap_or_else(|e| e.into_inner()).get(layer).map(|b| b.layer.clone())
+    }
+
+    /// Edits of `layer` not applied at its last build (their file feature
+    /// is gone).
+    pub fn conflicts(&self, layer: &str) -> Vec<String> {
+        self.conflicts.read().unwrap_or_else(|e| e.into_inner()).get(layer).cloned().unwrap_or_default()
+    }
+
+    /// Registers `base` (as loaded from its file) as an editable layer and
+    /// returns it under its stored edits (itself when it has none). Called
+    /// at start and at every reload.
+    pub fn set_base(&self, base: Arc<Layer>, options: LoadOptions) -> Arc<Layer> {
+        let _build = self.build_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let id = base.id().to_string();
+        self.bases
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), Base { layer: base.clone(), options: options.clone() });
+        if !self.overlay.has_edits(&id) {
+            self.conflicts.write().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            return base;
+        }
+        match self.build(&base, &options) {
+            Some(l) => Arc::new(l),
+            None => base,
+        }
+    }
+
+    fn base_and_options(&self, id: &str) -> Option<(Arc<Layer>, LoadOptions)> {
+        let bases = self.bases.read().unwrap_or_else(|e| e.into_inner());
+        bases.get(id).map(|b| (b.layer.clone(), b.options.clone()))
+    }
+
+    /// `base` under the current edits of its layer; conflicts recorded.
+    fn build(&self, base: &Layer, options: &LoadOptions) -> Option<Layer> {
+        let id = base.id().to_string();
+        let edits = self.overlay.edits(&id);
+        match tuilerie_geo::edit::rebuild(base, options.clone(), &edits) {
+            Ok(r) => {
+                for c in &r.conflicts {
+                    tracing::warn!(layer = %id, feature = %c, "edit kept but not applied: its file feature is gone (conflict)");
+                }
+                self.conflicts.write().unwrap_or_else(|e| e.into_inner()).insert(id, r.conflicts);
+                Some(r.layer)
+            }
+            Err(e) => {
+                tracing::error!(layer = %id, error = %e, "layer not rebuilt under its edits");
+                None
+            }
+        }
+    }
+
+    /// Starts the thread that rebuilds edited layers and swaps them in.
+    pub fn start_rebuilder(self: &Arc<Self>, state: crate::AppState) {
+        let Some(rx) = self.dirty_rx.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
+        let _ = std::thread::Builder::new().name("tuilerie-rebuild".into()).spawn(move || rebuild::run(state, rx));
+    }
+
+    /// Asks for `layer` to be rebuilt (after a reload raced an edit).
+    pub fn mark_dirty(&self, layer: &str) {
+        let _ = self.dirty_tx.send(vec![Dirty { layer: layer.to_string(), bboxes: Vec::new() }]);
+    }
+}

@@ -1,0 +1,398 @@
+//! OGC API - Features - Part 4 on editable layers: `POST` items, `PUT`,
+//! `PATCH` (RFC 7396 merge patch), `DELETE` an item, with strong ETags and
+//! `If-Match` (428 without it, 412 when stale); `OPTIONS` says what the
+//! token may do; each item's history and the audit log of every change.
+
+use super::base_url;
+use crate::auth::Need;
+use crate::edits::committer::{etag_of, Action, BaseFeature, Committed, Job, Refused};
+use crate::error::{require_content_type, ApiError};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tuilerie_geo::edit::{check, check_property, EditedFeature};
+use tuilerie_geo::{output, Layer};
+
+/// `application/geo+json` and `application/json` for whole features.
+const FEATURE_TYPES: &[&str] = &["application/geo+json", "application/json"];
+const PATCH_TYPES: &[&str] = &["application/merge-patch+json"];
+
+fn layer(state: &AppState, id: &str) -> Result<Arc<Layer>, ApiError> {
+    let catalog = state.catalog().ok_or(ApiError::Loading)?;
+    catalog.get(id).cloned().ok_or_else(|| ApiError::NotFound {
+        message: format!("unknown collection {id:?}"),
+        known: Some(catalog.ids().into_iter().map(String::from).collect()),
+    })
+}
+
+/// The layer when it takes edits: 404 when unknown, 405 naming the
+/// configuration key when it does not.
+fn editable(state: &AppState, id: &str) -> Result<Arc<Layer>, ApiError> {
+    let l = layer(state, id)?;
+    let w = state.writes()?;
+    if !w.is_editable(id) {
+        return Err(ApiError::NotEditable {
+            message: format!(
+                "collection {id:?} is read-only: set `editable = true` on its [[layers]] entry in the configuration"
+            ),
+        });
+    }
+    Ok(l)
+}
+
+/// The strong ETag of a file feature never edited: a hash of its JSON.
+fn file_etag(json: &Value) -> String {
+    format!("\"f{:016x}\"", xxhash_rust::xxh3::xxh3_64(json.to_string().as_bytes()))
+}
+
+/// The current state of a feature: from the edits, else from the layer.
+/// `None` when it does not exist (or was deleted).
+pub fn current(state: &AppState, l: &Layer, fid: &str) -> Option<(String, Value)> {
+    if let Some(w) = &state.writes {
+        if let Some(e) = w.overlay.get(l.id().as_str(), fid) {
+            let content = e.content?;
+            return Some((etag_of(e.seq), serde_json::from_str(&content).ok()?));
+        }
+    }
+    let f = l.find(fid)?;
+    let v = output::feature(&f, Map::new());
+    Some((file_etag(&v), v))
+}
+
+/// The file feature of `fid`, as the committer takes it.
+fn base_feature(state: &AppState, l: &Layer, fid: &str) -> Option<BaseFeature> {
+    let base = state.writes.as_ref()?.base(l.id().as_str())?;
+    let f = base.find(fid)?;
+    let v = output::feature(&f, Map::new());
+    Some(BaseFeature { etag: file_etag(&v), json: v })
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad("body", format!("the body is not JSON: line {}, column {}: {e}", e.line(), e.column()))
+    })
+}
+
+fn if_match(headers: &HeaderMap) -> Result<String, ApiError> {
+    match headers.get(header::IF_MATCH).map(|v| v.to_str()) {
+        Some(Ok(v)) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+        Some(_) => Err(ApiError::bad("If-Match", "If-Match must be an entity tag such as \"e12\" or *")),
+        None => Err(ApiError::PreconditionRequired {
+            message: "this edit needs If-Match with the feature's current ETag (GET the item first)".into(),
+        }),
+    }
+}
+
+/// Only CRS84 is taken: a `Content-Crs` header naming another CRS is 400.
+fn check_content_crs(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(v) = headers.get("content-crs") else { return Ok(()) };
+    let v = v.to_str().unwrap_or("").trim().trim_start_matches('<').trim_end_matches('>');
+    const CRS84: [&str; 2] =
+        ["http://www.opengis.net/def/crs/OGC/1.3/CRS84", "https://www.opengis.net/def/crs/OGC/1.3/CRS84"];
+    if CRS84.contains(&v) {
+        Ok(())
+    } else {
+        Err(ApiError::bad("Content-Crs", format!("features are taken in CRS84 only (<{}>), not {v:?}", CRS84[0])))
+    }
+}
+
+fn refused(r: Refused, layer: &str, fid: &str) -> ApiError {
+    match r {
+        Refused::NotFound => {
+            ApiError::NotFound { message: format!("no feature {fid:?} in collection {layer:?}"), known: None }
+        }
+        Refused::Precondition(etag) => ApiError::PreconditionFailed {
+            message: format!("feature {fid:?} has changed: its ETag is now {etag} (GET it, merge, and retry)"),
+            etag,
+        },
+        Refused::Invalid(e) => ApiError::bad(e.parameter, e.message),
+        Refused::Store(e) => ApiError::Unavailable { message: format!("the edit was not stored: {e}") },
+    }
+}
+
+fn answer(state: &AppState, headers: &HeaderMap, layer: &str, status: StatusCode, c: Committed) -> Response {
+    let base = base_url(state, headers);
+    let href = format!("{base}/collections/{layer}/items/{}", super::ogc::encode(&c.id));
+    let mut r = match c.content {
+        Some(mut v) => {
+            v["links"] = json!([{"href": href, "rel": "self", "type": "application/geo+json"}]);
+            (status, [(header::CONTENT_TYPE, "application/geo+json")], v.to_string()).into_response()
+        }
+        None => StatusCode::NO_CONTENT.into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&c.etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    if status == StatusCode::CREATED {
+        if let Ok(v) = HeaderValue::from_str(&href) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+    }
+    r
+}
+
+/// A whole feature from the body, checked against the layer.
+fn feature_body(l: &Layer, headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
+    require_content_type(headers, FEATURE_TYPES, "application/geo+json")?;
+    check_content_crs(headers)?;
+    let v = parse_json(body)?;
+    let f = EditedFeature::parse(&v)?;
+    check(l, &f)?;
+    Ok(f.to_json(""))
+}
+
+/// `POST /collections/{id}/items`: 201 with `Location` and `ETag`.
+pub async fn create(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let l = editable(&state, &id)?;
+    let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
+    let feature = feature_body(&l, &headers, &body)?;
+    let job = Job::Feature {
+        layer: id.clone(),
+        id: None,
+        action: Action::Create(feature),
+        if_match: None,
+        base: None,
+        token: who.name,
+    };
+    let c = state.writes()?.submit(job).await.map_err(|r| refused(r, &id, ""))?;
+    Ok(answer(&state, &headers, &id, StatusCode::CREATED, c))
+}
+
+/// `PUT /collections/{id}/items/{fid}`: replaces the feature.
+pub async fn replace(
+    State(state): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let l = editable(&state, &id)?;
+    let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
+    let m = if_match(&headers)?;
+    let feature = feature_body(&l, &headers, &body)?;
+    let base = base_feature(&state, &l, &fid);
+    let job = Job::Feature {
+        layer: id.clone(),
+        id: Some(fid.clone()),
+        action: Action::Replace(feature),
+        if_match: Some(m),
+        base,
+        token: who.name,
+    };
+    let c = state.writes()?.submit(job).await.map_err(|r| refused(r, &id, &fid))?;
+    Ok(answer(&state, &headers, &id, StatusCode::OK, c))
+}
+
+/// `PATCH /collections/{id}/items/{fid}` with an RFC 7396 merge patch.
+pub async fn update(
+    State(state): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let l = editable(&state, &id)?;
+    let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
+    let m = if_match(&headers)?;
+    require_content_type(&headers, PATCH_TYPES, "application/merge-patch+json")?;
+    check_content_crs(&headers)?;
+    let patch = parse_json(&body)?;
+    let Some(obj) = patch.as_object() else {
+        return Err(ApiError::bad("body", "a merge patch of a feature is a JSON object"));
+    };
+    for (k, v) in obj {
+        match k.as_str() {
+            "type" if v != "Feature" => return Err(ApiError::bad("type", "a feature's type stays \"Feature\"")),
+            "id" if v.as_str() != Some(fid.as_str()) && v.as_i64().map(|i| i.to_string()) != Some(fid.clone()) => {
+                return Err(ApiError::bad("id", format!("the id of feature {fid:?} cannot change")))
+            }
+            "geometry" => {
+                let probe = json!({"type": "Feature", "geometry": v, "properties": {}});
+                check(&l, &EditedFeature::parse(&probe)?)?;
+            }
+            "properties" => match v {
+                Value::Object(props) => {
+                    for (name, value) in props {
+                        check_property(&l, name, value)?;
+                    }
+                }
+                Value::Null => {}
+                _ => return Err(ApiError::bad("properties", "properties must be a JSON object")),
+            },
+            _ => {}
+        }
+    }
+    let base = base_feature(&state, &l, &fid);
+    let job = Job::Feature {
+        layer: id.clone(),
+        id: Some(fid.clone()),
+        action: Action::Patch(patch),
+        if_match: Some(m),
+        base,
+        token: who.name,
+    };
+    let c = state.writes()?.submit(job).await.map_err(|r| refused(r, &id, &fid))?;
+    Ok(answer(&state, &headers, &id, StatusCode::OK, c))
+}
+
+/// `DELETE /collections/{id}/items/{fid}`: 204 with the new ETag.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let l = editable(&state, &id)?;
+    let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
+    let m = if_match(&headers)?;
+    let base = base_feature(&state, &l, &fid);
+    let job = Job::Feature {
+        layer: id.clone(),
+        id: Some(fid.clone()),
+        action: Action::Delete,
+        if_match: Some(m),
+        base,
+        token: who.name,
+    };
+    let c = state.writes()?.submit(job).await.map_err(|r| refused(r, &id, &fid))?;
+    Ok(answer(&state, &headers, &id, StatusCode::NO_CONTENT, c))
+}
+
+/// The methods this request's token may use on a layer's items.
+fn allowed(state: &AppState, headers: &HeaderMap, id: &str, item: bool) -> Result<String, ApiError> {
+    let mut methods = vec!["GET", "HEAD", "OPTIONS"];
+    if let Some(w) = state.writes.as_ref().filter(|w| w.is_editable(id)) {
+        if let Ok(Some(p)) = w.auth.principal(headers) {
+            if p.allows(Need::Edit(id)).is_ok() {
+                methods.extend(if item { &["PUT", "PATCH", "DELETE"][..] } else { &["POST"][..] });
+            }
+        }
+    }
+    Ok(methods.join(", "))
+}
+
+fn options_response(allow: String) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = HeaderValue::from_str(&allow) {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
+    r
+}
+
+/// `OPTIONS /collections/{id}/items`.
+pub async fn options_items(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    layer(&state, &id)?;
+    Ok(options_response(allowed(&state, &headers, &id, false)?))
+}
+
+/// `OPTIONS /collections/{id}/items/{fid}`.
+pub async fn options_item(
+    State(state): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let l = layer(&state, &id)?;
+    current(&state, &l, &fid).ok_or_else(|| ApiError::NotFound {
+        message: format!("no feature {fid:?} in collection {id:?}"),
+        known: None,
+    })?;
+    Ok(options_response(allowed(&state, &headers, &id, true)?))
+}
+
+/// Most entries of one page of history or changes.
+const MAX_PAGE: usize = 1000;
+
+fn page(params: &HashMap<String, String>) -> Result<(i64, usize), ApiError> {
+    let since = match params.get("since") {
+        None => 0,
+        Some(s) => s.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+            ApiError::bad(
+                "since",
+                format!("since is the seq of the last change seen (an integer, 0 or more), got {s:?}"),
+            )
+        })?,
+    };
+    let limit = match params.get("limit") {
+        None => 100,
+        Some(s) => s.parse::<usize>().ok().filter(|v| (1..=MAX_PAGE).contains(v)).ok_or_else(|| {
+            ApiError::bad("limit", format!("limit must be an integer from 1 to {MAX_PAGE}, got {s:?}"))
+        })?,
+    };
+    for k in params.keys() {
+        if !["since", "limit", "layer"].contains(&k.as_str()) {
+            return Err(ApiError::bad(k.clone(), format!("unknown parameter {k:?} (since, limit, layer)")));
+        }
+    }
+    Ok((since, limit))
+}
+
+async fn changes_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    layer: Option<String>,
+    fid: Option<String>,
+    since: i64,
+    limit: usize,
+) -> Result<Response, ApiError> {
+    let store = state.writes()?.store.clone();
+    let (l, f) = (layer.clone(), fid.clone());
+    let rows = tokio::task::spawn_blocking(move || store.changes(since, l.as_deref(), f.as_deref(), limit))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Unavailable { message: e.to_string() })?;
+    let base = base_url(state, headers);
+    let mut links = vec![
+        json!({"href": format!("{base}{path}?since={since}&limit={limit}"), "rel": "self", "type": "application/json"}),
+    ];
+    if rows.len() == limit {
+        if let Some(last) = rows.last() {
+            links.push(json!({"href": format!("{base}{path}?since={}&limit={limit}", last.seq), "rel": "next", "type": "application/json"}));
+        }
+    }
+    let body = json!({"changes": rows, "links": links});
+    Ok(([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
+}
+
+/// `GET /collections/{id}/items/{fid}/history`: every change of a feature,
+/// oldest first, paged by `since` (the last `seq` seen) and `limit`.
+pub async fn history(
+    State(state): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    layer(&state, &id)?;
+    let (since, limit) = page(&params)?;
+    if params.contains_key("layer") {
+        return Err(ApiError::bad("layer", "the layer is the collection of the path"));
+    }
+    let path = format!("/collections/{id}/items/{}/history", super::ogc::encode(&fid));
+    changes_page(&state, &headers, &path, Some(id), Some(fid), since, limit).await
+}
+
+/// `GET /changes?since=&layer=&limit=`: the audit log (admin).
+pub async fn changes(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let w = state.writes()?;
+    let p = w.auth.principal(&headers)?.ok_or_else(|| ApiError::Unauthorized {
+        message: "the audit log needs an admin token: Authorization: Bearer <token>".into(),
+    })?;
+    p.allows(Need::Audit)?;
+    let (since, limit) = page(&params)?;
+    changes_page(&state, &headers, "/changes", params.get("layer").cloned(), None, since, limit).await
+}

@@ -1,0 +1,209 @@
+//! The durable store: tokens, the journal of feature edits, the maps and
+//! tables created through the API, and the append-only audit log.
+//!
+//! [`Store`] is deliberately narrow (one batch of writes in one transaction,
+//! and a few reads) so that another engine can stand behind it; the
+//! embedded implementation is SQLite ([`sqlite::SqliteStore`]). Group commit
+//! is not the store's business: the committer (`edits::committer`) gathers
+//! the writes that arrive while the previous batch is being synced and hands
+//! them over as one batch.
+
+pub mod sqlite;
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Errors of the store: the message says what failed and where.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be opened or migrated (a newer version, a file that
+    /// is not a store): the service must not start on it.
+    #[error("{0}")]
+    Open(String),
+    /// A write or read failed (disk full, read-only directory, I/O error):
+    /// writes answer 503, reads of the files go on.
+    #[error("{0}")]
+    Io(String),
+    /// A write that conflicts with what is stored (a token name in use).
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything: maps, tables, every layer, the audit log.
+    Admin,
+    /// Feature edits on the layers of its scope.
+    Editor,
+    /// Status observations on the layers of its scope.
+    Sensor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Sensor => "sensor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "editor" => Some(Role::Editor),
+            "sensor" => Some(Role::Sensor),
+            _ => None,
+        }
+    }
+}
+
+/// A token as stored: its SHA-256 digest, never the secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRecord {
+    pub name: String,
+    #[serde(skip)]
+    pub hash: [u8; 32],
+    pub role: Role,
+    /// Layer ids (and `maps`) the token is limited to; `None`: every layer.
+    pub layers: Option<Vec<String>>,
+    pub created: String,
+    pub last_used: Option<String>,
+    pub revoked: Option<String>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeRecord {
+    /// Position in the log (assigned by the store, increasing).
+    pub seq: i64,
+    /// RFC 3339 UTC.
+    pub at: String,
+    /// Name of the token that made the change.
+    pub token: String,
+    /// `create`, `replace`, `update`, `delete`.
+    pub op: String,
+    /// `feature`, `map` or `table`.
+    pub kind: String,
+    pub layer: Option<String>,
+    /// Feature, map or table id.
+    pub id: String,
+    /// JSON before and after (`None`: did not exist / deleted).
+    #[serde(serialize_with = "raw_json")]
+    pub before: Option<String>,
+    #[serde(serialize_with = "raw_json")]
+    pub after: Option<String>,
+}
+
+fn raw_json<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v.as_deref().map(serde_json::from_str::<&serde_json::value::RawValue>) {
+        Some(Ok(raw)) => raw.serialize(s),
+        Some(Err(_)) | None => s.serialize_none(),
+    }
+}
+
+/// The current state of an edited feature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureRecord {
+    pub layer: String,
+    pub id: String,
+    /// Created through the API (`true`) or an edit of a file feature.
+    pub created: bool,
+    /// Sequence number of the last change (the strong ETag derives from it).
+    pub seq: i64,
+    /// The GeoJSON Feature; `None` once deleted.
+    pub content: Option<String>,
+}
+
+/// A map or table created through the API.
+#[derive(Debug, Clone)]
+pub struct StoredResource {
+    pub id: String,
+    /// The map definition (JSON), or the table's file name.
+    pub text: String,
+    /// A table's CSV bytes (empty for a map).
+    pub bytes: Vec<u8>,
+}
+
+/// What one write does besides its audit entry.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// The new state of a feature (content `None`: deleted).
+    Feature {
+        created: bool,
+        content: Option<String>,
+    },
+    PutMap {
+        definition: String,
+    },
+    DeleteMap,
+    PutTable {
+        name: String,
+        csv: Vec<u8>,
+    },
+    DeleteTable,
+}
+
+/// One write: an audit entry and its effect, applied together.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub change: ChangeRecord,
+    pub effect: Effect,
+}
+
+/// A durable store. Every method is blocking (call it off the runtime);
+/// `apply` returns only once the batch is on disk.
+pub trait Store: Send + Sync + 'static {
+    /// Applies every write of `batch` in one transaction and returns their
+    /// sequence numbers, in order. All or nothing.
+    fn apply(&self, batch: &[Write]) -> StoreResult<Vec<i64>>;
+    /// The feature states of every edited feature (the overlay replayed at
+    /// start).
+    fn features(&self) -> StoreResult<Vec<FeatureRecord>>;
+    /// Maps created through the API, then tables.
+    fn maps(&self) -> StoreResult<Vec<StoredResource>>;
+    fn tables(&self) -> StoreResult<Vec<StoredResource>>;
+    /// Audit entries after `since`, oldest first, at most `limit`, filtered
+    /// by layer and by feature id.
+    fn changes(
+        &self,
+        since: i64,
+        layer: Option<&str>,
+        id: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangeRecord>>;
+    /// The highest id number assigned to a created feature.
+    fn last_feature_number(&self) -> StoreResult<i64>;
+    fn tokens(&self) -> StoreResult<Vec<TokenRecord>>;
+    fn create_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    /// Marks a token revoked; `false` if no such (unrevoked) token.
+    fn revoke_token(&self, name: &str, at: &str) -> StoreResult<bool>;
+    /// Records when tokens were last used.
+    fn touch_tokens(&self, used: &[(String, String)]) -> StoreResult<()>;
+    /// Bytes on disk (database and journal).
+    fn size_bytes(&self) -> u64;
+}
+
+/// Where the store lives: `--data-dir`, `TUILERIE_DATA_DIR`, `[server]
+/// data_dir` (relative to the configuration file), else `tuilerie-data/`
+/// beside the configuration file or in the working directory.
+pub fn data_dir(flag: Option<PathBuf>, configured: Option<&Path>, config_file: Option<&Path>) -> PathBuf {
+    let beside = config_file.and_then(|c| c.parent()).map(Path::to_path_buf).unwrap_or_default();
+    if let Some(d) = flag {
+        return d;
+    }
+    match configured {
+        Some(d) if d.is_absolute() => d.to_path_buf(),
+        Some(d) => beside.join(d),
+        None => beside.join("tuilerie-data"),
+    }
+}
+
+/// The current time as RFC 3339 UTC with milliseconds.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

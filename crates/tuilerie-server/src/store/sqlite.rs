@@ -1,0 +1,415 @@
+//! The embedded store: one SQLite database, `tuilerie.db`, in the data
+//! directory.
+//!
+//! - WAL journal with `synchronous = FULL`: a transaction is on disk (the
+//!   WAL fsynced) when `COMMIT` returns, so an acknowledged write survives
+//!   a crash or a power cut. Readers never block the writer.
+//! - One connection writes, one reads (each behind its own lock); other
+//!   processes (`tuilerie token ...` while the server runs) wait up to
+//!   `BUSY_TIMEOUT` for the write lock.
+//! - The schema is versioned (`PRAGMA user_version`) and marked as
+//!   tuilerie's (`PRAGMA application_id`); migrations run at open, in one
+//!   transaction each. A store of a newer version, or a database that is not
+//!   a tuilerie store, is refused, never altered.
+//! - The audit log (`changes`) is append-only: triggers refuse updates and
+//!   deletes.
+
+use super::{
+    ChangeRecord, Effect, FeatureRecord, Role, Store, StoreError, StoreResult, StoredResource, TokenRecord, Write,
+};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// `PRAGMA application_id` of a tuilerie store ("TULR").
+const APPLICATION_ID: i64 = 0x5455_4c52;
+
+/// How long a write waits for another process holding the write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Schema migrations; version N is the state after `MIGRATIONS[..N]`.
+const MIGRATIONS: &[&str] = &[
+    // 1: tokens, feature journal, API maps and tables, audit log.
+    "CREATE TABLE tokens (
+        name TEXT PRIMARY KEY,
+        hash BLOB NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        layers TEXT,
+        created TEXT NOT NULL,
+        last_used TEXT,
+        revoked TEXT
+     );
+     CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        token TEXT NOT NULL,
+        op TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        layer TEXT,
+        id TEXT NOT NULL,
+        before TEXT,
+        after TEXT
+     );
+     CREATE INDEX changes_by_feature ON changes (layer, id, seq);
+     CREATE TRIGGER changes_no_update BEFORE UPDATE ON changes
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+     CREATE TRIGGER changes_no_delete BEFORE DELETE ON changes
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+     CREATE TABLE features (
+        layer TEXT NOT NULL,
+        id TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        content TEXT,
+        PRIMARY KEY (layer, id)
+     ) WITHOUT ROWID;
+     CREATE TABLE maps (id TEXT PRIMARY KEY, definition TEXT NOT NULL, seq INTEGER NOT NULL);
+     CREATE TABLE csv_tables (id TEXT PRIMARY KEY, name TEXT NOT NULL, csv BLOB NOT NULL, seq INTEGER NOT NULL);",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// SQLite behind the [`Store`] trait.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn io<'a>(path: &'a Path, what: &str) -> impl Fn(rusqlite::Error) -> StoreError + 'a {
+    let what = what.to_string();
+    move |e| StoreError::Io(format!("store {}: {what}: {e}", path.display()))
+}
+
+impl SqliteStore {
+    /// Opens (creating the directory and the database on first use) and
+    /// migrates the store in `dir`.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Open(format!("cannot create the data directory {}: {e}", dir.display())))?;
+        let path = dir.join("tuilerie.db");
+        let open = |flags| {
+            let c = Connection::open_with_flags(&path, flags)
+                .map_err(|e| StoreError::Open(format!("cannot open the store {}: {e}", path.display())))?;
+            c.busy_timeout(BUSY_TIMEOUT).map_err(|e| StoreError::Open(format!("store {}: {e}", path.display())))?;
+            Ok::<_, StoreError>(c)
+        };
+        let mut writer = open(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        let fail = |e: rusqlite::Error| StoreError::Open(format!("store {}: {e}", path.display()));
+        // WAL is persistent in the file; FULL syncs the WAL at every commit.
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(fail)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Open(format!("store {}: WAL mode refused (journal mode {mode})", path.display())));
+        }
+        writer.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(fail)?;
+        migrate(&mut writer, &path)?;
+        let reader = open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        Ok(SqliteStore { path, writer: Mutex::new(writer), reader: Mutex::new(reader) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], or refuses a store it does not
+/// know.
+fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
+    let fail = |e: rusqlite::Error| StoreError::Open(format!("store {}: {e}", path.display()));
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(fail)?;
+    let tables: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0)).map_err(fail)?;
+    if app != APPLICATION_ID && (app != 0 || tables > 0) {
+        return Err(StoreError::Open(format!(
+            "{} is not a tuilerie store (application id {app:#x}); point --data-dir at another directory",
+            path.display()
+        )));
+    }
+    if version as usize > SCHEMA_VERSION {
+        return Err(StoreError::Open(format!(
+            "store {} has schema version {version}, written by a newer tuilerie (this one knows up to {SCHEMA_VERSION}); \
+             it was left unchanged: run the newer version, or restore a backup",
+            path.display()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction().map_err(fail)?;
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}; PRAGMA application_id = {APPLICATION_ID};", i + 1))
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        tracing::info!(store = %path.display(), version = i + 1, "store schema migrated");
+    }
+    Ok(())
+}
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let hash: Vec<u8> = r.get(1)?;
+    let role: String = r.get(2)?;
+    let layers: Option<String> = r.get(3)?;
+    Ok(TokenRecord {
+        name: r.get(0)?,
+        hash: hash.try_into().unwrap_or([0; 32]),
+        role: Role::parse(&role).unwrap_or(Role::Sensor),
+        layers: layers.map(|l| l.split(',').map(String::from).collect()),
+        created: r.get(4)?,
+        last_used: r.get(5)?,
+        revoked: r.get(6)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn apply(&self, batch: &[Write]) -> StoreResult<Vec<i64>> {
+        let path = &self.path;
+        let mut conn = self.writer();
+        let tx = conn.transaction().map_err(io(path, "begin"))?;
+        let mut seqs = Vec::with_capacity(batch.len());
+        {
+            let mut log = tx
+                .prepare_cached(
+                    "INSERT INTO changes (at, token, op, kind, layer, id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(io(path, "prepare"))?;
+            for w in batch {
+                let c = &w.change;
+                log.execute(params![c.at, c.token, c.op, c.kind, c.layer, c.id, c.before, c.after])
+                    .map_err(io(path, "append to the audit log"))?;
+                let seq = tx.last_insert_rowid();
+                seqs.push(seq);
+                match &w.effect {
+                    Effect::Feature { created, content } => tx
+                        .execute(
+                            "INSERT INTO features (layer, id, created, seq, content) VALUES (?1, ?2, ?3, ?4, ?5)
+                             ON CONFLICT (layer, id) DO UPDATE SET seq = ?4, content = ?5",
+                            params![c.layer, c.id, created, seq, content],
+                        )
+                        .map(drop),
+                    Effect::PutMap { definition } => tx
+                        .execute(
+                            "INSERT OR REPLACE INTO maps (id, definition, seq) VALUES (?1, ?2, ?3)",
+                            params![c.id, definition, seq],
+                        )
+                        .map(drop),
+                    Effect::DeleteMap => tx.execute("DELETE FROM maps WHERE id = ?1", params![c.id]).map(drop),
+                    Effect::PutTable { name, csv } => tx
+                        .execute(
+                            "INSERT OR REPLACE INTO csv_tables (id, name, csv, seq) VALUES (?1, ?2, ?3, ?4)",
+                            params![c.id, name, csv, seq],
+                        )
+                        .map(drop),
+                    Effect::DeleteTable => tx.execute("DELETE FROM csv_tables WHERE id = ?1", params![c.id]).map(drop),
+                }
+                .map_err(io(path, "write"))?;
+            }
+        }
+        tx.commit().map_err(io(path, "commit"))?;
+        Ok(seqs)
+    }
+
+    fn features(&self) -> StoreResult<Vec<FeatureRecord>> {
+        let conn = self.reader();
+        let mut st = conn
+            .prepare("SELECT layer, id, created, seq, content FROM features ORDER BY seq")
+            .map_err(io(&self.path, "read features"))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(FeatureRecord {
+                    layer: r.get(0)?,
+                    id: r.get(1)?,
+                    created: r.get(2)?,
+                    seq: r.get(3)?,
+                    content: r.get(4)?,
+                })
+            })
+            .map_err(io(&self.path, "read features"))?;
+        rows.collect::<Result<_, _>>().map_err(io(&self.path, "read features"))
+    }
+
+    fn maps(&self) -> StoreResult<Vec<StoredResource>> {
+        let conn = self.reader();
+        let mut st =
+            conn.prepare("SELECT id, definition FROM maps ORDER BY seq").map_err(io(&self.path, "read maps"))?;
+        let rows = st
+            .query_map([], |r| Ok(StoredResource { id: r.get(0)?, text: r.get(1)?, bytes: Vec::new() }))
+            .map_err(io(&self.path, "read maps"))?;
+        rows.collect::<Result<_, _>>().map_err(io(&self.path, "read maps"))
+    }
+
+    fn tables(&self) -> StoreResult<Vec<StoredResource>> {
+        let conn = self.reader();
+        let mut st =
+            conn.prepare("SELECT id, name, csv FROM csv_tables ORDER BY seq").map_err(io(&self.path, "read tables"))?;
+        let rows = st
+            .query_map([], |r| Ok(StoredResource { id: r.get(0)?, text: r.get(1)?, bytes: r.get(2)? }))
+            .map_err(io(&self.path, "read tables"))?;
+        rows.collect::<Result<_, _>>().map_err(io(&self.path, "read tables"))
+    }
+
+    fn changes(
+        &self,
+        since: i64,
+        layer: Option<&str>,
+        id: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangeRecord>> {
+        let conn = self.reader();
+        let mut st = conn
+            .prepare_cached(
+                "SELECT seq, at, token, op, kind, layer, id, before, after FROM changes
+                 WHERE seq > ?1 AND (?2 IS NULL OR layer = ?2) AND (?3 IS NULL OR id = ?3)
+                 ORDER BY seq LIMIT ?4",
+            )
+            .map_err(io(&self.path, "read changes"))?;
+        let rows = st
+            .query_map(params![since, layer, id, limit as i64], |r| {
+                Ok(ChangeRecord {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    token: r.get(2)?,
+                    op: r.get(3)?,
+                    kind: r.get(4)?,
+                    layer: r.get(5)?,
+                    id: r.get(6)?,
+                    before: r.get(7)?,
+                    after: r.get(8)?,
+                })
+            })
+            .map_err(io(&self.path, "read changes"))?;
+        rows.collect::<Result<_, _>>().map_err(io(&self.path, "read changes"))
+    }
+
+    fn last_feature_number(&self) -> StoreResult<i64> {
+        let conn = self.reader();
+        conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))
+            .map_err(io(&self.path, "read sequence"))
+    }
+
+    fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
+        let conn = self.reader();
+        let mut st = conn
+            .prepare_cached("SELECT name, hash, role, layers, created, last_used, revoked FROM tokens ORDER BY created")
+            .map_err(io(&self.path, "read tokens"))?;
+        let rows = st.query_map([], token_row).map_err(io(&self.path, "read tokens"))?;
+        rows.collect::<Result<_, _>>().map_err(io(&self.path, "read tokens"))
+    }
+
+    fn create_token(&self, t: &TokenRecord) -> StoreResult<()> {
+        let conn = self.writer();
+        let exists: Option<String> = conn
+            .query_row("SELECT name FROM tokens WHERE name = ?1", params![t.name], |r| r.get(0))
+            .optional()
+            .map_err(io(&self.path, "read tokens"))?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "a token named {:?} exists already (tuilerie token list); choose another --name or revoke it",
+                t.name
+            )));
+        }
+        conn.execute(
+            "INSERT INTO tokens (name, hash, role, layers, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![t.name, t.hash.as_slice(), t.role.as_str(), t.layers.as_ref().map(|l| l.join(",")), t.created],
+        )
+        .map_err(io(&self.path, "create token"))?;
+        Ok(())
+    }
+
+    fn revoke_token(&self, name: &str, at: &str) -> StoreResult<bool> {
+        let conn = self.writer();
+        let n = conn
+            .execute("UPDATE tokens SET revoked = ?2 WHERE name = ?1 AND revoked IS NULL", params![name, at])
+            .map_err(io(&self.path, "revoke token"))?;
+        Ok(n > 0)
+    }
+
+    fn touch_tokens(&self, used: &[(String, String)]) -> StoreResult<()> {
+        let mut conn = self.writer();
+        let tx = conn.transaction().map_err(io(&self.path, "begin"))?;
+        for (name, at) in used {
+            tx.execute("UPDATE tokens SET last_used = ?2 WHERE name = ?1", params![name, at])
+                .map_err(io(&self.path, "record token use"))?;
+        }
+        tx.commit().map_err(io(&self.path, "commit"))
+    }
+
+    fn size_bytes(&self) -> u64 {
+        let wal = self.path.with_extension("db-wal");
+        [self.path.as_path(), wal.as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(id: &str, op: &str) -> ChangeRecord {
+        ChangeRecord {
+            seq: 0,
+            at: super::super::now(),
+            token: "t".into(),
+            op: op.into(),
+            kind: "feature".into(),
+            layer: Some("l".into()),
+            id: id.into(),
+            before: None,
+            after: Some("{\"a\":1}".into()),
+        }
+    }
+
+    #[test]
+    fn a_batch_is_applied_whole_and_survives_reopening() {
+        let dir = std::env::temp_dir().join(format!("tuilerie-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let s = SqliteStore::open(&dir).unwrap();
+            let w = |id: &str| Write {
+                change: change(id, "create"),
+                effect: Effect::Feature { created: true, content: Some("{}".into()) },
+            };
+            let seqs = s.apply(&[w("a"), w("b")]).unwrap();
+            assert_eq!(seqs, vec![1, 2]);
+            let del = Write { change: change("a", "delete"), effect: Effect::Feature { created: true, content: None } };
+            s.apply(&[del]).unwrap();
+        }
+        let s = SqliteStore::open(&dir).unwrap();
+        let f = s.features().unwrap();
+        assert_eq!(f.len(), 2);
+        let a = f.iter().find(|r| r.id == "a").unwrap();
+        assert_eq!((a.seq, a.content.as_deref()), (3, None));
+        assert_eq!(s.changes(0, Some("l"), Some("a"), 10).unwrap().len(), 2);
+        assert_eq!(s.changes(2, None, None, 10).unwrap().len(), 1);
+        // The audit log cannot be rewritten, even by hand.
+        let e = s.writer().execute("DELETE FROM changes", []).unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_store_of_a_newer_version_or_another_application_is_refused_unchanged() {
+        let dir = std::env::temp_dir().join(format!("tuilerie-store-newer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        drop(SqliteStore::open(&dir).unwrap());
+        let db = dir.join("tuilerie.db");
+        Connection::open(&db).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
+        let e = SqliteStore::open(&dir).err().unwrap().to_string();
+        assert!(e.contains("schema version 99") && e.contains("newer tuilerie"), "{e}");
+        let v: i64 = Connection::open(&db).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, 99);
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        Connection::open(&db).unwrap().execute_batch("CREATE TABLE other (x)").unwrap();
+        let e = SqliteStore::open(&dir).err().unwrap().to_string();
+        assert!(e.contains("not a tuilerie store"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
