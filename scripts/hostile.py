@@ -30,11 +30,13 @@ args = ap.parse_args()
 binary = serverkit.binary(args.binary)
 port = serverkit.free_port()
 base = f"http://127.0.0.1:{port}"
-server = subprocess.Popen([binary, "serve", os.path.join(ROOT, "data"), "--addr", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+data_dir, token = serverkit.store(binary)
+server = subprocess.Popen([binary, "serve", os.path.join(ROOT, "data"), "--addr", f"127.0.0.1:{port}", "--data-dir", data_dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def request(path, data=None, headers=None):
-    return serverkit.request(base, path, data, headers=headers)
+    # Uploads are an admin's; the token changes nothing for reads.
+    return serverkit.request(base, path, data, headers={**(headers or {}), "Authorization": f"Bearer {token}"})
 
 
 def timed(f, repeat=3):

@@ -29,7 +29,9 @@ binary = serverkit.binary(args.binary)
 port = serverkit.free_port()
 base = f"http://127.0.0.1:{port}"
 log = tempfile.NamedTemporaryFile(prefix="tuilerie-memory-", suffix=".log", delete=False)
-server = subprocess.Popen([binary, "serve", "--config", os.path.join(ROOT, "data", "tuilerie.toml"), "--addr", f"127.0.0.1:{port}"], stdout=log, stderr=log)
+data_dir, token = serverkit.store(binary)
+auth = {"Authorization": f"Bearer {token}"}
+server = subprocess.Popen([binary, "serve", "--config", os.path.join(ROOT, "data", "tuilerie.toml"), "--addr", f"127.0.0.1:{port}", "--data-dir", data_dir], stdout=log, stderr=log)
 
 
 def status(field):
@@ -62,7 +64,7 @@ try:
     # 1. One 8 MiB table.
     body = csv_of(8)
     before = status("VmRSS")
-    code, _ = request("/tables?id=big", body, "POST", {"Content-Type": "text/csv"})
+    code, _ = request("/tables?id=big", body, "POST", {"Content-Type": "text/csv", **auth})
     time.sleep(0.5)
     after = status("VmRSS")
     ratio = (after - before) / len(body)
@@ -72,11 +74,11 @@ try:
     # 2. Tables of growing sizes, then a replacement under the same id.
     base_rss = status("VmRSS")
     for i, mib in enumerate([1, 8, 16, 20, 32]):
-        code, answer = request(f"/tables?id=t{i}", csv_of(mib), "POST", {"Content-Type": "text/csv"})
+        code, answer = request(f"/tables?id=t{i}", csv_of(mib), "POST", {"Content-Type": "text/csv", **auth})
         print(f"memory: {mib} MiB table t{i}: status {code} {answer[:120].decode(errors='replace') if code >= 400 else ''}")
     after_all = status("VmRSS")
     for _ in range(3):
-        request("/tables?id=t4", csv_of(32), "POST", {"Content-Type": "text/csv"})
+        request("/tables?id=t4", csv_of(32), "POST", {"Content-Type": "text/csv", **auth})
     after_replace = status("VmRSS")
     print(f"memory: after 1+8+16+20+32 MiB of tables: resident {after_all / MB:.0f} MiB (+{(after_all - base_rss) / MB:.0f}); after replacing t4 three times: {after_replace / MB:.0f} MiB")
     if after_replace > after_all * 1.10 + 16 * MB:
@@ -84,8 +86,8 @@ try:
     if after_all > 1024 * MB:
         failures.append(f"tables took {after_all / MB:.0f} MiB")
     for i in range(5):
-        request(f"/tables/t{i}", None, "DELETE")
-    request("/tables/big", None, "DELETE")
+        request(f"/tables/t{i}", None, "DELETE", auth)
+    request("/tables/big", None, "DELETE", auth)
     # 3. Eight 8000-pixel PNG exports at once; the peak (VmHWM) is reset
     # by measuring from the current resident size.
     start_rss = status("VmRSS")

@@ -20,6 +20,16 @@ def binary(given):
     return os.path.join(target, "release", "tuilerie")
 
 
+def store(binary):
+    """A new data directory with an admin token: (directory, token).
+    Scripts serve with --data-dir so that they never write into data/."""
+    import tempfile
+    directory = tempfile.mkdtemp(prefix="tuilerie-store-")
+    made = subprocess.run([binary, "token", "create", "--role", "admin", "--name", "script", "--data-dir", directory],
+                          check=True, capture_output=True, text=True)
+    return directory, made.stdout.strip()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

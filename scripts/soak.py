@@ -45,7 +45,9 @@ tmp = tempfile.mkdtemp(prefix="tuilerie-soak-")
 config_path = os.path.join(tmp, "soak.toml")
 open(config_path, "w", encoding="utf-8").write(config)
 log = open(os.path.join(tmp, "server.log"), "w")
-server = subprocess.Popen([binary, "serve", "--config", config_path, "--addr", f"127.0.0.1:{port}"], stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "warn"})
+data_dir, token = serverkit.store(binary)
+auth = {"Authorization": f"Bearer {token}"}
+server = subprocess.Popen([binary, "serve", "--config", config_path, "--addr", f"127.0.0.1:{port}", "--data-dir", data_dir], stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "warn"})
 
 
 def get(path, data=None, method=None, headers=None, timeout=60):
@@ -106,8 +108,8 @@ try:
             for path, data, method, headers, want in [
                 ("/maps/densite-population.svg", None, None, None, 200),
                 ("/maps/distance-verre.png?width=800", None, None, None, 200),
-                ("/tables?id=soak", b"code;v\n33063;1,5\n33001;2\n", "POST", {"Content-Type": "text/csv"}, 201),
-                ("/tables/soak", None, "DELETE", None, 204),
+                ("/tables?id=soak", b"code;v\n33063;1,5\n33001;2\n", "POST", {"Content-Type": "text/csv", **auth}, 201),
+                ("/tables/soak", None, "DELETE", auth, 204),
             ]:
                 status = get(path, data, method, headers)
                 if status == want:

@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [base, outDir, csvPath] = process.argv.slice(2);
+const [base, outDir, csvPath, token] = process.argv.slice(2);
 if (!base || !outDir) {
   console.error('usage: node browser.mjs BASE_URL ARTEFACT_DIR');
   process.exit(2);
@@ -172,7 +172,12 @@ try {
     await page.screenshot({ path: mapShot });
     report.screenshots.push(mapShot);
 
-    // Make a map from the form: upload a CSV, join it, per km², 4 quantiles.
+    // Make a map from the form: upload a CSV, join it, per km², 4 quantiles
+    // (writes need the token, pasted into the page as a user would).
+    if (token) {
+      await page.fill('#token', token);
+      await page.dispatchEvent('#token', 'change');
+    }
     await page.click('#map-maker summary');
     await page.fill('#mk-title', 'Densité (test navigateur)');
     await page.selectOption('#mk-layer', catalog.layers.find((l) => l.geometry_types.some((g) => g.includes('Polygon'))).id);

@@ -194,6 +194,9 @@ pub struct ServerConfig {
     /// Batch concurrent writes into one transaction (default true; false
     /// syncs each write on its own, for comparison).
     pub group_commit: Option<bool>,
+    /// Largest size of the store in MiB (default: no bound but the disk);
+    /// past it writes answer 503, as on a full disk.
+    pub max_store_mb: Option<u64>,
     /// Reads need a token too (default false: reads are anonymous).
     pub require_token_for_reads: Option<bool>,
 }

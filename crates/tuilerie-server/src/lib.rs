@@ -55,9 +55,37 @@ pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
         .fallback(routes::tiles::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(state.options.limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), read_body))
+        .layer(middleware::from_fn_with_state(state.clone(), read_token))
         .layer(cors)
         .layer(middleware::from_fn(metrics::track))
         .with_state(state)
+}
+
+/// With `[server] require_token_for_reads`, every request but `/health`
+/// needs a valid token (any role); writes check their own role.
+async fn read_token(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if !state.options.require_token_for_reads || req.uri().path() == "/health" {
+        return next.run(req).await;
+    }
+    let checked = match &state.writes {
+        None => Err(error::ApiError::Unavailable { message: "reads need a token but this server has no store".into() }),
+        Some(w) => match w.auth.principal(req.headers()) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(error::ApiError::Unauthorized {
+                message: "this server needs a token for reads too: Authorization: Bearer <token>".into(),
+            }),
+            Err(e) => Err(e),
+        },
+    };
+    match checked {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Reads the body of a write request whole, within the body timeout and
@@ -166,6 +194,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(ogc::item).put(edit::replace).patch(edit::update).delete(edit::delete).options(edit::options_item),
         ),
         ("/collections/{id}/items/{fid}/history", get(edit::history)),
+        ("/collections/{id}/changes.osc", get(osc::get)),
         ("/changes", get(edit::changes)),
         ("/maps", get(routes::maps::list).post(routes::maps::create)),
         ("/maps/{id}", get(routes::maps::get).delete(routes::maps::delete)),

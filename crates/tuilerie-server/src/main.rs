@@ -184,7 +184,8 @@ fn open_store(
     data_dir: Option<PathBuf>,
 ) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     let dir = store::data_dir(data_dir, config.server.data_dir.as_deref(), config_path);
-    let s = store::sqlite::SqliteStore::open(&dir)?;
+    let max = config.server.max_store_mb.map(|mb| mb * 1024 * 1024);
+    let s = store::sqlite::SqliteStore::open_with(&dir, max)?;
     Ok(std::sync::Arc::new(s))
 }
 

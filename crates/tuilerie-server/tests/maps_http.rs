@@ -7,7 +7,6 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use tuilerie_geo::{Catalog, LayerId, LoadOptions};
 use tuilerie_server::{AppState, ServerOptions};
 
 use common::{gironde, node};
@@ -15,15 +14,13 @@ use common::{gironde, node};
 mod common;
 
 fn state() -> AppState {
-    let id = |s: &str| Some(LayerId::new(s).unwrap());
-    let catalog = Catalog::load(
-        vec![
-            (gironde("communes-33.geojson"), LoadOptions { id: id("communes"), ..Default::default() }),
-            (gironde("decheteries-6element.geojson"), LoadOptions { id: id("decheteries"), ..Default::default() }),
+    common::with_store(
+        &[
+            common::layer(gironde("communes-33.geojson"), "communes", false),
+            common::layer(gironde("decheteries-6element.geojson"), "decheteries", false),
         ],
-        2,
-    );
-    AppState::ready(catalog, ServerOptions { attribution: Some("INSEE, IGN".into()), ..Default::default() })
+        ServerOptions { attribution: Some("INSEE, IGN".into()), ..Default::default() },
+    )
 }
 
 async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
@@ -274,8 +271,7 @@ async fn writes_take_only_their_media_type_and_tables_in_use_cannot_be_deleted()
 async fn configured_limits_bound_tables_and_maps_and_refusals_name_them() {
     let limits =
         tuilerie_server::limits::Limits { max_columns: 2, max_tables: 1, max_body_bytes: 64, ..Default::default() };
-    let catalog = Catalog::load(vec![], 1);
-    let state = AppState::ready(catalog, ServerOptions { limits, ..Default::default() });
+    let state = common::with_store(&[], ServerOptions { limits, ..Default::default() });
     let csv = |body: &'static str| {
         Request::post("/tables?id=a").header("content-type", "text/csv").body(Body::from(body)).unwrap()
     };

@@ -220,9 +220,22 @@ fn health(port: u16) -> bool {
 #[test]
 fn web_map_renders_every_layer_and_finds_glass_in_bordeaux_in_headless_chromium() {
     let port = free_port();
+    // A store of its own, and an admin token made by the command line as a
+    // user would (the page's map maker writes tables and maps).
+    let data = common::temp_dir("web-store");
+    let made = Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .args(["token", "create", "--role", "admin", "--name", "browser", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("tlr_") && token.len() == 68, "only the token on stdout: {token:?}");
     let child = Command::new(env!("CARGO_BIN_EXE_tuilerie"))
         .args(["serve", "--config"])
         .arg(root().join("data/tuilerie.toml"))
+        .arg("--data-dir")
+        .arg(&data)
         .env("TUILERIE_ADDR", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -242,6 +255,7 @@ fn web_map_renders_every_layer_and_finds_glass_in_bordeaux_in_headless_chromium(
         .arg(format!("http://127.0.0.1:{port}"))
         .arg(&artefacts)
         .arg(&csv)
+        .arg(&token)
         .output()
         .expect("node is needed for the browser test (run scripts/setup.sh)");
     let report = String::from_utf8_lossy(&out.stdout);

@@ -24,6 +24,8 @@ const TEXT = {
     noData: 'Pas de donnée', uploaded: (t) => `${t.rows} lignes, ${t.columns.length} colonnes (${t.encoding}, « ${t.delimiter} »)`,
     built: (m) => `Carte prête : ${m.legend.total - m.legend.no_data.count} valeurs, ${m.legend.no_data.count} sans donnée.`,
     joined: (j) => `Jointure : ${j.matched} / ${j.features} objets, ${j.unmatched_rows.length} lignes sans objet.`,
+    tokenTitle: 'Contribuer', tokenLabel: 'Jeton (tuilerie token create), gardé pour cet onglet seulement',
+    tokenSet: 'Jeton enregistré pour cet onglet.', tokenNone: 'Sans jeton, la carte se consulte mais ne se modifie pas.',
   },
   en: {
     finderTitle: 'Where do I take this?', wasteLabel: 'My waste', placeholder: 'glass, batteries, fridge, rubble…',
@@ -45,6 +47,8 @@ const TEXT = {
     noData: 'No data', uploaded: (t) => `${t.rows} rows, ${t.columns.length} columns (${t.encoding}, "${t.delimiter}")`,
     built: (m) => `Map ready: ${m.legend.total - m.legend.no_data.count} values, ${m.legend.no_data.count} without data.`,
     joined: (j) => `Join: ${j.matched} / ${j.features} features, ${j.unmatched_rows.length} rows without a feature.`,
+    tokenTitle: 'Contribute', tokenLabel: 'Token (tuilerie token create), kept for this tab only',
+    tokenSet: 'Token kept for this tab.', tokenNone: 'Without a token the map can be read but not changed.',
   },
 };
 
@@ -443,13 +447,32 @@ for (const id of ['#mk-layer', '#mk-table', '#mk-ratio']) $(id).addEventListener
 $('#mk-ratio-field').addEventListener('change', () => { $('#mk-ratio-field').dataset.touched = '1'; });
 refreshMaker();
 
+// The token of writes: pasted by the user, kept in sessionStorage (this tab
+// only, gone when it closes), sent as Authorization: Bearer.
+const TOKEN_KEY = 'tuilerie-token';
+function auth() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+function showToken() {
+  $('#token-status').textContent = sessionStorage.getItem(TOKEN_KEY) ? t.tokenSet : t.tokenNone;
+}
+$('#token').value = sessionStorage.getItem(TOKEN_KEY) || '';
+$('#token').addEventListener('change', () => {
+  const v = $('#token').value.trim();
+  if (v) sessionStorage.setItem(TOKEN_KEY, v); else sessionStorage.removeItem(TOKEN_KEY);
+  showToken();
+  window.dispatchEvent(new Event('tuilerie-token'));
+});
+showToken();
+
 $('#mk-file').addEventListener('change', async () => {
   const file = $('#mk-file').files[0];
   const status = $('#mk-status');
   if (!file) return;
   status.classList.remove('error');
   const id = `import-${file.name.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[-.]+/, '').slice(0, 40) || 'csv'}`;
-  const r = await fetch(`tables?id=${encodeURIComponent(id)}&name=${encodeURIComponent(file.name)}`, { method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: file });
+  const r = await fetch(`tables?id=${encodeURIComponent(id)}&name=${encodeURIComponent(file.name)}`, { method: 'POST', headers: { 'Content-Type': 'text/csv', ...auth() }, body: file });
   const body = await r.json().catch(() => ({}));
   if (!r.ok) { status.textContent = `${t.error} : ${body.error}`; status.classList.add('error'); return; }
   tables = [...tables.filter((x) => x.id !== id), body];
@@ -477,7 +500,7 @@ $('#maker-form').addEventListener('submit', async (ev) => {
   if (table) def.join = { table: table.id, key: $('#mk-key').value, field: $('#mk-field').value };
   if ($('#mk-ratio').value === 'km2') { def.ratio = { per: 'km2' }; def.unit = lang === 'en' ? 'per km²' : 'par km²'; }
   if ($('#mk-ratio').value === 'inhabitants') { def.ratio = { per: $('#mk-ratio-field').value, scale: 1000 }; def.unit = lang === 'en' ? 'per 1,000 inhabitants' : 'pour 1 000 hab.'; }
-  const r = await fetch('maps', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(def) });
+  const r = await fetch('maps', { method: 'POST', headers: { 'Content-Type': 'application/json', ...auth() }, body: JSON.stringify(def) });
   const body = await r.json().catch(() => ({}));
   if (!r.ok) { status.textContent = `${t.error} (${body.parameter || r.status}) : ${body.error}`; status.classList.add('error'); return; }
   if (!mapsIndex.maps.some((m) => m.id === body.id)) mapsIndex.maps.push({ id: body.id, title: body.title });

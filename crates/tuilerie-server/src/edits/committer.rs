@@ -172,6 +172,7 @@ impl Committer {
             Ok(seqs) => {
                 let mut dirty: Vec<Dirty> = Vec::new();
                 let mut updates = Vec::new();
+                let mut replies = Vec::new();
                 for (p, seq) in pending.into_iter().zip(seqs) {
                     let Some((layer, id)) = p.key else {
                         if let Some(r) = p.reply {
@@ -187,11 +188,16 @@ impl Committer {
                         None => dirty.push(Dirty { layer: layer.clone(), bboxes: p.bboxes }),
                     }
                     updates.push((layer, id.clone(), entry));
-                    if let Some(r) = p.reply {
-                        let _ = r.send(Ok(Committed { seq, id, etag: etag_of(seq), content: p.content }));
+                    replies.push((p.reply, Committed { seq, id, etag: etag_of(seq), content: p.content }));
+                }
+                // Published before the callers hear back: a read after the
+                // 2xx sees the write.
+                self.overlay.apply(updates);
+                for (reply, committed) in replies {
+                    if let Some(r) = reply {
+                        let _ = r.send(Ok(committed));
                     }
                 }
-                self.overlay.apply(updates);
                 let _ = self.dirty.send(dirty);
             }
         }

@@ -15,6 +15,12 @@ pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Resul
         .iter()
         .map(|l| {
             let m = l.meta();
+            let edits = state.writes.as_ref().filter(|w| w.is_editable(m.id.as_str())).map(|w| {
+                json!({
+                    "edited_features": w.overlay.count(m.id.as_str()),
+                    "conflicts": w.conflicts(m.id.as_str()),
+                })
+            });
             json!({
                 "id": m.id,
                 "title": m.title,
@@ -32,6 +38,8 @@ pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Resul
                 "waste_features": l.profile().classified_features(),
                 "tilejson": format!("{base}/tiles/{}", m.id),
                 "tiles": format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}.mvt", m.id),
+                "editable": edits.is_some(),
+                "edits": edits,
             })
         })
         .collect();

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod nearest;
 pub mod ogc;
 pub mod openapi;
+pub mod osc;
 pub mod style;
 pub mod tables;
 pub mod tilejson;

@@ -57,6 +57,12 @@ pub const OTHER_METHODS: &[(&str, &str, &str, &str)] = &[
     ("/maps/{id}", "delete", "Delete a thematic map; 204", JSON),
     ("/tables", "post", "Upload a CSV table (?id=, optional ?name=), Content-Type text/csv (else 415); delimiter (; , tab) and encoding (UTF-8 or Windows-1252) detected; at most 1,000 columns, 2,000,000 rows, 64 KiB per cell; 201 with its columns", "text/csv"),
     ("/tables/{id}", "delete", "Delete a CSV table; 204, 404 when unknown, 409 naming the maps that join it", JSON),
+    ("/collections/{id}/items", "post", "Create a feature (OGC API Features Part 4) on an editable layer: a GeoJSON Feature in CRS84, Content-Type application/geo+json; editor token scoped to the layer; 201 with Location and ETag once stored; 405 on a read-only layer", GEOJSON),
+    ("/collections/{id}/items", "options", "The methods this request's token may use on the collection's items (Allow)", JSON),
+    ("/collections/{id}/items/{fid}", "put", "Replace a feature; If-Match with its ETag (428 without, 412 when stale, with the current ETag)", GEOJSON),
+    ("/collections/{id}/items/{fid}", "patch", "Update a feature with an RFC 7396 merge patch (null removes a property; a geometry member replaces the geometry; the id cannot change), Content-Type application/merge-patch+json; If-Match required", "application/merge-patch+json"),
+    ("/collections/{id}/items/{fid}", "delete", "Delete a feature; If-Match required; 204 with the new ETag", JSON),
+    ("/collections/{id}/items/{fid}", "options", "The methods this request's token may use on the feature (Allow)", JSON),
 ];
 
 /// Every route of the service.
@@ -149,9 +155,30 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         route: "/collections/{id}/items/{fid}",
         doc_path: None,
-        summary: "One feature",
+        summary: "One feature, with its strong ETag (send it back in If-Match to edit it)",
         params: &[p("id", "string", "layer id"), p("fid", "string", "feature id")],
         responses: &[(200, "GeoJSON Feature", GEOJSON), NF],
+    },
+    Endpoint {
+        route: "/collections/{id}/items/{fid}/history",
+        doc_path: None,
+        summary: "Every change of a feature, oldest first: when, which token, operation, before and after",
+        params: &[p("id", "string", "layer id"), p("fid", "string", "feature id"), q("since", "integer", "seq of the last change seen (default 0)"), q("limit", "integer", "changes per page, 1..1000 (default 100)")],
+        responses: &[(200, "changes and a next link", JSON), ERR, NF, (503, "no store", JSON)],
+    },
+    Endpoint {
+        route: "/collections/{id}/changes.osc",
+        doc_path: None,
+        summary: "The layer's edits as an osmChange 0.6 document for JOSM or osmium: OSM nodes (ids node/N) modified or deleted, created features with negative placeholder ids; X-Tuilerie-Skipped counts what osmChange cannot carry",
+        params: &[p("id", "string", "layer id"), q("since", "integer", "seq of the last change already reviewed (default 0)")],
+        responses: &[(200, "osmChange XML", "application/xml"), ERR, NF, (503, "no store", JSON)],
+    },
+    Endpoint {
+        route: "/changes",
+        doc_path: None,
+        summary: "The audit log of every change (features, maps, tables), oldest first; admin token",
+        params: &[q("since", "integer", "seq of the last change seen (default 0)"), q("layer", "string", "only this layer's changes"), q("limit", "integer", "changes per page, 1..1000 (default 100)")],
+        responses: &[(200, "changes and a next link", JSON), ERR, (401, "no valid token", JSON), (403, "not an admin token", JSON), (503, "no store", JSON)],
     },
     Endpoint {
         route: "/maps",
@@ -268,16 +295,67 @@ pub fn document() -> Value {
             let mut op = json!({
                 "summary": summary,
                 "parameters": path_params,
-                "responses": {"201": {"description": "created"}, "204": {"description": "deleted"}, "400": {"description": "invalid input naming the parameter"}},
+                "responses": {"400": {"description": "invalid input naming the parameter"}},
             });
-            if *method == "delete" {
-                op["responses"]["404"] = json!({"description": "unknown"});
-                op["responses"]["409"] = json!({"description": "in use by the resources listed in used_by"});
-            } else {
+            let responses = &mut op["responses"];
+            let feature_item = e.route == "/collections/{id}/items/{fid}";
+            match *method {
+                "options" => {
+                    *responses = json!({"204": {"description": "Allow lists the methods"}, "404": {"description": "unknown collection or feature"}});
+                    item[*method] = op;
+                    continue;
+                }
+                "delete" => {
+                    responses["204"] = json!({"description": "deleted"});
+                    responses["404"] = json!({"description": "unknown"});
+                    if !feature_item {
+                        responses["409"] = json!({"description": "in use by the resources listed in used_by, or defined in the configuration file"});
+                    }
+                }
+                "post" => {
+                    responses["201"] = json!({"description": "created and stored"});
+                    responses["409"] =
+                        json!({"description": "defined in the configuration file (read-only through the API)"});
+                }
+                _ => {
+                    responses["200"] = json!({"description": "the feature as stored, with its new ETag"});
+                    responses["404"] = json!({"description": "unknown feature"});
+                }
+            }
+            for (code, what) in [
+                ("401", "no token, or an unknown or revoked one (WWW-Authenticate: Bearer)"),
+                ("403", "the token's role or scope does not allow this"),
+                ("429", "the token writes faster than server.write_rate (Retry-After)"),
+                ("503", "the store cannot take writes (full disk, read-only, no store); reads go on"),
+            ] {
+                responses[code] = json!({"description": what});
+            }
+            op["security"] = json!([{"bearer": []}]);
+            let responses = &mut op["responses"];
+            if e.route.starts_with("/collections/") {
+                responses["405"] = json!({"description": "the collection is read-only (editable = false)"});
+                if feature_item {
+                    responses["412"] =
+                        json!({"description": "If-Match does not match: the body's etag is the current one"});
+                    responses["428"] = json!({"description": "If-Match is missing"});
+                    if let Some(p) = op["parameters"].as_array_mut() {
+                        p.push(json!({"name": "If-Match", "in": "header", "required": true, "description": "the feature's current ETag", "schema": {"type": "string"}}));
+                    }
+                }
+            }
+            if *method != "delete" {
                 let body_schema = if *body == "text/csv" {
                     // Any text (a schema type would make every JSON value
                     // a "string" or "not a string" to generators).
                     json!({})
+                } else if *method == "patch" {
+                    json!({"type": "object", "properties": {"geometry": {"type": "object"}, "properties": {"type": "object"}}})
+                } else if e.route.starts_with("/collections/") {
+                    json!({"type": "object", "required": ["type", "geometry"], "properties": {
+                        "type": {"type": "string", "enum": ["Feature"]},
+                        "geometry": {"type": "object", "required": ["type", "coordinates"]},
+                        "properties": {"type": "object"},
+                    }})
                 } else {
                     json!({"type": "object", "required": ["title", "layer"], "properties": {
                         "id": {"type": "string", "pattern": ID_PATTERN},
@@ -298,8 +376,10 @@ pub fn document() -> Value {
         }
         paths.insert(e.doc_path.unwrap_or(e.route).to_string(), item);
     }
+    let components = json!({"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `tuilerie token create`"}}});
     json!({
         "openapi": "3.0.3",
+        "components": components,
         "info": {"title": "tuilerie", "version": env!("CARGO_PKG_VERSION"), "description": "Vector tiles, nearest facilities and OGC API Features from GeoJSON and shapefiles"},
         "paths": paths,
     })

@@ -87,6 +87,12 @@ impl SqliteStore {
     /// Opens (creating the directory and the database on first use) and
     /// migrates the store in `dir`.
     pub fn open(dir: &Path) -> StoreResult<Self> {
+        Self::open_with(dir, None)
+    }
+
+    /// [`SqliteStore::open`] with a size bound: past `max_bytes` the
+    /// database is full (as on a full disk) and writes fail.
+    pub fn open_with(dir: &Path, max_bytes: Option<u64>) -> StoreResult<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Open(format!("cannot create the data directory {}: {e}", dir.display())))?;
         let path = dir.join("tuilerie.db");
@@ -105,6 +111,12 @@ impl SqliteStore {
         }
         writer.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(fail)?;
         migrate(&mut writer, &path)?;
+        if let Some(max) = max_bytes {
+            let page: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0)).map_err(fail)?;
+            let pages = (max / page.max(512) as u64).max(1);
+            let _: i64 =
+                writer.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0)).map_err(fail)?;
+        }
         let reader = open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         Ok(SqliteStore { path, writer: Mutex::new(writer), reader: Mutex::new(reader) })
     }

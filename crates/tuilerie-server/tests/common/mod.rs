@@ -66,7 +66,12 @@ impl Reply {
 }
 
 /// Sends `req` to the app, without a socket.
-pub async fn send(state: &AppState, req: Request<Body>) -> Reply {
+pub async fn send(state: &AppState, mut req: Request<Body>) -> Reply {
+    let write =
+        !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    if write && state.writes.is_some() && !req.headers().contains_key("authorization") {
+        req.headers_mut().insert("authorization", format!("Bearer {ADMIN}").parse().unwrap());
+    }
     let resp = app(state.clone()).oneshot(req).await.expect("the router answers");
     let (parts, body) = resp.into_parts();
     Reply {
@@ -74,6 +79,85 @@ pub async fn send(state: &AppState, req: Request<Body>) -> Reply {
         headers: parts.headers,
         body: body.collect().await.expect("body").to_bytes().to_vec(),
     }
+}
+
+/// The admin token of [`with_store`] states (their writes send it unless
+/// the request has its own `Authorization`).
+pub const ADMIN: &str = "tlr_test-admin-token";
+/// An editor token of [`with_store`] states.
+pub const EDITOR: &str = "tlr_test-editor-token";
+
+/// A fresh, empty directory under the system's temporary folder.
+pub fn temp_dir(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "tuilerie-test-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Creates a token in `dir`'s store.
+pub fn add_token(
+    dir: &std::path::Path,
+    secret: &str,
+    name: &str,
+    role: tuilerie_server::store::Role,
+    layers: Option<Vec<String>>,
+) {
+    use tuilerie_server::store::Store;
+    let store = tuilerie_server::store::sqlite::SqliteStore::open(dir).unwrap();
+    store
+        .create_token(&tuilerie_server::store::TokenRecord {
+            name: name.into(),
+            hash: tuilerie_server::auth::digest(secret),
+            role,
+            layers,
+            created: tuilerie_server::store::now(),
+            last_used: None,
+            revoked: None,
+        })
+        .unwrap();
+}
+
+/// A state with a store in `dir` (created with [`ADMIN`] and [`EDITOR`]
+/// tokens when new), the layers of `layers` loaded, the editable ones under
+/// their stored edits.
+pub fn with_store_in(
+    dir: &std::path::Path,
+    layers: &[tuilerie_server::config::LayerConfig],
+    options: tuilerie_server::ServerOptions,
+) -> AppState {
+    use tuilerie_server::store::{Role, Store};
+    let known = tuilerie_server::store::sqlite::SqliteStore::open(dir).unwrap().tokens().unwrap();
+    if !known.iter().any(|t| t.name == "test-admin") {
+        add_token(dir, ADMIN, "test-admin", Role::Admin, None);
+        add_token(dir, EDITOR, "test-editor", Role::Editor, None);
+    }
+    let store = std::sync::Arc::new(tuilerie_server::store::sqlite::SqliteStore::open(dir).unwrap());
+    let writes = tuilerie_server::edits::Writes::open(store, Default::default()).unwrap();
+    let state = AppState::with_writes(options, Some(writes));
+    state.set_catalog(tuilerie_server::loading::load_catalog(layers, false));
+    tuilerie_server::loading::apply_edits(&state, layers);
+    tuilerie_server::loading::restore_api_resources(&state);
+    state
+}
+
+/// [`with_store_in`] a new temporary directory.
+pub fn with_store(
+    layers: &[tuilerie_server::config::LayerConfig],
+    options: tuilerie_server::ServerOptions,
+) -> AppState {
+    with_store_in(&temp_dir("store"), layers, options)
+}
+
+/// A layer of the configuration.
+pub fn layer(path: PathBuf, id: &str, editable: bool) -> tuilerie_server::config::LayerConfig {
+    tuilerie_server::config::LayerConfig { path, id: Some(id.into()), editable, ..Default::default() }
 }
 
 /// `GET uri`.
