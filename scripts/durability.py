@@ -103,7 +103,7 @@ def next_attempt(writer):
         return counter[0]
 
 
-stats = {"acknowledged": 0, "refused": 0, "unknown": 0, "kills": 0}
+stats = {"acknowledged": 0, "refused": 0, "unknown": 0, "kills": 0, "refused_by_status": {}}
 features = {}  # id -> {"acked": attempt, "after": [attempts sent after the last ack with no answer]}
 orphans = []  # creations with no answer: attempt numbers
 stop = threading.Event()
@@ -136,6 +136,7 @@ def writer_loop(w):
                 time.sleep(0.05)
             else:
                 stats["refused"] += 1
+                stats["refused_by_status"][status] = stats["refused_by_status"].get(status, 0) + 1
             continue
         i = rng.randrange(len(mine))
         fid, etag = mine[i]
@@ -169,6 +170,7 @@ def writer_loop(w):
             time.sleep(0.05)
         else:
             stats["refused"] += 1
+            stats["refused_by_status"][status] = stats["refused_by_status"].get(status, 0) + 1
             mine[i][1] = None
 
 

@@ -47,3 +47,6 @@ bash scripts/fuzz.sh 5
 python3 scripts/soak.py --seconds 20 --idle 200 --binary "$CARGO_TARGET_DIR/debug/tuilerie"
 python3 scripts/memory.py --binary "$CARGO_TARGET_DIR/debug/tuilerie"
 python3 scripts/hostile.py --binary "$CARGO_TARGET_DIR/debug/tuilerie"
+# Durability of acknowledged writes: 16 writers while the server is killed
+# with SIGKILL 20 times (the debug binary; the release one is faster still).
+python3 scripts/durability.py --kills 20 --writers 16 --binary "$CARGO_TARGET_DIR/debug/tuilerie"

@@ -102,10 +102,12 @@ pub fn build_maps(
     }
 }
 
-/// Registers the editable layers with the write path and swaps in each
-/// one under its stored edits.
-pub fn apply_edits(state: &crate::AppState, layers: &[LayerConfig]) {
-    let (Some(w), Some(mut catalog)) = (&state.writes, state.catalog()) else { return };
+/// Registers the editable layers with the write path and returns the
+/// catalog with each one under its stored edits (before it is published:
+/// a ready server never serves a layer without its edits).
+pub fn apply_edits(state: &crate::AppState, catalog: Catalog, layers: &[LayerConfig]) -> Catalog {
+    let Some(w) = &state.writes else { return catalog };
+    let mut catalog = catalog;
     for l in layers.iter().filter(|l| l.editable) {
         let Some(loaded) =
             catalog.layers().iter().find(|x| crate::config::same_file(&x.meta().source.path, &l.path)).cloned()
@@ -121,10 +123,10 @@ pub fn apply_edits(state: &crate::AppState, layers: &[LayerConfig]) {
             "editable layer"
         );
         if !Arc::ptr_eq(&edited, &loaded) {
-            catalog = Arc::new(catalog.with_edit(edited));
+            catalog = catalog.with_edit(edited);
         }
     }
-    state.set_catalog(Arc::unwrap_or_clone(catalog));
+    catalog
 }
 
 /// Restores the tables and maps created through the API (after the

@@ -329,8 +329,8 @@ fn serve(
             for f in catalog.failed() {
                 tracing::error!("skipped layer: {}", f.error);
             }
+            let catalog = loading::apply_edits(&loader_state, catalog, &layers);
             loader_state.set_catalog(catalog);
-            loading::apply_edits(&loader_state, &layers);
             loading::build_maps(&loader_state, &tables, maps, config_file.as_deref());
             loading::restore_api_resources(&loader_state);
             tracing::info!(layers = ok, failed = bad, "ready: open http://{addr}/");

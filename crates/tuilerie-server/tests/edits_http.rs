@@ -343,8 +343,8 @@ async fn configured_maps_are_read_only_and_a_full_store_answers_503_while_reads_
     let store = std::sync::Arc::new(tuilerie_server::store::sqlite::SqliteStore::open_with(&dir, Some(size)).unwrap());
     let writes = tuilerie_server::edits::Writes::open(store, Default::default()).unwrap();
     let state = AppState::with_writes(ServerOptions::default(), Some(writes));
-    state.set_catalog(tuilerie_server::loading::load_catalog(&layers(), false));
-    tuilerie_server::loading::apply_edits(&state, &layers());
+    let catalog = tuilerie_server::loading::load_catalog(&layers(), false);
+    state.set_catalog(tuilerie_server::loading::apply_edits(&state, catalog, &layers()));
     let mut refused = None;
     for i in 0..200 {
         let big = "x".repeat(4000);

@@ -310,8 +310,8 @@ pub async fn options_item(
     Ok(options_response(allowed(&state, &headers, &id, true)?))
 }
 
-/// Most entries of one page of history or changes.
-const MAX_PAGE: usize = 1000;
+/// Most entries of one page of history or changes (as for items).
+const MAX_PAGE: usize = tuilerie_geo::query::MAX_LIMIT;
 
 fn page(params: &HashMap<String, String>) -> Result<(i64, usize), ApiError> {
     let since = match params.get("since") {

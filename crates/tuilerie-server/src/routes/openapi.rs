@@ -163,7 +163,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         route: "/collections/{id}/items/{fid}/history",
         doc_path: None,
         summary: "Every change of a feature, oldest first: when, which token, operation, before and after",
-        params: &[p("id", "string", "layer id"), p("fid", "string", "feature id"), q("since", "integer", "seq of the last change seen (default 0)"), q("limit", "integer", "changes per page, 1..1000 (default 100)")],
+        params: &[p("id", "string", "layer id"), p("fid", "string", "feature id"), q("since", "integer", "seq of the last change seen (default 0)"), q("limit", "integer", "changes per page, 1..10000 (default 100)")],
         responses: &[(200, "changes and a next link", JSON), ERR, NF, (503, "no store", JSON)],
     },
     Endpoint {
@@ -177,7 +177,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         route: "/changes",
         doc_path: None,
         summary: "The audit log of every change (features, maps, tables), oldest first; admin token",
-        params: &[q("since", "integer", "seq of the last change seen (default 0)"), q("layer", "string", "only this layer's changes"), q("limit", "integer", "changes per page, 1..1000 (default 100)")],
+        params: &[q("since", "integer", "seq of the last change seen (default 0)"), q("layer", "string", "only this layer's changes"), q("limit", "integer", "changes per page, 1..10000 (default 100)")],
         responses: &[(200, "changes and a next link", JSON), ERR, (401, "no valid token", JSON), (403, "not an admin token", JSON), (503, "no store", JSON)],
     },
     Endpoint {
@@ -237,7 +237,7 @@ fn schema(p: &Param) -> Value {
     let mut s = json!({"type": p.ty});
     let bounds: Option<(f64, Option<f64>)> = match (p.name, p.ty) {
         ("z", _) => Some((0.0, Some(f64::from(tuilerie_geo::tiling::MAX_ZOOM)))),
-        ("x" | "y" | "offset" | "max_distance", _) => Some((0.0, None)),
+        ("x" | "y" | "offset" | "max_distance" | "since", _) => Some((0.0, None)),
         ("k", _) => Some((1.0, Some(tuilerie_geo::query::MAX_K as f64))),
         ("limit", _) => Some((1.0, Some(tuilerie_geo::query::MAX_LIMIT as f64))),
         ("width", _) => Some((f64::from(super::maps::MIN_WIDTH), Some(f64::from(super::maps::MAX_WIDTH)))),
@@ -333,6 +333,7 @@ pub fn document() -> Value {
             op["security"] = json!([{"bearer": []}]);
             let responses = &mut op["responses"];
             if e.route.starts_with("/collections/") {
+                responses["404"] = json!({"description": "unknown collection or feature"});
                 responses["405"] = json!({"description": "the collection is read-only (editable = false)"});
                 if feature_item {
                     responses["412"] =

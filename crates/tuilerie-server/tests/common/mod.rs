@@ -141,8 +141,8 @@ pub fn with_store_in(
     let store = std::sync::Arc::new(tuilerie_server::store::sqlite::SqliteStore::open(dir).unwrap());
     let writes = tuilerie_server::edits::Writes::open(store, Default::default()).unwrap();
     let state = AppState::with_writes(options, Some(writes));
-    state.set_catalog(tuilerie_server::loading::load_catalog(layers, false));
-    tuilerie_server::loading::apply_edits(&state, layers);
+    let catalog = tuilerie_server::loading::load_catalog(layers, false);
+    state.set_catalog(tuilerie_server::loading::apply_edits(&state, catalog, layers));
     tuilerie_server::loading::restore_api_resources(&state);
     state
 }
