@@ -20,7 +20,7 @@ fn main() {
             );
         }
     }
-    for f in ["index.html", "app.js", "app.css", "favicon.svg"] {
+    for f in ["index.html", "app.js", "editor.js", "app.css", "favicon.svg"] {
         println!("cargo:rerun-if-changed=web/{f}");
     }
 }

@@ -2,6 +2,7 @@
 // a layer switcher, popups, and the "Où déposer ?" finder over /nearest.
 // The map object is `window.map` so browser tests and users can query it.
 import * as maplibregl from './maplibre-gl.mjs';
+import { startEditor } from './editor.js';
 
 const TEXT = {
   fr: {
@@ -197,16 +198,25 @@ async function pointPopup(feature, lngLat) {
   try {
     const r = await getJson(`nearest?lon=${lon}&lat=${lat}&layers=${encodeURIComponent(layerId)}&k=1`);
     const hit = r.features[0];
-    if (hit && hit.properties.distance_m < 1) status.replaceChildren(openState(hit.properties, (layersById.get(layerId) || {}).timezone));
+    if (hit && hit.properties.distance_m < 1) {
+      status.replaceChildren(openState(hit.properties, (layersById.get(layerId) || {}).timezone));
+      const edit = editor && editor.button(layerId, hit.id);
+      if (edit) body.append(edit);
+    }
   } catch (e) {
     status.textContent = `${t.error} : ${e.message}`;
   }
   return popup;
 }
 
-// A click searches from there once a waste is typed; otherwise it zooms
-// into a cluster or opens the popup of what is under the pointer.
+// The point editor (created once the token box exists, below).
+let editor = null;
+
+// A click places a point being added or moved; else it searches from
+// there once a waste is typed; otherwise it zooms into a cluster or opens
+// the popup of what is under the pointer.
 map.on('click', async (e) => {
+  if (editor && editor.click(e)) return;
   if ($('#waste').value.trim()) {
     find(e.lngLat.lng, e.lngLat.lat);
     return;
@@ -465,6 +475,7 @@ $('#token').addEventListener('change', () => {
   window.dispatchEvent(new Event('tuilerie-token'));
 });
 showToken();
+editor = startEditor({ map, maplibregl, catalog, taxonomy, style, lang, auth, $, el });
 
 $('#mk-file').addEventListener('change', async () => {
   const file = $('#mk-file').files[0];

@@ -39,6 +39,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 static ASSETS: &[Asset] = &[
     Asset { name: "index.html", content_type: "text/html; charset=utf-8", bytes: ours!("index.html") },
     Asset { name: "app.js", content_type: JS, bytes: ours!("app.js") },
+    Asset { name: "editor.js", content_type: JS, bytes: ours!("editor.js") },
     Asset { name: "app.css", content_type: "text/css; charset=utf-8", bytes: ours!("app.css") },
     Asset { name: "favicon.svg", content_type: "image/svg+xml", bytes: ours!("favicon.svg") },
     Asset { name: "maplibre-gl.mjs", content_type: JS, bytes: maplibre!("maplibre-gl.mjs") },
