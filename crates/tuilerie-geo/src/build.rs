@@ -301,6 +301,7 @@ impl LayerBuilder {
             pool: std::mem::take(&mut self.pool),
             field_keys: self.field_names.iter().map(|n| crate::json::json_key(n)).collect(),
             field_names: std::mem::take(&mut self.field_names),
+            by_id: Default::default(),
         }
     }
 

@@ -43,6 +43,9 @@ pub struct FeatureTable {
     pub(crate) field_names: Vec<String>,
     /// Each field name as a JSON object key (`"name":`), for writers.
     pub(crate) field_keys: Vec<Box<[u8]>>,
+    /// Feature index by id as written in URLs, built on the first lookup
+    /// of a layer with explicit ids (implicit ids are positions).
+    pub(crate) by_id: std::sync::OnceLock<hashbrown::HashMap<Box<str>, u32>>,
 }
 
 impl FeatureTable {
@@ -73,13 +76,26 @@ impl FeatureTable {
         &self.field_names
     }
 
-    /// Finds a feature by its id as written in a URL (linear in the layer size).
+    /// Finds a feature by its id as written in a URL: a position when ids
+    /// are implicit, else through an index built on the first call (then
+    /// constant time). The first id wins when a source repeats one.
     pub fn find(&self, id: &str) -> Option<FeatureRef<'_>> {
-        let numeric = id.parse::<i64>().ok().filter(|n| n.to_string() == id);
-        self.features().find(|f| match f.id() {
-            FeatureId::Int(i) => numeric == Some(i),
-            FeatureId::Str(s) => s == id,
-        })
+        if self.ids.is_empty() {
+            let n = id.parse::<usize>().ok().filter(|n| n.to_string() == id)?;
+            return (n < self.len()).then(|| self.feature(n));
+        }
+        let index = self.by_id.get_or_init(|| {
+            let mut m = hashbrown::HashMap::with_capacity(self.len());
+            let mut key = String::new();
+            for f in self.features() {
+                use std::fmt::Write;
+                key.clear();
+                let _ = write!(key, "{}", f.id());
+                m.entry(Box::from(key.as_str())).or_insert(f.index() as u32);
+            }
+            m
+        });
+        index.get(id).map(|&i| self.feature(i as usize))
     }
 
     /// The id of the field called `name`.
