@@ -12,6 +12,9 @@ use tower::ServiceExt;
 use tuilerie_geo::{Catalog, LayerId, LoadOptions};
 use tuilerie_server::{AppState, ServerOptions};
 
+/// The admin token of the target's store.
+const TOKEN: &str = "tlr_fuzz";
+
 /// Route prefixes the input completes.
 const PREFIXES: &[&str] = &[
     "/nearest?",
@@ -49,7 +52,27 @@ fn state() -> &'static (axum::Router, tokio::runtime::Runtime) {
             1,
         );
         assert_eq!(catalog.layers().len(), 2, "demo data not loaded: {:?}", catalog.failed());
-        let state = AppState::ready(catalog, ServerOptions::default());
+        // A store of its own with an admin token: the POSTs go through the
+        // real write path (authorised, stored), with no write budget.
+        let dir = std::env::temp_dir().join(format!("tuilerie-fuzz-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = std::sync::Arc::new(tuilerie_server::store::sqlite::SqliteStore::open(&dir).unwrap());
+        use tuilerie_server::store::Store;
+        store
+            .create_token(&tuilerie_server::store::TokenRecord {
+                name: "fuzz".into(),
+                hash: tuilerie_server::auth::digest(TOKEN),
+                role: tuilerie_server::store::Role::Admin,
+                layers: None,
+                created: tuilerie_server::store::now(),
+                last_used: None,
+                revoked: None,
+            })
+            .unwrap();
+        let options = tuilerie_server::edits::WriteOptions { write_rate: 0.0, ..Default::default() };
+        let writes = tuilerie_server::edits::Writes::open(store, options).unwrap();
+        let state = AppState::with_writes(ServerOptions::default(), Some(writes));
+        state.set_catalog(catalog);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         (tuilerie_server::app(state), rt)
     })
@@ -77,9 +100,13 @@ fuzz_target!(|data: &[u8]| {
         }
         i if i == PREFIXES.len() => Request::post("/maps")
             .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {TOKEN}"))
             .body(Body::from(rest.to_vec()))
             .unwrap(),
-        _ => Request::post("/tables?id=fuzz").header("content-type", "text/csv").body(Body::from(rest.to_vec())).unwrap(),
+        _ => Request::post("/tables?id=fuzz")
+            .header("content-type", "text/csv")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::from(rest.to_vec())).unwrap(),
     };
     let uri = req.uri().to_string();
     let (status, body) = send(req);
