@@ -133,7 +133,7 @@ impl MapStore {
     /// an edit); a map that fails keeps its previous version.
     pub fn rebuild_on(&self, ids: &[String], catalog: &Catalog, why: &str) {
         for entry in self.list() {
-            if !ids.contains(&entry.map.spec.layer) {
+            if !ids.iter().any(|id| entry.map.spec.reads(id)) {
                 continue;
             }
             match self.build(entry.map.definition.clone(), catalog) {

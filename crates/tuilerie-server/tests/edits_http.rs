@@ -252,6 +252,14 @@ async fn an_edit_is_visible_in_items_nearest_and_only_the_tiles_it_touches() {
     let etag = async |uri: &str| req(&state, "GET", uri, None, &[], None).await.header("etag");
     let (e14, e5, efar) = (etag(&here14).await, etag(&here5).await, etag(&far14).await);
     assert!(!efar.is_empty(), "the far tile has points");
+    // A thematic map counting the points per commune: its tile over
+    // Bordeaux holds the count, which the edit changes.
+    let map = json!({"id": "per-commune", "title": "Points", "layer": "communes", "value": {"count": "points-collecte"}, "classes": 3, "method": "quantile"});
+    let r = req(&state, "POST", "/maps", Some(ADMIN), &[("content-type", "application/json")], Some(map)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+    let (mx, my) = tile_of(10, BORDEAUX.0, BORDEAUX.1);
+    let map_tile = format!("/maps/per-commune/tiles/10/{mx}/{my}.mvt");
+    let emap = etag(&map_tile).await;
 
     let r =
         req(&state, "POST", POINTS, Some(EDITOR), &[], Some(glass("Verre zzz-visible", BORDEAUX.0, BORDEAUX.1))).await;
@@ -271,6 +279,7 @@ async fn an_edit_is_visible_in_items_nearest_and_only_the_tiles_it_touches() {
     assert_ne!(etag(&here14).await, e14, "the touched tile changed");
     assert_ne!(etag(&here5).await, e5, "the cluster counts of the touched low-zoom tile changed");
     assert_eq!(etag(&far14).await, efar, "a tile the edit does not touch keeps its ETag");
+    within_a_second(async || etag(&map_tile).await != emap).await;
 }
 
 #[tokio::test]

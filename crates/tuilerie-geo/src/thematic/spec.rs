@@ -127,6 +127,22 @@ pub enum ValueSpec {
     Distance { layers: Vec<String>, accepts: ClassMask },
 }
 
+impl MapSpec {
+    /// Whether the map reads layer `id`: its polygons, or the points it
+    /// counts, sums, averages or measures distances to (a change of that
+    /// layer changes the map).
+    pub fn reads(&self, id: &str) -> bool {
+        let points = match &self.value {
+            ValueSpec::Field(_) => &[][..],
+            ValueSpec::Count { layers, .. }
+            | ValueSpec::Sum { layers, .. }
+            | ValueSpec::Mean { layers, .. }
+            | ValueSpec::Distance { layers, .. } => layers.as_slice(),
+        };
+        self.layer == id || points.iter().any(|l| l == id)
+    }
+}
+
 /// What the value is divided by.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Per {
