@@ -99,6 +99,14 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Also report the stored edits of these files' layers and their
+        /// conflicts (edits whose file feature is gone): the store of this
+        /// configuration (whose layer options apply too)...
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// ... or of this data directory.
+        #[arg(long, env = "TUILERIE_DATA_DIR")]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -132,7 +140,9 @@ fn main() -> ExitCode {
             serve(paths, config, addr, public_url, data_dir)
         }
         Command::Token { command, config, data_dir } => tokens(command, config, data_dir),
-        Command::Inspect { files, crs, encoding, json } => inspect_files(files, crs, encoding, json),
+        Command::Inspect { files, crs, encoding, json, config, data_dir } => {
+            inspect_files(files, crs, encoding, json, config, data_dir)
+        }
     };
     match result {
         Ok(code) => code,
@@ -148,17 +158,58 @@ fn inspect_files(
     crs: Option<String>,
     encoding: Option<String>,
     json: bool,
+    config_path: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
+    let config = match &config_path {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    // The stored edits, when a store exists (inspect never creates one).
+    let dir = store::data_dir(data_dir, config.server.data_dir.as_deref(), config_path.as_deref());
+    let overlay = if dir.join("tuilerie.db").is_file() {
+        let s = store::sqlite::SqliteStore::open(&dir)?;
+        Some(tuilerie_server::edits::overlay::Overlay::load(s.features()?))
+    } else {
+        None
+    };
     let mut failed = 0;
     let mut reports = Vec::new();
     for f in &files {
-        let opts = tuilerie_geo::LoadOptions { crs: crs.clone(), encoding: encoding.clone(), ..Default::default() };
-        match tuilerie_geo::load(f, opts) {
+        let configured = config.layers.iter().find(|l| config::same_file(&l.path, f));
+        let mut opts = configured.map(|l| l.load_options()).unwrap_or_default();
+        opts.crs = crs.clone().or(opts.crs);
+        opts.encoding = encoding.clone().or(opts.encoding);
+        match tuilerie_geo::load(f, opts.clone()) {
             Ok(layer) => {
+                let id = layer.id().to_string();
+                let edits = overlay.as_ref().map(|o| (o.count(&id), o.edits(&id))).filter(|(n, _)| *n > 0);
+                let conflicts = edits.as_ref().map(|(n, e)| {
+                    let conflicts =
+                        tuilerie_geo::edit::rebuild(&layer, opts.clone(), e).map(|r| r.conflicts).unwrap_or_default();
+                    (*n, conflicts)
+                });
                 if json {
-                    reports.push(inspect::report_json(&layer));
+                    let mut v = inspect::report_json(&layer);
+                    if let Some((n, c)) = &conflicts {
+                        v["edits"] = serde_json::json!({"edited_features": n, "conflicts": c});
+                    }
+                    reports.push(v);
                 } else {
-                    println!("{}", inspect::report(&layer));
+                    let mut text = inspect::report(&layer);
+                    if let Some((n, c)) = &conflicts {
+                        use std::fmt::Write;
+                        let _ = write!(text, "\n  edits       {n} edited features in {}", dir.display());
+                        if !c.is_empty() {
+                            let _ = write!(
+                                text,
+                                "\n  conflicts   {} (their file feature is gone; kept in the store): {}",
+                                c.len(),
+                                c.join(", ")
+                            );
+                        }
+                    }
+                    println!("{text}");
                 }
             }
             Err(e) => {

@@ -344,3 +344,57 @@ fn request_ids_are_echoed_or_made_and_carried_by_the_log_lines() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn token_commands_and_inspect_report_the_store_and_its_conflicts() {
+    use tuilerie_server::store::{ChangeRecord, Effect, Store, Write};
+    let dir = common::temp_dir("cli-store");
+    let out = bin()
+        .args(["token", "create", "--role", "editor", "--layers", "pts", "--name", "alice", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let secret = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(secret.lines().count(), 1, "only the token on stdout");
+    let again =
+        bin().args(["token", "create", "--role", "admin", "--name", "alice", "--data-dir"]).arg(&dir).output().unwrap();
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let bad = bin()
+        .args(["token", "create", "--role", "editor", "--layers", "a b", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--layers"));
+    let list = bin().args(["token", "list", "--json", "--data-dir"]).arg(&dir).output().unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list[0]["name"], "alice");
+    assert_eq!(list[0]["layers"], serde_json::json!(["pts"]));
+    assert!(!String::from_utf8_lossy(&serde_json::to_vec(&list).unwrap()).contains(secret.trim()), "never the secret");
+    assert!(bin().args(["token", "revoke", "alice", "--data-dir"]).arg(&dir).status().unwrap().success());
+    assert!(!bin().args(["token", "revoke", "alice", "--data-dir"]).arg(&dir).status().unwrap().success());
+
+    // An edit of feature 7 of a file that no longer has it: a conflict.
+    let store = tuilerie_server::store::sqlite::SqliteStore::open(&dir).unwrap();
+    let after =
+        r#"{"type":"Feature","id":7,"geometry":{"type":"Point","coordinates":[-0.5,44.8]},"properties":{"name":"x"}}"#;
+    let change = ChangeRecord {
+        seq: 0,
+        at: tuilerie_server::store::now(),
+        token: "alice".into(),
+        op: "update".into(),
+        kind: "feature".into(),
+        layer: Some("pts".into()),
+        id: "7".into(),
+        before: None,
+        after: Some(after.into()),
+    };
+    store.apply(&[Write { change, effect: Effect::Feature { created: false, content: Some(after.into()) } }]).unwrap();
+    drop(store);
+    let data = common::temp_dir("cli-store-data");
+    let file = data.join("pts.geojson");
+    std::fs::write(&file, r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[0,0]},"properties":{}}]}"#).unwrap();
+    let out = bin().args(["inspect", "--json", "--data-dir"]).arg(&dir).arg(&file).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["edits"], serde_json::json!({"edited_features": 1, "conflicts": ["7"]}));
+}
