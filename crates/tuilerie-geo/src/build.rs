@@ -80,6 +80,67 @@ impl LayerBuilder {
         }
     }
 
+    /// A builder that starts from `base` as loaded: its fields, their
+    /// statistics and its value pool, so that [`LayerBuilder::copy_feature`]
+    /// takes a feature over without reading its values again (a layer
+    /// rebuilt under a few edits).
+    pub(crate) fn from_base(base: &Layer, options: LoadOptions) -> Self {
+        let mut b = LayerBuilder::new(&base.meta.source.path, options, Reprojector::identity());
+        let t = &base.features;
+        b.field_names = t.field_names.clone();
+        b.field_lookup = t.field_names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
+        b.fields = t
+            .field_names
+            .iter()
+            .map(|n| {
+                let f = base.meta.fields.iter().find(|f| &f.name == n);
+                FieldStats {
+                    field_type: f.map_or(FieldType::Null, |f| f.field_type),
+                    count: f.map_or(0, |f| f.count),
+                    samples: Vec::new(),
+                }
+            })
+            .collect();
+        b.pool = t.pool.clone();
+        b.geometries.reserve(base.len());
+        b.kinds = base.meta.geometry_kinds.iter().copied().collect();
+        b
+    }
+
+    /// Copies feature `index` of `base` (the table [`LayerBuilder::from_base`]
+    /// started from) with its id.
+    pub(crate) fn copy_feature(&mut self, base: &FeatureTable, index: usize) -> GeoResult<()> {
+        for (f, v) in base.props.get(index) {
+            self.props.push(f, v);
+        }
+        let id = match base.ids.get(index) {
+            Some(StoredId::Index) | None => StoredId::Int(index as i64),
+            Some(id) => *id,
+        };
+        if self.ids.len() < self.geometries.len() {
+            self.ids.resize(self.geometries.len(), StoredId::Index);
+        }
+        self.ids.push(id);
+        self.seen += 1;
+        if self.geometries.len() >= u32::MAX as usize || !self.props.end_feature() {
+            return Err(self.too_large("more than 4 billion features or properties".into()));
+        }
+        self.geometries.push(base.geometries[index].clone());
+        Ok(())
+    }
+
+    /// Takes a feature of `base` out of the field counts (it is replaced
+    /// or deleted).
+    pub(crate) fn forget_counts(&mut self, base: &FeatureTable, index: usize) {
+        for (f, v) in base.props.get(index) {
+            if base.pool.get(v) != Value::Null {
+                if let Some(stats) = self.fields.get_mut(f.0 as usize) {
+                    stats.count = stats.count.saturating_sub(1);
+                }
+            }
+        }
+    }
+
     /// Checks options that can fail before reading (the time zone).
     pub fn validate_options(&mut self) -> GeoResult<()> {
         self.options.validate()?;
@@ -259,16 +320,23 @@ impl LayerBuilder {
             skipped: std::mem::take(&mut self.skipped),
             load_time: std::time::Duration::ZERO,
         };
-        let mut index = LayerIndex::build(features.geometries());
-        let profile: Box<dyn Profile> = match &self.options.profile {
-            ProfileOptions::Waste(w) => {
-                let tz = self.timezone.unwrap_or(chrono_tz::Europe::Paris);
-                Box::new(WasteProfile::build(&features, w, tz))
-            }
-            ProfileOptions::Plain => Box::new(PlainProfile),
-        };
+        // The spatial index does not depend on the profile: built on a
+        // second thread while the profile and the tiling data are (a third
+        // of the time of a large point layer).
+        let (mut index, profile, tiles) = std::thread::scope(|scope| {
+            let index = scope.spawn(|| LayerIndex::build(features.geometries()));
+            let profile: Box<dyn Profile> = match &self.options.profile {
+                ProfileOptions::Waste(w) => {
+                    let tz = self.timezone.unwrap_or(chrono_tz::Europe::Paris);
+                    Box::new(WasteProfile::build(&features, w, tz))
+                }
+                ProfileOptions::Plain => Box::new(PlainProfile),
+            };
+            let tiles = TilePrep::build(&features, &meta.geometry_kinds, self.options.tiles, profile.as_ref());
+            let index = index.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (index, profile, tiles)
+        });
         index.globe_mut().set_categories(profile.masks());
-        let tiles = TilePrep::build(&features, &meta.geometry_kinds, self.options.tiles, profile.as_ref());
         let mut layer = Layer { meta, features, index, profile, tiles };
         layer.meta.load_time = self.started.elapsed();
         layer

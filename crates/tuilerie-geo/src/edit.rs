@@ -14,7 +14,6 @@ use crate::geometry::GeometryKind;
 use crate::layer::Layer;
 use crate::options::LoadOptions;
 use crate::properties::{FieldType, Value};
-use crate::reproject::Reprojector;
 use geo::{CoordsIter, Geometry};
 use serde_json::{Map, Value as Json};
 use std::collections::{HashMap, HashSet};
@@ -205,6 +204,10 @@ pub struct Edit {
 /// A layer built from its file features and its edits.
 pub struct Rebuilt {
     pub layer: Layer,
+    /// Time to lay the edits over the file's features, then to build the
+    /// indexes, profile and tiling data.
+    pub feed_time: std::time::Duration,
+    pub finish_time: std::time::Duration,
     /// Ids of edits not applied: their file feature is gone, or a created
     /// feature's id is now taken by a file feature.
     pub conflicts: Vec<String>,
@@ -240,15 +243,13 @@ fn feed(b: &mut LayerBuilder, f: &EditedFeature) -> GeoResult<()> {
 /// feature in its place, a deleted one left out, created features after the
 /// file's in journal order. Ids, field types and provenance are the base's.
 pub fn rebuild(base: &Layer, options: LoadOptions, edits: &HashMap<String, Edit>) -> GeoResult<Rebuilt> {
+    let started = std::time::Instant::now();
     let meta = base.meta();
-    let mut b = LayerBuilder::new(&meta.source.path, options, Reprojector::identity());
+    // The file's features are copied as they are (fields, values and
+    // counts carried over); only edited ones are read again.
+    let mut b = LayerBuilder::from_base(base, options);
     b.validate_options()?;
-    let declared: Vec<Option<FieldType>> = base
-        .features_table()
-        .field_names()
-        .iter()
-        .map(|n| meta.fields.iter().find(|f| &f.name == n).map(|f| f.field_type).filter(|t| *t == FieldType::Date))
-        .collect();
+    let table = base.features_table();
     // Edits applied in place, and created ids a file feature now has.
     let mut applied: HashSet<&str> = HashSet::new();
     let mut taken: HashSet<&str> = HashSet::new();
@@ -266,6 +267,7 @@ pub fn rebuild(base: &Layer, options: LoadOptions, edits: &HashMap<String, Edit>
         if let Some((k, e)) = edit {
             if !e.created {
                 applied.insert(k.as_str());
+                b.forget_counts(table, f.index());
                 if let Some(ef) = &e.feature {
                     feed(&mut b, ef)?;
                     set_id(&mut b, id)?;
@@ -275,12 +277,7 @@ pub fn rebuild(base: &Layer, options: LoadOptions, edits: &HashMap<String, Edit>
             }
             taken.insert(k.as_str());
         }
-        for (field, _, _, value) in f.interned_properties() {
-            let name = &base.features_table().field_names()[field.0 as usize];
-            b.property(name, value, declared.get(field.0 as usize).copied().flatten())?;
-        }
-        set_id(&mut b, id)?;
-        b.end_feature(Ok(f.geometry().to_geometry()))?;
+        b.copy_feature(table, f.index())?;
     }
     let mut conflicts = Vec::new();
     let mut rest: Vec<(&String, &Edit)> = edits.iter().filter(|(k, _)| !applied.contains(k.as_str())).collect();
@@ -295,12 +292,22 @@ pub fn rebuild(base: &Layer, options: LoadOptions, edits: &HashMap<String, Edit>
         b.set_id(SourceId::Str(id.as_str().into()))?;
         b.end_feature(Ok(ef.geometry.clone()))?;
     }
+    let feed_time = started.elapsed();
     let mut layer = b.finish(meta.source.format, &meta.source.crs_origin, meta.source.encoding.clone());
+    let finish_time = started.elapsed() - feed_time;
     layer.meta.id = meta.id.clone();
     layer.meta.title = meta.title.clone();
     layer.meta.source = meta.source.clone();
     layer.meta.skipped = meta.skipped.clone();
-    Ok(Rebuilt { layer, conflicts })
+    // Samples of the file's fields as the file gave them.
+    for field in &mut layer.meta.fields {
+        if field.samples.is_empty() {
+            if let Some(f) = meta.fields.iter().find(|f| f.name == field.name) {
+                field.samples = f.samples.clone();
+            }
+        }
+    }
+    Ok(Rebuilt { layer, conflicts, feed_time, finish_time })
 }
 
 fn set_id(b: &mut LayerBuilder, id: FeatureId<'_>) -> GeoResult<()> {
@@ -314,6 +321,74 @@ fn set_id(b: &mut LayerBuilder, id: FeatureId<'_>) -> GeoResult<()> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The layer rebuilt under edits equals the layer loaded from a file
+    /// where the same edits were made by hand (the reference).
+    #[test]
+    fn a_rebuilt_layer_equals_the_file_edited_by_hand() {
+        let demo =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/points-collecte-synthetiques.geojson");
+        let base = crate::load(&demo, LoadOptions::default()).unwrap();
+        let mut fc: Json = serde_json::from_slice(&std::fs::read(&demo).unwrap()).unwrap();
+        let features = fc["features"].as_array_mut().unwrap();
+        let replaced = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.6, 44.9]},
+                              "properties": {"name": "Remplacé", "amenity": "recycling", "capacity": 3}});
+        let created = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.5, 44.8]},
+                             "properties": {"name": "Nouveau", "recycling:glass_bottles": "yes"}});
+        let (rid, did) = (features[3]["id"].clone(), features[5]["id"].clone());
+        let edit = |feature: Option<&Json>, created: bool, seq| Edit {
+            created,
+            seq,
+            feature: feature.map(|f| Arc::new(EditedFeature::parse(f).unwrap())),
+        };
+        let edits: HashMap<String, Edit> = [
+            (rid.to_string(), edit(Some(&replaced), false, 1)),
+            (did.to_string(), edit(None, false, 2)),
+            ("new-1".to_string(), edit(Some(&created), true, 3)),
+            ("424242".to_string(), edit(Some(&replaced), false, 4)),
+        ]
+        .into();
+        let rebuilt = rebuild(&base, LoadOptions::default(), &edits).unwrap();
+        assert_eq!(rebuilt.conflicts, vec!["424242".to_string()]);
+        // The reference: the same edits in the file.
+        let mut r = replaced.clone();
+        r["id"] = rid.clone();
+        features[3] = r;
+        features.remove(5);
+        let mut c = created.clone();
+        c["id"] = json!("new-1");
+        features.push(c);
+        let dir = std::env::temp_dir().join(format!("tuilerie-rebuild-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("points-collecte-synthetiques.geojson");
+        std::fs::write(&file, fc.to_string()).unwrap();
+        let reference = crate::load(&file, LoadOptions::default()).unwrap();
+        let (a, b) = (&rebuilt.layer, &reference);
+        assert_eq!(a.len(), b.len());
+        for i in 0..a.len() {
+            let (fa, fb) = (a.feature(i), b.feature(i));
+            assert_eq!(fa.id().to_string(), fb.id().to_string(), "feature {i}");
+            assert_eq!(fa.geometry(), fb.geometry(), "feature {i}");
+            // (serde_json writes the reference's keys sorted.)
+            let props = |f: crate::FeatureRef<'_>| {
+                let mut v: Vec<(String, String)> =
+                    f.properties().map(|(k, v)| (k.to_string(), v.to_json().to_string())).collect();
+                v.sort();
+                v
+            };
+            assert_eq!(props(fa), props(fb), "feature {i}");
+        }
+        let fields = |l: &Layer| {
+            let mut v: Vec<(String, FieldType, usize)> =
+                l.meta().fields.iter().map(|f| (f.name.clone(), f.field_type, f.count)).collect();
+            v.sort_by(|x, y| x.0.cmp(&y.0));
+            v
+        };
+        assert_eq!(fields(a), fields(b));
+        assert_eq!(a.meta().bounds, b.meta().bounds);
+        assert_eq!(a.find("new-1").unwrap().properties().next().unwrap().1, Value::String("Nouveau"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn merge_patch_follows_rfc_7396_examples() {

@@ -138,7 +138,7 @@ fn load<'a>(values: &[Stored], arena: &'a str, i: u32) -> Value<'a> {
 }
 
 /// Deduplicated storage of property values; strings live in one arena.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ValuePool {
     values: Vec<Stored>,
     arena: String,
