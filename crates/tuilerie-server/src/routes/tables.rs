@@ -81,7 +81,7 @@ pub async fn create(
     let op = if previous.is_some() { "replace" } else { "create" };
     let after = json!({"name": file_name, "bytes": csv.len()}).to_string();
     let change = resource_change(&who.name, op, "table", id, Some(after));
-    if let Err(e) = persist(&state, change, Effect::PutTable { name: file_name, csv: csv.to_vec() }).await {
+    if let Err(e) = persist(&state, change, Effect::PutTable { name: file_name, csv }).await {
         state.maps.restore_table(id, previous);
         return Err(e);
     }

@@ -141,9 +141,10 @@ pub enum Effect {
         definition: String,
     },
     DeleteMap,
+    /// The CSV as uploaded (shared with the request, not copied).
     PutTable {
         name: String,
-        csv: Vec<u8>,
+        csv: bytes::Bytes,
     },
     DeleteTable,
 }

@@ -181,6 +181,24 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
+/// A table's CSV written in chunks into a zero-filled blob: SQLite never
+/// holds a second copy of a large upload in memory.
+fn write_csv(tx: &rusqlite::Transaction<'_>, id: &str, name: &str, csv: &[u8], seq: i64) -> rusqlite::Result<()> {
+    let len =
+        i64::try_from(csv.len()).map_err(|_| rusqlite::Error::ToSqlConversionFailure("table too large".into()))?;
+    tx.execute(
+        "INSERT OR REPLACE INTO csv_tables (id, name, csv, seq) VALUES (?1, ?2, zeroblob(?3), ?4)",
+        params![id, name, len, seq],
+    )?;
+    let row = tx.last_insert_rowid();
+    let mut blob = tx.blob_open(rusqlite::MAIN_DB, "csv_tables", "csv", row, false)?;
+    for chunk in csv.chunks(64 * 1024) {
+        std::io::Write::write_all(&mut blob, chunk)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn apply(&self, batch: &[Write]) -> StoreResult<Vec<i64>> {
         let path = &self.path;
@@ -214,12 +232,7 @@ impl Store for SqliteStore {
                         )
                         .map(drop),
                     Effect::DeleteMap => tx.execute("DELETE FROM maps WHERE id = ?1", params![c.id]).map(drop),
-                    Effect::PutTable { name, csv } => tx
-                        .execute(
-                            "INSERT OR REPLACE INTO csv_tables (id, name, csv, seq) VALUES (?1, ?2, ?3, ?4)",
-                            params![c.id, name, csv, seq],
-                        )
-                        .map(drop),
+                    Effect::PutTable { name, csv } => write_csv(&tx, &c.id, name, csv, seq),
                     Effect::DeleteTable => tx.execute("DELETE FROM csv_tables WHERE id = ?1", params![c.id]).map(drop),
                 }
                 .map_err(io(path, "write"))?;
