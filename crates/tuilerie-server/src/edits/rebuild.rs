@@ -2,7 +2,8 @@
 //! again from their file version and their edits, swapped into the
 //! catalog (same version: the tile cache stays), and only the tiles the
 //! edits changed are dropped. Commits that arrive during a build are taken
-//! together by the next one. Thematic maps on those layers are rebuilt.
+//! together by the next one, and rounds of builds start at least
+//! [`MIN_GAP`] apart. Thematic maps on those layers are rebuilt.
 
 use super::committer::Dirty;
 use crate::AppState;
@@ -12,12 +13,19 @@ use std::sync::Arc;
 use std::time::Instant;
 use tuilerie_geo::tiling::invalidate::changed_tiles;
 
+/// Least time from the start of one round of builds to the next: edits
+/// that arrive meanwhile are built together, so 100 edits a second on a
+/// small layer cost about 10 builds a second, not 100 (reads keep the
+/// cores), and become visible at most this much later.
+const MIN_GAP: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// More tiles than this for one build: drop the whole cache instead (a new
 /// catalog version).
 const MAX_TILES: usize = 200_000;
 
 pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
     while let Ok(first) = rx.recv() {
+        let round = Instant::now();
         let mut by_layer: HashMap<String, Vec<[f64; 4]>> = HashMap::new();
         let mut add = |batch: Vec<Dirty>| {
             for d in batch {
@@ -36,6 +44,9 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
         }
         if let Some(catalog) = state.catalog().filter(|_| !rebuilt.is_empty()) {
             state.maps.rebuild_on(&rebuilt, &catalog, "edited");
+        }
+        if let Some(rest) = MIN_GAP.checked_sub(round.elapsed()) {
+            std::thread::sleep(rest);
         }
     }
 }
