@@ -141,9 +141,16 @@ pub async fn track(req: Request, next: Next) -> Response {
     }
     span.in_scope(|| {
         let ms = elapsed.as_secs_f64() * 1e3;
-        if status.is_server_error() {
+        // A 503 is a refusal (loading, busy, the store cannot write), not a
+        // fault; /health answers it on purpose while the layers load.
+        if status == StatusCode::SERVICE_UNAVAILABLE && route == "/health" {
+            tracing::debug!(status = status.as_u16(), ms, "answered");
+        } else if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             tracing::error!(status = status.as_u16(), ms, "answered");
-        } else if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::PAYLOAD_TOO_LARGE {
+        } else if status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::PAYLOAD_TOO_LARGE
+        {
             tracing::warn!(status = status.as_u16(), ms, "refused");
         } else {
             tracing::debug!(status = status.as_u16(), ms, "answered");

@@ -319,6 +319,22 @@ async fn edits_maps_and_tables_survive_a_restart_and_conflicts_are_kept() {
         let map = json!({"id": "m", "title": "Points", "layer": "communes", "value": {"count": "points-collecte"}, "classes": 3, "method": "quantile"});
         let r = req(&state, "POST", "/maps", Some(ADMIN), &[("content-type", "application/json")], Some(map)).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+        // Tables and maps are audited too, with the admin's token name.
+        let log = req(&state, "GET", "/changes", Some(ADMIN), &[], None).await.json();
+        let kinds: Vec<(String, String, String)> = log["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["kind"].as_str().unwrap().into(),
+                    c["id"].as_str().unwrap().into(),
+                    c["token"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert!(kinds.contains(&("table".into(), "pop".into(), "test-admin".into())), "{kinds:?}");
+        assert!(kinds.contains(&("map".into(), "m".into(), "test-admin".into())), "{kinds:?}");
         (created, r.json()["classes"].clone())
     };
     let state = common::with_store_in(&dir, &layers, ServerOptions::default());

@@ -208,7 +208,9 @@ pub async fn delete(
             used_by: vec![file.display().to_string()],
         });
     }
-    persist(&state, resource_change(&who.name, "delete", "map", &id, None), Effect::DeleteMap).await?;
+    let mut change = resource_change(&who.name, "delete", "map", &id, None);
+    change.before = state.maps.get(&id).and_then(|e| serde_json::to_string(&e.map.definition).ok());
+    persist(&state, change, Effect::DeleteMap).await?;
     state.maps.remove(&id);
     Ok(StatusCode::NO_CONTENT)
 }
