@@ -468,3 +468,32 @@ async fn osm_edits_export_as_an_osmchange_that_osmium_applies() {
     let text = String::from_utf8(osc.body).unwrap();
     assert!(text.contains("<create>") && !text.contains("<modify>") && !text.contains("<delete>"), "{text}");
 }
+
+#[tokio::test]
+async fn a_token_writing_too_fast_gets_429_and_reads_can_require_a_token() {
+    let dir = common::temp_dir("rate");
+    let budget = tuilerie_server::edits::WriteOptions { write_rate: 1.0, write_burst: 2.0, group_commit: true };
+    let state = common::with_store_opts(&dir, &layers(), ServerOptions::default(), budget);
+    let f = Some(glass("x", -0.6, 44.9));
+    for _ in 0..2 {
+        assert_eq!(req(&state, "POST", POINTS, Some(EDITOR), &[], f.clone()).await.status, StatusCode::CREATED);
+    }
+    let r = req(&state, "POST", POINTS, Some(EDITOR), &[], f.clone()).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.json());
+    assert_eq!(r.header("retry-after"), "1");
+    assert!(r.json()["error"].as_str().unwrap().contains("server.write_rate"), "{}", r.json());
+    // Another token has its own budget.
+    assert_eq!(req(&state, "POST", POINTS, Some(ADMIN), &[], f).await.status, StatusCode::CREATED);
+
+    let closed = common::with_store_in(
+        &common::temp_dir("closed"),
+        &layers(),
+        ServerOptions { require_token_for_reads: true, ..Default::default() },
+    );
+    let r = req(&closed, "GET", "/collections", None, &[], None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.header("www-authenticate").starts_with("Bearer"));
+    assert_eq!(req(&closed, "GET", "/collections", Some("tlr_nope"), &[], None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(req(&closed, "GET", "/collections", Some(EDITOR), &[], None).await.status, StatusCode::OK);
+    assert_eq!(req(&closed, "GET", "/health", None, &[], None).await.status, StatusCode::OK);
+}

@@ -132,6 +132,16 @@ pub fn with_store_in(
     layers: &[tuilerie_server::config::LayerConfig],
     options: tuilerie_server::ServerOptions,
 ) -> AppState {
+    with_store_opts(dir, layers, options, Default::default())
+}
+
+/// [`with_store_in`] with write options (budget, group commit).
+pub fn with_store_opts(
+    dir: &std::path::Path,
+    layers: &[tuilerie_server::config::LayerConfig],
+    options: tuilerie_server::ServerOptions,
+    write_options: tuilerie_server::edits::WriteOptions,
+) -> AppState {
     use tuilerie_server::store::{Role, Store};
     let known = tuilerie_server::store::sqlite::SqliteStore::open(dir).unwrap().tokens().unwrap();
     if !known.iter().any(|t| t.name == "test-admin") {
@@ -139,7 +149,7 @@ pub fn with_store_in(
         add_token(dir, EDITOR, "test-editor", Role::Editor, None);
     }
     let store = std::sync::Arc::new(tuilerie_server::store::sqlite::SqliteStore::open(dir).unwrap());
-    let writes = tuilerie_server::edits::Writes::open(store, Default::default()).unwrap();
+    let writes = tuilerie_server::edits::Writes::open(store, write_options).unwrap();
     let state = AppState::with_writes(options, Some(writes));
     let catalog = tuilerie_server::loading::load_catalog(layers, false);
     state.set_catalog(tuilerie_server::loading::apply_edits(&state, catalog, layers));
