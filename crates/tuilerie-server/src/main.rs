@@ -316,13 +316,25 @@ fn serve(
         Some(p) => Config::from_file(p)?,
         None => Config::default(),
     };
-    let store = open_store(config_path.as_deref(), &config, data_dir)?;
     let write_options = tuilerie_server::edits::WriteOptions {
         write_rate: config.server.write_rate.unwrap_or(50.0),
         write_burst: config.server.write_burst.unwrap_or(200.0),
         group_commit: config.server.group_commit.unwrap_or(true),
     };
-    let writes = tuilerie_server::edits::Writes::open(store, write_options)?;
+    // A store that cannot be written (read-only directory) leaves the
+    // server serving reads, writes refused with the reason; a store of a
+    // newer version or another application stops the start.
+    let (writes, writes_off) = match open_store(config_path.as_deref(), &config, data_dir) {
+        Ok(store) => (Some(tuilerie_server::edits::Writes::open(store, write_options)?), None),
+        Err(e) => match e.downcast::<store::StoreError>() {
+            Ok(store::StoreError::ReadOnly(why)) => {
+                tracing::error!("{why}: serving reads only, writes answer 503");
+                (None, Some(why))
+            }
+            Ok(other) => return Err(other.into()),
+            Err(e) => return Err(e),
+        },
+    };
     let mut layers: Vec<LayerConfig> = config.layers.clone();
     let folders: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
     let files = tuilerie_geo::discover(&paths)?;
@@ -354,6 +366,7 @@ fn serve(
         body_timeout: std::time::Duration::from_secs_f64(config.server.body_timeout.unwrap_or(30.0)),
         limits: config.limits,
         require_token_for_reads: config.server.require_token_for_reads.unwrap_or(false),
+        writes_off,
     };
     let cors = config.server.cors_origins.clone().unwrap_or_else(|| vec!["*".into()]);
     let limits = config.server.connection_limits();
@@ -362,7 +375,7 @@ fn serve(
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        let state = AppState::with_writes(options, Some(writes));
+        let state = AppState::with_writes(options, writes);
         let loader_state = state.clone();
         let (tables, maps) = (config.tables.clone(), config.maps.clone());
         let config_file = config_path.clone();

@@ -25,6 +25,9 @@ pub struct ServerOptions {
     pub limits: crate::limits::Limits,
     /// Reads need a token too (`[server] require_token_for_reads`).
     pub require_token_for_reads: bool,
+    /// Why there is no store, when writes are off (a read-only data
+    /// directory): said in every refused write.
+    pub writes_off: Option<String>,
 }
 
 impl ServerOptions {
@@ -47,6 +50,7 @@ impl Default for ServerOptions {
             body_timeout: std::time::Duration::from_secs(30),
             limits: Default::default(),
             require_token_for_reads: false,
+            writes_off: None,
         }
     }
 }
@@ -111,7 +115,10 @@ impl AppState {
     /// The write path, or 503 when this server has no store.
     pub fn writes(&self) -> Result<&Arc<crate::edits::Writes>, crate::error::ApiError> {
         self.writes.as_ref().ok_or_else(|| crate::error::ApiError::Unavailable {
-            message: "this server has no store: writes are off".into(),
+            message: match &self.options.writes_off {
+                Some(why) => format!("writes are off: {why}"),
+                None => "this server has no store: writes are off".into(),
+            },
         })
     }
 

@@ -398,3 +398,32 @@ fn token_commands_and_inspect_report_the_store_and_its_conflicts() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["edits"], serde_json::json!({"edited_features": 1, "conflicts": ["7"]}));
 }
+
+#[test]
+fn a_read_only_data_directory_serves_reads_and_refuses_writes_with_503() {
+    // procfs takes no new directory, even from root: a real read-only place.
+    let (_server, port, _) = start_server(
+        &[
+            "serve".as_ref(),
+            root().join("data").as_os_str(),
+            "--data-dir".as_ref(),
+            "/proc/tuilerie-read-only".as_ref(),
+        ],
+        Stdio::null(),
+    );
+    let (status, _) = http_get(port, "/collections/points-collecte-synthetiques/items?limit=1").unwrap();
+    assert_eq!(status, 200);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let body = "code;v\n1;2\n";
+    write!(
+        s,
+        "POST /tables?id=t HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("writes are off") && answer.contains("/proc/tuilerie-read-only"), "{answer}");
+}

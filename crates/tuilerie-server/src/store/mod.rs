@@ -20,6 +20,10 @@ pub enum StoreError {
     /// is not a store): the service must not start on it.
     #[error("{0}")]
     Open(String),
+    /// The data directory cannot be written (a read-only file system, no
+    /// permission): the server serves reads and refuses writes with 503.
+    #[error("{0}")]
+    ReadOnly(String),
     /// A write or read failed (disk full, read-only directory, I/O error):
     /// writes answer 503, reads of the files go on.
     #[error("{0}")]

@@ -94,11 +94,21 @@ impl SqliteStore {
     /// database is full (as on a full disk) and writes fail.
     pub fn open_with(dir: &Path, max_bytes: Option<u64>) -> StoreResult<Self> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Open(format!("cannot create the data directory {}: {e}", dir.display())))?;
+            .map_err(|e| StoreError::ReadOnly(format!("cannot create the data directory {}: {e}", dir.display())))?;
         let path = dir.join("tuilerie.db");
         let open = |flags| {
-            let c = Connection::open_with_flags(&path, flags)
-                .map_err(|e| StoreError::Open(format!("cannot open the store {}: {e}", path.display())))?;
+            let c = Connection::open_with_flags(&path, flags).map_err(|e| {
+                let message = format!("cannot open the store {}: {e}", path.display());
+                // No file and no right to create one, or a read-only file.
+                match e.sqlite_error_code() {
+                    Some(
+                        rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::PermissionDenied,
+                    ) => StoreError::ReadOnly(message),
+                    _ => StoreError::Open(message),
+                }
+            })?;
             c.busy_timeout(BUSY_TIMEOUT).map_err(|e| StoreError::Open(format!("store {}: {e}", path.display())))?;
             Ok::<_, StoreError>(c)
         };
