@@ -2,8 +2,10 @@
 //! SHA-256 digests, checked here on every write.
 //!
 //! - The tokens are held in memory and read again from the store every
-//!   [`REFRESH`], so a token created or revoked by the command line while
-//!   the server runs is honoured within a second.
+//!   [`REFRESH`], so a token revoked by the command line while the server
+//!   runs is refused within a second; an unknown token makes them read
+//!   again at once (at most every 10 ms), so a token just created works
+//!   at its first use.
 //! - A presented token is hashed and compared with every known digest in
 //!   constant time (`subtle`); the secret is never logged or stored.
 //! - Each token has a small write budget (a token bucket: `[server]
@@ -103,7 +105,14 @@ pub struct Auth {
     buckets: Mutex<HashMap<String, Bucket>>,
     rate: f64,
     burst: f64,
+    /// When an unknown token last made the tokens be read again (at most
+    /// every [`MISS_REFRESH`]: a token just created works at once, a flood
+    /// of unknown tokens costs at most a hundred small reads a second).
+    miss_refreshed: Mutex<Option<Instant>>,
 }
+
+/// Least time between two reads of the tokens caused by unknown tokens.
+const MISS_REFRESH: Duration = Duration::from_millis(10);
 
 impl Auth {
     /// Reads the tokens once; [`Auth::start`] keeps them fresh.
@@ -119,6 +128,7 @@ impl Auth {
             buckets: Mutex::new(HashMap::new()),
             rate,
             burst,
+            miss_refreshed: Mutex::new(None),
         })
     }
 
@@ -168,22 +178,43 @@ impl Auth {
             _ => return Err(ApiError::Unauthorized { message: "Authorization must be \"Bearer <token>\"".into() }),
         };
         let hash = digest(secret);
-        let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
-        // Every digest is compared, in constant time: no early exit.
-        let mut found: Option<&TokenRecord> = None;
-        for t in tokens.iter() {
-            if bool::from(t.hash.ct_eq(&hash)) {
-                found = Some(t);
+        let mut found = self.lookup(&hash);
+        if found.is_none() {
+            // Perhaps created since the last read (tuilerie token create).
+            let due = {
+                let mut last = self.miss_refreshed.lock().unwrap_or_else(|e| e.into_inner());
+                let due = last.is_none_or(|t| t.elapsed() >= MISS_REFRESH);
+                if due {
+                    *last = Some(Instant::now());
+                }
+                due
+            };
+            if due {
+                self.refresh();
+                found = self.lookup(&hash);
             }
         }
         match found {
             Some(t) if t.revoked.is_none() => {
                 self.used.lock().unwrap_or_else(|e| e.into_inner()).insert(t.name.clone(), crate::store::now());
-                Ok(Some(Principal { name: t.name.clone(), role: t.role, layers: t.layers.clone() }))
+                Ok(Some(Principal { name: t.name, role: t.role, layers: t.layers }))
             }
             Some(t) => Err(ApiError::Unauthorized { message: format!("token {:?} was revoked", t.name) }),
             None => Err(ApiError::Unauthorized { message: "unknown token".into() }),
         }
+    }
+
+    /// The token with this digest. Every digest is compared, in constant
+    /// time: no early exit.
+    fn lookup(&self, hash: &[u8; 32]) -> Option<TokenRecord> {
+        let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+        let mut found: Option<&TokenRecord> = None;
+        for t in tokens.iter() {
+            if bool::from(t.hash.ct_eq(hash)) {
+                found = Some(t);
+            }
+        }
+        found.cloned()
     }
 
     /// The principal of a write: 401 without a valid token, 403 when it may

@@ -108,6 +108,12 @@ async fn writes_need_the_right_token_and_say_what_is_missing() {
     assert_eq!(r.header("allow"), "GET, HEAD, OPTIONS");
     let r = req(&state, "OPTIONS", POINTS, Some("tlr_scoped"), &[], None).await;
     assert_eq!(r.header("allow"), "GET, HEAD, OPTIONS");
+    // A token created from another process works at its first use.
+    common::add_token(&dir, "tlr_fresh", "fresh", tuilerie_server::store::Role::Editor, None);
+    // (Unknown tokens read the tokens again at most every 10 ms.)
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let r = req(&state, "POST", POINTS, Some("tlr_fresh"), &[], f.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
     // A token revoked from another process is refused within a second.
     let store = tuilerie_server::store::sqlite::SqliteStore::open(&dir).unwrap();
     use tuilerie_server::store::Store;
