@@ -49,5 +49,5 @@ pub use profile::{ClassMask, PlainProfile, Profile, TileAttributes};
 pub use properties::{FieldId, FieldType, Value, ValueId};
 pub use reproject::{Crs, CrsOrigin, Reprojector};
 pub use source::{discover, load, SourceFormat};
-pub use text::fold;
+pub use text::{fold, xml_escape};
 pub use tiling::{Clustering, TileSettings, DEFAULT_TOLERANCE};

@@ -30,3 +30,24 @@ mod tests {
         assert_eq!(fold("Bœuf"), "boeuf");
     }
 }
+
+/// Text as XML character data or a double-quoted attribute value: markup
+/// escaped, and the characters XML 1.0 forbids (controls other than tab and
+/// line breaks, U+FFFE and U+FFFF; lone surrogates cannot occur in a `str`)
+/// dropped, so that any label gives a well-formed document (SVG exports,
+/// osmChange).
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}

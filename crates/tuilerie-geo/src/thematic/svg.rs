@@ -11,25 +11,7 @@ use std::fmt::Write;
 
 const FONT: &str = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
 
-/// Text as SVG character data: markup escaped, and the characters XML 1.0
-/// forbids (controls other than tab and line breaks, lone surrogates cannot
-/// occur in a `str`, U+FFFE and U+FFFF) dropped, so that any title, unit,
-/// source or label still gives a well-formed document.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::text::xml_escape as esc;
 
 /// Page size and text of an export.
 pub struct SvgOptions<'a> {

@@ -19,22 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
-
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+use tuilerie_geo::xml_escape as xml;
 
 /// OSM tags of a feature's properties: text, numbers and booleans as text;
 /// `@`-prefixed metadata (`@id`, `@version`) and nested values left out.
