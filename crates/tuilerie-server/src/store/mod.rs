@@ -181,8 +181,6 @@ pub trait Store: Send + Sync + 'static {
         id: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<ChangeRecord>>;
-    /// The highest id number assigned to a created feature.
-    fn last_feature_number(&self) -> StoreResult<i64>;
     fn tokens(&self) -> StoreResult<Vec<TokenRecord>>;
     fn create_token(&self, token: &TokenRecord) -> StoreResult<()>;
     /// Marks a token revoked; `false` if no such (unrevoked) token.

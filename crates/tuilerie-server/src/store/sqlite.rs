@@ -324,12 +324,6 @@ impl Store for SqliteStore {
         rows.collect::<Result<_, _>>().map_err(io(&self.path, "read changes"))
     }
 
-    fn last_feature_number(&self) -> StoreResult<i64> {
-        let conn = self.reader();
-        conn.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| r.get(0))
-            .map_err(io(&self.path, "read sequence"))
-    }
-
     fn tokens(&self) -> StoreResult<Vec<TokenRecord>> {
         let conn = self.reader();
         let mut st = conn
