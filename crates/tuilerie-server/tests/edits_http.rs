@@ -237,9 +237,26 @@ async fn invalid_features_are_refused_naming_the_member() {
     assert_eq!((r.status, r.json()["parameter"].clone()), (StatusCode::BAD_REQUEST, json!("Content-Crs")));
     let r = req(&state, "POST", POINTS, Some(EDITOR), &[("content-type", "text/plain")], f).await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Bodies over 64 KiB are checked off the request threads, the same way.
+    let mut big = glass("gros", -0.5, 44.8);
+    big["properties"]["note"] = json!("x".repeat(100_000));
+    big["properties"]["recycling:glass_bottles"] = json!("oui");
+    let r = req(&state, "POST", POINTS, Some(EDITOR), &[], Some(big.clone())).await;
+    assert_eq!(
+        (r.status, r.json()["parameter"].clone()),
+        (StatusCode::BAD_REQUEST, json!("properties.recycling:glass_bottles"))
+    );
+    let big_patch = json!({"properties": {"note": "y".repeat(100_000), "opening_hours": "Mo-Zz"}});
+    let ct = ("content-type", "application/merge-patch+json");
+    let r = req(&state, "PATCH", &format!("{POINTS}/1"), Some(EDITOR), &[ct, ("if-match", "*")], Some(big_patch)).await;
+    assert_eq!((r.status, r.json()["parameter"].clone()), (StatusCode::BAD_REQUEST, json!("properties.opening_hours")));
     // Nothing of the refused requests was stored.
     let all = req(&state, "GET", "/changes", Some(ADMIN), &[], None).await.json();
     assert_eq!(all["changes"].as_array().unwrap().len(), 0);
+    big["properties"]["recycling:glass_bottles"] = json!("yes");
+    let r = req(&state, "POST", POINTS, Some(EDITOR), &[], Some(big)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+    assert_eq!(r.json()["properties"]["note"].as_str().unwrap().len(), 100_000);
 }
 
 #[tokio::test]

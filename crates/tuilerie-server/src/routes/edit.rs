@@ -4,9 +4,11 @@
 //! token may do; each item's history and the audit log of every change.
 
 use super::base_url;
+use super::ogc::layer;
 use crate::auth::Need;
 use crate::edits::committer::{etag_of, Action, BaseFeature, Committed, Job, Refused};
 use crate::error::{require_content_type, ApiError};
+use crate::heavy::Kind;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,14 +23,6 @@ use tuilerie_geo::{output, Layer};
 /// `application/geo+json` and `application/json` for whole features.
 const FEATURE_TYPES: &[&str] = &["application/geo+json", "application/json"];
 const PATCH_TYPES: &[&str] = &["application/merge-patch+json"];
-
-fn layer(state: &AppState, id: &str) -> Result<Arc<Layer>, ApiError> {
-    let catalog = state.catalog().ok_or(ApiError::Loading)?;
-    catalog.get(id).cloned().ok_or_else(|| ApiError::NotFound {
-        message: format!("unknown collection {id:?}"),
-        known: Some(catalog.ids().into_iter().map(String::from).collect()),
-    })
-}
 
 /// The layer when it takes edits: 404 when unknown, 405 naming the
 /// configuration key when it does not.
@@ -136,14 +130,92 @@ fn answer(state: &AppState, headers: &HeaderMap, layer: &str, status: StatusCode
     r
 }
 
+/// Bodies up to this size are checked on the request's thread (tens of
+/// microseconds); larger ones on the heavy-work pool, like CSV uploads.
+const INLINE_BODY_BYTES: usize = 64 * 1024;
+
+/// Runs a body check inline when the body is small, else off the async
+/// runtime (bounded by the heavy-work slots).
+async fn checked<T: Send + 'static>(
+    state: &AppState,
+    body: &Bytes,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    if body.len() <= INLINE_BODY_BYTES {
+        f()
+    } else {
+        state.heavy.run(Kind::Build, f).await?
+    }
+}
+
 /// A whole feature from the body, checked against the layer.
-fn feature_body(l: &Layer, headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
+async fn feature_body(state: &AppState, l: &Arc<Layer>, headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
     require_content_type(headers, FEATURE_TYPES, "application/geo+json")?;
     check_content_crs(headers)?;
-    let v = parse_json(body)?;
-    let f = EditedFeature::parse(&v)?;
-    check(l, &f)?;
-    Ok(f.to_json(""))
+    let (l, bytes) = (l.clone(), body.clone());
+    checked(state, body, move || {
+        let v = parse_json(&bytes)?;
+        let f = EditedFeature::parse(&v)?;
+        check(&l, &f)?;
+        Ok(f.to_json(""))
+    })
+    .await
+}
+
+/// A merge patch from the body, each member checked against the layer.
+fn patch_body(l: &Layer, fid: &str, body: &Bytes) -> Result<Value, ApiError> {
+    let patch = parse_json(body)?;
+    let Some(obj) = patch.as_object() else {
+        return Err(ApiError::bad("body", "a merge patch of a feature is a JSON object"));
+    };
+    for (k, v) in obj {
+        match k.as_str() {
+            "type" if v != "Feature" => return Err(ApiError::bad("type", "a feature's type stays \"Feature\"")),
+            "id" if v.as_str() != Some(fid) && v.as_i64().map(|i| i.to_string()).as_deref() != Some(fid) => {
+                return Err(ApiError::bad("id", format!("the id of feature {fid:?} cannot change")))
+            }
+            "geometry" => {
+                let probe = json!({"type": "Feature", "geometry": v, "properties": {}});
+                check(l, &EditedFeature::parse(&probe)?)?;
+            }
+            "properties" => match v {
+                Value::Object(props) => {
+                    for (name, value) in props {
+                        check_property(l, name, value)?;
+                    }
+                }
+                Value::Null => {}
+                _ => return Err(ApiError::bad("properties", "properties must be a JSON object")),
+            },
+            _ => {}
+        }
+    }
+    Ok(patch)
+}
+
+/// Commits an edit of item `fid` (its file version given for a first edit)
+/// and answers with the feature as stored and its new ETag (204 once
+/// deleted).
+async fn edit_item(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: &Layer,
+    fid: &str,
+    action: Action,
+    if_match: String,
+    token: String,
+) -> Result<Response, ApiError> {
+    let id = l.id().to_string();
+    let job = Job::Feature {
+        layer: id.clone(),
+        id: Some(fid.to_string()),
+        action,
+        if_match: Some(if_match),
+        base: base_feature(state, l, fid),
+        token,
+    };
+    let c = state.writes()?.submit(job).await.map_err(|r| refused(r, &id, fid))?;
+    Ok(answer(state, headers, &id, StatusCode::OK, c))
 }
 
 /// `POST /collections/{id}/items`: 201 with `Location` and `ETag`.
@@ -155,7 +227,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let l = editable(&state, &id)?;
     let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
-    let feature = feature_body(&l, &headers, &body)?;
+    let feature = feature_body(&state, &l, &headers, &body).await?;
     let job = Job::Feature {
         layer: id.clone(),
         id: None,
@@ -178,18 +250,8 @@ pub async fn replace(
     let l = editable(&state, &id)?;
     let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
     let m = if_match(&headers)?;
-    let feature = feature_body(&l, &headers, &body)?;
-    let base = base_feature(&state, &l, &fid);
-    let job = Job::Feature {
-        layer: id.clone(),
-        id: Some(fid.clone()),
-        action: Action::Replace(feature),
-        if_match: Some(m),
-        base,
-        token: who.name,
-    };
-    let c = state.writes()?.submit(job).await.map_err(|r| refused(r, &id, &fid))?;
-    Ok(answer(&state, &headers, &id, StatusCode::OK, c))
+    let feature = feature_body(&state, &l, &headers, &body).await?;
+    edit_item(&state, &headers, &l, &fid, Action::Replace(feature), m, who.name).await
 }
 
 /// `PATCH /collections/{id}/items/{fid}` with an RFC 7396 merge patch.
@@ -204,43 +266,9 @@ pub async fn update(
     let m = if_match(&headers)?;
     require_content_type(&headers, PATCH_TYPES, "application/merge-patch+json")?;
     check_content_crs(&headers)?;
-    let patch = parse_json(&body)?;
-    let Some(obj) = patch.as_object() else {
-        return Err(ApiError::bad("body", "a merge patch of a feature is a JSON object"));
-    };
-    for (k, v) in obj {
-        match k.as_str() {
-            "type" if v != "Feature" => return Err(ApiError::bad("type", "a feature's type stays \"Feature\"")),
-            "id" if v.as_str() != Some(fid.as_str()) && v.as_i64().map(|i| i.to_string()) != Some(fid.clone()) => {
-                return Err(ApiError::bad("id", format!("the id of feature {fid:?} cannot change")))
-            }
-            "geometry" => {
-                let probe = json!({"type": "Feature", "geometry": v, "properties": {}});
-                check(&l, &EditedFeature::parse(&probe)?)?;
-            }
-            "properties" => match v {
-                Value::Object(props) => {
-                    for (name, value) in props {
-                        check_property(&l, name, value)?;
-                    }
-                }
-                Value::Null => {}
-                _ => return Err(ApiError::bad("properties", "properties must be a JSON object")),
-            },
-            _ => {}
-        }
-    }
-    let base = base_feature(&state, &l, &fid);
-    let job = Job::Feature {
-        layer: id.clone(),
-        id: Some(fid.clone()),
-        action: Action::Patch(patch),
-        if_match: Some(m),
-        base,
-        token: who.name,
-    };
-    let c = state.writes()?.submit(job).await.map_err(|r| refused(r, &id, &fid))?;
-    Ok(answer(&state, &headers, &id, StatusCode::OK, c))
+    let (layer, bytes, item) = (l.clone(), body.clone(), fid.clone());
+    let patch = checked(&state, &body, move || patch_body(&layer, &item, &bytes)).await?;
+    edit_item(&state, &headers, &l, &fid, Action::Patch(patch), m, who.name).await
 }
 
 /// `DELETE /collections/{id}/items/{fid}`: 204 with the new ETag.
@@ -252,17 +280,7 @@ pub async fn delete(
     let l = editable(&state, &id)?;
     let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
     let m = if_match(&headers)?;
-    let base = base_feature(&state, &l, &fid);
-    let job = Job::Feature {
-        layer: id.clone(),
-        id: Some(fid.clone()),
-        action: Action::Delete,
-        if_match: Some(m),
-        base,
-        token: who.name,
-    };
-    let c = state.writes()?.submit(job).await.map_err(|r| refused(r, &id, &fid))?;
-    Ok(answer(&state, &headers, &id, StatusCode::NO_CONTENT, c))
+    edit_item(&state, &headers, &l, &fid, Action::Delete, m, who.name).await
 }
 
 /// The methods this request's token may use on a layer's items.

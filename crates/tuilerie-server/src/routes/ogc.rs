@@ -79,7 +79,8 @@ pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> R
     })))
 }
 
-fn layer(state: &AppState, id: &str) -> Result<Arc<Layer>, ApiError> {
+/// The layer of collection `id`: 404 listing the known ones.
+pub(super) fn layer(state: &AppState, id: &str) -> Result<Arc<Layer>, ApiError> {
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     catalog.get(id).cloned().ok_or_else(|| ApiError::NotFound {
         message: format!("unknown collection {id:?}"),
