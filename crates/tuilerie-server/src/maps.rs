@@ -35,6 +35,16 @@ struct Inner {
     configured_tables: HashMap<String, std::path::PathBuf>,
 }
 
+fn read_only(kind: &str, id: &str, file: Option<std::path::PathBuf>, verb: &str) -> Result<(), crate::error::ApiError> {
+    match file {
+        None => Ok(()),
+        Some(file) => Err(crate::error::ApiError::Conflict {
+            message: format!("{kind} {id:?} is defined in {}: {verb} it there, not through the API", file.display()),
+            used_by: vec![file.display().to_string()],
+        }),
+    }
+}
+
 /// Shared by every handler.
 #[derive(Default)]
 pub struct MapStore {
@@ -77,6 +87,17 @@ impl MapStore {
         self.read().configured_tables.get(id).cloned()
     }
 
+    /// `Ok` unless map `id` is the configuration's: 409 naming the file,
+    /// where to `verb` (change, remove) it instead.
+    pub fn map_writable(&self, id: &str, verb: &str) -> Result<(), crate::error::ApiError> {
+        read_only("map", id, self.configured_map(id), verb)
+    }
+
+    /// [`MapStore::map_writable`] for tables.
+    pub fn table_writable(&self, id: &str, verb: &str) -> Result<(), crate::error::ApiError> {
+        read_only("table", id, self.configured_table(id), verb)
+    }
+
     /// Maps that join table `id`.
     pub fn table_users(&self, id: &str) -> Vec<String> {
         self.read()
@@ -115,16 +136,7 @@ impl MapStore {
     ) -> Result<(MapEntry, Option<MapEntry>), crate::error::ApiError> {
         let tables = self.read().tables.clone();
         let map = ThematicMap::build(definition, &MapInputs { catalog, tables: &tables })?;
-        if let Some(file) = self.configured_map(&map.id) {
-            return Err(crate::error::ApiError::Conflict {
-                message: format!(
-                    "map {:?} is defined in {}: change it there, not through the API",
-                    map.id,
-                    file.display()
-                ),
-                used_by: vec![file.display().to_string()],
-            });
-        }
+        self.map_writable(&map.id, "change")?;
         let previous = self.get(&map.id);
         Ok((self.insert(map)?, previous))
     }

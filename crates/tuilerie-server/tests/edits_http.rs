@@ -384,6 +384,18 @@ async fn edits_maps_and_tables_survive_a_restart_and_conflicts_are_kept() {
 
 #[tokio::test]
 async fn configured_maps_are_read_only_and_a_full_store_answers_503_while_reads_go_on() {
+    // A map of the configuration file cannot be replaced or deleted.
+    let state = common::with_store(&layers(), ServerOptions::default());
+    let def = json!({"id": "conf", "title": "Points", "layer": "communes", "value": {"count": "points-collecte"}, "classes": 3, "method": "quantile"});
+    let file = std::path::Path::new("/etc/tuilerie.toml");
+    tuilerie_server::loading::build_maps(&state, &[], vec![serde_json::from_value(def.clone()).unwrap()], Some(file));
+    let r = req(&state, "DELETE", "/maps/conf", Some(ADMIN), &[], None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.json()["error"].as_str().unwrap().contains("/etc/tuilerie.toml: remove it there"), "{}", r.json());
+    let r = req(&state, "POST", "/maps", Some(ADMIN), &[("content-type", "application/json")], Some(def)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.json()["error"].as_str().unwrap().contains("change it there"), "{}", r.json());
+
     let dir = common::temp_dir("full");
     drop(common::with_store_in(&dir, &layers(), ServerOptions::default()));
     // The same store bounded to its current size: full, as a full disk.

@@ -202,12 +202,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let who = state.writes()?.auth.authorize(&headers, Need::Maps)?;
     entry(&state, &id)?;
-    if let Some(file) = state.maps.configured_map(&id) {
-        return Err(ApiError::Conflict {
-            message: format!("map {id:?} is defined in {}: remove it there, not through the API", file.display()),
-            used_by: vec![file.display().to_string()],
-        });
-    }
+    state.maps.map_writable(&id, "remove")?;
     let mut change = resource_change(&who.name, "delete", "map", &id, None);
     change.before = state.maps.get(&id).and_then(|e| serde_json::to_string(&e.map.definition).ok());
     persist(&state, change, Effect::DeleteMap).await?;

@@ -58,12 +58,7 @@ pub async fn create(
     require_content_type(&headers, CSV_TYPES, "text/csv")?;
     let id = params.get("id").ok_or_else(|| ApiError::bad("id", "id is required (letters, digits, - _ .)"))?;
     LayerId::new(id).map_err(|e| ApiError::bad("id", format!("table id {id:?}: {e}")))?;
-    if let Some(file) = state.maps.configured_table(id) {
-        return Err(ApiError::Conflict {
-            message: format!("table {id:?} is defined in {}: change it there, not through the API", file.display()),
-            used_by: vec![file.display().to_string()],
-        });
-    }
+    state.maps.table_writable(id, "change")?;
     if body.is_empty() {
         return Err(ApiError::bad("body", "the request body must be the CSV file"));
     }
@@ -102,12 +97,7 @@ pub async fn delete(
             known: Some(state.maps.tables().into_iter().map(|(k, _)| k).collect()),
         });
     }
-    if let Some(file) = state.maps.configured_table(&id) {
-        return Err(ApiError::Conflict {
-            message: format!("table {id:?} is defined in {}: remove it there, not through the API", file.display()),
-            used_by: vec![file.display().to_string()],
-        });
-    }
+    state.maps.table_writable(&id, "remove")?;
     let maps = state.maps.table_users(&id);
     if !maps.is_empty() {
         return Err(ApiError::Conflict {
