@@ -246,21 +246,23 @@ impl Committer {
         }
         // The id keeps its JSON type (a file's numeric id stays a number).
         let id_value = before.as_ref().and_then(|b| b.get("id").cloned()).unwrap_or_else(|| Json::String(id.clone()));
-        let (op, after) = match action {
-            Action::Create(f) => ("create", Some(with_id(f, &id_value))),
-            Action::Replace(f) => ("replace", Some(with_id(f, &id_value))),
+        let (op, after, checked) = match action {
+            Action::Create(f) => ("create", Some(with_id(f, &id_value)), None),
+            Action::Replace(f) => ("replace", Some(with_id(f, &id_value)), None),
             Action::Patch(patch) => {
                 let mut merged = before.clone().unwrap_or_default();
                 merge_patch(&mut merged, &patch);
                 let merged = with_id(merged, &id_value);
-                EditedFeature::parse(&merged).map_err(Refused::Invalid)?;
-                ("update", Some(merged))
+                let checked = EditedFeature::parse(&merged).map_err(Refused::Invalid)?;
+                ("update", Some(merged), Some(checked))
             }
-            Action::Delete => ("delete", None),
+            Action::Delete => ("delete", None, None),
         };
         let mut bboxes = Vec::new();
         bboxes.extend(before.as_ref().and_then(bbox));
-        bboxes.extend(after.as_ref().and_then(bbox));
+        // The new state parsed once: its box and the overlay's feature.
+        let feature = checked.or_else(|| EditedFeature::parse(after.as_ref()?).ok()).map(Arc::new);
+        bboxes.extend(feature.as_ref().and_then(|f| f.bbox()));
         let after_text = after.as_ref().map(|a| a.to_string());
         let change = ChangeRecord {
             seq: 0,
@@ -273,7 +275,6 @@ impl Committer {
             before: before.as_ref().map(|b| b.to_string()),
             after: after_text.clone(),
         };
-        let feature = after.as_ref().and_then(|a| EditedFeature::parse(a).ok()).map(Arc::new);
         let entry = Entry { seq: 0, created, content: after_text.clone().map(Arc::from), feature };
         let write = Write { change, effect: Effect::Feature { created, content: after_text } };
         Ok((write, Pending { reply: None, key: Some((layer, id)), entry: Some(entry), content: after, bboxes }))
