@@ -19,18 +19,6 @@ pub fn fold(s: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::fold;
-
-    #[test]
-    fn folding_strips_accents_and_case() {
-        assert_eq!(fold("Saint-Médard-en-Jalles"), "saint-medard-en-jalles");
-        assert_eq!(fold("RÉFRIGÉRATEUR"), "refrigerateur");
-        assert_eq!(fold("Bœuf"), "boeuf");
-    }
-}
-
 /// Text as XML character data or a double-quoted attribute value: markup
 /// escaped, and the characters XML 1.0 forbids (controls other than tab and
 /// line breaks, U+FFFE and U+FFFF; lone surrogates cannot occur in a `str`)
@@ -50,4 +38,16 @@ pub fn xml_escape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn folding_strips_accents_and_case() {
+        assert_eq!(fold("Saint-Médard-en-Jalles"), "saint-medard-en-jalles");
+        assert_eq!(fold("RÉFRIGÉRATEUR"), "refrigerateur");
+        assert_eq!(fold("Bœuf"), "boeuf");
+    }
 }
