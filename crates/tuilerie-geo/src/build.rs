@@ -107,6 +107,26 @@ impl LayerBuilder {
         b
     }
 
+    /// A builder for the features laid over `base`: its fields in its order
+    /// (so field numbers agree) and types, no values; not clustered (the
+    /// base's clusters are patched instead).
+    pub(crate) fn for_edits(base: &Layer, mut options: LoadOptions) -> Self {
+        options.tiles.clustering = crate::tiling::Clustering::Off;
+        let mut b = LayerBuilder::new(&base.meta.source.path, options, Reprojector::identity());
+        let t = &base.features;
+        b.field_names = t.field_names.clone();
+        b.field_lookup = t.field_names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
+        b.fields = t
+            .field_names
+            .iter()
+            .map(|n| {
+                let f = base.meta.fields.iter().find(|f| &f.name == n);
+                FieldStats { field_type: f.map_or(FieldType::Null, |f| f.field_type), count: 0, samples: Vec::new() }
+            })
+            .collect();
+        b
+    }
+
     /// Copies feature `index` of `base` (the table [`LayerBuilder::from_base`]
     /// started from) with its id.
     pub(crate) fn copy_feature(&mut self, base: &FeatureTable, index: usize) -> GeoResult<()> {
@@ -325,19 +345,19 @@ impl LayerBuilder {
         // of the time of a large point layer).
         let (mut index, profile, tiles) = std::thread::scope(|scope| {
             let index = scope.spawn(|| LayerIndex::build(features.geometries()));
-            let profile: Box<dyn Profile> = match &self.options.profile {
+            let profile: std::sync::Arc<dyn Profile> = match &self.options.profile {
                 ProfileOptions::Waste(w) => {
                     let tz = self.timezone.unwrap_or(chrono_tz::Europe::Paris);
-                    Box::new(WasteProfile::build(&features, w, tz))
+                    std::sync::Arc::new(WasteProfile::build(&features, w, tz))
                 }
-                ProfileOptions::Plain => Box::new(PlainProfile),
+                ProfileOptions::Plain => std::sync::Arc::new(PlainProfile),
             };
             let tiles = TilePrep::build(&features, &meta.geometry_kinds, self.options.tiles, profile.as_ref());
             let index = index.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             (index, profile, tiles)
         });
         index.globe_mut().set_categories(profile.masks());
-        let mut layer = Layer { meta, features, index, profile, tiles };
+        let mut layer = Layer::new(meta, features, index, profile, tiles);
         layer.meta.load_time = self.started.elapsed();
         layer
     }

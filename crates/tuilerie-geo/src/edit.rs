@@ -310,6 +310,119 @@ pub fn rebuild(base: &Layer, options: LoadOptions, edits: &HashMap<String, Edit>
     Ok(Rebuilt { layer, conflicts, feed_time, finish_time })
 }
 
+/// `base` (a layer without edits laid over it: its file's, or one built
+/// in full under earlier edits) with `edits` laid over it, sharing its
+/// features, indexes and tiling data: the edited features are built into
+/// a small layer of their own, the ones they replace or delete are marked,
+/// and the base's clusters are patched. The cost is that of the edits, not
+/// of the layer. `None` when the layer is not made of points (its edits
+/// then need [`rebuild`]). An edit of a file feature the base lacks is a
+/// conflict, as in [`rebuild`].
+pub fn overlay(base: &Layer, options: LoadOptions, edits: &[(&str, &Edit)]) -> GeoResult<Option<Overlaid>> {
+    if base.delta.is_some() || !base.meta.is_point_layer() {
+        return Ok(None);
+    }
+    if edits.iter().any(|(_, e)| e.feature.as_ref().is_some_and(|f| !GeometryKind::of(&f.geometry).is_puntal())) {
+        return Ok(None);
+    }
+    let n = base.features.len();
+    let mut dead = vec![0u64; n.div_ceil(64)];
+    let mut dead_list = Vec::new();
+    let mut conflicts = Vec::new();
+    let mut b = LayerBuilder::for_edits(base, options);
+    b.validate_options()?;
+    let mut edits = edits.to_vec();
+    edits.sort_by_key(|(_, e)| e.seq);
+    for (id, e) in &edits {
+        let mut file_id = None;
+        match base.features.find(id) {
+            Some(f) => {
+                file_id = Some(f.id());
+                let i = f.index();
+                if dead[i / 64] & (1 << (i % 64)) == 0 {
+                    dead[i / 64] |= 1 << (i % 64);
+                    dead_list.push(i);
+                }
+            }
+            None if !e.created => {
+                if e.feature.is_some() {
+                    conflicts.push(id.to_string());
+                }
+                continue;
+            }
+            None => {}
+        }
+        let Some(ef) = &e.feature else { continue };
+        feed(&mut b, ef)?;
+        match file_id {
+            Some(fid) => set_id(&mut b, fid)?,
+            None => b.set_id(SourceId::Str((*id).into()))?,
+        }
+        b.end_feature(Ok(ef.geometry.clone()))?;
+    }
+    let meta = base.meta();
+    let mut extra = b.finish(meta.source.format, &meta.source.crs_origin, meta.source.encoding.clone());
+    extra.meta.id = meta.id.clone();
+    let clusters = base.tiles.clusters().map(|index| {
+        let world = |g: &crate::geometry::FeatureGeometry| {
+            crate::geometry::representative_point(g).map(|c| crate::tiling::tile::lonlat_to_world(c.x, c.y))
+        };
+        let taken: Vec<(u32, f64, f64, u64)> = dead_list
+            .iter()
+            .filter_map(|&i| world(&base.features.geometries()[i]).map(|(x, y)| (i as u32, x, y, base.profile.mask(i))))
+            .collect();
+        let added: Vec<(u32, f64, f64, u64)> = (0..extra.features.len())
+            .filter_map(|k| {
+                world(&extra.features.geometries()[k]).map(|(x, y)| ((n + k) as u32, x, y, extra.profile.mask(k)))
+            })
+            .collect();
+        crate::tiling::cluster::ClusterPatch::build(index, base.profile.masks(), &taken, &added)
+    });
+    let mut new_meta = meta.clone();
+    new_meta.feature_count = n - dead_list.len() + extra.len();
+    new_meta.bounds = match (meta.bounds, extra.meta.bounds) {
+        (Some(a), Some(b)) => Some([a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]),
+        (a, b) => a.or(b),
+    };
+    for k in &extra.meta.geometry_kinds {
+        if !new_meta.geometry_kinds.contains(k) {
+            new_meta.geometry_kinds.push(*k);
+        }
+    }
+    // Field counts: the file's, less the replaced features', plus the edited ones'.
+    for &i in &dead_list {
+        for (f, _) in base.features.props.get(i) {
+            let name = &base.features.field_names[f.0 as usize];
+            if let Some(field) = new_meta.fields.iter_mut().find(|x| &x.name == name) {
+                field.count = field.count.saturating_sub(1);
+            }
+        }
+    }
+    for ef in &extra.meta.fields {
+        match new_meta.fields.iter_mut().find(|x| x.name == ef.name) {
+            Some(field) => field.count += ef.count,
+            None => new_meta.fields.push(ef.clone()),
+        }
+    }
+    let delta = crate::layer::Delta { dead, dead_count: dead_list.len(), extra, clusters };
+    let layer = Layer {
+        meta: new_meta,
+        features: base.features.clone(),
+        index: base.index.clone(),
+        profile: base.profile.clone(),
+        tiles: base.tiles.clone(),
+        delta: Some(Arc::new(delta)),
+    };
+    Ok(Some(Overlaid { layer, conflicts }))
+}
+
+/// A layer with edits laid over its base ([`overlay`]).
+pub struct Overlaid {
+    pub layer: Layer,
+    /// Ids of edits not applied: their file feature is gone.
+    pub conflicts: Vec<String>,
+}
+
 fn set_id(b: &mut LayerBuilder, id: FeatureId<'_>) -> GeoResult<()> {
     match id {
         FeatureId::Int(i) => b.set_id(SourceId::Int(i)),

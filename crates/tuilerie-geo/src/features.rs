@@ -59,7 +59,13 @@ impl FeatureTable {
 
     /// The feature at `index` (0..len).
     pub fn feature(&self, index: usize) -> FeatureRef<'_> {
-        FeatureRef { table: self, index }
+        FeatureRef { table: self, index, offset: 0 }
+    }
+
+    /// The feature at `index` of this table, numbered `offset + index` in
+    /// its layer (the features an edited layer lays over its file's).
+    pub(crate) fn feature_at(&self, index: usize, offset: usize) -> FeatureRef<'_> {
+        FeatureRef { table: self, index, offset }
     }
 
     pub fn features(&self) -> impl ExactSizeIterator<Item = FeatureRef<'_>> + '_ {
@@ -132,12 +138,19 @@ impl FeatureTable {
 pub struct FeatureRef<'a> {
     table: &'a FeatureTable,
     index: usize,
+    /// Added to `index` to number the feature in its layer.
+    offset: usize,
 }
 
 impl<'a> FeatureRef<'a> {
     /// Position of the feature in its layer.
     pub fn index(&self) -> usize {
-        self.index
+        self.offset + self.index
+    }
+
+    /// The table holding the feature and its position there.
+    pub(crate) fn local(&self) -> (&'a FeatureTable, usize) {
+        (self.table, self.index)
     }
 
     pub fn id(&self) -> FeatureId<'a> {

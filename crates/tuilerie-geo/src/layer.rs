@@ -4,15 +4,18 @@
 //! threads.
 
 use crate::features::{FeatureRef, FeatureTable};
-use crate::geometry::GeometryKind;
+use crate::geometry::{FeatureGeometry, GeometryKind};
+use crate::hours::Schedules;
 use crate::index::LayerIndex;
-use crate::profile::Profile;
+use crate::profile::{ClassMask, Profile, TileAttributes};
 use crate::properties::{FieldId, FieldType};
+use crate::tiling::cluster::{ClusterPatch, ClusterView};
 use crate::tiling::{LayerTiles, TilePrep};
 use geo::{Coord, Rect};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Identifier of a layer: a slug such as `communes-33`.
@@ -199,17 +202,57 @@ impl LayerMeta {
 /// 4. [`TilePrep`]: simplification importances and clusters for tiles.
 ///
 /// Read-only once built and shared between threads; a change is a new
-/// `Layer` swapped in whole by the catalog's owner.
+/// `Layer` swapped in whole by the catalog's owner. An edited point layer
+/// shares its file's parts and lays a small [`Delta`] over them (see
+/// [`crate::edit::overlay`]): features are then numbered `0..n` for the
+/// file's (the replaced and deleted ones skipped) and `n..` for the edited
+/// and created ones.
 #[derive(Debug)]
 pub struct Layer {
     pub(crate) meta: LayerMeta,
-    pub(crate) features: FeatureTable,
-    pub(crate) index: LayerIndex,
-    pub(crate) profile: Box<dyn Profile>,
-    pub(crate) tiles: TilePrep,
+    pub(crate) features: Arc<FeatureTable>,
+    pub(crate) index: Arc<LayerIndex>,
+    pub(crate) profile: Arc<dyn Profile>,
+    pub(crate) tiles: Arc<TilePrep>,
+    pub(crate) delta: Option<Arc<Delta>>,
+}
+
+/// What an edited layer lays over the features it shares with its base.
+#[derive(Debug)]
+pub(crate) struct Delta {
+    /// Base features replaced or deleted: bit `i` of word `i / 64`.
+    pub(crate) dead: Vec<u64>,
+    pub(crate) dead_count: usize,
+    /// The edited and created features, numbered from the base's length.
+    pub(crate) extra: Layer,
+    /// The base's clusters with the dead points taken out and the extra
+    /// ones put in.
+    pub(crate) clusters: Option<ClusterPatch>,
+}
+
+#[inline]
+pub(crate) fn is_dead(dead: &[u64], i: usize) -> bool {
+    dead.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
 impl Layer {
+    pub(crate) fn new(
+        meta: LayerMeta,
+        features: FeatureTable,
+        index: LayerIndex,
+        profile: Arc<dyn Profile>,
+        tiles: TilePrep,
+    ) -> Self {
+        Layer {
+            meta,
+            features: Arc::new(features),
+            index: Arc::new(index),
+            profile,
+            tiles: Arc::new(tiles),
+            delta: None,
+        }
+    }
+
     pub fn meta(&self) -> &LayerMeta {
         &self.meta
     }
@@ -218,31 +261,91 @@ impl Layer {
         &self.meta.id
     }
 
+    /// Number of features.
     pub fn len(&self) -> usize {
-        self.features.len()
+        match &self.delta {
+            None => self.features.len(),
+            Some(d) => self.features.len() - d.dead_count + d.extra.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.features.is_empty()
+        self.len() == 0
     }
 
-    /// The features, column by column.
+    /// One more than the highest feature number (equal to [`Layer::len`]
+    /// unless the layer has edits over its file).
+    pub fn index_bound(&self) -> usize {
+        self.features.len() + self.delta.as_ref().map_or(0, |d| d.extra.len())
+    }
+
+    /// Whether the layer lays edits over shared file parts.
+    pub fn has_delta(&self) -> bool {
+        self.delta.is_some()
+    }
+
+    /// Features replaced or deleted plus features laid over (0 without a delta).
+    pub fn delta_size(&self) -> usize {
+        self.delta.as_ref().map_or(0, |d| d.dead_count + d.extra.len())
+    }
+
+    #[inline]
+    fn dead(&self) -> &[u64] {
+        self.delta.as_ref().map_or(&[], |d| &d.dead)
+    }
+
+    /// Whether feature number `i` exists (not replaced nor deleted).
+    #[inline]
+    pub fn is_live(&self, i: usize) -> bool {
+        i < self.index_bound() && !is_dead(self.dead(), i)
+    }
+
+    /// The base features' table (the file's, for an edited layer).
     pub fn features_table(&self) -> &FeatureTable {
         &self.features
     }
 
-    /// The feature at `index` (0..len).
+    /// The feature numbered `index` (a live one: see [`Layer::indices`]).
+    #[inline]
     pub fn feature(&self, index: usize) -> FeatureRef<'_> {
-        self.features.feature(index)
+        let n = self.features.len();
+        match &self.delta {
+            Some(d) if index >= n => d.extra.features.feature_at(index - n, n),
+            _ => self.features.feature(index),
+        }
     }
 
-    pub fn features(&self) -> impl ExactSizeIterator<Item = FeatureRef<'_>> + '_ {
-        self.features.features()
+    /// The geometry of feature `index`.
+    #[inline]
+    pub fn geometry(&self, index: usize) -> &FeatureGeometry {
+        self.feature(index).geometry()
     }
 
-    /// Finds a feature by its id as written in a URL (linear in the layer size).
+    /// Every feature, in number order.
+    pub fn features(&self) -> impl Iterator<Item = FeatureRef<'_>> + '_ {
+        let n = self.features.len();
+        let dead = self.dead();
+        let extra = self.delta.as_ref().map(|d| &*d.extra.features);
+        self.features
+            .features()
+            .filter(move |f| !is_dead(dead, f.index()))
+            .chain(extra.into_iter().flat_map(move |t| (0..t.len()).map(move |i| t.feature_at(i, n))))
+    }
+
+    /// The numbers of every feature, ascending.
+    pub fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        let dead = self.dead();
+        (0..self.index_bound()).filter(move |&i| !is_dead(dead, i))
+    }
+
+    /// Finds a feature by its id as written in a URL.
     pub fn find(&self, id: &str) -> Option<FeatureRef<'_>> {
-        self.features.find(id)
+        if let Some(d) = &self.delta {
+            if let Some(f) = d.extra.features.find(id) {
+                return Some(d.extra.features.feature_at(f.index(), self.features.len()));
+            }
+        }
+        self.features.find(id).filter(|f| !is_dead(self.dead(), f.index()))
     }
 
     /// The id of the field called `name`.
@@ -254,9 +357,41 @@ impl Layer {
         &self.index
     }
 
-    /// What the layer's domain adds to its features.
+    /// What the layer's domain adds to its features (its classes, time
+    /// zone; per feature, use [`Layer::mask`], [`Layer::schedules`],
+    /// [`Layer::tile_attributes`]).
     pub fn profile(&self) -> &dyn Profile {
         self.profile.as_ref()
+    }
+
+    /// The profile holding feature `index`'s data and its number there.
+    #[inline]
+    fn profile_of(&self, index: usize) -> (&dyn Profile, usize) {
+        let n = self.features.len();
+        match &self.delta {
+            Some(d) if index >= n => (d.extra.profile.as_ref(), index - n),
+            _ => (self.profile.as_ref(), index),
+        }
+    }
+
+    /// The classes of feature `index`.
+    #[inline]
+    pub fn mask(&self, index: usize) -> ClassMask {
+        let (p, i) = self.profile_of(index);
+        p.mask(i)
+    }
+
+    /// The opening hours holding feature `index`, with its number there.
+    pub fn schedules(&self, index: usize) -> Option<(&Schedules, usize)> {
+        let (p, i) = self.profile_of(index);
+        p.schedules().map(|s| (s, i))
+    }
+
+    /// What the profile adds to feature `index` in tiles.
+    #[inline]
+    pub fn tile_attributes(&self, index: usize) -> TileAttributes<'_> {
+        let (p, i) = self.profile_of(index);
+        p.tile_attributes(i)
     }
 
     /// The layer's tiling data (settings, prepared geometry, clusters).
@@ -264,15 +399,15 @@ impl Layer {
         &self.tiles
     }
 
+    /// The layer's clusters as tiles show them (edits included).
+    pub fn clusters(&self) -> Option<ClusterView<'_>> {
+        let patch = self.delta.as_ref().and_then(|d| d.clusters.as_ref());
+        self.tiles.clusters().map(|index| ClusterView { index, patch })
+    }
+
     /// The view of the layer the tile renderer reads.
     pub fn tiles(&self) -> LayerTiles<'_> {
-        LayerTiles {
-            name: self.meta.id.as_str(),
-            features: &self.features,
-            index: &self.index,
-            prep: &self.tiles,
-            profile: self.profile.as_ref(),
-        }
+        LayerTiles { name: self.meta.id.as_str(), layer: self, prep: &self.tiles }
     }
 
     /// Asks for the memory of feature `index` (id, geometry, properties,
@@ -280,31 +415,63 @@ impl Layer {
     /// features of a query result load in parallel rather than one miss
     /// after another.
     pub fn prefetch_feature(&self, index: usize) {
-        self.features.prefetch_feature(index);
-        self.profile.prefetch(index);
+        let f = self.feature(index);
+        let (table, i) = f.local();
+        table.prefetch_feature(i);
+        let (p, i) = self.profile_of(index);
+        p.prefetch(i);
     }
 
     /// The second step of [`Layer::prefetch_feature`]: the property pairs,
     /// whose place is known once the first step has landed.
     pub fn prefetch_properties(&self, index: usize) {
-        self.features.prefetch_properties(index);
+        let f = self.feature(index);
+        let (table, i) = f.local();
+        table.prefetch_properties(i);
     }
 
     /// Calls `f` with every feature whose envelope intersects the lon/lat
     /// box `[west, south, east, north]`.
-    pub fn for_each_in_bbox(&self, bbox: [f64; 4], f: impl FnMut(u32)) {
-        self.index.for_each_in_bbox(self.features.geometries(), bbox, f)
+    pub fn for_each_in_bbox(&self, bbox: [f64; 4], mut f: impl FnMut(u32)) {
+        match &self.delta {
+            None => self.index.for_each_in_bbox(self.features.geometries(), bbox, f),
+            Some(d) => {
+                let dead = &d.dead;
+                self.index.for_each_in_bbox(self.features.geometries(), bbox, |i| {
+                    if !is_dead(dead, i as usize) {
+                        f(i)
+                    }
+                });
+                let n = self.features.len() as u32;
+                d.extra.index.for_each_in_bbox(d.extra.features.geometries(), bbox, |i| f(n + i));
+            }
+        }
     }
 
     /// Features whose envelope intersects `bbox`, in ascending order.
     pub fn query_bbox(&self, bbox: [f64; 4]) -> Vec<u32> {
-        self.index.query_bbox(self.features.geometries(), bbox)
+        match &self.delta {
+            None => self.index.query_bbox(self.features.geometries(), bbox),
+            Some(d) => {
+                let mut out = self.index.query_bbox(self.features.geometries(), bbox);
+                out.retain(|&i| !is_dead(&d.dead, i as usize));
+                let n = self.features.len() as u32;
+                out.extend(d.extra.index.query_bbox(d.extra.features.geometries(), bbox).into_iter().map(|i| n + i));
+                out
+            }
+        }
     }
 
     /// Approximate heap bytes held by the layer (features, properties,
-    /// indexes, profile, tiling data).
+    /// indexes, profile, tiling data; shared parts counted in full).
     pub fn heap_bytes(&self) -> usize {
-        self.features.heap_bytes() + self.index.heap_bytes() + self.profile.heap_bytes() + self.tiles.heap_bytes()
+        self.features.heap_bytes()
+            + self.index.heap_bytes()
+            + self.profile.heap_bytes()
+            + self.tiles.heap_bytes()
+            + self.delta.as_ref().map_or(0, |d| {
+                d.dead.capacity() * 8 + d.extra.heap_bytes() + d.clusters.as_ref().map_or(0, |c| c.heap_bytes())
+            })
     }
 
     /// WGS84 bounds as a `geo::Rect`.

@@ -69,6 +69,7 @@ pub struct FeatureWriter<'a> {
     extra_ends: Vec<usize>,
     /// Fields replaced by an extra.
     overridden: Vec<u32>,
+    extra_names: Vec<String>,
 }
 
 impl<'a> FeatureWriter<'a> {
@@ -83,7 +84,8 @@ impl<'a> FeatureWriter<'a> {
                 extra_keys.len()
             })
             .collect();
-        FeatureWriter { layer, extra_keys, extra_ends, overridden }
+        let extra_names = extra_names.iter().map(|n| n.to_string()).collect();
+        FeatureWriter { layer, extra_keys, extra_ends, overridden, extra_names }
     }
 
     /// Writes feature `index` with `extras`, one per name given to
@@ -110,10 +112,20 @@ impl<'a> FeatureWriter<'a> {
         }
         out.extend_from_slice(b",\"properties\":{");
         let mut first = true;
-        let layer = self.layer;
-        let table = layer.features_table();
-        for (field, value) in table.props.get(index) {
-            if self.overridden.contains(&field.0) {
+        // An edited feature's table numbers the fields the file lacks after
+        // the file's: those are compared by name.
+        let (table, local) = f.local();
+        let own_fields = std::ptr::eq(table, self.layer.features_table());
+        for (field, value) in table.props.get(local) {
+            let replaced = if own_fields {
+                self.overridden.contains(&field.0)
+            } else {
+                self.layer
+                    .field_id(&table.field_names[field.0 as usize])
+                    .is_some_and(|id| self.overridden.contains(&id.0))
+                    || self.extra_names.iter().any(|n| *n == table.field_names[field.0 as usize])
+            };
+            if replaced {
                 continue;
             }
             if !first {
@@ -198,7 +210,7 @@ pub fn nearest_collection(layers: &[&Layer], hits: &[NearestHit], q: &NearestQue
                 Extra::Tenths(h.distance_m),
                 Extra::Tenths(h.bearing_deg),
                 Extra::Str(layer.id().as_str()),
-                Extra::Classes(layer.profile().mask(h.feature)),
+                Extra::Classes(layer.mask(h.feature)),
                 Extra::Bool(open),
                 Extra::OptStr(h.next_change.as_deref()),
             ],

@@ -84,12 +84,11 @@ impl ItemsQuery {
 pub fn items(layer: &Layer, q: &ItemsQuery) -> ItemsPage {
     let candidates: Vec<usize> = match q.bbox {
         Some(b) => layer.query_bbox(b).into_iter().map(|i| i as usize).collect(),
-        None => (0..layer.len()).collect(),
+        None => layer.indices().collect(),
     };
-    let profile = layer.profile();
     let matched: Vec<usize> = candidates
         .into_iter()
-        .filter(|&i| q.accepts == 0 || profile.mask(i) & q.accepts == q.accepts)
+        .filter(|&i| q.accepts == 0 || layer.mask(i) & q.accepts == q.accepts)
         .filter(|&i| {
             let f = layer.feature(i);
             q.filters.iter().all(|(k, v)| {

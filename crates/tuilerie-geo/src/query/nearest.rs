@@ -177,8 +177,8 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
         layers[h.layer].prefetch_feature(h.feature);
     }
     for h in &mut best.hits {
-        if let Some(s) = layers[h.layer].profile().schedules() {
-            (h.open, h.next_change) = s.evaluate_rfc3339(h.feature, q.at);
+        if let Some((s, i)) = layers[h.layer].schedules(h.feature) {
+            (h.open, h.next_change) = s.evaluate_rfc3339(i, q.at);
         }
     }
     for h in &best.hits {
@@ -187,12 +187,35 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
     best.hits
 }
 
-/// Walks one layer's tree in chord order, filtering as it goes, until no
-/// unseen feature can beat the k-th best.
+/// Walks one layer's tree in chord order (an edited layer's: its file's
+/// tree, then the tree of its edited features), filtering as it goes,
+/// until no unseen feature can beat the k-th best.
 fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap: &mut WalkHeap, best: &mut Best) {
-    let index = layer.index().globe();
-    let profile = layer.profile();
+    walk_part(li, layer, layer, 0, q, origin, heap, best);
+    if let Some(d) = &layer.delta {
+        walk_part(li, layer, &d.extra, layer.features.len(), q, origin, heap, best);
+    }
+}
+
+/// Walks `part` (the layer itself, or its edited features numbered from `offset`).
+#[allow(clippy::too_many_arguments)]
+fn walk_part(
+    li: usize,
+    layer: &Layer,
+    part: &Layer,
+    offset: usize,
+    q: &NearestQuery,
+    origin: &Origin,
+    heap: &mut WalkHeap,
+    best: &mut Best,
+) {
+    let index = part.index.globe();
+    let profile = part.profile();
     let schedules = profile.schedules();
+    let dead: &[u64] = match (&layer.delta, offset) {
+        (Some(d), 0) => &d.dead,
+        _ => &[],
+    };
     // No feature farther than the k-th best (or max_distance) can be used:
     // the walk need not queue it.
     let slack = CHORD_MARGIN + index.max_radius;
@@ -209,12 +232,15 @@ fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap:
             break;
         }
         let i = i as usize;
+        if !dead.is_empty() && crate::layer::is_dead(dead, i) {
+            continue;
+        }
         // The tree already skips points without the categories, when it knows them.
         if q.accepts != 0 && !index.filters_categories() && profile.mask(i) & q.accepts != q.accepts {
             continue;
         }
         if let Some(t) = &q.facility_type {
-            if !matches_type(layer, i, t) {
+            if !matches_type(part, i, t) {
                 continue;
             }
         }
@@ -227,17 +253,17 @@ fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap:
         let (d, azimuth) = if index.points_only {
             // The tree holds the point itself; its lon/lat is only read for
             // a line long enough to need Karney's method.
-            let geometry = || layer.feature(i).geometry();
+            let geometry = || part.feature(i).geometry();
             origin.inverse_xyz(xyz, || crate::geometry::representative_point(geometry()).map_or(origin.point(), Point))
         } else {
-            distance_to(origin, layer.feature(i).geometry())
+            distance_to(origin, part.feature(i).geometry())
         };
         if q.max_distance.is_some_and(|m| d > m) || best.worst().is_some_and(|w| d > w) {
             continue;
         }
         best.push(NearestHit {
             layer: li,
-            feature: i,
+            feature: offset + i,
             distance_m: d,
             bearing_deg: if d > 0.0 { azimuth.rem_euclid(360.0) } else { 0.0 },
             // Set for the final results only, in `nearest`.

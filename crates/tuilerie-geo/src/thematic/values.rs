@@ -204,7 +204,7 @@ fn points_inside(
         let a = aggregate(
             polygons,
             points,
-            |i| accepts == 0 || points.profile().mask(i) & accepts == accepts,
+            |i| accepts == 0 || points.mask(i) & accepts == accepts,
             |i| property.and_then(|p| numeric(points.feature(i).property(p).unwrap_or(Value::Null)).ok().flatten()),
         );
         for i in 0..n {

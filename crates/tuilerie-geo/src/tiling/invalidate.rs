@@ -3,7 +3,7 @@
 //! holding a cluster that moved, grew or shrank (found by comparing the
 //! levels before and after, since greedy clustering can shift neighbours).
 
-use super::cluster::ClusterIndex;
+use super::cluster::ClusterView;
 use super::tile::{lonlat_to_world, TileCoord, MAX_ZOOM};
 
 /// The tiles to drop from a cache after an edit: `bboxes` are the lon/lat
@@ -14,8 +14,8 @@ use super::tile::{lonlat_to_world, TileCoord, MAX_ZOOM};
 pub fn changed_tiles(
     bboxes: &[[f64; 4]],
     margin: f64,
-    old: Option<&ClusterIndex>,
-    new: Option<&ClusterIndex>,
+    old: Option<ClusterView<'_>>,
+    new: Option<ClusterView<'_>>,
     max: usize,
 ) -> Option<Vec<TileCoord>> {
     let mut out: Vec<TileCoord> = Vec::new();
@@ -48,7 +48,7 @@ pub fn changed_tiles(
         let max_zoom = old.options().map_or(0, |o| o.max_zoom).max(new.options().map_or(0, |o| o.max_zoom));
         for z in 0..=max_zoom {
             let mut ok = true;
-            old.differences(new, z, |x, y| ok &= add_box(z, x, y, x, y, &mut out));
+            old.differences(&new, z, |x, y| ok &= add_box(z, x, y, x, y, &mut out));
             if !ok {
                 return None;
             }

@@ -32,7 +32,7 @@ pub fn tile_cost(layers: &[LayerTiles<'_>], coord: TileCoord, opts: &TileOptions
         if coord.z < layer.prep.settings.minzoom {
             continue;
         }
-        if let Some(clusters) = layer.prep.clusters().filter(|c| c.covers(coord.z)) {
+        if let Some(clusters) = layer.layer.clusters().filter(|c| c.covers(coord.z)) {
             clusters.for_each_in(coord.z, coord.world_bounds(margin), |_| cost += 1);
         } else {
             layer.for_each_in_bbox(coord.lonlat_bounds(margin), |i| {

@@ -10,7 +10,6 @@ use super::tile::lonlat_to_world;
 use crate::error::OptionError;
 use crate::features::FeatureTable;
 use crate::geometry::{representative_point, FeatureGeometry, GeometryKind};
-use crate::index::LayerIndex;
 use crate::profile::Profile;
 
 /// Highest zoom level a layer may be served at.
@@ -186,15 +185,13 @@ impl TilePrep {
 pub struct LayerTiles<'a> {
     /// The MVT layer name.
     pub name: &'a str,
-    pub features: &'a FeatureTable,
-    pub index: &'a LayerIndex,
+    pub layer: &'a crate::Layer,
     pub prep: &'a TilePrep,
-    pub profile: &'a dyn Profile,
 }
 
 impl LayerTiles<'_> {
     /// Calls `f` with every feature whose envelope intersects the lon/lat box.
     pub fn for_each_in_bbox(&self, bbox: [f64; 4], f: impl FnMut(u32)) {
-        self.index.for_each_in_bbox(self.features.geometries(), bbox, f)
+        self.layer.for_each_in_bbox(bbox, f)
     }
 }

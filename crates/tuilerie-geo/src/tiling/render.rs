@@ -12,6 +12,7 @@ use crate::features::FeatureId;
 use crate::geometry::FeatureGeometry;
 use crate::properties::Value;
 use geo::Geometry;
+use std::borrow::Cow;
 
 /// Encoding options shared by every layer of a tile.
 #[derive(Debug, Clone, Copy)]
@@ -82,16 +83,25 @@ pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions
     // per feature.
     let mut arena: Vec<u32> = Vec::new();
 
-    if let Some(clusters) = layer.prep.clusters().filter(|c| c.covers(coord.z)) {
+    // Category counts of the tile's clusters.
+    let mut counts: Vec<Cow<'_, [(u8, u32)]>> = Vec::new();
+    if let Some(clusters) = layer.layer.clusters().filter(|c| c.covers(coord.z)) {
         clusters.for_each_in(coord.z, coord.world_bounds(margin), |node| {
             let p = ctx.to_tile(node.x, node.y);
             let q = (p.0.round() as i32, p.1.round() as i32);
+            let (feature, cluster) = match node.feature {
+                Some(f) => (f, None),
+                None => {
+                    counts.push(node.category_counts);
+                    (node.id as u32, Some((node.id, node.count, counts.len() - 1)))
+                }
+            };
             rendered.push(Rendered {
-                feature: node.item,
+                feature,
                 geom_type: GeomType::Point,
                 geometry: push_point(&mut arena, q),
-                priority: node.count as f64 + rank(node.item),
-                cluster: clusters.cluster(node).map(|c| (c.id, node.count, node.item as usize)),
+                priority: node.count as f64 + rank(feature),
+                cluster,
             });
         });
     } else {
@@ -106,7 +116,7 @@ pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions
     rendered.sort_by_key(|r| (r.cluster.is_some(), r.feature));
     let mut keep = rendered.len();
     loop {
-        let bytes = encode(layer, &rendered, &arena, keep, opts.extent);
+        let bytes = encode(layer, &rendered, &arena, &counts, keep, opts.extent);
         if bytes.len() <= budget || keep <= 1 {
             return Some(bytes);
         }
@@ -138,26 +148,29 @@ fn push_geom(arena: &mut Vec<u32>, g: &GeometryWriter) -> (u32, u32) {
     (start, g.data.len() as u32)
 }
 
-fn encode(layer: &LayerTiles<'_>, rendered: &[Rendered], arena: &[u32], keep: usize, extent: u32) -> Vec<u8> {
+fn encode(
+    layer: &LayerTiles<'_>,
+    rendered: &[Rendered],
+    arena: &[u32],
+    counts: &[Cow<'_, [(u8, u32)]>],
+    keep: usize,
+    extent: u32,
+) -> Vec<u8> {
     let mut w = LayerWriter::new(layer.name, extent);
     let mut subset: Vec<&Rendered> = rendered.iter().take(keep).collect();
     subset.sort_by_key(|r| (r.cluster.is_some(), r.feature));
     let count_keys = layer.prep.count_keys();
-    let profile = layer.profile;
     // Key ids of the keys written on many features, found once per tile.
     let (mut cluster_key, mut count_key, mut abbrev_key) = (0, 0, 0);
     let mut class_keys = vec![0u32; count_keys.len()];
     let mut extra_keys = [0u32; 4];
     for r in subset {
         if let Some((id, count, ci)) = r.cluster {
-            let info = layer.prep.clusters().and_then(|c| c.cluster_info(ci));
             w.tag_slot(&mut cluster_key, "cluster", TileValue::Bool(true));
             w.tag_slot(&mut count_key, "point_count", TileValue::Int(count as i64));
-            if let Some(info) = info {
-                for &(k, n) in info.category_counts {
-                    if let (Some(key), Some(slot)) = (count_keys.get(k as usize), class_keys.get_mut(k as usize)) {
-                        w.tag_slot(slot, key, TileValue::Int(n as i64));
-                    }
+            for &(k, n) in counts[ci].iter() {
+                if let (Some(key), Some(slot)) = (count_keys.get(k as usize), class_keys.get_mut(k as usize)) {
+                    w.tag_slot(slot, key, TileValue::Int(n as i64));
                 }
             }
             let mut abbrev = [0u8; 8];
@@ -166,13 +179,13 @@ fn encode(layer: &LayerTiles<'_>, rendered: &[Rendered], arena: &[u32], keep: us
             continue;
         }
         let index = r.feature as usize;
-        let f = layer.features.feature(index);
+        let f = layer.layer.feature(index);
         let id = match f.id() {
             FeatureId::Int(i) if i >= 0 => Some(i as u64),
             _ => None,
         };
         // What the profile adds (waste categories for styling and popups).
-        let extra = profile.tile_attributes(index);
+        let extra = layer.layer.tile_attributes(index);
         for (field, value, k, v) in f.interned_properties() {
             if extra.replaces.is_some_and(|p| k.starts_with(p)) {
                 continue;
@@ -234,7 +247,7 @@ fn render_feature(
     arena: &mut Vec<u32>,
     out: &mut Vec<Rendered>,
 ) {
-    match &layer.features.geometries()[i as usize] {
+    match layer.layer.geometry(i as usize) {
         FeatureGeometry::Point(c) => {
             if let Some(q) = point_in_tile(c.x, c.y, ctx) {
                 out.push(Rendered {
