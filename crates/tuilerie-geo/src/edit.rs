@@ -376,7 +376,7 @@ pub fn overlay(base: &Layer, options: LoadOptions, edits: &[(&str, &Edit)]) -> G
                 world(&extra.features.geometries()[k]).map(|(x, y)| ((n + k) as u32, x, y, extra.profile.mask(k)))
             })
             .collect();
-        crate::tiling::cluster::ClusterPatch::build(index, base.profile.masks(), &taken, &added)
+        crate::tiling::patch::ClusterPatch::build(index, base.profile.masks(), &taken, &added)
     });
     let mut new_meta = meta.clone();
     new_meta.feature_count = n - dead_list.len() + extra.len();

@@ -9,7 +9,7 @@ use crate::hours::Schedules;
 use crate::index::LayerIndex;
 use crate::profile::{ClassMask, Profile, TileAttributes};
 use crate::properties::{FieldId, FieldType};
-use crate::tiling::cluster::{ClusterPatch, ClusterView};
+use crate::tiling::patch::{ClusterPatch, ClusterView};
 use crate::tiling::{LayerTiles, TilePrep};
 use geo::{Coord, Rect};
 use std::collections::BTreeMap;
@@ -348,9 +348,10 @@ impl Layer {
         self.features.find(id).filter(|f| !is_dead(self.dead(), f.index()))
     }
 
-    /// The id of the field called `name`.
+    /// The id of the field called `name` (the file's fields first, then
+    /// those only edited features have, numbered after them).
     pub fn field_id(&self, name: &str) -> Option<FieldId> {
-        self.features.field_id(name)
+        self.features.field_id(name).or_else(|| self.delta.as_ref()?.extra.features.field_id(name))
     }
 
     pub fn index(&self) -> &LayerIndex {

@@ -303,6 +303,18 @@ async fn an_edit_is_visible_in_items_nearest_and_only_the_tiles_it_touches() {
     assert_ne!(etag(&here5).await, e5, "the cluster counts of the touched low-zoom tile changed");
     assert_eq!(etag(&far14).await, efar, "a tile the edit does not touch keeps its ETag");
     within_a_second(async || etag(&map_tile).await != emap).await;
+    // The edit was laid over the file's layer; once edits stop, the layer
+    // is built in full again (compaction) and answers the same.
+    let layer = || state.catalog().unwrap().get("points-collecte").unwrap().clone();
+    assert!(layer().has_delta(), "an edit of a point layer is laid over it, not built in full");
+    let start = Instant::now();
+    while layer().has_delta() {
+        assert!(start.elapsed() < Duration::from_secs(10), "not compacted after the edits stopped");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(req(&state, "GET", &format!("{POINTS}?limit=1"), None, &[], None).await), before + 1);
+    assert_eq!(req(&state, "GET", &nearest, None, &[], None).await.json()["features"][0]["id"], id.as_str());
+    assert_eq!(etag(&far14).await, efar, "compaction keeps the tiles it does not change");
 }
 
 #[tokio::test]

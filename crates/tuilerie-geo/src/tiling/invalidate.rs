@@ -3,7 +3,7 @@
 //! holding a cluster that moved, grew or shrank (found by comparing the
 //! levels before and after, since greedy clustering can shift neighbours).
 
-use super::cluster::ClusterView;
+use super::patch::ClusterView;
 use super::tile::{lonlat_to_world, TileCoord, MAX_ZOOM};
 
 /// The tiles to drop from a cache after an edit: `bboxes` are the lon/lat

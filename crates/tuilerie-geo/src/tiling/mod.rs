@@ -9,6 +9,7 @@ pub mod clip;
 pub mod cluster;
 pub mod encode;
 pub mod invalidate;
+pub mod patch;
 mod prepare;
 pub mod prepared;
 pub mod render;

@@ -186,6 +186,9 @@ fn encode(
         };
         // What the profile adds (waste categories for styling and popups).
         let extra = layer.layer.tile_attributes(index);
+        // Field and value ids are those of the feature's table: an edited
+        // feature's (laid over the file's) is tagged by text instead.
+        let own_table = index < layer.layer.features_table().len();
         for (field, value, k, v) in f.interned_properties() {
             if extra.replaces.is_some_and(|p| k.starts_with(p)) {
                 continue;
@@ -197,7 +200,11 @@ fn encode(
                 Value::Float(x) => TileValue::Double(x),
                 Value::String(s) | Value::Json(s) => TileValue::String(s),
             };
-            w.tag_interned(field.0, k, value.0, tv);
+            if own_table {
+                w.tag_interned(field.0, k, value.0, tv);
+            } else {
+                w.tag(k, tv);
+            }
         }
         for (i, (k, v)) in extra.pairs.iter().enumerate() {
             match extra_keys.get_mut(i) {

@@ -75,6 +75,21 @@ impl Overlay {
             .unwrap_or_default()
     }
 
+    /// The edits of `layer` after sequence number `seq`, and the highest
+    /// sequence number of all its edits.
+    pub fn edits_since(&self, layer: &str, seq: i64) -> (Vec<(String, Edit)>, i64) {
+        let layers = self.read();
+        let Some(m) = layers.get(layer) else { return (Vec::new(), seq) };
+        let mut last = seq;
+        let newer = m
+            .iter()
+            .inspect(|(_, e)| last = last.max(e.seq))
+            .filter(|(_, e)| e.seq > seq)
+            .map(|(id, e)| (id.clone(), Edit { created: e.created, seq: e.seq, feature: e.feature.clone() }))
+            .collect();
+        (newer, last)
+    }
+
     /// Whether `layer` has edits.
     pub fn has_edits(&self, layer: &str) -> bool {
         self.read().get(layer).is_some_and(|m| !m.is_empty())

@@ -1,14 +1,17 @@
-//! The rebuilder thread: after each commit, the layers it touched are built
-//! again from their file version and their edits, swapped into the
-//! catalog (same version: the tile cache stays), and only the tiles the
-//! edits changed are dropped. Commits that arrive during a build are taken
-//! together by the next one, and rounds of builds start at least
-//! [`MIN_GAP`] apart. Thematic maps on those layers are rebuilt.
+//! The rebuilder thread: after each commit, the layers it touched get
+//! their newer edits laid over their last full build (a point layer; any
+//! other is built again in full), are swapped into the catalog (same
+//! version: the tile cache stays), and only the tiles the edits changed
+//! are dropped. Commits that arrive during a round are taken together by
+//! the next one, and rounds start at least [`MIN_GAP`] apart. A layer is
+//! built in full again (compacted) past [`super::COMPACT_AT`] edits laid
+//! over, and after [`IDLE_COMPACTION`] without edits. Thematic maps on
+//! those layers are rebuilt.
 
 use super::committer::Dirty;
 use crate::AppState;
-use std::collections::HashMap;
-use std::sync::mpsc::Receiver;
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Instant;
 use tuilerie_geo::tiling::invalidate::changed_tiles;
@@ -23,8 +26,28 @@ const MIN_GAP: std::time::Duration = std::time::Duration::from_millis(100);
 /// catalog version).
 const MAX_TILES: usize = 200_000;
 
+/// Quiet time after which a layer with edits laid over it is built in
+/// full (compaction): its clusters become those of a build from scratch.
+const IDLE_COMPACTION: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
-    while let Ok(first) = rx.recv() {
+    // Layers with edits laid over their last full build.
+    let mut overlaid: HashSet<String> = HashSet::new();
+    loop {
+        let first = match rx.recv_timeout(IDLE_COMPACTION) {
+            Ok(first) => first,
+            Err(RecvTimeoutError::Timeout) => {
+                for layer in std::mem::take(&mut overlaid) {
+                    if rebuild(&state, &layer, &[], true) {
+                        if let Some(catalog) = state.catalog() {
+                            state.maps.rebuild_on(std::slice::from_ref(&layer), &catalog, "compacted");
+                        }
+                    }
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         let round = Instant::now();
         let mut by_layer: HashMap<String, Vec<[f64; 4]>> = HashMap::new();
         let mut add = |batch: Vec<Dirty>| {
@@ -38,7 +61,10 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
         }
         let mut rebuilt = Vec::new();
         for (layer, bboxes) in by_layer {
-            if rebuild(&state, &layer, &bboxes) {
+            if rebuild(&state, &layer, &bboxes, false) {
+                if state.catalog().and_then(|c| c.get(&layer).map(|l| l.has_delta())).unwrap_or(false) {
+                    overlaid.insert(layer.clone());
+                }
                 rebuilt.push(layer);
             }
         }
@@ -51,34 +77,38 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
     }
 }
 
-fn rebuild(state: &AppState, layer: &str, bboxes: &[[f64; 4]]) -> bool {
+/// Swaps `layer` under its current edits into the catalog (built in full
+/// when `compact`) and drops the tiles that changed.
+fn rebuild(state: &AppState, layer: &str, bboxes: &[[f64; 4]], compact: bool) -> bool {
     let Some(w) = &state.writes else { return false };
     let _build = w.build_lock.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((base, options)) = w.base_and_options(layer) else { return false };
     let started = Instant::now();
-    let Some(new) = w.build(&base, &options) else { return false };
+    let Some(new) = w.current(layer, compact) else { return false };
     let Some(catalog) = state.catalog() else { return false };
-    let new = Arc::new(new);
-    let old_clusters = catalog.get(layer).and_then(|l| l.tile_prep().clusters());
+    let old = catalog.get(layer).cloned();
+    if old.as_ref().is_some_and(|o| Arc::ptr_eq(o, &new)) {
+        return false;
+    }
     let margin = state.options.tiles.buffer as f64 / state.options.tiles.extent.max(1) as f64;
-    let tiles = changed_tiles(bboxes, margin, old_clusters, new.tile_prep().clusters(), MAX_TILES);
+    let tiles = changed_tiles(bboxes, margin, old.as_ref().and_then(|l| l.clusters()), new.clusters(), MAX_TILES);
     let features = new.len();
+    let kind = if new.has_delta() { "overlay" } else { "full" };
     match tiles {
         Some(tiles) => {
             let version = catalog.version();
             state.set_catalog(catalog.with_edit(new));
             let dropped = state.tiles.invalidate(layer, &tiles, version);
-            tracing::debug!(layer, tiles = tiles.len(), dropped, "edited layer swapped in");
+            tracing::debug!(layer, kind, tiles = tiles.len(), dropped, "edited layer swapped in");
         }
         None => {
             let path = new.meta().source.path.clone();
             state.set_catalog(catalog.with_layer(&path, new));
             state.tiles.invalidate(layer, &[], 0);
-            tracing::debug!(layer, "edited layer swapped in; every cached tile dropped");
+            tracing::debug!(layer, kind, "edited layer swapped in; every cached tile dropped");
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    metrics::histogram!("tuilerie_layer_load_duration_seconds", "kind" => "edit").record(seconds);
+    metrics::histogram!("tuilerie_layer_load_duration_seconds", "kind" => if kind == "full" { "edit" } else { "edit_overlay" }).record(seconds);
     metrics::gauge!("tuilerie_layer_features", "layer" => layer.to_string()).set(features as f64);
     true
 }
