@@ -57,8 +57,14 @@ struct Base {
 /// full again (compaction): an overlay costs about its number of edits per
 /// round, a full build about the layer's size, so the total is lowest
 /// around the square root of their ratio (a few thousand for a million
-/// points at 100 edits a second).
+/// points at 100 edits a second). A small layer is built in full past a
+/// quarter of its size ([`compact_at`]).
 pub const COMPACT_AT: usize = 4096;
+
+/// Edits laid over a layer of `len` features beyond which it is built in full.
+pub fn compact_at(len: usize) -> usize {
+    (len / 4).clamp(256, COMPACT_AT)
+}
 
 /// Shared by the handlers (through `AppState::writes`).
 pub struct Writes {
@@ -167,7 +173,7 @@ impl Writes {
         if newer.is_empty() {
             return Some(built);
         }
-        if !compact && newer.len() <= COMPACT_AT {
+        if !compact && newer.len() <= compact_at(built.len()) {
             let list: Vec<(&str, &tuilerie_geo::edit::Edit)> = newer.iter().map(|(k, e)| (k.as_str(), e)).collect();
             match tuilerie_geo::edit::overlay(&built, options.clone(), &list) {
                 Ok(Some(o)) => {
