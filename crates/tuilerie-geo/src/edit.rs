@@ -376,7 +376,16 @@ pub fn overlay(base: &Layer, options: LoadOptions, edits: &[(&str, &Edit)]) -> G
                 world(&extra.features.geometries()[k]).map(|(x, y)| ((n + k) as u32, x, y, extra.profile.mask(k)))
             })
             .collect();
-        crate::tiling::patch::ClusterPatch::build(index, base.profile.masks(), &taken, &added)
+        let near = |b: [f64; 4], f: &mut dyn FnMut(u32)| {
+            let (w, n) = crate::tiling::tile::world_to_lonlat(b[0].max(0.0), b[1].max(0.0));
+            let (e, s) = crate::tiling::tile::world_to_lonlat(b[2].min(1.0), b[3].min(1.0));
+            base.for_each_in_bbox([w, s, e, n], |i| {
+                if dead[i as usize / 64] & (1 << (i % 64)) == 0 {
+                    f(i)
+                }
+            });
+        };
+        crate::tiling::patch::ClusterPatch::build(index, base.profile.masks(), &taken, &added, &near)
     });
     let mut new_meta = meta.clone();
     new_meta.feature_count = n - dead_list.len() + extra.len();

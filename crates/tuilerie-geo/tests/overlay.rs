@@ -300,3 +300,32 @@ fn a_moved_lone_point_is_shown_as_itself_where_it_went() {
     let a = layer.find("a").unwrap();
     assert_eq!(a.properties().next().unwrap().1, tuilerie_geo::Value::String("A2"));
 }
+
+#[test]
+fn a_cluster_left_with_one_point_by_deletions_shows_that_point() {
+    let text = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "a", "properties": {"name": "A"}, "geometry": {"type": "Point", "coordinates": [-0.5, 44.8]}},
+        {"type": "Feature", "id": "b", "properties": {"name": "B"}, "geometry": {"type": "Point", "coordinates": [-0.5001, 44.8001]}},
+        {"type": "Feature", "id": "c", "properties": {"name": "C"}, "geometry": {"type": "Point", "coordinates": [-0.4999, 44.7999]}},
+        {"type": "Feature", "id": "d", "properties": {"name": "D"}, "geometry": {"type": "Point", "coordinates": [120.0, -30.0]}}
+    ]})
+    .to_string();
+    let base = tuilerie_geo::source::geojson::load_bytes(
+        std::path::Path::new("four.geojson"),
+        text.as_bytes(),
+        LoadOptions::default(),
+    )
+    .unwrap();
+    let gone = |seq| Edit { created: false, seq, feature: None };
+    let edits: HashMap<String, Edit> = [("b".to_string(), gone(1)), ("c".to_string(), gone(2))].into();
+    let layer = overlaid(&base, &edits);
+    let view = layer.clusters().unwrap();
+    for z in 0..=12u8 {
+        let mut shown = Vec::new();
+        view.for_each_in(z, [0.0, 0.0, 1.0, 1.0], |n| {
+            shown.push((n.count, n.feature.map(|f| layer.feature(f as usize).id().to_string())))
+        });
+        shown.sort();
+        assert_eq!(shown, vec![(1, Some("a".to_string())), (1, Some("d".to_string()))], "zoom {z}");
+    }
+}

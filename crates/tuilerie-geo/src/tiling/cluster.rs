@@ -75,6 +75,10 @@ pub struct ClusterIndex {
     pub(super) n_categories: usize,
 }
 
+/// Calls its second argument with the live points in a world box
+/// `[x0, y0, x1, y1]`.
+pub type Near<'a> = dyn Fn([f64; 4], &mut dyn FnMut(u32)) + 'a;
+
 const GRID_BITS: u32 = 31;
 
 #[inline]
@@ -354,6 +358,30 @@ impl ClusterIndex {
             }
         }
         best
+    }
+
+    /// The node of level `z` holding feature `f`.
+    pub(super) fn holder(&self, f: u32, z: usize) -> Option<u32> {
+        let mut node = *self.raw_parent.get(f as usize).filter(|&&p| p != u32::MAX)?;
+        for level in (z + 1..self.levels.len()).rev() {
+            node = self.parents[level][node as usize];
+        }
+        Some(node)
+    }
+
+    /// The one live member of node `j` of level `z` (`n`), among the live
+    /// points `near` finds around it: members lie within the radii of the
+    /// levels above (at most twice the radius at z) of the node's seed,
+    /// which lies within the radius of its centroid.
+    pub(super) fn survivor(&self, z: usize, j: u32, n: &Node, near: &Near<'_>) -> Option<u32> {
+        let r = 3.0 * self.options?.radius / (512.0 * (1u64 << z) as f64);
+        let mut found = None;
+        near([n.x - r, n.y - r, n.x + r, n.y + r], &mut |f| {
+            if found.is_none() && self.holder(f, z) == Some(j) {
+                found = Some(f);
+            }
+        });
+        found
     }
 
     /// Category counts of base node `n`.

@@ -2,7 +2,7 @@
 //! ([`ClusterIndex`]) with a patch for the points its edits take out and
 //! put in ([`ClusterPatch`]), and the view tiles read ([`ClusterView`]).
 
-use super::cluster::{morton, ClusterIndex, ClusterOptions, Node};
+use super::cluster::{morton, ClusterIndex, ClusterOptions, Near, Node};
 
 /// A node of an edited layer's clusters that differs from the base's, or
 /// that only the edits made: its position, size and category counts.
@@ -75,11 +75,16 @@ pub struct ClusterPatch {
 impl ClusterPatch {
     /// The patch of `base` for `dead` points (feature number, world x, y,
     /// classes) taken out and `added` ones put in.
+    ///
+    /// `near(box, f)` calls `f` with the live base points in a world box: a
+    /// cluster that deletions leave with one member is shown as that point,
+    /// found among the points near it whose nodes lead to the cluster.
     pub fn build(
         base: &ClusterIndex,
         bits: &[u64],
         dead: &[(u32, f64, f64, u64)],
         added: &[(u32, f64, f64, u64)],
+        near: &Near<'_>,
     ) -> ClusterPatch {
         let levels = base.levels.len();
         let n_cat = base.n_categories.min(64);
@@ -159,6 +164,7 @@ impl ClusterPatch {
                         let item = match count {
                             1 if s.taken == 0 && s.added == 0 => n.item,
                             1 if s.taken == n.count as i64 && s.added == 1 => s.first,
+                            1 if s.added == 0 => base.survivor(z, j, &n, near).unwrap_or(u32::MAX),
                             _ => u32::MAX,
                         };
                         (j, Patched { x, y, count, item, counts: to_counts(&counts) })
