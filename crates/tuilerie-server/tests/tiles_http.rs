@@ -62,6 +62,19 @@ async fn malformed_addresses_are_400_naming_the_parameter() {
 }
 
 #[tokio::test]
+async fn unknown_paths_are_404_with_a_message_naming_them() {
+    let s = state_with(ServerOptions::default());
+    for uri in ["/nope", "/collections/communes/nope/deeper", "/tiles/communes/1/0"] {
+        let (r, b) = get(&s, uri).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{uri}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{uri}");
+        let j = json(&b);
+        let message = j["error"].as_str().unwrap();
+        assert!(message.contains(&format!("{uri:?}")) && message.contains("/openapi.json"), "{uri}: {j}");
+    }
+}
+
+#[tokio::test]
 async fn unknown_layers_are_404_listing_the_known_ones() {
     let s = state_with(ServerOptions::default());
     for uri in ["/tiles/nope/1/0/0.mvt", "/tiles/communes,nope/1/0/0.mvt", "/tiles/nope"] {

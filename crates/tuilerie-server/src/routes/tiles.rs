@@ -29,7 +29,8 @@ pub const ROUTE: &str = "/tiles/{layers}/{z}/{x}/{y}";
 /// `examples/tile_profile.rs`), and [`tile`] parses its path itself. Paths
 /// of the route's shape (four non-empty segments after `/tiles/`) behave as
 /// the route did: GET, HEAD (headers only), 405 otherwise; anything else is
-/// 404 as without a fallback.
+/// a 404 whose JSON body names the path and where the API is described
+/// (clients such as OWSLib show the body's message).
 pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     let tile_path = req.uri().path().strip_prefix("/tiles/").is_some_and(|rest| {
         let mut n = 0;
@@ -39,7 +40,12 @@ pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
         }) && n == 4
     });
     if !tile_path {
-        return StatusCode::NOT_FOUND.into_response();
+        let path: String = req.uri().path().chars().take(200).collect();
+        return ApiError::NotFound {
+            message: format!("nothing at {path:?}: the API is described at /openapi.json, its resources listed at /"),
+            known: None,
+        }
+        .into_response();
     }
     let head = match *req.method() {
         Method::GET => false,
