@@ -174,10 +174,29 @@ async fn bad_ogc_parameters_are_400_and_unknown_items_404() {
         ("offset=-1", "offset"),
         ("colour=red", "colour"),
         ("accepts=zzzz", "accepts"),
+        ("crs=garbage", "crs"),
+        ("bbox-crs=EPSG:2154&bbox=0,40,1,50", "bbox-crs"),
+        ("datetime=garbage", "datetime"),
+        ("datetime=../..", "datetime"),
+        ("datetime=2024-13-01", "datetime"),
+        ("f=xml", "f"),
     ] {
         let (st, _, j) = get(&s, &format!("/collections/points/items?{q}")).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{q}");
         assert_eq!(j["parameter"], param, "{q}: {j}");
+    }
+    // What the standard allows: CRS84 named, an instant, a date, half-open intervals.
+    for q in [
+        "crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "bbox-crs=http://www.opengis.net/def/crs/OGC/1.3/CRS84&bbox=-1,44,0,45",
+        "datetime=2024-05-01T10:00:00Z",
+        "datetime=2024-05-01",
+        "datetime=2024-01-01T00:00:00Z/..",
+        "datetime=../2024-01-01",
+        "f=json",
+    ] {
+        let (st, _, j) = get(&s, &format!("/collections/points/items?{q}")).await;
+        assert_eq!(st, StatusCode::OK, "{q}: {j}");
     }
     let (st, _, j) = get(&s, "/collections/points/items?limit=99999").await;
     assert_eq!(st, StatusCode::OK, "a limit above the maximum is clamped");

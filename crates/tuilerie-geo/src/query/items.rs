@@ -60,6 +60,7 @@ impl ItemsQuery {
                 .map_err(|_| ParamError::new("offset", format!("offset must be a non-negative integer, got {v:?}")))?,
         };
         let bbox = params.get("bbox").map(parse_bbox).transpose()?;
+        check_standard_params(params)?;
         let accepts = params.get("accepts").map(parse_accepts).transpose()?.unwrap_or(0);
         let mut filters = Vec::new();
         for k in names {
@@ -78,6 +79,54 @@ impl ItemsQuery {
         filters.sort();
         Ok(ItemsQuery { bbox, accepts, filters, limit, offset })
     }
+}
+
+/// The only CRS features are served in (OGC API Features Part 1).
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+/// Checks the standard's parameters this server takes without acting on
+/// them: `crs` and `bbox-crs` must name CRS84 (a box in another CRS would
+/// select the wrong features), `datetime` must be an instant or an interval
+/// (features carry no time: a valid one filters nothing), `f` a format
+/// served. Each error names its parameter.
+fn check_standard_params(params: &(impl QueryParams + ?Sized)) -> Result<(), ParamError> {
+    for name in ["crs", "bbox-crs"] {
+        if let Some(v) = params.get(name) {
+            if v.trim() != CRS84 {
+                return Err(ParamError::new(
+                    name,
+                    format!("{name} {v:?} is not offered: features are served in CRS84 ({CRS84}) only"),
+                ));
+            }
+        }
+    }
+    if let Some(v) = params.get("datetime") {
+        let instant = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s).is_ok() || chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+        };
+        let ok = match v.split_once('/') {
+            None => instant(v),
+            Some((a, b)) => {
+                let open = |s: &str| s.is_empty() || s == "..";
+                (open(a) || instant(a)) && (open(b) || instant(b)) && !(open(a) && open(b))
+            }
+        };
+        if !ok {
+            return Err(ParamError::new(
+                "datetime",
+                format!(
+                    "datetime {v:?} is neither an RFC 3339 instant or date nor an interval such as \
+                     2024-01-01T00:00:00Z/.. (features carry no time: a valid one filters nothing)"
+                ),
+            ));
+        }
+    }
+    if let Some(v) = params.get("f") {
+        if !matches!(v, "json" | "geojson" | "html") {
+            return Err(ParamError::new("f", format!("f {v:?} is not a format served here: json or geojson")));
+        }
+    }
+    Ok(())
 }
 
 /// The page of `layer`'s features that `q` asks for.
