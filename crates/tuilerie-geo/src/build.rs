@@ -421,7 +421,20 @@ fn bounds(geometries: &[FeatureGeometry]) -> Option<[f64; 4]> {
             b[3] = b[3].max(r.max().y);
         }
     }
-    bounds
+    bounds.map(|[w, s, e, n]| [tidy(w, f64::floor), tidy(s, f64::floor), tidy(e, f64::ceil), tidy(n, f64::ceil)])
+}
+
+/// A bound written without the float noise of reprojection
+/// (`-1.2620500000000003` becomes `-1.26205`): rounded to 1e-9 degree
+/// (about 0.1 mm) away from the data (`outward` is floor for a minimum,
+/// ceil for a maximum), or to the nearest 1e-9 when that is within 1e-12
+/// degree of the value, so the box still holds every feature to far below
+/// a coordinate's own precision.
+fn tidy(v: f64, outward: fn(f64) -> f64) -> f64 {
+    let scaled = v * 1e9;
+    let near = scaled.round();
+    let r = if (near - scaled).abs() < 1e-3 { near } else { outward(scaled) };
+    r / 1e9
 }
 
 fn check_coord(c: Coord<f64>) -> Result<(), (SkipReason, String)> {
@@ -432,5 +445,17 @@ fn check_coord(c: Coord<f64>) -> Result<(), (SkipReason, String)> {
             SkipReason::CoordinatesOutOfRange,
             format!("coordinate ({}, {}) is not a WGS84 longitude/latitude", c.x, c.y),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bounds_lose_float_noise_and_still_hold_the_data() {
+        assert_eq!(super::tidy(-1.2620500000000003, f64::floor), -1.26205);
+        assert_eq!(super::tidy(44.8378, f64::ceil), 44.8378);
+        // Far from a round value: rounded away from the data.
+        assert_eq!(super::tidy(0.12345678912, f64::floor), 0.123456789);
+        assert_eq!(super::tidy(0.12345678912, f64::ceil), 0.12345679);
     }
 }
