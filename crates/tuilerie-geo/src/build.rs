@@ -85,6 +85,16 @@ impl LayerBuilder {
     /// takes a feature over without reading its values again (a layer
     /// rebuilt under a few edits).
     pub(crate) fn from_base(base: &Layer, options: LoadOptions) -> Self {
+        let mut b = LayerBuilder::with_fields_of(base, options, true);
+        b.pool = base.features.pool.clone();
+        b.geometries.reserve(base.len());
+        b.kinds = base.meta.geometry_kinds.iter().copied().collect();
+        b
+    }
+
+    /// A builder with `base`'s fields in its order (so field numbers agree)
+    /// and types, and their counts when `counts`.
+    fn with_fields_of(base: &Layer, options: LoadOptions, counts: bool) -> Self {
         let mut b = LayerBuilder::new(&base.meta.source.path, options, Reprojector::identity());
         let t = &base.features;
         b.field_names = t.field_names.clone();
@@ -96,14 +106,11 @@ impl LayerBuilder {
                 let f = base.meta.fields.iter().find(|f| &f.name == n);
                 FieldStats {
                     field_type: f.map_or(FieldType::Null, |f| f.field_type),
-                    count: f.map_or(0, |f| f.count),
+                    count: if counts { f.map_or(0, |f| f.count) } else { 0 },
                     samples: Vec::new(),
                 }
             })
             .collect();
-        b.pool = t.pool.clone();
-        b.geometries.reserve(base.len());
-        b.kinds = base.meta.geometry_kinds.iter().copied().collect();
         b
     }
 
@@ -112,19 +119,7 @@ impl LayerBuilder {
     /// base's clusters are patched instead).
     pub(crate) fn for_edits(base: &Layer, mut options: LoadOptions) -> Self {
         options.tiles.clustering = crate::tiling::Clustering::Off;
-        let mut b = LayerBuilder::new(&base.meta.source.path, options, Reprojector::identity());
-        let t = &base.features;
-        b.field_names = t.field_names.clone();
-        b.field_lookup = t.field_names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
-        b.fields = t
-            .field_names
-            .iter()
-            .map(|n| {
-                let f = base.meta.fields.iter().find(|f| &f.name == n);
-                FieldStats { field_type: f.map_or(FieldType::Null, |f| f.field_type), count: 0, samples: Vec::new() }
-            })
-            .collect();
-        b
+        LayerBuilder::with_fields_of(base, options, false)
     }
 
     /// Copies feature `index` of `base` (the table [`LayerBuilder::from_base`]

@@ -9,7 +9,6 @@ mod common;
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use tuilerie_geo::edit::{overlay, rebuild, Edit, EditedFeature};
 use tuilerie_geo::query::{items, nearest, ItemsQuery, NearestQuery};
@@ -126,23 +125,6 @@ fn cluster_totals(l: &Layer) -> Vec<(u64, BTreeMap<u8, u64>)> {
         .collect()
 }
 
-fn decode(tiles: &[Vec<u8>]) -> Vec<Json> {
-    let dir = common::temp_dir(&format!("overlay-mvt-{}", tiles.len()));
-    let paths: Vec<PathBuf> = tiles
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let p = dir.join(format!("{i}.mvt"));
-            std::fs::write(&p, t).unwrap();
-            p
-        })
-        .collect();
-    let node = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/node/decode-mvt.mjs");
-    let out = Command::new("node").arg(node).args(&paths).output().expect("node (scripts/setup.sh)");
-    assert!(out.status.success(), "decoder failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 /// The features of a decoded tile's layer, as sorted JSON texts.
 fn tile_features(decoded: &Json) -> Vec<String> {
     let mut v: Vec<String> = decoded["layers"]
@@ -159,6 +141,26 @@ fn tile_features(decoded: &Json) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// A layer of a GeoJSON text.
+fn from_text(text: &str) -> Layer {
+    tuilerie_geo::source::geojson::load_bytes(
+        std::path::Path::new("t.geojson"),
+        text.as_bytes(),
+        LoadOptions::default(),
+    )
+    .unwrap()
+}
+
+/// The nodes the clusters show at zoom `z`: size and, for a lone point, its id.
+fn shown(layer: &Layer, z: u8) -> Vec<(u32, Option<String>)> {
+    let mut out = Vec::new();
+    layer.clusters().unwrap().for_each_in(z, [0.0, 0.0, 1.0, 1.0], |n| {
+        out.push((n.count, n.feature.map(|f| layer.feature(f as usize).id().to_string())))
+    });
+    out.sort();
+    out
 }
 
 fn tile_at(lon: f64, lat: f64, z: u8) -> TileCoord {
@@ -242,7 +244,7 @@ fn an_overlaid_layer_answers_as_the_layer_built_again_under_the_same_edits() {
     let render = |l: &Layer| -> Vec<Vec<u8>> {
         coords.iter().map(|&c| render_tile(&[l.tiles()], c, &opts).unwrap_or_default()).collect()
     };
-    let (ta, tb) = (decode(&render(&layer)), decode(&render(&reference)));
+    let (ta, tb) = (common::decode_mvt(&render(&layer)), common::decode_mvt(&render(&reference)));
     assert_eq!(ta.len(), coords.len());
     let mut seen = 0;
     for (i, (a, b)) in ta.iter().zip(&tb).enumerate() {
@@ -276,26 +278,15 @@ fn a_moved_lone_point_is_shown_as_itself_where_it_went() {
         {"type": "Feature", "id": "b", "properties": {"name": "B"}, "geometry": {"type": "Point", "coordinates": [120.0, -30.0]}}
     ]})
     .to_string();
-    let base = tuilerie_geo::source::geojson::load_bytes(
-        std::path::Path::new("two.geojson"),
-        text.as_bytes(),
-        LoadOptions::default(),
-    )
-    .unwrap();
+    let base = from_text(&text);
     let moved = EditedFeature::parse(&json!({"type": "Feature", "properties": {"name": "A2"},
         "geometry": {"type": "Point", "coordinates": [-0.51, 44.81]}}))
     .unwrap();
     let edits: HashMap<String, Edit> =
         [("a".to_string(), Edit { created: false, seq: 1, feature: Some(Arc::new(moved)) })].into();
     let layer = overlaid(&base, &edits);
-    let view = layer.clusters().unwrap();
     for z in 0..=12u8 {
-        let mut shown = Vec::new();
-        view.for_each_in(z, [0.0, 0.0, 1.0, 1.0], |n| {
-            shown.push((n.count, n.feature.map(|f| layer.feature(f as usize).id().to_string())))
-        });
-        shown.sort();
-        assert_eq!(shown, vec![(1, Some("a".to_string())), (1, Some("b".to_string()))], "zoom {z}");
+        assert_eq!(shown(&layer, z), vec![(1, Some("a".to_string())), (1, Some("b".to_string()))], "zoom {z}");
     }
     let a = layer.find("a").unwrap();
     assert_eq!(a.properties().next().unwrap().1, tuilerie_geo::Value::String("A2"));
@@ -310,22 +301,11 @@ fn a_cluster_left_with_one_point_by_deletions_shows_that_point() {
         {"type": "Feature", "id": "d", "properties": {"name": "D"}, "geometry": {"type": "Point", "coordinates": [120.0, -30.0]}}
     ]})
     .to_string();
-    let base = tuilerie_geo::source::geojson::load_bytes(
-        std::path::Path::new("four.geojson"),
-        text.as_bytes(),
-        LoadOptions::default(),
-    )
-    .unwrap();
+    let base = from_text(&text);
     let gone = |seq| Edit { created: false, seq, feature: None };
     let edits: HashMap<String, Edit> = [("b".to_string(), gone(1)), ("c".to_string(), gone(2))].into();
     let layer = overlaid(&base, &edits);
-    let view = layer.clusters().unwrap();
     for z in 0..=12u8 {
-        let mut shown = Vec::new();
-        view.for_each_in(z, [0.0, 0.0, 1.0, 1.0], |n| {
-            shown.push((n.count, n.feature.map(|f| layer.feature(f as usize).id().to_string())))
-        });
-        shown.sort();
-        assert_eq!(shown, vec![(1, Some("a".to_string())), (1, Some("d".to_string()))], "zoom {z}");
+        assert_eq!(shown(&layer, z), vec![(1, Some("a".to_string())), (1, Some("d".to_string()))], "zoom {z}");
     }
 }

@@ -6,41 +6,13 @@ mod common;
 
 use geo::{BoundingRect, Coord, Geometry, Intersects, MapCoords, Rect};
 use serde_json::Value as Json;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use tuilerie_geo::source::geojson::load_bytes;
 use tuilerie_geo::tiling::{lonlat_to_world, render_tile, TileCoord, TileOptions};
 use tuilerie_geo::{load, Clustering, Layer, LoadOptions, TileSettings, Value};
 
-fn node_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/node")
-}
-
-/// Decodes tiles with the JavaScript reference decoder.
 fn decode(tiles: &[Vec<u8>]) -> Vec<Json> {
-    let dir = common::temp_dir(&format!("mvt-{}", rand_suffix()));
-    let paths: Vec<PathBuf> = tiles
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let p = dir.join(format!("{i}.mvt"));
-            std::fs::write(&p, t).unwrap();
-            p
-        })
-        .collect();
-    let out = Command::new("node")
-        .arg(node_dir().join("decode-mvt.mjs"))
-        .args(&paths)
-        .output()
-        .expect("node is needed for the MVT decoder (run scripts/setup.sh)");
-    assert!(out.status.success(), "decoder failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
+    common::decode_mvt(tiles)
 }
 
 /// Shoelace sum of a ring in tile coordinates (y down): > 0 when clockwise on screen.

@@ -191,19 +191,21 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
 /// tree, then the tree of its edited features), filtering as it goes,
 /// until no unseen feature can beat the k-th best.
 fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap: &mut WalkHeap, best: &mut Best) {
-    walk_part(li, layer, layer, 0, q, origin, heap, best);
+    let dead: &[u64] = layer.delta.as_ref().map_or(&[], |d| &d.dead);
+    walk_part(li, layer, 0, dead, q, origin, heap, best);
     if let Some(d) = &layer.delta {
-        walk_part(li, layer, &d.extra, layer.features.len(), q, origin, heap, best);
+        walk_part(li, &d.extra, layer.features.len(), &[], q, origin, heap, best);
     }
 }
 
-/// Walks `part` (the layer itself, or its edited features numbered from `offset`).
+/// Walks `part` (the layer itself, or its edited features numbered from
+/// `offset`), skipping its features marked in `dead`.
 #[allow(clippy::too_many_arguments)]
 fn walk_part(
     li: usize,
-    layer: &Layer,
     part: &Layer,
     offset: usize,
+    dead: &[u64],
     q: &NearestQuery,
     origin: &Origin,
     heap: &mut WalkHeap,
@@ -212,10 +214,6 @@ fn walk_part(
     let index = part.index.globe();
     let profile = part.profile();
     let schedules = profile.schedules();
-    let dead: &[u64] = match (&layer.delta, offset) {
-        (Some(d), 0) => &d.dead,
-        _ => &[],
-    };
     // No feature farther than the k-th best (or max_distance) can be used:
     // the walk need not queue it.
     let slack = CHORD_MARGIN + index.max_radius;

@@ -98,6 +98,23 @@ fn grid(v: f64) -> u32 {
     (v * max).clamp(0.0, max - 1.0) as u32
 }
 
+/// The grid whose cells are at least `r` (world units) wide: neighbours
+/// within `r` lie in the 3x3 block around a point.
+fn grid_for(r: f64) -> u32 {
+    ((1.0 / r).log2().floor() as i64).clamp(0, GRID_BITS as i64) as u32
+}
+
+/// The cells of zoom `z` covering the world box, as `[x0, y0, x1, y1]`.
+pub(super) fn cell_span(z: u8, bounds: [f64; 4]) -> [u64; 4] {
+    let n = 1u64 << z;
+    [
+        ((bounds[0] * n as f64).floor().max(0.0)) as u64,
+        ((bounds[1] * n as f64).floor().max(0.0)) as u64,
+        ((bounds[2] * n as f64).floor() as u64).min(n - 1),
+        ((bounds[3] * n as f64).floor() as u64).min(n - 1),
+    ]
+}
+
 #[inline]
 pub(super) fn morton(x: f64, y: f64) -> u64 {
     spread(grid(x)) | (spread(grid(y)) << 1)
@@ -128,6 +145,23 @@ impl Level {
             codes: order.iter().map(|&i| codes[i as usize]).collect(),
         };
         (level, moved)
+    }
+
+    /// Calls `f` with the nodes in the 3x3 cells of grid `g` (2^g cells a
+    /// side) around (x, y): every node within one cell's size of it.
+    pub(super) fn for_each_near(&self, g: u32, x: f64, y: f64, mut f: impl FnMut(usize)) {
+        let cells = 1u64 << g;
+        let cx = (x * cells as f64).clamp(0.0, (cells - 1) as f64) as i64;
+        let cy = (y * cells as f64).clamp(0.0, (cells - 1) as f64) as i64;
+        for dy in -1..=1i64 {
+            for dx in -1..=1i64 {
+                let (nx, ny) = (cx + dx, cy + dy);
+                if nx < 0 || ny < 0 || nx >= cells as i64 || ny >= cells as i64 {
+                    continue;
+                }
+                self.cell(g, nx as u32, ny as u32).for_each(&mut f);
+            }
+        }
     }
 
     /// Nodes of cell (cx, cy) at zoom z.
@@ -191,8 +225,7 @@ impl ClusterIndex {
         let r = o.radius / (512.0 * (1u64 << z) as f64);
         let r2 = r * r;
         // Cells at least as large as the radius: neighbours lie in the 3x3 block.
-        let g = ((1.0 / r).log2().floor() as i64).clamp(0, GRID_BITS as i64) as u32;
-        let cells = 1u64 << g;
+        let g = grid_for(r);
         let mut visited = vec![false; input.nodes.len()];
         let mut parent = vec![0u32; input.nodes.len()];
         let mut out = Vec::with_capacity(input.nodes.len() / 2 + 1);
@@ -205,27 +238,17 @@ impl ClusterIndex {
             visited[i] = true;
             let p = input.nodes[i];
             members.clear();
-            let cx = (p.x * cells as f64).clamp(0.0, (cells - 1) as f64) as i64;
-            let cy = (p.y * cells as f64).clamp(0.0, (cells - 1) as f64) as i64;
             let mut total = p.count;
-            for dy in -1..=1i64 {
-                for dx in -1..=1i64 {
-                    let (nx, ny) = (cx + dx, cy + dy);
-                    if nx < 0 || ny < 0 || nx >= cells as i64 || ny >= cells as i64 {
-                        continue;
-                    }
-                    for j in input.cell(g, nx as u32, ny as u32) {
-                        if visited[j] {
-                            continue;
-                        }
-                        let q = input.nodes[j];
-                        if (q.x - p.x).powi(2) + (q.y - p.y).powi(2) <= r2 {
-                            members.push(j);
-                            total += q.count;
-                        }
-                    }
+            input.for_each_near(g, p.x, p.y, |j| {
+                if visited[j] {
+                    return;
                 }
-            }
+                let q = input.nodes[j];
+                if (q.x - p.x).powi(2) + (q.y - p.y).powi(2) <= r2 {
+                    members.push(j);
+                    total += q.count;
+                }
+            });
             if members.is_empty() || total < o.min_points {
                 parent[i] = out.len() as u32;
                 out.push(p);
@@ -298,11 +321,7 @@ impl ClusterIndex {
     /// Calls `f` with the nodes of level `z` inside the world box.
     pub fn for_each_in(&self, z: u8, bounds: [f64; 4], mut f: impl FnMut(&Node)) {
         let Some(level) = self.levels.get(z as usize) else { return };
-        let n = 1u64 << z;
-        let x0 = ((bounds[0] * n as f64).floor().max(0.0)) as u64;
-        let y0 = ((bounds[1] * n as f64).floor().max(0.0)) as u64;
-        let x1 = ((bounds[2] * n as f64).floor() as u64).min(n - 1);
-        let y1 = ((bounds[3] * n as f64).floor() as u64).min(n - 1);
+        let [x0, y0, x1, y1] = cell_span(z, bounds);
         for cy in y0..=y1 {
             for cx in x0..=x1 {
                 for i in level.cell(z as u32, cx as u32, cy as u32) {
@@ -337,26 +356,14 @@ impl ClusterIndex {
         let o = self.options?;
         let level = self.levels.get(z)?;
         let r = o.radius / (512.0 * (1u64 << z) as f64);
-        let g = ((1.0 / r).log2().floor() as i64).clamp(0, GRID_BITS as i64) as u32;
-        let cells = 1u64 << g;
-        let cx = (x * cells as f64).clamp(0.0, (cells - 1) as f64) as i64;
-        let cy = (y * cells as f64).clamp(0.0, (cells - 1) as f64) as i64;
         let mut best: Option<(u32, f64)> = None;
-        for dy in -1..=1i64 {
-            for dx in -1..=1i64 {
-                let (nx, ny) = (cx + dx, cy + dy);
-                if nx < 0 || ny < 0 || nx >= cells as i64 || ny >= cells as i64 {
-                    continue;
-                }
-                for j in level.cell(g, nx as u32, ny as u32) {
-                    let q = level.nodes[j];
-                    let d2 = (q.x - x).powi(2) + (q.y - y).powi(2);
-                    if d2 <= r * r && best.is_none_or(|(_, b)| d2 < b) && alive(j as u32) {
-                        best = Some((j as u32, d2));
-                    }
-                }
+        level.for_each_near(grid_for(r), x, y, |j| {
+            let q = level.nodes[j];
+            let d2 = (q.x - x).powi(2) + (q.y - y).powi(2);
+            if d2 <= r * r && best.is_none_or(|(_, b)| d2 < b) && alive(j as u32) {
+                best = Some((j as u32, d2));
             }
-        }
+        });
         best
     }
 

@@ -2,7 +2,7 @@
 //! ([`ClusterIndex`]) with a patch for the points its edits take out and
 //! put in ([`ClusterPatch`]), and the view tiles read ([`ClusterView`]).
 
-use super::cluster::{morton, ClusterIndex, ClusterOptions, Near, Node};
+use super::cluster::{cell_span, morton, ClusterIndex, ClusterOptions, Near, Node};
 
 /// A node of an edited layer's clusters that differs from the base's, or
 /// that only the edits made: its position, size and category counts.
@@ -270,10 +270,7 @@ impl<'a> ClusterView<'a> {
         let changed = patch.and_then(|p| p.changed.get(z as usize)).filter(|c| !c.is_empty());
         let Some(level) = self.index.levels.get(z as usize) else { return };
         let n = 1u64 << z;
-        let x0 = ((bounds[0] * n as f64).floor().max(0.0)) as u64;
-        let y0 = ((bounds[1] * n as f64).floor().max(0.0)) as u64;
-        let x1 = ((bounds[2] * n as f64).floor() as u64).min(n - 1);
-        let y1 = ((bounds[3] * n as f64).floor() as u64).min(n - 1);
+        let [x0, y0, x1, y1] = cell_span(z, bounds);
         for cy in y0..=y1 {
             for cx in x0..=x1 {
                 for i in level.cell(z as u32, cx as u32, cy as u32) {
@@ -339,23 +336,20 @@ impl<'a> ClusterView<'a> {
         let zi = z as usize;
         if std::ptr::eq(self.index, other.index) {
             let empty_changed = hashbrown::HashMap::new();
-            let empty_added = Vec::new();
-            let changed =
-                |v: &ClusterView<'_>| v.patch.and_then(|p| p.changed.get(zi)).unwrap_or(&empty_changed).clone();
-            let (a, b) = (changed(self), changed(other));
+            let a = self.patch.and_then(|p| p.changed.get(zi)).unwrap_or(&empty_changed);
+            let b = other.patch.and_then(|p| p.changed.get(zi)).unwrap_or(&empty_changed);
             let level = &self.index.levels[zi.min(self.index.levels.len().saturating_sub(1))];
             for (i, p) in a.iter().chain(b.iter()) {
-                let (pa, pb) = (a.get(i), b.get(i));
-                if pa != pb {
+                if a.get(i) != b.get(i) {
                     let node = &level.nodes[*i as usize];
                     f(node.x, node.y);
                     f(p.x, p.y);
                 }
             }
-            let added = |v: &ClusterView<'_>| v.patch.and_then(|p| p.added.get(zi)).unwrap_or(&empty_added).clone();
-            let (a, b) = (added(self), added(other));
+            let (a, b) = (self.patch.and_then(|p| p.added.get(zi)), other.patch.and_then(|p| p.added.get(zi)));
+            let (a, b) = (a.map_or(&[][..], |l| &l[..]), b.map_or(&[][..], |l| &l[..]));
             if a != b {
-                for p in a.iter().chain(&b) {
+                for p in a.iter().chain(b) {
                     f(p.x, p.y);
                 }
             }

@@ -42,3 +42,29 @@ pub use tuilerie_geo::testdata::Lcg;
 pub fn synthetic_points(n: usize, seed: u64) -> String {
     tuilerie_geo::testdata::synthetic_points(n, seed, true)
 }
+
+/// Decodes tiles with the JavaScript reference decoder
+/// (`tests/node/decode-mvt.mjs`: @mapbox/vector-tile + pbf), one JSON
+/// document per tile.
+pub fn decode_mvt(tiles: &[Vec<u8>]) -> Vec<serde_json::Value> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = temp_dir(&format!("mvt-{}", N.fetch_add(1, Ordering::Relaxed)));
+    let paths: Vec<PathBuf> = tiles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let p = dir.join(format!("{i}.mvt"));
+            std::fs::write(&p, t).unwrap();
+            p
+        })
+        .collect();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/node/decode-mvt.mjs");
+    let out = std::process::Command::new("node")
+        .arg(script)
+        .args(&paths)
+        .output()
+        .expect("node is needed for the MVT decoder (run scripts/setup.sh)");
+    assert!(out.status.success(), "decoder failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
