@@ -254,6 +254,12 @@ impl LayerBuilder {
         Ok(())
     }
 
+    /// Records a skipped object that never became a feature (a change
+    /// the extract cannot take).
+    pub(crate) fn record_skip(&mut self, index: usize, reason: SkipReason, detail: String) {
+        self.skipped.record(index, reason, detail);
+    }
+
     fn too_large(&self, message: String) -> GeoError {
         GeoError::TooLarge { path: self.path.clone(), message }
     }

@@ -29,17 +29,36 @@ pub struct Catalog {
 impl Catalog {
     /// Loads every `(path, options)` with up to `threads` loaders in parallel.
     /// A file that fails is reported in [`Catalog::failed`], not fatal; a
-    /// duplicate layer id is a failure of the later layer.
+    /// duplicate layer id is a failure of the later layer. An OSM file
+    /// gives several layers ([`crate::source::osm::expand`]), and the
+    /// layers reading the same OSM file with the same changes are loaded
+    /// from one read of it.
     pub fn load(sources: Vec<(PathBuf, LoadOptions)>, threads: usize) -> Catalog {
-        let threads = threads.max(1).min(sources.len().max(1));
-        let jobs = std::sync::Mutex::new(sources.into_iter().enumerate().collect::<Vec<_>>());
+        let mut groups: Vec<(PathBuf, Vec<LoadOptions>)> = Vec::new();
+        for (path, opts) in sources {
+            if !crate::source::osm::is_pbf(&path) {
+                groups.push((path, vec![opts]));
+                continue;
+            }
+            let changes = |o: &LoadOptions| o.osm.as_ref().map(|o| o.changes.clone()).unwrap_or_default();
+            for o in crate::source::osm::expand(&path, opts) {
+                let same =
+                    groups.iter_mut().find(|(p, g)| *p == path && g.first().is_some_and(|f| changes(f) == changes(&o)));
+                match same {
+                    Some((_, g)) => g.push(o),
+                    None => groups.push((path.clone(), vec![o])),
+                }
+            }
+        }
+        let threads = threads.max(1).min(groups.len().max(1));
+        let jobs = std::sync::Mutex::new(groups.into_iter().enumerate().collect::<Vec<_>>());
         let results = std::sync::Mutex::new(Vec::new());
         std::thread::scope(|s| {
             for _ in 0..threads {
                 s.spawn(|| loop {
                     let job = jobs.lock().ok().and_then(|mut j| j.pop());
                     let Some((i, (path, opts))) = job else { break };
-                    let r = crate::source::load(&path, opts);
+                    let r = crate::source::load_group(&path, opts);
                     if let Ok(mut res) = results.lock() {
                         res.push((i, path, r));
                     }
@@ -49,16 +68,18 @@ impl Catalog {
         let mut results = results.into_inner().unwrap_or_default();
         results.sort_by_key(|(i, _, _)| *i);
         let mut catalog = Catalog { version: NEXT_VERSION.fetch_add(1, Ordering::Relaxed), ..Default::default() };
-        for (_, path, r) in results {
-            match r {
-                Ok(layer) => {
-                    if let Err(e) = catalog.insert(layer) {
-                        catalog.failed.push(FailedLayer { path, error: e });
+        for (_, path, group) in results {
+            for r in group {
+                match r {
+                    Ok(layer) => {
+                        if let Err(e) = catalog.insert(layer) {
+                            catalog.failed.push(FailedLayer { path: path.clone(), error: e });
+                        }
                     }
-                }
-                Err(e) => {
-                    tracing::error!(path = %path.display(), error = %e, "layer not loaded");
-                    catalog.failed.push(FailedLayer { path, error: e.to_string() });
+                    Err(e) => {
+                        tracing::error!(path = %path.display(), error = %e, "layer not loaded");
+                        catalog.failed.push(FailedLayer { path: path.clone(), error: e.to_string() });
+                    }
                 }
             }
         }

@@ -17,7 +17,7 @@ pub enum GeoError {
         source: std::io::Error,
     },
 
-    #[error("{path}: unsupported file type (expected .geojson, .json or .shp)")]
+    #[error("{path}: unsupported file type (expected .geojson, .json, .shp or .osm.pbf)")]
     UnsupportedFormat { path: PathBuf },
 
     #[error("{path}: invalid JSON at line {line}, column {column}: {message}")]
@@ -43,6 +43,9 @@ pub enum GeoError {
 
     #[error("{path}: reprojection to WGS84 failed at feature {feature}: {message}")]
     Reprojection { path: PathBuf, feature: usize, message: String },
+
+    #[error("{path}: {message}")]
+    Osm { path: PathBuf, message: String },
 
     #[error("{path}: layer too large: {message}")]
     TooLarge { path: PathBuf, message: String },

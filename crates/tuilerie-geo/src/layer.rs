@@ -102,6 +102,15 @@ pub enum SkipReason {
     CoordinatesOutOfRange,
     /// A shape type we do not read (MultiPatch).
     UnsupportedShape,
+    /// An OSM way or relation using nodes the file does not hold.
+    MissingNodes,
+    /// An OSM relation using ways the file does not hold.
+    MissingMembers,
+    /// An OSM multipolygon whose member ways do not form closed rings.
+    UnclosedRing,
+    /// An osmChange modifying or deleting an object the extract lacks
+    /// (a change, not a feature: the change is applied as far as it can be).
+    ChangeToMissingObject,
 }
 
 impl SkipReason {
@@ -112,6 +121,10 @@ impl SkipReason {
             SkipReason::InvalidGeometry => "invalid geometry",
             SkipReason::CoordinatesOutOfRange => "coordinates NaN or out of range after reprojection",
             SkipReason::UnsupportedShape => "unsupported shape type",
+            SkipReason::MissingNodes => "OSM nodes missing from the file",
+            SkipReason::MissingMembers => "OSM relation members missing from the file",
+            SkipReason::UnclosedRing => "OSM multipolygon ring not closed",
+            SkipReason::ChangeToMissingObject => "osmChange refers to an object missing from the extract",
         }
     }
 }

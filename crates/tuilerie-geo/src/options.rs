@@ -45,6 +45,9 @@ pub struct LoadOptions {
     /// Zooms, simplification and clustering of the layer's tiles.
     pub tiles: TileSettings,
     pub profile: ProfileOptions,
+    /// What an OpenStreetMap file gives this layer (filter, geometry,
+    /// tags, osmChange files).
+    pub osm: Option<OsmOptions>,
     pub progress: Option<ProgressFn>,
 }
 
@@ -77,6 +80,45 @@ impl std::fmt::Debug for LoadOptions {
             .field("encoding", &self.encoding)
             .field("tiles", &self.tiles)
             .field("profile", &self.profile)
+            .field("osm", &self.osm)
             .finish()
     }
+}
+
+/// Which geometries a layer takes from OSM objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OsmGeometry {
+    /// Nodes only.
+    Point,
+    /// Ways that are not areas.
+    Line,
+    /// Closed ways that are areas, and multipolygon relations.
+    Polygon,
+    /// All of the above.
+    #[default]
+    Any,
+}
+
+impl OsmGeometry {
+    pub fn parse(s: &str) -> Option<OsmGeometry> {
+        match s {
+            "point" => Some(OsmGeometry::Point),
+            "line" => Some(OsmGeometry::Line),
+            "polygon" => Some(OsmGeometry::Polygon),
+            "any" => Some(OsmGeometry::Any),
+            _ => None,
+        }
+    }
+}
+
+/// The OSM part of a layer's options.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OsmOptions {
+    /// Objects whose tags pass; `None`: the layers of the waste profile.
+    pub filter: Option<crate::tag_filter::TagFilter>,
+    pub geometry: OsmGeometry,
+    /// Tags kept as properties (all when `None`).
+    pub tags: Option<Vec<String>>,
+    /// osmChange files applied in order over the extract.
+    pub changes: Vec<std::path::PathBuf>,
 }

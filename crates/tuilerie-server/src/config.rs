@@ -25,7 +25,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use tuilerie_geo::tiling::ClusterOptions;
 use tuilerie_geo::waste::WasteOptions;
-use tuilerie_geo::{Clustering, LayerId, LoadOptions, ProfileOptions, TileSettings};
+use tuilerie_geo::{
+    Clustering, LayerId, LoadOptions, OsmGeometry, OsmOptions, ProfileOptions, TagFilter, TileSettings,
+};
 
 /// Default bind address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -242,6 +244,16 @@ pub struct LayerConfig {
     pub accepts: Option<Vec<String>>,
     /// IANA time zone of `opening_hours` (default Europe/Paris).
     pub timezone: Option<String>,
+    /// OSM files: the tag filter of the layer (`amenity=recycling and
+    /// recycling_type=centre`); without one, a `.osm.pbf` gives the layers
+    /// of the waste profile.
+    pub filter: Option<String>,
+    /// OSM files: `point`, `line`, `polygon` or `any` (default).
+    pub geometry: Option<String>,
+    /// OSM files: the tags kept as properties (all by default).
+    pub tags: Option<Vec<String>>,
+    /// OSM files: osmChange files (`.osc`, `.osc.gz`) applied in order.
+    pub osc: Option<Vec<PathBuf>>,
     /// Features of this layer can be created, replaced, updated and deleted
     /// through `/collections/{id}/items` (OGC API - Features Part 4); the
     /// file is never written, edits live in the store.
@@ -268,6 +280,11 @@ impl Config {
             }
             if l.path.is_relative() {
                 l.path = base.join(&l.path);
+            }
+            for f in l.osc.iter_mut().flatten() {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
             }
         }
         for t in &mut config.tables {
@@ -354,6 +371,7 @@ impl Config {
             }
             // The library checks its own options; the message names the key.
             l.load_options().validate().map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+            l.osm_options().map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
         }
         Ok(())
     }
@@ -398,8 +416,53 @@ impl LayerConfig {
                 accepts: self.accepts.clone().unwrap_or_default(),
                 timezone: self.timezone.clone(),
             }),
+            osm: self.osm_options().ok().flatten(),
             progress: None,
         }
+    }
+
+    /// The OSM options (`filter`, `geometry`, `tags`, `osc`): `None` for
+    /// other files, an error naming the key when a value is invalid or the
+    /// key is set on a file that is not OSM.
+    pub fn osm_options(&self) -> anyhow::Result<Option<OsmOptions>> {
+        let set = [
+            ("filter", self.filter.is_some()),
+            ("geometry", self.geometry.is_some()),
+            ("tags", self.tags.is_some()),
+            ("osc", self.osc.is_some()),
+        ];
+        if !tuilerie_geo::source::osm::is_pbf(&self.path) {
+            if let Some((key, _)) = set.iter().find(|(_, on)| *on) {
+                bail!("`{key}` applies to OpenStreetMap files (.osm.pbf) only");
+            }
+            return Ok(None);
+        }
+        let filter = match &self.filter {
+            Some(f) => Some(TagFilter::parse(f).map_err(|e| anyhow::anyhow!("filter {f:?}: {e}"))?),
+            None => None,
+        };
+        let geometry = match self.geometry.as_deref() {
+            None => OsmGeometry::Any,
+            Some(g) => OsmGeometry::parse(g)
+                .ok_or_else(|| anyhow::anyhow!("geometry {g:?} must be \"point\", \"line\", \"polygon\" or \"any\""))?,
+        };
+        if filter.is_none() && self.geometry.is_some() {
+            bail!("`geometry` needs a `filter` (without one, the file gives the layers of the waste profile)");
+        }
+        if let Some(t) = self.tags.iter().flatten().find(|t| t.trim().is_empty()) {
+            bail!("tags: {t:?} is not a tag key");
+        }
+        for f in self.osc.iter().flatten() {
+            if !f.is_file() {
+                bail!("osc: {} is not a file", f.display());
+            }
+        }
+        Ok(Some(OsmOptions {
+            filter,
+            geometry,
+            tags: self.tags.clone(),
+            changes: self.osc.clone().unwrap_or_default(),
+        }))
     }
 }
 

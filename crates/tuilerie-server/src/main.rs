@@ -176,48 +176,56 @@ fn inspect_files(
     let mut failed = 0;
     let mut reports = Vec::new();
     for f in &files {
-        let configured = config.layers.iter().find(|l| config::same_file(&l.path, f));
-        let mut opts = configured.map(|l| l.load_options()).unwrap_or_default();
-        opts.crs = crs.clone().or(opts.crs);
-        opts.encoding = encoding.clone().or(opts.encoding);
-        match tuilerie_geo::load(f, opts.clone()) {
-            Ok(layer) => {
-                let id = layer.id().to_string();
-                let edits = overlay.as_ref().map(|o| (o.count(&id), o.edits(&id))).filter(|(n, _)| *n > 0);
-                let conflicts = edits.as_ref().map(|(n, e)| {
-                    let conflicts =
-                        tuilerie_geo::edit::rebuild(&layer, opts.clone(), e).map(|r| r.conflicts).unwrap_or_default();
-                    (*n, conflicts)
-                });
-                if json {
-                    let mut v = inspect::report_json(&layer);
-                    if let Some((n, c)) = &conflicts {
-                        v["edits"] = serde_json::json!({"edited_features": n, "conflicts": c});
-                    }
-                    reports.push(v);
-                } else {
-                    let mut text = inspect::report(&layer);
-                    if let Some((n, c)) = &conflicts {
-                        use std::fmt::Write;
-                        let _ = write!(text, "\n  edits       {n} edited features in {}", dir.display());
-                        if !c.is_empty() {
-                            let _ = write!(
-                                text,
-                                "\n  conflicts   {} (their file feature is gone; kept in the store): {}",
-                                c.len(),
-                                c.join(", ")
-                            );
+        let mut configured: Vec<_> =
+            config.layers.iter().filter(|l| config::same_file(&l.path, f)).map(|l| l.load_options()).collect();
+        if configured.is_empty() {
+            configured.push(Default::default());
+        }
+        for opts in &mut configured {
+            opts.crs = crs.clone().or(opts.crs.take());
+            opts.encoding = encoding.clone().or(opts.encoding.take());
+        }
+        for (opts, result) in tuilerie_geo::source::load_many(f, configured) {
+            match result {
+                Ok(layer) => {
+                    let id = layer.id().to_string();
+                    let edits = overlay.as_ref().map(|o| (o.count(&id), o.edits(&id))).filter(|(n, _)| *n > 0);
+                    let conflicts = edits.as_ref().map(|(n, e)| {
+                        let conflicts = tuilerie_geo::edit::rebuild(&layer, opts.clone(), e)
+                            .map(|r| r.conflicts)
+                            .unwrap_or_default();
+                        (*n, conflicts)
+                    });
+                    if json {
+                        let mut v = inspect::report_json(&layer);
+                        if let Some((n, c)) = &conflicts {
+                            v["edits"] = serde_json::json!({"edited_features": n, "conflicts": c});
                         }
+                        reports.push(v);
+                    } else {
+                        let mut text = inspect::report(&layer);
+                        if let Some((n, c)) = &conflicts {
+                            use std::fmt::Write;
+                            let _ = write!(text, "\n  edits       {n} edited features in {}", dir.display());
+                            if !c.is_empty() {
+                                let _ = write!(
+                                    text,
+                                    "\n  conflicts   {} (their file feature is gone; kept in the store): {}",
+                                    c.len(),
+                                    c.join(", ")
+                                );
+                            }
+                        }
+                        println!("{text}");
                     }
-                    println!("{text}");
                 }
-            }
-            Err(e) => {
-                failed += 1;
-                if json {
-                    reports.push(serde_json::json!({"path": f, "error": e.to_string()}));
-                } else {
-                    eprintln!("error: {e}");
+                Err(e) => {
+                    failed += 1;
+                    if json {
+                        reports.push(serde_json::json!({"path": f, "error": e.to_string()}));
+                    } else {
+                        eprintln!("error: {e}");
+                    }
                 }
             }
         }

@@ -160,39 +160,47 @@ impl Reloader {
         }
         let mut reloaded = Vec::new();
         let mut edited = Vec::new();
+        // Files that changed (several layers may read one OSM file).
+        let mut changed: Vec<std::path::PathBuf> = Vec::new();
         for l in &self.layers {
             let now = stamps(&l.path);
-            if !force && self.seen.get(&l.path) == Some(&now) {
-                continue;
+            if (force || self.seen.get(&l.path) != Some(&now)) && !changed.contains(&l.path) {
+                changed.push(l.path.clone());
             }
-            self.seen.insert(l.path.clone(), now);
-            let Some(catalog) = self.state.catalog() else { continue };
+        }
+        for p in &changed {
+            self.seen.insert(p.clone(), stamps(p));
+        }
+        for l in self.layers.iter().filter(|l| changed.contains(&l.path)) {
             let start = Instant::now();
-            let result = tuilerie_geo::load(&l.path, l.load_options());
+            let results = tuilerie_geo::source::load_many(&l.path, vec![l.load_options()]);
             let seconds = start.elapsed().as_secs_f64();
             metrics::histogram!("tuilerie_layer_load_duration_seconds", "kind" => "reload").record(seconds);
-            let next = match result {
-                Ok(layer) => {
-                    tracing::info!(path = %l.path.display(), layer = %layer.id(), features = layer.len(), seconds, "layer reloaded");
-                    // An editable layer: the new file under the stored edits.
-                    let layer = match &self.state.writes {
-                        Some(w) if l.editable => w.set_base(std::sync::Arc::new(layer), l.load_options()),
-                        _ => std::sync::Arc::new(layer),
-                    };
-                    if l.editable {
-                        edited.push(layer.id().to_string());
+            for (options, result) in results {
+                let Some(catalog) = self.state.catalog() else { continue };
+                let next = match result {
+                    Ok(layer) => {
+                        tracing::info!(path = %l.path.display(), layer = %layer.id(), features = layer.len(), seconds, "layer reloaded");
+                        // An editable layer: the new file under the stored edits.
+                        let layer = match &self.state.writes {
+                            Some(w) if l.editable => w.set_base(std::sync::Arc::new(layer), options),
+                            _ => std::sync::Arc::new(layer),
+                        };
+                        if l.editable {
+                            edited.push(layer.id().to_string());
+                        }
+                        metrics::counter!("tuilerie_layer_reloads_total", "result" => "ok").increment(1);
+                        reloaded.push(layer.id().to_string());
+                        catalog.with_layer(&l.path, layer)
                     }
-                    metrics::counter!("tuilerie_layer_reloads_total", "result" => "ok").increment(1);
-                    reloaded.push(layer.id().to_string());
-                    catalog.with_layer(&l.path, layer)
-                }
-                Err(e) => {
-                    tracing::error!(path = %l.path.display(), error = %e, "reload failed; the previous layer stays served");
-                    metrics::counter!("tuilerie_layer_reloads_total", "result" => "failed").increment(1);
-                    catalog.with_failure(FailedLayer { path: l.path.clone(), error: e.to_string() })
-                }
-            };
-            self.state.set_catalog(next);
+                    Err(e) => {
+                        tracing::error!(path = %l.path.display(), error = %e, "reload failed; the previous layer stays served");
+                        metrics::counter!("tuilerie_layer_reloads_total", "result" => "failed").increment(1);
+                        catalog.with_failure(FailedLayer { path: l.path.clone(), error: e.to_string() })
+                    }
+                };
+                self.state.set_catalog(next);
+            }
         }
         // An edit may have been built on the old file meanwhile: build the
         // edited layers once more now that the new file is in.

@@ -3,6 +3,7 @@
 
 pub mod encoding;
 pub mod geojson;
+pub mod osm;
 pub mod shapefile;
 
 use crate::error::{GeoError, GeoResult};
@@ -15,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub enum SourceFormat {
     GeoJson,
     Shapefile,
+    /// OpenStreetMap PBF (`.osm.pbf`): one file, several layers.
+    OsmPbf,
 }
 
 impl SourceFormat {
@@ -24,18 +27,64 @@ impl SourceFormat {
         match ext.as_str() {
             "geojson" | "json" => Some(SourceFormat::GeoJson),
             "shp" => Some(SourceFormat::Shapefile),
+            "pbf" => Some(SourceFormat::OsmPbf),
             _ => None,
         }
     }
 }
 
 /// Loads one file as a layer (blocking: call it off the async runtime).
+/// An OSM file gives the first of its layers ([`load_all`] gives them all).
 pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
-    let layer = match SourceFormat::of(path) {
-        Some(SourceFormat::GeoJson) => geojson::load(path, options),
-        Some(SourceFormat::Shapefile) => shapefile::load(path, options),
-        None => Err(GeoError::UnsupportedFormat { path: path.to_path_buf() }),
-    }?;
+    load_all(path, options)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(GeoError::UnsupportedFormat { path: path.to_path_buf() }))
+}
+
+/// Loads every layer of one file: one for GeoJSON and shapefiles, those of
+/// [`osm::expand`] for an OSM file (read once for all of them).
+pub fn load_all(path: &Path, options: LoadOptions) -> Vec<GeoResult<Layer>> {
+    match SourceFormat::of(path) {
+        Some(SourceFormat::OsmPbf) => load_group(path, osm::expand(path, options)),
+        _ => load_group(path, vec![options]),
+    }
+}
+
+/// Loads the layers configured on one file (one per options, or those of
+/// [`osm::expand`] for an OSM file), reading an OSM file once for all the
+/// layers with the same osmChange files; each result with its options.
+pub fn load_many(path: &Path, options: Vec<LoadOptions>) -> Vec<(LoadOptions, GeoResult<Layer>)> {
+    if SourceFormat::of(path) != Some(SourceFormat::OsmPbf) {
+        return options.into_iter().map(|o| (o.clone(), load(path, o))).collect();
+    }
+    let changes = |o: &LoadOptions| o.osm.as_ref().map(|o| o.changes.clone()).unwrap_or_default();
+    let mut groups: Vec<Vec<LoadOptions>> = Vec::new();
+    for o in options.into_iter().flat_map(|o| osm::expand(path, o)) {
+        match groups.iter_mut().find(|g| g.first().is_some_and(|f| changes(f) == changes(&o))) {
+            Some(g) => g.push(o),
+            None => groups.push(vec![o]),
+        }
+    }
+    groups.into_iter().flat_map(|g| g.clone().into_iter().zip(load_group(path, g))).collect()
+}
+
+/// Loads layers that read the same file (several only for OSM files, whose
+/// options are already expanded): the file is read once.
+pub fn load_group(path: &Path, options: Vec<LoadOptions>) -> Vec<GeoResult<Layer>> {
+    let results = match SourceFormat::of(path) {
+        Some(SourceFormat::OsmPbf) => osm::load_layers(path, options),
+        Some(SourceFormat::GeoJson) => options.into_iter().map(|o| geojson::load(path, o)).collect(),
+        Some(SourceFormat::Shapefile) => options.into_iter().map(|o| shapefile::load(path, o)).collect(),
+        None => vec![Err(GeoError::UnsupportedFormat { path: path.to_path_buf() })],
+    };
+    for layer in results.iter().flatten() {
+        log_loaded(path, layer);
+    }
+    results
+}
+
+fn log_loaded(path: &Path, layer: &Layer) {
     tracing::info!(
         layer = %layer.id(),
         path = %path.display(),
@@ -44,12 +93,11 @@ pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
         ms = layer.meta().load_time.as_millis() as u64,
         "loaded"
     );
-    Ok(layer)
 }
 
 /// Expands files and folders into the list of loadable files: a file is
-/// taken as given, a folder contributes every `.geojson`, `.json` and `.shp`
-/// inside it (recursively, hidden entries skipped), in name order.
+/// taken as given, a folder contributes every `.geojson`, `.json`, `.shp`
+/// and `.osm.pbf` inside it (recursively, hidden entries skipped), in name order.
 pub fn discover(paths: &[PathBuf]) -> GeoResult<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
