@@ -229,10 +229,22 @@ fn monaco_multipolygons_and_lines_equal_what_osmium_exports() {
     assert_eq!(areas.len(), k["Area"]);
 }
 
+/// The hand-made fixture as PBF: `osmium cat` writes it without the
+/// header's sort flag (read in three passes), `osmium sort` with it (read
+/// backwards for ways and relations, then nodes once).
+fn fixture_pbfs(dir: &Path) -> [PathBuf; 2] {
+    let xml = common::fixture("osm/fixture.osm");
+    let unsorted = dir.join("fixture.osm.pbf");
+    osmium(&["cat", "-O", xml.to_str().unwrap(), "-o", unsorted.to_str().unwrap()]);
+    let sorted = dir.join("sorted").join("fixture.osm.pbf");
+    std::fs::create_dir_all(sorted.parent().unwrap()).unwrap();
+    osmium(&["sort", "-O", xml.to_str().unwrap(), "-o", sorted.to_str().unwrap()]);
+    [unsorted, sorted]
+}
+
 fn fixture_pbf(dir: &Path) -> PathBuf {
-    let pbf = dir.join("fixture.osm.pbf");
-    osmium(&["cat", "-O", common::fixture("osm/fixture.osm").to_str().unwrap(), "-o", pbf.to_str().unwrap()]);
-    pbf
+    let [unsorted, _] = fixture_pbfs(dir);
+    unsorted
 }
 
 const FIXTURE_FILTER: &str = "amenity=recycling or landuse=* or highway=*";
@@ -240,8 +252,11 @@ const FIXTURE_FILTER: &str = "amenity=recycling or landuse=* or highway=*";
 #[test]
 fn fixture_areas_holes_and_broken_objects() {
     let dir = common::temp_dir("osm-fixture");
-    let pbf = fixture_pbf(&dir);
+    let [pbf, sorted] = fixture_pbfs(&dir);
     let layer = tuilerie_geo::load(&pbf, layer_options("all", FIXTURE_FILTER, OsmGeometry::Any, vec![])).unwrap();
+    let from_sorted =
+        tuilerie_geo::load(&sorted, layer_options("all", FIXTURE_FILTER, OsmGeometry::Any, vec![])).unwrap();
+    assert_same(&by_id_ours(&from_sorted), &by_id_ours(&layer), "sorted and unsorted reads");
     let ours = by_id_ours(&layer);
     let theirs = by_id_osmium(&osmium_features(&pbf, &[], FIXTURE_FILTER, &dir));
     assert_same(&ours, &theirs, "fixture");
@@ -266,7 +281,7 @@ fn fixture_areas_holes_and_broken_objects() {
 #[test]
 fn osmchange_files_apply_as_osmium_applies_them() {
     let dir = common::temp_dir("osm-osc");
-    let pbf = fixture_pbf(&dir);
+    let [pbf, sorted] = fixture_pbfs(&dir);
     let osc = common::fixture("osm/change.osc");
     // The same change gzipped, as OSM publishes its diffs.
     let gz = dir.join("change.osc.gz");
@@ -279,9 +294,9 @@ fn osmchange_files_apply_as_osmium_applies_them() {
     let applied = dir.join("applied.osm.pbf");
     osmium(&["apply-changes", "-O", pbf.to_str().unwrap(), osc.to_str().unwrap(), "-o", applied.to_str().unwrap()]);
     let theirs = by_id_osmium(&osmium_features(&applied, &[], FIXTURE_FILTER, &dir));
-    for changes in [osc.clone(), gz] {
-        let layer = tuilerie_geo::load(&pbf, layer_options("changed", FIXTURE_FILTER, OsmGeometry::Any, vec![changes]))
-            .unwrap();
+    for (pbf, changes) in [(&pbf, osc.clone()), (&pbf, gz.clone()), (&sorted, gz)] {
+        let layer =
+            tuilerie_geo::load(pbf, layer_options("changed", FIXTURE_FILTER, OsmGeometry::Any, vec![changes])).unwrap();
         let ours = by_id_ours(&layer);
         assert_same(&ours, &theirs, "after the changes");
         assert!(ours.contains_key("node/50") && !ours.contains_key("node/3"));

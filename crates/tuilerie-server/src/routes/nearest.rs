@@ -46,7 +46,14 @@ pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Re
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let layers = match params.get("layers") {
         Some(list) => resolve_layers(&catalog, list)?,
-        None => catalog.layers().iter().filter(|l| l.meta().is_point_layer()).cloned().collect(),
+        // Facility layers: points, and layers where a feature accepts a
+        // waste (an OSM recycling layer has centres mapped as areas).
+        None => catalog
+            .layers()
+            .iter()
+            .filter(|l| l.meta().is_point_layer() || l.profile().classified_features() > 0)
+            .cloned()
+            .collect(),
     };
     let refs: Vec<&tuilerie_geo::Layer> = layers.iter().map(|l| l.as_ref()).collect();
     let hits = nearest(&refs, &q);

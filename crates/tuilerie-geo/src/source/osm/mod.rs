@@ -9,6 +9,7 @@
 //! has them), then the tags.
 
 pub mod assemble;
+mod blobs;
 pub mod change;
 mod scan;
 
@@ -188,6 +189,37 @@ pub fn load_layers(path: &Path, layers: Vec<LoadOptions>) -> Vec<GeoResult<Layer
     }
 }
 
+/// What one read of a file keeps, without building layers (benchmarks:
+/// read and filter alone).
+#[derive(Debug, Clone, Copy)]
+pub struct ScanSummary {
+    pub nodes: usize,
+    pub ways: usize,
+    pub relations: usize,
+    /// Node locations kept for the ways.
+    pub locations: usize,
+    /// Size of the file.
+    pub bytes: u64,
+}
+
+/// Reads `path` for `layers` (expanded, see [`expand`]) and counts what
+/// the layers would get.
+pub fn scan_only(path: &Path, layers: &[LoadOptions]) -> GeoResult<ScanSummary> {
+    let wanted: Vec<Wanted> = layers
+        .iter()
+        .filter_map(|l| l.osm.as_ref())
+        .filter_map(|o| o.filter.clone().map(|filter| Wanted { filter, geometry: o.geometry }))
+        .collect();
+    let (e, _) = scan::scan(path, &wanted, &ChangeSet::default())?;
+    Ok(ScanSummary {
+        nodes: e.nodes.len(),
+        ways: e.ways.len(),
+        relations: e.relations.len(),
+        locations: e.locations.len(),
+        bytes: e.bytes,
+    })
+}
+
 fn load_checked(path: &Path, layers: &[LoadOptions]) -> GeoResult<Vec<GeoResult<Layer>>> {
     if layers.len() > MAX_LAYERS_PER_FILE {
         return Err(GeoError::Option {
@@ -245,7 +277,7 @@ fn load_checked(path: &Path, layers: &[LoadOptions]) -> GeoResult<Vec<GeoResult<
         for (index, (origin, what)) in missing.iter().enumerate() {
             b.record_skip(index, SkipReason::ChangeToMissingObject, format!("{origin}: {what}"));
         }
-        let crs = "OSM (WGS84 longitude/latitude)";
+        let crs = "the OSM format";
         let layer = b.finish("OSM PBF", crs, None);
         tracing::debug!(layer = %layer.id(), scanned_ms, "OSM layer built");
         out.push(Ok(layer));

@@ -1,25 +1,26 @@
 //! Reading an `.osm.pbf` extract: the objects the layers want, and only the
 //! node locations and member ways those objects need.
 //!
-//! Passes over the blobs, each decoded in parallel on every core:
-//! 1. every blob: tagged objects that pass a layer's filter (nodes with
-//!    their location, ways with their node ids, area relations with their
-//!    members), and what kind of objects each blob holds;
-//! 2. blobs with ways, only if relations need ways no filter kept: their
-//!    node ids;
-//! 3. blobs with nodes, only if ways were kept: the locations of the nodes
-//!    those ways use.
+//! A file sorted by type then id (the header says so; Geofabrik's are) is
+//! read in two passes, each decoding blobs on every core:
+//! 1. from the last blob back to the last one holding nodes: the ways and
+//!    relations a filter keeps (then, only if relations need ways no
+//!    filter kept, the blobs with ways once more for those);
+//! 2. the blobs with nodes: the nodes a filter keeps, and the locations of
+//!    the nodes the kept ways use.
 //!
+//! Any other file takes three: every blob for the objects kept; the blobs
+//! with ways for member ways; the blobs with nodes for the locations.
 //! Memory is proportional to what is kept, never to the file's node count.
 
+use super::blobs::{for_blobs, index};
 use super::change::{ChangeSet, OsmKind};
 use super::{Member, OsmGeometry, OsmObject, Wanted};
-use crate::error::{GeoError, GeoResult};
+use crate::error::GeoResult;
 use hashbrown::{HashMap, HashSet};
-use osmpbf::{BlobReader, BlobType, ByteOffset, PrimitiveBlock};
+use osmpbf::{ByteOffset, PrimitiveBlock};
 use std::path::Path;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What a scan keeps: objects by kind, sorted by id, plus the locations and
 /// member ways they refer to.
@@ -36,15 +37,7 @@ pub(crate) struct Extract {
     pub bytes: u64,
 }
 
-/// Which kinds of objects a blob holds (pass 1 notes it, later passes skip
-/// blobs without the kind they look for).
-#[derive(Clone, Copy, Default)]
-struct BlobKinds {
-    nodes: bool,
-    ways: bool,
-}
-
-/// The per-layer tests of pass 1.
+/// The per-layer tests.
 struct Selector<'w> {
     wanted: &'w [Wanted],
 }
@@ -80,32 +73,40 @@ pub(crate) fn is_area_relation(tags: &[(&[u8], &[u8])]) -> bool {
     tags.iter().any(|(k, v)| *k == b"type" && (*v == b"multipolygon" || *v == b"boundary"))
 }
 
-fn osm_error(path: &Path, e: impl std::fmt::Display) -> GeoError {
-    GeoError::Osm { path: path.to_path_buf(), message: e.to_string() }
-}
-
 /// Reads `path`: the objects `wanted` asks for, with `changes` laid over
 /// the file (a changed object is taken from the changes, not the file).
+/// Also returns which changed objects the file holds.
 pub(crate) fn scan(
     path: &Path,
     wanted: &[Wanted],
     changes: &ChangeSet,
 ) -> GeoResult<(Extract, HashSet<(OsmKind, i64)>)> {
+    let blobs = index(path)?;
     let selector = Selector { wanted };
-    // Pass 1.
-    let first = for_blobs(path, None, |acc: &mut First, block, index, offset| {
-        acc.pass1(&selector, changes, block, index, offset);
-    })?;
-    let mut extract = Extract { bytes: first.bytes, ..Default::default() };
-    let mut blobs: Vec<(usize, ByteOffset, BlobKinds)> = Vec::new();
-    let mut seen_changed = HashSet::new();
-    for part in first.parts {
-        extract.nodes.extend(part.nodes);
-        extract.ways.extend(part.ways);
-        extract.relations.extend(part.relations);
-        blobs.extend(part.blobs);
-        seen_changed.extend(part.seen_changed);
-    }
+    let mut extract = Extract { bytes: blobs.bytes, ..Default::default() };
+    let offsets = &blobs.offsets;
+    let n = offsets.len();
+    let mut found = Found::default();
+    // The first pass: everything but the nodes of a sorted file.
+    let last_with_nodes = if blobs.sorted {
+        let reversed: Vec<ByteOffset> = offsets.iter().rev().copied().collect();
+        let stop = AtomicBool::new(false);
+        let parts = for_blobs(path, &reversed, Some(&stop), |acc: &mut Found, block, i| {
+            acc.ways_and_relations(&selector, changes, block, n - 1 - i);
+            if acc.node_blobs.last() == Some(&(n - 1 - i)) {
+                stop.store(true, Ordering::Relaxed);
+            }
+        })?;
+        parts.into_iter().for_each(|p| found.merge(p));
+        found.node_blobs.iter().copied().max()
+    } else {
+        let parts = for_blobs(path, offsets, None, |acc: &mut Found, block, i| {
+            acc.nodes(&selector, changes, block, i, None);
+            acc.ways_and_relations(&selector, changes, block, i);
+        })?;
+        parts.into_iter().for_each(|p| found.merge(p));
+        None
+    };
     // Changed objects in their new version.
     for (key, object) in changes.current() {
         let tags = object.tag_bytes();
@@ -122,21 +123,17 @@ pub(crate) fn scan(
             o.id = id;
             o.layers = mask;
             match kind {
-                OsmKind::Node => extract.nodes.push(o),
-                OsmKind::Way => extract.ways.push(o),
-                OsmKind::Relation => extract.relations.push(o),
+                OsmKind::Node => found.objects.nodes.push(o),
+                OsmKind::Way => found.objects.ways.push(o),
+                OsmKind::Relation => found.objects.relations.push(o),
             }
         }
     }
-    blobs.sort_by_key(|b| b.0);
-    for list in [&mut extract.nodes, &mut extract.ways, &mut extract.relations] {
-        list.sort_unstable_by_key(|o| o.id);
-    }
 
-    // Pass 2: ways relations need that no filter kept.
-    let kept_ways: HashSet<i64> = extract.ways.iter().map(|w| w.id).collect();
+    // Ways relations need that no filter kept.
+    let kept_ways: HashSet<i64> = found.objects.ways.iter().map(|w| w.id).collect();
     let mut needed_ways: HashSet<i64> = HashSet::new();
-    for r in &extract.relations {
+    for r in &found.objects.relations {
         for m in r.members() {
             if let Member::Way(id, _) = m {
                 if !kept_ways.contains(id) {
@@ -145,21 +142,17 @@ pub(crate) fn scan(
             }
         }
     }
-    for id in needed_ways.clone() {
-        match changes.get(OsmKind::Way, id) {
-            Some(Some(w)) => {
-                extract.member_ways.insert(id, w.refs().to_vec());
-                needed_ways.remove(&id);
-            }
-            Some(None) => {
-                needed_ways.remove(&id);
-            }
-            None => {}
+    needed_ways.retain(|id| match changes.get(OsmKind::Way, *id) {
+        Some(Some(w)) => {
+            extract.member_ways.insert(*id, w.refs().to_vec());
+            false
         }
-    }
+        Some(None) => false,
+        None => true,
+    });
     if !needed_ways.is_empty() {
-        let offsets: Vec<ByteOffset> = blobs.iter().filter(|b| b.2.ways).map(|b| b.1).collect();
-        let found = for_blobs(path, Some(&offsets), |acc: &mut Vec<(i64, Vec<i64>)>, block, _, _| {
+        let list: Vec<ByteOffset> = found.way_blobs_sorted().into_iter().map(|i| offsets[i]).collect();
+        let parts = for_blobs(path, &list, None, |acc: &mut Vec<(i64, Vec<i64>)>, block, _| {
             for g in block.groups() {
                 for w in g.ways() {
                     if needed_ways.contains(&w.id()) {
@@ -168,14 +161,12 @@ pub(crate) fn scan(
                 }
             }
         })?;
-        for part in found.parts {
-            extract.member_ways.extend(part);
-        }
+        parts.into_iter().for_each(|p| extract.member_ways.extend(p));
     }
 
-    // Pass 3: locations of the nodes of kept ways and member ways.
+    // Locations of the nodes of kept ways and member ways.
     let mut needed_nodes: HashSet<i64> = HashSet::new();
-    for w in &extract.ways {
+    for w in &found.objects.ways {
         needed_nodes.extend(w.refs().iter().copied());
     }
     for refs in extract.member_ways.values() {
@@ -191,9 +182,18 @@ pub(crate) fn scan(
         Some(None) => false,
         None => true,
     });
-    if !needed_nodes.is_empty() {
-        let offsets: Vec<ByteOffset> = blobs.iter().filter(|b| b.2.nodes).map(|b| b.1).collect();
-        let found = for_blobs(path, Some(&offsets), |acc: &mut Vec<(i64, (i32, i32))>, block, _, _| {
+    if blobs.sorted {
+        // The second pass of a sorted file: its nodes, once.
+        let list = &offsets[..last_with_nodes.map_or(0, |l| l + 1)];
+        let parts = for_blobs(path, list, None, |acc: &mut Found, block, i| {
+            acc.nodes(&selector, changes, block, i, Some(&needed_nodes));
+        })?;
+        parts.into_iter().for_each(|p| found.merge(p));
+    } else if !needed_nodes.is_empty() {
+        let mut list: Vec<usize> = found.node_blobs.clone();
+        list.sort_unstable();
+        let list: Vec<ByteOffset> = list.into_iter().map(|i| offsets[i]).collect();
+        let parts = for_blobs(path, &list, None, |acc: &mut Vec<(i64, (i32, i32))>, block, _| {
             for g in block.groups() {
                 for n in g.dense_nodes() {
                     if needed_nodes.contains(&n.id()) {
@@ -207,42 +207,82 @@ pub(crate) fn scan(
                 }
             }
         })?;
-        for part in found.parts {
-            extract.locations.extend(part);
-        }
+        parts.into_iter().for_each(|p| extract.locations.extend(p));
     }
-    Ok((extract, seen_changed))
+    extract.locations.extend(found.locations.drain(..));
+    let mut objects = found.objects;
+    for list in [&mut objects.nodes, &mut objects.ways, &mut objects.relations] {
+        list.sort_unstable_by_key(|o| o.id);
+    }
+    extract.nodes = objects.nodes;
+    extract.ways = objects.ways;
+    extract.relations = objects.relations;
+    let seen = found.seen_changed.into_iter().collect();
+    Ok((extract, seen))
 }
 
-/// What one worker of pass 1 keeps.
 #[derive(Default)]
-struct First {
+struct Objects {
     nodes: Vec<OsmObject>,
     ways: Vec<OsmObject>,
     relations: Vec<OsmObject>,
-    blobs: Vec<(usize, ByteOffset, BlobKinds)>,
+}
+
+/// What one worker of a pass keeps.
+#[derive(Default)]
+struct Found {
+    objects: Objects,
+    /// Locations of the nodes asked for (sorted files' node pass).
+    locations: Vec<(i64, (i32, i32))>,
+    /// Positions of the blobs holding nodes, and ways.
+    node_blobs: Vec<usize>,
+    way_blobs: Vec<usize>,
     /// Changed objects the file holds (a change to one it lacks is counted).
     seen_changed: Vec<(OsmKind, i64)>,
 }
 
-impl First {
-    fn pass1(
+impl Found {
+    fn merge(&mut self, other: Found) {
+        self.objects.nodes.extend(other.objects.nodes);
+        self.objects.ways.extend(other.objects.ways);
+        self.objects.relations.extend(other.objects.relations);
+        self.locations.extend(other.locations);
+        self.node_blobs.extend(other.node_blobs);
+        self.way_blobs.extend(other.way_blobs);
+        self.seen_changed.extend(other.seen_changed);
+    }
+
+    fn way_blobs_sorted(&self) -> Vec<usize> {
+        let mut v = self.way_blobs.clone();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The nodes of a block: those a filter keeps, and the locations of
+    /// `needed` ones.
+    fn nodes(
         &mut self,
         selector: &Selector,
         changes: &ChangeSet,
         block: &PrimitiveBlock,
         index: usize,
-        offset: ByteOffset,
+        needed: Option<&HashSet<i64>>,
     ) {
         let strings = block.raw_stringtable();
         let text = |i: usize| strings.get(i).map_or(&b""[..], |s| s.as_slice());
-        let mut kinds = BlobKinds::default();
         let mut tags: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
         let empty_passes = selector.mask(&[], takes_nodes) != 0;
         let has_changes = !changes.is_empty();
+        let mut any = false;
         for g in block.groups() {
             for n in g.dense_nodes() {
-                kinds.nodes = true;
+                any = true;
+                if let Some(needed) = needed {
+                    if needed.contains(&n.id()) {
+                        self.locations.push((n.id(), (n.decimicro_lon(), n.decimicro_lat())));
+                    }
+                }
                 if has_changes && changes.contains(OsmKind::Node, n.id()) {
                     self.seen_changed.push((OsmKind::Node, n.id()));
                     continue;
@@ -257,28 +297,50 @@ impl First {
                     let (version, ts) = n.info().map_or((0, None), |i| (i.version(), Some(i.milli_timestamp())));
                     let mut o = OsmObject::new(n.id(), &tags, version, ts, mask);
                     o.set_location((n.decimicro_lon(), n.decimicro_lat()));
-                    self.nodes.push(o);
+                    self.objects.nodes.push(o);
                 }
             }
             for n in g.nodes() {
-                kinds.nodes = true;
-                tags.clear();
-                tags.extend(n.raw_tags().map(|(k, v)| (text(k as usize), text(v as usize))));
+                any = true;
+                if let Some(needed) = needed {
+                    if needed.contains(&n.id()) {
+                        self.locations.push((n.id(), (n.decimicro_lon(), n.decimicro_lat())));
+                    }
+                }
                 if has_changes && changes.contains(OsmKind::Node, n.id()) {
                     self.seen_changed.push((OsmKind::Node, n.id()));
                     continue;
                 }
+                tags.clear();
+                tags.extend(n.raw_tags().map(|(k, v)| (text(k as usize), text(v as usize))));
                 let mask = selector.mask(&tags, takes_nodes);
                 if mask != 0 {
                     let info = n.info();
                     let mut o =
                         OsmObject::new(n.id(), &tags, info.version().unwrap_or(0), info.milli_timestamp(), mask);
                     o.set_location((n.decimicro_lon(), n.decimicro_lat()));
-                    self.nodes.push(o);
+                    self.objects.nodes.push(o);
                 }
             }
+        }
+        if any {
+            self.node_blobs.push(index);
+        }
+    }
+
+    /// The ways and relations of a block that a filter keeps.
+    fn ways_and_relations(&mut self, selector: &Selector, changes: &ChangeSet, block: &PrimitiveBlock, index: usize) {
+        let strings = block.raw_stringtable();
+        let text = |i: usize| strings.get(i).map_or(&b""[..], |s| s.as_slice());
+        let mut tags: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
+        let has_changes = !changes.is_empty();
+        let (mut nodes, mut ways) = (false, false);
+        for g in block.groups() {
+            if !nodes && (g.dense_nodes().len() > 0 || g.nodes().len() > 0) {
+                nodes = true;
+            }
             for w in g.ways() {
-                kinds.ways = true;
+                ways = true;
                 if has_changes && changes.contains(OsmKind::Way, w.id()) {
                     self.seen_changed.push((OsmKind::Way, w.id()));
                     continue;
@@ -291,7 +353,7 @@ impl First {
                     let mut o =
                         OsmObject::new(w.id(), &tags, info.version().unwrap_or(0), info.milli_timestamp(), mask);
                     o.set_refs(w.refs().collect());
-                    self.ways.push(o);
+                    self.objects.ways.push(o);
                 }
             }
             for r in g.relations() {
@@ -316,117 +378,19 @@ impl First {
                                 m.member_id,
                                 String::from_utf8_lossy(text(m.role_sid as usize)).into_owned(),
                             ),
-                            osmpbf::RelMemberType::Node => Member::Other,
-                            osmpbf::RelMemberType::Relation => Member::Other,
+                            osmpbf::RelMemberType::Node | osmpbf::RelMemberType::Relation => Member::Other,
                         })
                         .collect();
                     o.set_members(members);
-                    self.relations.push(o);
+                    self.objects.relations.push(o);
                 }
             }
         }
-        self.blobs.push((index, offset, kinds));
-    }
-}
-
-/// Results of a parallel pass: one accumulator per worker, and the size of
-/// the file.
-struct Pass<T> {
-    parts: Vec<T>,
-    bytes: u64,
-}
-
-/// Decodes the data blobs of `path` (all of them, or those at `offsets`)
-/// on every core, calling `f` with each worker's accumulator, the block,
-/// its position among the file's blobs and its offset.
-fn for_blobs<T, F>(path: &Path, offsets: Option<&[ByteOffset]>, f: F) -> GeoResult<Pass<T>>
-where
-    T: Default + Send,
-    F: Fn(&mut T, &PrimitiveBlock, usize, ByteOffset) + Sync,
-{
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
-    let mut reader = BlobReader::seekable_from_path(path).map_err(|e| osm_error(path, e))?;
-    let (tx, rx) = mpsc::sync_channel::<(usize, osmpbf::Blob)>(threads * 4);
-    let rx = Arc::new(Mutex::new(rx));
-    let failure: Mutex<Option<GeoError>> = Mutex::new(None);
-    let bytes = std::fs::metadata(path).map_err(|e| GeoError::io(path, e))?.len();
-    let parts = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let rx = rx.clone();
-                let (f, failure) = (&f, &failure);
-                s.spawn(move || {
-                    let mut acc = T::default();
-                    loop {
-                        let next = rx.lock().ok().and_then(|r| r.recv().ok());
-                        let Some((index, blob)) = next else { break };
-                        let offset = blob.offset().unwrap_or(ByteOffset(0));
-                        match blob.to_primitiveblock() {
-                            Ok(block) => f(&mut acc, &block, index, offset),
-                            Err(e) => {
-                                if let Ok(mut slot) = failure.lock() {
-                                    slot.get_or_insert_with(|| {
-                                        osm_error(path, format_args!("blob at byte {}: {e}", offset.0))
-                                    });
-                                }
-                            }
-                        }
-                    }
-                    acc
-                })
-            })
-            .collect();
-        let send = |index: usize, blob: osmpbf::Blob| tx.send((index, blob)).is_ok();
-        let result: GeoResult<()> = (|| {
-            match offsets {
-                None => {
-                    for (index, blob) in reader.by_ref().enumerate() {
-                        let blob = blob.map_err(|e| osm_error(path, e))?;
-                        match blob.get_type() {
-                            BlobType::OsmData => {
-                                if !send(index, blob) {
-                                    break;
-                                }
-                            }
-                            BlobType::OsmHeader => check_header(path, &blob)?,
-                            BlobType::Unknown(_) => {}
-                        }
-                    }
-                }
-                Some(list) => {
-                    for (index, offset) in list.iter().enumerate() {
-                        let blob = reader.blob_from_offset(*offset).map_err(|e| osm_error(path, e))?;
-                        if !send(index, blob) {
-                            break;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })();
-        drop(tx);
-        let parts: Vec<T> =
-            workers.into_iter().map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
-        result.map(|_| parts)
-    })?;
-    if let Some(e) = failure.into_inner().ok().flatten() {
-        return Err(e);
-    }
-    Ok(Pass { parts, bytes })
-}
-
-/// The features a file needs that we do not read are refused by name.
-fn check_header(path: &Path, blob: &osmpbf::Blob) -> GeoResult<()> {
-    let header = blob.to_headerblock().map_err(|e| osm_error(path, e))?;
-    for f in header.required_features() {
-        if !matches!(f.as_str(), "OsmSchema-V0.6" | "DenseNodes") {
-            return Err(osm_error(
-                path,
-                format_args!(
-                    "the file requires feature {f:?}, which tuilerie does not read (history files are not supported)"
-                ),
-            ));
+        if nodes {
+            self.node_blobs.push(index);
+        }
+        if ways {
+            self.way_blobs.push(index);
         }
     }
-    Ok(())
 }
