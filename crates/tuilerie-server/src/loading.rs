@@ -108,13 +108,17 @@ pub fn build_maps(
 pub fn apply_edits(state: &crate::AppState, catalog: Catalog, layers: &[LayerConfig]) -> Catalog {
     let Some(w) = &state.writes else { return catalog };
     let mut catalog = catalog;
-    for l in layers.iter().filter(|l| l.editable) {
-        let Some(loaded) =
-            catalog.layers().iter().find(|x| crate::config::same_file(&x.meta().source.path, &l.path)).cloned()
-        else {
-            continue;
+    // One entry may give several layers (an OSM file): each by its id.
+    let each = layers.iter().filter(|l| l.editable).flat_map(|l| {
+        tuilerie_geo::source::expand(&l.path, l.load_options()).into_iter().map(move |o| (l, o))
+    });
+    for (l, options) in each {
+        let loaded = match &options.id {
+            Some(id) => catalog.get(id.as_str()).cloned(),
+            None => catalog.layers().iter().find(|x| crate::config::same_file(&x.meta().source.path, &l.path)).cloned(),
         };
-        let edited = w.set_base(loaded.clone(), l.load_options());
+        let Some(loaded) = loaded else { continue };
+        let edited = w.set_base(loaded.clone(), options);
         let conflicts = w.conflicts(loaded.id().as_str());
         tracing::info!(
             layer = %loaded.id(),

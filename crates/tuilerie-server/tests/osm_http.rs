@@ -121,3 +121,59 @@ fn osm_options_are_checked_and_name_the_key() {
     assert!(parks.len() > 5);
     assert!(parks.meta().geometry_kinds.iter().all(|k| !k.is_puntal()));
 }
+
+/// An editable OSM layer: a contributor's edit of a container goes back to
+/// OSM as an osmChange that osmium applies to the extract itself.
+#[tokio::test]
+async fn edits_of_an_osm_layer_export_as_changes_osmium_applies_to_the_extract() {
+    let dir = common::temp_dir("osm-edit");
+    let mut l = LayerConfig::for_path(monaco());
+    l.id = Some("mc".into());
+    l.editable = true;
+    let s = common::with_store_in(&dir.join("store"), &[l], ServerOptions::default());
+    let catalog = s.catalog().unwrap();
+    let ids: Vec<&str> = catalog.ids();
+    assert_eq!(ids, ["mc-recycling", "mc-waste-disposal", "mc-waste-baskets"]);
+    let baskets = catalog.get("mc-waste-baskets").unwrap();
+    let Some(tuilerie_geo::Value::Int(node)) = baskets.feature(0).property("@id") else { panic!("@id") };
+    let Some(tuilerie_geo::Value::Int(version)) = baskets.feature(0).property("@version") else { panic!("@version") };
+    let uri = format!("/collections/mc-waste-baskets/items/node%2F{node}");
+    let r = common::send(&s, Request::get(&uri).body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let etag = r.header("etag");
+    let patch = serde_json::json!({"properties": {"colour": "green", "waste": "trash;dog_excrement"}});
+    let r = common::send(
+        &s,
+        Request::patch(&uri)
+            .header("content-type", "application/merge-patch+json")
+            .header("if-match", etag)
+            .body(Body::from(patch.to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let osc = common::send(&s, Request::get("/collections/mc-waste-baskets/changes.osc").body(Body::empty()).unwrap()).await;
+    assert_eq!(osc.status, StatusCode::OK);
+    let text = String::from_utf8(osc.body).unwrap();
+    assert!(text.contains(&format!("<node id=\"{node}\" version=\"{version}\"")), "{text}");
+    std::fs::write(dir.join("edit.osc"), &text).unwrap();
+    let out = std::process::Command::new("osmium")
+        .args(["apply-changes", "-O", monaco().to_str().unwrap(), "edit.osc", "-o", "applied.osm.pbf"])
+        .current_dir(&dir)
+        .output()
+        .expect("osmium (osmium-tool) is needed: scripts/setup.sh");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The extract with the change applied, read back: the edit is there.
+    let o = tuilerie_geo::LoadOptions {
+        id: tuilerie_geo::LayerId::new("check").ok(),
+        osm: Some(tuilerie_geo::OsmOptions {
+            filter: Some(tuilerie_geo::TagFilter::parse("amenity=waste_basket").unwrap()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let applied = tuilerie_geo::load(&dir.join("applied.osm.pbf"), o).unwrap();
+    let f = applied.find(&format!("node/{node}")).unwrap();
+    assert!(matches!(f.property("colour"), Some(tuilerie_geo::Value::String("green"))));
+    assert_eq!(applied.len(), baskets.len());
+}

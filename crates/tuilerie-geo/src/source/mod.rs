@@ -51,6 +51,15 @@ pub fn load_all(path: &Path, options: LoadOptions) -> Vec<GeoResult<Layer>> {
     }
 }
 
+/// The options of each layer one configured file gives: those of
+/// [`osm::expand`] for an OSM file, else the options as given.
+pub fn expand(path: &Path, options: LoadOptions) -> Vec<LoadOptions> {
+    match SourceFormat::of(path) {
+        Some(SourceFormat::OsmPbf) => osm::expand(path, options),
+        _ => vec![options],
+    }
+}
+
 /// Loads the layers configured on one file (one per options, or those of
 /// [`osm::expand`] for an OSM file), reading an OSM file once for all the
 /// layers with the same osmChange files; each result with its options.
