@@ -109,9 +109,10 @@ pub fn apply_edits(state: &crate::AppState, catalog: Catalog, layers: &[LayerCon
     let Some(w) = &state.writes else { return catalog };
     let mut catalog = catalog;
     // One entry may give several layers (an OSM file): each by its id.
-    let each = layers.iter().filter(|l| l.editable).flat_map(|l| {
-        tuilerie_geo::source::expand(&l.path, l.load_options()).into_iter().map(move |o| (l, o))
-    });
+    let each = layers
+        .iter()
+        .filter(|l| l.editable)
+        .flat_map(|l| tuilerie_geo::source::expand(&l.path, l.load_options()).into_iter().map(move |o| (l, o)));
     for (l, options) in each {
         let loaded = match &options.id {
             Some(id) => catalog.get(id.as_str()).cloned(),

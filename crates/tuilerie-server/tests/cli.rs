@@ -427,3 +427,17 @@ fn a_read_only_data_directory_serves_reads_and_refuses_writes_with_503() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("writes are off") && answer.contains("/proc/tuilerie-read-only"), "{answer}");
 }
+
+#[test]
+fn inspect_lists_every_layer_of_an_osm_file() {
+    let out = bin().arg("inspect").arg(shared("osm/monaco-latest.osm.pbf")).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = reports.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap_or_default()).collect();
+    assert_eq!(
+        ids,
+        ["monaco-latest-recycling", "monaco-latest-waste-disposal", "monaco-latest-waste-baskets"],
+        "{reports}"
+    );
+    assert!(reports.as_array().unwrap().iter().all(|r| r["format"] == "OSM PBF"), "{reports}");
+}

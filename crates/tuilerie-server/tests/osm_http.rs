@@ -152,7 +152,8 @@ async fn edits_of_an_osm_layer_export_as_changes_osmium_applies_to_the_extract()
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
-    let osc = common::send(&s, Request::get("/collections/mc-waste-baskets/changes.osc").body(Body::empty()).unwrap()).await;
+    let osc =
+        common::send(&s, Request::get("/collections/mc-waste-baskets/changes.osc").body(Body::empty()).unwrap()).await;
     assert_eq!(osc.status, StatusCode::OK);
     let text = String::from_utf8(osc.body).unwrap();
     assert!(text.contains(&format!("<node id=\"{node}\" version=\"{version}\"")), "{text}");
