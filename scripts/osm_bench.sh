@@ -38,10 +38,15 @@ PY
 echo "file: $file ($size_mb MB), $(nproc) cores, median of $runs"
 osmium_run "osmium tags-filter -> .osm.pbf" "$out/f.osm.pbf"
 osmium_run "osmium tags-filter -> .opl" "$out/f.opl"
-"$CARGO_TARGET_DIR/release/examples/osm_read" "$file" "$runs" | python3 -c '
+"$CARGO_TARGET_DIR/release/examples/osm_read" "$file" "$runs" > "$out/ours.json"
+python3 - "$out/ours.json" <<'PY'
 import json, sys
-r = json.loads(sys.stdin.read())
-print(f"{\"tuilerie read + filter (3 layers)\":44s} {r[\"scan_s\"]:7.2f} s  {r[\"scan_mb_per_s\"]:7.1f} MB/s  peak RSS {r[\"peak_rss_mb_scan\"]:7.0f} MB")
-print(f"{\"tuilerie read + filter + build + index\":44s} {r[\"load_s\"]:7.2f} s  {r[\"file_mb\"] / r[\"load_s\"]:7.1f} MB/s  peak RSS {r[\"peak_rss_mb\"]:7.0f} MB")
+r = json.load(open(sys.argv[1]))
+rows = [
+    ("tuilerie read + filter (3 layers)", r["scan_s"], r["scan_mb_per_s"], r["peak_rss_mb_scan"]),
+    ("tuilerie read + filter + build + index", r["load_s"], r["file_mb"] / r["load_s"], r["peak_rss_mb"]),
+]
+for label, t, rate, rss in rows:
+    print(f"{label:44s} {t:7.2f} s  {rate:7.1f} MB/s  peak RSS {rss:7.0f} MB")
 print("kept:", r["kept"], "layers:", r["layers"])
-'
+PY

@@ -14,8 +14,9 @@ if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
 # fonts-dejavu-core: text of the PNG exports of thematic maps (resvg).
 # python3-venv + curl: schemathesis (scripts/conformance.sh) in a venv.
 # wrk: the load of scripts/soak.sh and scripts/edit_bench.sh.
-# osmium-tool: the independent check of the osmChange export.
-apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium fonts-dejavu-core python3-venv curl wrk osmium-tool)
+# osmium-tool: the independent reader of OSM files and osmChange exports.
+# poppler-utils: pdfinfo and pdftotext check the PDF exports.
+apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium fonts-dejavu-core python3-venv curl wrk osmium-tool poppler-utils)
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()

@@ -291,3 +291,158 @@ async fn configured_limits_bound_tables_and_maps_and_refusals_name_them() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(String::from_utf8_lossy(&body).contains("limit of 64 bytes"), "{}", String::from_utf8_lossy(&body));
 }
+
+/// The numbers behind a map (CSV and GeoJSON) equal what its tiles (read
+/// by the independent decoder) and its legend say.
+#[tokio::test]
+async fn csv_and_geojson_exports_equal_the_tiles_and_the_legend() {
+    let state = state();
+    population_map(&state).await;
+    // A density: population per km², so the ratio inputs are exported too.
+    let def = serde_json::json!({
+        "id": "densite", "title": "Densité", "layer": "communes",
+        "join": {"table": "population", "key": "code_insee", "field": "code"},
+        "value": {"field": "population_municipale"}, "ratio": {"per": "km2"},
+        "method": "quantile", "classes": 5, "unit": "hab./km²",
+    });
+    let (status, m) = post(&state, "/maps", def.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    let (status, headers, body) = get(&state, "/maps/densite.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    let mut reader = csv::Reader::from_reader(&body[..]);
+    let head: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(head, ["key", "name", "value", "numerator", "denominator", "class", "class_label", "color", "no_data"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 538);
+    let by_key: std::collections::HashMap<String, &csv::StringRecord> =
+        rows.iter().map(|r| (r[0].to_string(), r)).collect();
+    // The legend: its counts are the rows of each class, its labels theirs.
+    let legend = &m["legend"]["classes"];
+    let no_data = &m["legend"]["no_data"];
+    let without: Vec<_> = rows.iter().filter(|r| r[5] == *"-1").collect();
+    assert_eq!(without.len() as u64, no_data["count"].as_u64().unwrap());
+    assert!(without.iter().all(|r| r[6] == no_data["label"] && r[7] == no_data["color"]));
+    for entry in legend.as_array().unwrap() {
+        let class = entry["class"].as_i64().unwrap().to_string();
+        let members: Vec<_> = rows.iter().filter(|r| r[5] == class).collect();
+        assert_eq!(members.len() as u64, entry["count"].as_u64().unwrap(), "{entry}");
+        assert!(members.iter().all(|r| r[6] == entry["label"] && r[7] == entry["color"]), "{entry}");
+    }
+    for r in &rows {
+        let (value, num, den): (Option<f64>, Option<f64>, Option<f64>) =
+            (r[2].parse().ok(), r[3].parse().ok(), r[4].parse().ok());
+        match value {
+            Some(v) => assert!((v - num.unwrap() / den.unwrap()).abs() <= 1e-9 * v.abs(), "{r:?}"),
+            None => assert!(!r[8].is_empty() && r[5] == *"-1", "{r:?}"),
+        }
+    }
+    // The tiles: the same value and class for every commune they carry.
+    let (status, _, tile) = get(&state, "/maps/densite/tiles/8/127/91.mvt").await;
+    assert_eq!(status, StatusCode::OK);
+    let path = std::env::temp_dir().join(format!("tuilerie-map-export-{}.mvt", std::process::id()));
+    std::fs::write(&path, &tile).unwrap();
+    let (ok, out) = node("decode-mvt.mjs", std::slice::from_ref(&path), None);
+    assert!(ok, "{out}");
+    let _ = std::fs::remove_file(&path);
+    let decoded: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let features = decoded["layers"]["densite"]["features"].as_array().unwrap();
+    assert!(features.len() > 10);
+    for f in features {
+        let p = &f["properties"];
+        let row = by_key[p["code"].as_str().unwrap()];
+        assert_eq!(row[5], p["class"].as_i64().unwrap().to_string(), "{p}");
+        match p["value"].as_f64() {
+            // Equal to the last bit or so (the decoder's JSON printing).
+            Some(v) => assert!((row[2].parse::<f64>().unwrap() - v).abs() <= 1e-12 * v.abs(), "{p} {row:?}"),
+            None => assert_eq!(&row[2], ""),
+        }
+    }
+    // GeoJSON: the same rows with the polygons.
+    let (status, headers, body) = get(&state, "/maps/densite.geojson").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/geo+json");
+    let g = json(&body);
+    let features = g["features"].as_array().unwrap();
+    assert_eq!(features.len(), 538);
+    for f in features {
+        let p = &f["properties"];
+        let row = by_key[p["key"].as_str().unwrap()];
+        assert_eq!(row[5], p["class"].as_i64().unwrap().to_string());
+        assert_eq!(&row[6], p["class_label"].as_str().unwrap());
+        assert!(f["geometry"]["type"].as_str().unwrap().ends_with("Polygon"));
+    }
+    assert_eq!(g["legend"], *legend);
+    assert_eq!(g["no_data"], *no_data);
+    // French spreadsheets: `;` and decimal commas, a byte-order mark on request.
+    let (_, _, body) = get(&state, "/maps/densite.csv?sep=;&bom=true").await;
+    assert!(body.starts_with("\u{feff}key;name;value;".as_bytes()));
+    let text = String::from_utf8(body).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    let value = line.split(';').nth(2).unwrap();
+    assert!(value.contains(',') && !value.contains('.'), "{line}");
+    // Bad parameters name themselves.
+    for (uri, name) in [
+        ("/maps/densite.csv?sep=tab", "sep"),
+        ("/maps/densite.csv?bom=yes", "bom"),
+        ("/maps/densite.geojson?sep=;", "sep"),
+    ] {
+        let (status, _, body) = get(&state, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(String::from_utf8_lossy(&body).contains(name), "{uri}");
+    }
+    let (status, _, _) = get(&state, "/maps/nope.csv").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The PDF for reports, read back by poppler (pdfinfo, pdftotext): the
+/// paper size asked for, the title, every legend label and count, the
+/// source and the date as text.
+#[tokio::test]
+async fn pdf_exports_have_the_page_size_and_the_legend_as_text() {
+    let state = state();
+    let m = population_map(&state).await;
+    let dir = common::temp_dir("map-pdf");
+    let norm = |s: &str| s.replace(['\u{202f}', '\u{a0}'], " ").split_whitespace().collect::<Vec<_>>().join(" ");
+    for (query, paper, landscape) in [("", "A4", true), ("?paper=a3&orientation=portrait", "A3", false)] {
+        let (status, headers, body) = get(&state, &format!("/maps/population.pdf{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
+        assert!(body.starts_with(b"%PDF-"));
+        let file = dir.join(format!("population-{paper}.pdf"));
+        std::fs::write(&file, &body).unwrap();
+        let run = |tool: &str, args: &[&str]| {
+            let out = std::process::Command::new(tool)
+                .args(args)
+                .arg(&file)
+                .args(if tool == "pdftotext" { vec!["-"] } else { vec![] })
+                .output()
+                .unwrap_or_else(|e| panic!("{tool} (poppler-utils, scripts/setup.sh installs it): {e}"));
+            assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let info = run("pdfinfo", &[]);
+        let size = info.lines().find(|l| l.starts_with("Page size:")).unwrap();
+        assert!(size.contains(&format!("({paper})")), "{size}");
+        let nums: Vec<f64> = size.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        assert_eq!(nums[0] > nums[1], landscape, "{size}");
+        assert!(info.lines().any(|l| l.starts_with("Pages:") && l.ends_with(" 1")), "{info}");
+        let text = norm(&run("pdftotext", &[]));
+        assert!(text.contains("Population municipale des communes de Gironde"), "{text}");
+        for entry in m["legend"]["classes"].as_array().unwrap() {
+            // The page shows the unit once, above the classes.
+            let unit = format!(" {}", m["definition"]["unit"].as_str().unwrap());
+            let label = norm(entry["label"].as_str().unwrap().trim_end_matches(unit.as_str()));
+            assert!(text.contains(&label), "{label} in {text}");
+            assert!(text.contains(&entry["count"].to_string()), "{entry}");
+        }
+        assert!(text.contains("Source : INSEE, IGN") && text.contains("Édité le"), "{text}");
+    }
+    for (uri, name) in
+        [("/maps/population.pdf?paper=letter", "paper"), ("/maps/population.pdf?orientation=up", "orientation")]
+    {
+        let (status, _, body) = get(&state, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(String::from_utf8_lossy(&body).contains(name));
+    }
+}

@@ -28,6 +28,9 @@ use std::sync::Arc;
 /// Colour of features without a value.
 pub const NO_DATA_COLOR: &str = "#d9d9d9";
 
+/// Legend label of features without a value.
+pub const NO_DATA_LABEL: &str = "Pas de donnée / no data";
+
 /// One class of the legend.
 #[derive(Debug, Clone, Serialize)]
 pub struct LegendEntry {
@@ -57,6 +60,17 @@ pub struct ThematicMap {
     pub warnings: Vec<String>,
     /// Feature labels (label field), for reports and exports.
     pub labels: Vec<String>,
+    /// Each feature's join key (its label without a join).
+    pub keys: Vec<String>,
+    /// With a ratio: the values before division and the denominators.
+    pub ratio_inputs: Option<RatioInputs>,
+}
+
+/// What a ratio divided, per feature.
+#[derive(Debug, Clone)]
+pub struct RatioInputs {
+    pub numerators: Vec<Option<f64>>,
+    pub denominators: Vec<Option<f64>>,
 }
 
 /// What a map definition may refer to.
@@ -74,8 +88,10 @@ impl ThematicMap {
         let joined = join(spec.join.as_ref(), &layer, inputs.tables, &labels)?;
         let mut cx = ValueContext { layer: &layer, joined: &joined, labels: &labels, no_data: Vec::new() };
         let mut values = values(&spec.value, &mut cx, inputs.catalog)?;
+        let mut ratio_inputs = None;
         if let Some(r) = &spec.ratio {
-            values = ratio(r, values, &mut cx)?;
+            let (divided, denominators) = ratio(r, values.clone(), &mut cx)?;
+            ratio_inputs = Some(RatioInputs { numerators: std::mem::replace(&mut values, divided), denominators });
         }
         let mut no_data = cx.no_data;
         no_data.sort_by_key(|x| x.feature);
@@ -97,6 +113,8 @@ impl ThematicMap {
             no_data,
             warnings,
             labels,
+            keys: joined.keys,
+            ratio_inputs,
         })
     }
 

@@ -3,14 +3,17 @@
 //!
 //! Pipeline: [`table`] (read a CSV) → [`spec`] (check a definition) →
 //! [`map`] (the stages: [`join`], [`values`] with [`aggregate`], ratio,
-//! [`classify`], [`palette`], the derived layer) → a legend, and [`svg`]
-//! and [`png`] for printed reports.
+//! [`classify`], [`palette`], the derived layer) → a legend, [`svg`],
+//! [`png`] and [`pdf`] for printed reports, and [`export`] (CSV, GeoJSON)
+//! for the data.
 
 pub mod aggregate;
 pub mod classify;
+pub mod export;
 pub mod join;
 pub mod map;
 pub mod palette;
+pub mod pdf;
 pub mod png;
 pub mod spec;
 pub mod svg;

@@ -19,6 +19,8 @@ pub struct SvgOptions<'a> {
     pub width: u32,
     /// Source line; the map's `source`, else the service attribution.
     pub source: Option<&'a str>,
+    /// Date of the export, written after the source line (PDF reports).
+    pub date: Option<&'a str>,
 }
 
 /// The SVG document of `map`.
@@ -187,10 +189,11 @@ pub fn render_svg(map: &ThematicMap, opts: &SvgOptions<'_>) -> String {
     };
     let _ = write!(
         out,
-        r##"<text id="source" x="{margin:.1}" y="{:.1}" font-size="{:.1}" fill="#495057">Source : {} · Discrétisation : {method} · Réalisation : tuilerie</text>"##,
+        r##"<text id="source" x="{margin:.1}" y="{:.1}" font-size="{:.1}" fill="#495057">Source : {} · Discrétisation : {method} · Réalisation : tuilerie{}</text>"##,
         h - margin,
         11.0 * s,
-        esc(source)
+        esc(source),
+        opts.date.map(|d| format!(" · {}", esc(d))).unwrap_or_default()
     );
     out.push_str("</svg>");
     out

@@ -218,11 +218,14 @@ fn points_inside(
 
 /// Divides each value by its denominator and multiplies by the scale; a
 /// zero or missing denominator is no data.
+/// The values divided by their denominators (times the scale), and the
+/// denominators (for exports).
+#[allow(clippy::type_complexity)]
 pub fn ratio(
     spec: &RatioSpec,
     values: Vec<Option<f64>>,
     cx: &mut ValueContext<'_>,
-) -> Result<Vec<Option<f64>>, ThematicError> {
+) -> Result<(Vec<Option<f64>>, Vec<Option<f64>>), ThematicError> {
     let (denominators, name): (Vec<Option<f64>>, &str) = match &spec.per {
         Per::Km2 => (areas_km2(cx.layer).into_iter().map(|a| (a > 0.0).then_some(a)).collect(), "km2"),
         Per::Field(f) => {
@@ -230,9 +233,9 @@ pub fn ratio(
             ((0..values.len()).map(|i| if values[i].is_some() { cx.read(&src, i, f) } else { None }).collect(), f)
         }
     };
-    Ok(values
+    let divided = values
         .into_iter()
-        .zip(denominators)
+        .zip(denominators.iter().copied())
         .enumerate()
         .map(|(i, v)| match v {
             (Some(x), Some(d)) if d != 0.0 => Some(x / d * spec.scale),
@@ -242,5 +245,6 @@ pub fn ratio(
             }
             _ => None,
         })
-        .collect())
+        .collect();
+    Ok((divided, denominators))
 }

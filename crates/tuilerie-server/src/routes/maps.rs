@@ -21,7 +21,9 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use tuilerie_geo::thematic::classify::Method;
-use tuilerie_geo::thematic::map::NO_DATA_COLOR;
+use tuilerie_geo::thematic::export::Separator;
+use tuilerie_geo::thematic::map::{NO_DATA_COLOR, NO_DATA_LABEL};
+use tuilerie_geo::thematic::pdf::{render_pdf, Orientation, Paper, PdfOptions};
 use tuilerie_geo::thematic::png::svg_to_png;
 use tuilerie_geo::thematic::svg::{render_svg, SvgOptions};
 use tuilerie_geo::thematic::{palette, MapDefinition, ThematicError};
@@ -48,7 +50,7 @@ fn legend(e: &MapEntry) -> Value {
         "unit": m.definition.unit,
         "method": m.classes.method,
         "classes": m.legend(),
-        "no_data": {"color": NO_DATA_COLOR, "count": m.classes.no_data, "label": "Pas de donnée / no data"},
+        "no_data": {"color": NO_DATA_COLOR, "count": m.classes.no_data, "label": NO_DATA_LABEL},
         "total": m.values.len(),
     })
 }
@@ -81,6 +83,9 @@ fn summary(base: &str, e: &MapEntry) -> Value {
             "legend": format!("{base}/maps/{id}/legend"),
             "svg": format!("{base}/maps/{id}.svg"),
             "png": format!("{base}/maps/{id}.png"),
+            "pdf": format!("{base}/maps/{id}.pdf"),
+            "csv": format!("{base}/maps/{id}.csv"),
+            "geojson": format!("{base}/maps/{id}.geojson"),
         },
     })
 }
@@ -189,6 +194,15 @@ pub async fn get(
     if let Some(stem) = id.strip_suffix(".png") {
         return export(&state, stem, &params, true).await;
     }
+    if let Some(stem) = id.strip_suffix(".pdf") {
+        return pdf_export(&state, stem, &params).await;
+    }
+    if let Some(stem) = id.strip_suffix(".csv") {
+        return data_export(&state, stem, &params, true).await;
+    }
+    if let Some(stem) = id.strip_suffix(".geojson") {
+        return data_export(&state, stem, &params, false).await;
+    }
     let e = entry(&state, &id)?;
     Ok(Json(summary(&base_url(&state, &headers), &e)).into_response())
 }
@@ -231,7 +245,7 @@ async fn export(state: &AppState, id: &str, params: &HashMap<String, String>, pn
     let bytes = state
         .heavy
         .run_weighted(Kind::Export, crate::heavy::export_weight(width, png), move || {
-            let svg = render_svg(&map, &SvgOptions { width, source: source.as_deref() });
+            let svg = render_svg(&map, &SvgOptions { width, source: source.as_deref(), date: None });
             if png {
                 svg_to_png(&svg)
             } else {
@@ -241,14 +255,96 @@ async fn export(state: &AppState, id: &str, params: &HashMap<String, String>, pn
         .await?
         .map_err(|e| ApiError::Internal(format!("PNG rendering: {e}")))?;
     let content_type = if png { "image/png" } else { "image/svg+xml" };
-    Ok((
+    Ok(file_response(content_type, "inline", &name, bytes))
+}
+
+/// `GET /maps/{id}.pdf?paper=a4|a3&orientation=landscape|portrait`: one
+/// vector page for a report (default A4 landscape).
+async fn pdf_export(state: &AppState, id: &str, params: &HashMap<String, String>) -> Result<Response, ApiError> {
+    if let Some(k) = params.keys().find(|k| !["paper", "orientation"].contains(&k.as_str())) {
+        return Err(ApiError::bad(k, format!("unknown parameter {k:?} (known: paper, orientation)")));
+    }
+    let paper = match params.get("paper") {
+        None => Paper::A4,
+        Some(p) => {
+            Paper::parse(p).ok_or_else(|| ApiError::bad("paper", format!("paper must be a4 or a3, got {p:?}")))?
+        }
+    };
+    let orientation = match params.get("orientation") {
+        None => Orientation::Landscape,
+        Some(o) => Orientation::parse(o).ok_or_else(|| {
+            ApiError::bad("orientation", format!("orientation must be landscape or portrait, got {o:?}"))
+        })?,
+    };
+    let e = entry(state, id)?;
+    let source = e.map.spec.source.clone().or_else(|| state.options.attribution.clone());
+    let map = e.map.clone();
+    let name = format!("{}.pdf", map.id);
+    let date = format!("Édité le {}", chrono::Utc::now().format("%d/%m/%Y"));
+    let bytes = state
+        .heavy
+        .run(Kind::Export, move || {
+            let opts = PdfOptions { paper, orientation, source: source.as_deref(), date: Some(&date) };
+            render_pdf(&map, &opts)
+        })
+        .await?
+        .map_err(|e| ApiError::Internal(format!("PDF rendering: {e}")))?;
+    Ok(file_response("application/pdf", "inline", &name, bytes))
+}
+
+/// `GET /maps/{id}.csv?sep=,|;&bom=true|false` or `/maps/{id}.geojson`:
+/// the numbers behind the map (thematic::export), as the tiles and the
+/// legend have them.
+async fn data_export(
+    state: &AppState,
+    id: &str,
+    params: &HashMap<String, String>,
+    csv: bool,
+) -> Result<Response, ApiError> {
+    let allowed: &[&str] = if csv { &["sep", "bom"] } else { &[] };
+    if let Some(k) = params.keys().find(|k| !allowed.contains(&k.as_str())) {
+        let known = if csv { "sep and bom" } else { "none" };
+        return Err(ApiError::bad(k, format!("unknown parameter {k:?} (known: {known})")));
+    }
+    let sep = match params.get("sep").map(String::as_str) {
+        None => Separator::Comma,
+        Some(s) => Separator::parse(s).ok_or_else(|| {
+            ApiError::bad("sep", format!("sep must be \",\" or \";\" (or comma, semicolon), got {s:?}"))
+        })?,
+    };
+    let bom = match params.get("bom").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(b) => return Err(ApiError::bad("bom", format!("bom must be true or false, got {b:?}"))),
+    };
+    let e = entry(state, id)?;
+    let map = e.map.clone();
+    let name = format!("{}.{}", map.id, if csv { "csv" } else { "geojson" });
+    let bytes = state
+        .heavy
+        .run(Kind::Export, move || {
+            if csv {
+                tuilerie_geo::thematic::export::csv(&map, sep, bom)
+            } else {
+                serde_json::to_vec(&tuilerie_geo::thematic::export::geojson(&map)).unwrap_or_default()
+            }
+        })
+        .await?;
+    let content_type = if csv { "text/csv; charset=utf-8" } else { "application/geo+json" };
+    Ok(file_response(content_type, "attachment", &name, bytes))
+}
+
+/// A file answer: its media type, and `inline` (shown) or `attachment`
+/// (saved) with its file name.
+fn file_response(content_type: &str, disposition: &str, name: &str, bytes: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
+            (header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{name}\"")),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 /// `GET /maps/{id}/legend`.

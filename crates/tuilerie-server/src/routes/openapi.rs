@@ -190,9 +190,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         route: "/maps/{id}",
         doc_path: None,
-        summary: "A thematic map: definition, classes, legend, join report, features without data, warnings, links; {id}.svg and {id}.png export it for a report",
-        params: &[p("id", "string", "map id, or map id + .svg / .png"), q("width", "integer", "exports: width in pixels, 300 to 8000 (default 1200)")],
-        responses: &[(200, "map (JSON), SVG or PNG", JSON), ERR, (404, "unknown map", JSON)],
+        summary: "A thematic map: definition, classes, legend, join report, features without data, warnings, links; {id}.svg, {id}.png and {id}.pdf export it for a report, {id}.csv and {id}.geojson give its numbers (key, name, value, ratio inputs, class, class label, colour, no-data reason)",
+        params: &[p("id", "string", "map id, or map id + .svg / .png / .pdf / .csv / .geojson"), q("width", "integer", "exports: width in pixels, 300 to 8000 (default 1200)"), q("sep", "string", "CSV: , (default, decimal point) or ; (decimal comma)"), q("bom", "boolean", "CSV: start with a UTF-8 byte-order mark (default false)"), q("paper", "string", "PDF: a4 (default) or a3"), q("orientation", "string", "PDF: landscape (default) or portrait")],
+        responses: &[(200, "map (JSON); SVG, PNG, PDF, CSV or GeoJSON for the exports", JSON), ERR, (404, "unknown map", JSON)],
     },
     Endpoint {
         route: "/maps/{id}/legend",
