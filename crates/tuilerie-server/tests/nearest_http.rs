@@ -206,3 +206,33 @@ async fn bad_ogc_parameters_are_400_and_unknown_items_404() {
     let (st, _, _) = get(&s, "/collections/nope/items").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn items_carry_their_links_in_a_link_header_too() {
+    let s = state();
+    let req = |uri: &str| Request::get(uri).header("host", "t.test").body(Body::empty()).unwrap();
+    let r = common::send(&s, req("/collections/points/items?limit=10&offset=20")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let link = r.header("link");
+    let body = r.json();
+    let links = body["links"].as_array().unwrap();
+    assert_eq!(links.len(), 3, "self, next, prev");
+    for l in links {
+        let part = format!(
+            "<{}>; rel=\"{}\"; type=\"{}\"",
+            l["href"].as_str().unwrap(),
+            l["rel"].as_str().unwrap(),
+            l["type"].as_str().unwrap()
+        );
+        assert!(link.contains(&part), "{part} in {link}");
+    }
+    let id =
+        body["features"][0]["id"].as_str().map(String::from).unwrap_or_else(|| body["features"][0]["id"].to_string());
+    let r = common::send(&s, req(&format!("/collections/points/items/{id}"))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let link = r.header("link");
+    assert!(
+        link.contains("rel=\"self\"") && link.contains("<http://t.test/collections/points>; rel=\"collection\""),
+        "{link}"
+    );
+}

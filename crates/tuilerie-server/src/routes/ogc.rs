@@ -127,7 +127,26 @@ pub async fn items(
     if offset > 0 {
         links.push(json!({"href": link(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"}));
     }
-    Ok(geojson(output::items_collection(&l, &page, json!(links))))
+    let header = link_header(&links);
+    let mut r = geojson(output::items_collection(&l, &page, json!(links)));
+    if let Some(h) = header {
+        r.headers_mut().insert(header::LINK, h);
+    }
+    Ok(r)
+}
+
+/// The links of a body as an RFC 8288 `Link` header (`<href>; rel="next";
+/// type="..."`), for clients that page by headers.
+fn link_header(links: &[Value]) -> Option<axum::http::HeaderValue> {
+    let parts: Vec<String> = links
+        .iter()
+        .filter_map(|l| {
+            let (href, rel) = (l["href"].as_str()?, l["rel"].as_str()?);
+            let ty = l["type"].as_str().map(|t| format!("; type=\"{t}\"")).unwrap_or_default();
+            Some(format!("<{href}>; rel=\"{rel}\"{ty}"))
+        })
+        .collect();
+    axum::http::HeaderValue::from_str(&parts.join(", ")).ok()
 }
 
 /// Characters written as they are in the query strings of links.
@@ -153,9 +172,13 @@ pub async fn item(
         {"href": format!("{base}/collections/{id}/items/{}", encode(&fid)), "rel": "self", "type": "application/geo+json"},
         {"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"},
     ]);
+    let links = v["links"].as_array().cloned().unwrap_or_default();
     let mut r = geojson(v);
     if let Ok(v) = axum::http::HeaderValue::from_str(&etag) {
         r.headers_mut().insert(header::ETAG, v);
+    }
+    if let Some(h) = link_header(&links) {
+        r.headers_mut().insert(header::LINK, h);
     }
     Ok(r)
 }
