@@ -43,6 +43,11 @@ function watch(page, name) {
     const why = r.failure()?.errorText || '';
     if (!why.includes('ERR_ABORTED')) failures.push(`${name}: request failed: ${r.url()} ${why}`);
   });
+  // Nothing leaves the service: no CDN, no font or sprite server.
+  page.on('request', (r) => {
+    const url = r.url();
+    if (!url.startsWith(base) && !url.startsWith('data:') && !url.startsWith('blob:')) failures.push(`${name}: request outside the service: ${url}`);
+  });
   page.on('response', (r) => {
     const url = r.url();
     if (url.includes('/tiles/') && url.endsWith('.mvt')) {
@@ -83,6 +88,31 @@ try {
   const shot = join(outDir, 'map.png');
   await page.screenshot({ path: shot });
   report.screenshots.push(shot);
+
+  // Labels from the service's glyphs: cluster counts at the first view,
+  // commune names in a city, facility names at street zoom.
+  const rendered = (role) => page.evaluate((r) => {
+    const ids = window.map.getStyle().layers.filter((l) => l.metadata?.['tuilerie:role'] === r).map((l) => l.id);
+    return window.map.queryRenderedFeatures({ layers: ids }).map((f) => String(f.properties.point_count_abbreviated ?? f.properties.nom ?? f.properties.name));
+  }, role);
+  report.labels = { 'cluster-counts': await rendered('cluster-counts') };
+  await page.evaluate(() => window.map.jumpTo({ center: [-0.5792, 44.8378], zoom: 11 }));
+  await waitIdle(page);
+  report.labels.labels = await rendered('labels');
+  const labelShot = join(outDir, 'labels.png');
+  await page.screenshot({ path: labelShot });
+  report.screenshots.push(labelShot);
+  await page.evaluate(() => window.map.jumpTo({ center: [-0.5792, 44.8378], zoom: 15 }));
+  await waitIdle(page);
+  report.labels.names = await rendered('names');
+  const nameShot = join(outDir, 'names.png');
+  await page.screenshot({ path: nameShot });
+  report.screenshots.push(nameShot);
+  check(report.labels['cluster-counts'].length > 0, 'no cluster count is drawn');
+  check(report.labels.labels.includes('Bordeaux'), `commune names drawn: ${report.labels.labels.slice(0, 10)}`);
+  check(report.labels.names.length > 0, 'no facility name at zoom 15');
+  await page.evaluate(() => window.map.jumpTo({ center: window.map.getStyle().center, zoom: window.map.getStyle().zoom }));
+  await waitIdle(page);
 
   // Finder: "verre", then a click on Bordeaux (place de la Comédie).
   await page.fill('#waste', 'verre');

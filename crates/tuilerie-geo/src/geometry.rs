@@ -95,15 +95,20 @@ pub fn envelope(g: &FeatureGeometry) -> Option<Rect<f64>> {
 pub fn representative_point(g: &FeatureGeometry) -> Option<Coord<f64>> {
     match g {
         FeatureGeometry::Point(c) => Some(*c),
-        FeatureGeometry::Other(g) => match g.as_ref() {
-            Geometry::Polygon(p) => polygon_inside_point(p),
-            Geometry::MultiPolygon(m) => {
-                // The part with the largest envelope, then a point inside it.
-                let size = |p: &Polygon<f64>| p.bounding_rect().map_or(0.0, |r| r.width() * r.height());
-                m.0.iter().max_by(|a, b| size(a).total_cmp(&size(b))).and_then(polygon_inside_point)
-            }
-            other => other.interior_point().map(|p| p.0),
-        },
+        FeatureGeometry::Other(g) => geometry_point(g),
+    }
+}
+
+/// [`representative_point`] of a geometry.
+pub fn geometry_point(g: &Geometry<f64>) -> Option<Coord<f64>> {
+    match g {
+        Geometry::Polygon(p) => polygon_inside_point(p),
+        Geometry::MultiPolygon(m) => {
+            // The part with the largest envelope, then a point inside it.
+            let size = |p: &Polygon<f64>| p.bounding_rect().map_or(0.0, |r| r.width() * r.height());
+            m.0.iter().max_by(|a, b| size(a).total_cmp(&size(b))).and_then(polygon_inside_point)
+        }
+        other => other.interior_point().map(|p| p.0),
     }
 }
 

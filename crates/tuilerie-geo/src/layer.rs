@@ -367,6 +367,13 @@ impl Layer {
         self.features.field_id(name).or_else(|| self.delta.as_ref()?.extra.features.field_id(name))
     }
 
+    /// The field naming each feature, for labels and reports: the first of
+    /// `nom`, `name`, `NOM`, `libelle`, `nom_commune` the layer has.
+    pub fn name_field(&self) -> Option<&'static str> {
+        const NAMES: [&str; 5] = ["nom", "name", "NOM", "libelle", "nom_commune"];
+        NAMES.into_iter().find(|f| self.field_id(f).is_some())
+    }
+
     pub fn index(&self) -> &LayerIndex {
         &self.index
     }

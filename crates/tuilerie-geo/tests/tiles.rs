@@ -96,6 +96,12 @@ fn check_layer<'a>(decoded: &'a Json, name: &str) -> &'a Json {
     l
 }
 
+/// The layer index of a decoded feature, by its `code` property.
+fn expected_index(layer: &Layer, f: &Json) -> i64 {
+    let code = f["properties"]["code"].as_str().unwrap();
+    (0..layer.len()).find(|&i| layer.feature(i).property("code") == Some(Value::String(code))).unwrap() as i64
+}
+
 fn tile_at(lon: f64, lat: f64, z: u8) -> TileCoord {
     let (x, y) = lonlat_to_world(lon, lat);
     let n = (1u32 << z) as f64;
@@ -131,9 +137,33 @@ fn commune_polygon_tiles_match_brute_force_counts_properties_and_winding() {
             continue;
         }
         let l = check_layer(d, "communes-33");
-        let features = l["features"].as_array().unwrap();
+        let (labels, features): (Vec<&Json>, Vec<&Json>) =
+            l["features"].as_array().unwrap().iter().partition(|f| f["properties"]["label_point"] == true);
         assert_eq!(features.len(), expected.len(), "{coord:?}");
         total += features.len();
+        // One label point per polygon whose inside point lies in the tile
+        // proper (not its buffer), at that point.
+        let z2 = f64::from(1u32 << coord.z);
+        let mut want: Vec<(i64, Vec<i64>)> = (0..layer.len())
+            .filter_map(|i| {
+                let c = tuilerie_geo::representative_point(layer.geometry(i))?;
+                let (wx, wy) = lonlat_to_world(c.x, c.y);
+                let (tx, ty) = ((wx * z2 - coord.x as f64) * 4096.0, (wy * z2 - coord.y as f64) * 4096.0);
+                ((0.0..4096.0).contains(&tx) && (0.0..4096.0).contains(&ty))
+                    .then(|| (i as i64, vec![tx.floor() as i64, ty.floor() as i64]))
+            })
+            .collect();
+        let mut got: Vec<(i64, Vec<i64>)> = labels
+            .iter()
+            .map(|f| {
+                let p = &f["rings"][0][0];
+                let i = expected_index(&layer, f);
+                (i, vec![p[0].as_i64().unwrap(), p[1].as_i64().unwrap()])
+            })
+            .collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{coord:?}: label points");
         // Properties equal the source's; features come in source order.
         for (f, &i) in features.iter().zip(&expected) {
             let src = layer.feature(i);
@@ -308,7 +338,13 @@ fn check_simplification(path: &Path, coord: TileCoord) {
         .unwrap();
         let tile = render_tile(&[layer.tiles()], coord, &opts).unwrap();
         let decoded = decode(&[tile]);
-        let features = check_layer(&decoded[0], "communes-33")["features"].as_array().unwrap().clone();
+        let features: Vec<Json> = check_layer(&decoded[0], "communes-33")["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["properties"]["label_point"] != true)
+            .cloned()
+            .collect();
         vertex_counts.push(
             features
                 .iter()

@@ -10,6 +10,7 @@ pub mod config;
 pub mod cors;
 pub mod edits;
 pub mod error;
+pub mod glyphs;
 pub mod heavy;
 pub mod inspect;
 pub mod limits;
@@ -184,6 +185,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/tiles/{layers}", get(tilejson::get)),
         (tiles::ROUTE, get(tiles::tile)),
         ("/waste-categories", get(waste::list)),
+        ("/fonts", get(fonts::list)),
+        ("/fonts/{fontstack}/{range}", get(fonts::range)),
         ("/nearest", get(nearest::get)),
         ("/conformance", get(ogc::conformance)),
         ("/collections", get(ogc::collections)),

@@ -243,3 +243,78 @@ async fn tile_paths_keep_route_behaviour_outside_the_router() {
     // CORS applies to the fallback too.
     assert_eq!(full.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
 }
+
+/// Glyph ranges decode with the independent `pbf` reader and hold the
+/// letters French and Spanish labels need, with buffered bitmaps; the
+/// style points at them; bad requests name what is wrong.
+#[tokio::test]
+async fn glyph_ranges_decode_and_hold_the_letters_labels_need() {
+    let s = state_with(ServerOptions::default());
+    let dir = common::temp_dir("glyphs");
+    let mut files = Vec::new();
+    for range in ["0-255", "256-511", "8192-8447"] {
+        let uri = format!("/fonts/Open%20Sans%20Regular,DejaVu%20Sans%20Book/{range}.pbf");
+        let r =
+            common::send(&s, Request::get(&uri).header("accept-encoding", "gzip").body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert_eq!(r.header("content-type"), "application/x-protobuf");
+        assert_eq!(r.header("content-encoding"), "gzip");
+        assert!(!r.header("etag").is_empty());
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut raw).unwrap();
+        let f = dir.join(format!("{range}.pbf"));
+        std::fs::write(&f, raw).unwrap();
+        files.push(f);
+    }
+    let (ok, out) = common::node("decode-glyphs.mjs", &files, None);
+    assert!(ok, "{out}");
+    let ranges: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let ids = |i: usize| -> Vec<u64> {
+        ranges[i][0]["glyphs"].as_array().unwrap().iter().map(|g| g["id"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(ranges[0][0]["name"], "DejaVu Sans Book", "the unknown font of the stack is skipped");
+    assert_eq!(ranges[0][0]["range"], "0-255");
+    for ch in ['a', 'Z', '0', 'é', 'è', 'à', 'ç', 'ñ', 'ü', '«', '»', '°'] {
+        assert!(ids(0).contains(&(ch as u64)), "{ch}");
+    }
+    for ch in ['œ', 'Œ', 'ł'] {
+        assert!(ids(1).contains(&(ch as u64)), "{ch}");
+    }
+    for ch in ['–', '’', '…', '\u{202f}'] {
+        assert!(ids(2).contains(&(ch as u64)), "{ch:?}");
+    }
+    for g in ranges[0][0]["glyphs"].as_array().unwrap() {
+        let (w, h) = (g["width"].as_u64().unwrap(), g["height"].as_u64().unwrap());
+        let expected = if w == 0 || h == 0 { 0 } else { (w + 6) * (h + 6) };
+        assert_eq!(g["bitmap"].as_u64().unwrap(), expected, "{g}");
+    }
+    // The list, the style's glyphs URL, and refusals.
+    let r = common::send(&s, Request::get("/fonts").header("host", "t.test").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.json()["fonts"], serde_json::json!(["DejaVu Sans Book", "DejaVu Sans Bold"]));
+    let r = common::send(&s, Request::get("/style.json").header("host", "t.test").body(Body::empty()).unwrap()).await;
+    let style = r.json();
+    assert_eq!(style["glyphs"], "http://t.test/fonts/{fontstack}/{range}.pbf");
+    let symbols: Vec<&serde_json::Value> =
+        style["layers"].as_array().unwrap().iter().filter(|l| l["type"] == "symbol").collect();
+    assert!(symbols.iter().all(|l| l["layout"]["text-font"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f == "DejaVu Sans Book" || f == "DejaVu Sans Bold")));
+    // Labels come after every fill, line and circle.
+    let kinds: Vec<&str> = style["layers"].as_array().unwrap().iter().map(|l| l["type"].as_str().unwrap()).collect();
+    let first_symbol = kinds.iter().position(|k| *k == "symbol").unwrap();
+    assert!(kinds[first_symbol..].iter().all(|k| *k == "symbol"), "{kinds:?}");
+    let last_fill = kinds.iter().rposition(|k| *k == "fill").unwrap();
+    let first_circle = kinds.iter().position(|k| *k == "circle").unwrap();
+    assert!(last_fill < first_circle, "{kinds:?}");
+    for (uri, status, word) in [
+        ("/fonts/DejaVu%20Sans%20Book/0-200.pbf", StatusCode::BAD_REQUEST, "range"),
+        ("/fonts/DejaVu%20Sans%20Book/65536-65791.pbf", StatusCode::BAD_REQUEST, "range"),
+        ("/fonts/Comic%20Sans/0-255.pbf", StatusCode::NOT_FOUND, "DejaVu Sans Book"),
+    ] {
+        let r = common::send(&s, Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, status, "{uri}");
+        assert!(String::from_utf8_lossy(&r.body).contains(word), "{uri}");
+    }
+}

@@ -143,9 +143,13 @@ async fn style_json_validates_with_the_maplibre_style_spec_and_points_only_at_th
     validate_style(&style).unwrap_or_else(|e| panic!("style.json is invalid: {e}"));
     assert_eq!(style["version"], 8);
     let found = urls(&style);
-    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found.len(), 3, "two tile sources and the glyphs: {found:?}");
     for u in &found {
-        assert!(u.starts_with("https://carto.example.org/tiles/"), "{u}");
+        assert!(
+            u.starts_with("https://carto.example.org/tiles/")
+                || u == "https://carto.example.org/fonts/{fontstack}/{range}.pbf",
+            "{u}"
+        );
     }
     let ids: Vec<&str> = style["layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(
@@ -155,7 +159,10 @@ async fn style_json_validates_with_the_maplibre_style_spec_and_points_only_at_th
             "communes-gironde-fill",
             "communes-gironde-outline",
             "points-collecte-synthetiques-clusters",
-            "points-collecte-synthetiques-points"
+            "points-collecte-synthetiques-points",
+            "communes-gironde-labels",
+            "points-collecte-synthetiques-cluster-counts",
+            "points-collecte-synthetiques-names"
         ]
     );
     // Points are coloured by waste category with the taxonomy's colours.
@@ -167,7 +174,7 @@ async fn style_json_validates_with_the_maplibre_style_spec_and_points_only_at_th
     let (status, _, body) = get(&state, "/style.json?layers=communes-gironde", &[]).await;
     assert_eq!(status, StatusCode::OK);
     let one: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(one["layers"].as_array().unwrap().len(), 3);
+    assert_eq!(one["layers"].as_array().unwrap().len(), 4, "background, fill, outline, names");
     let (status, _, body) = get(&state, "/style.json?layers=nope", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(String::from_utf8_lossy(&body).contains("communes"));
@@ -268,7 +275,19 @@ fn web_map_renders_every_layer_and_finds_glass_in_bordeaux_in_headless_chromium(
     assert!(v["finder"]["items"].as_array().unwrap().len() == 5, "{report}");
     assert!(v["thematic"]["rendered"].as_u64().unwrap() > 0, "{report}");
     assert!(v["maker"]["status"].as_str().unwrap().contains("Jointure : 534 / 534"), "{report}");
-    for shot in ["map.png", "finder.png", "popup.png", "thematic.png", "map-maker.png", "phone-en.png"] {
+    assert!(!v["labels"]["cluster-counts"].as_array().unwrap().is_empty(), "{report}");
+    assert!(v["labels"]["labels"].as_array().unwrap().iter().any(|l| l == "Bordeaux"), "{report}");
+    assert!(!v["labels"]["names"].as_array().unwrap().is_empty(), "{report}");
+    for shot in [
+        "map.png",
+        "labels.png",
+        "names.png",
+        "finder.png",
+        "popup.png",
+        "thematic.png",
+        "map-maker.png",
+        "phone-en.png",
+    ] {
         let bytes = std::fs::read(artefacts.join(shot)).unwrap();
         assert_eq!(&bytes[1..4], b"PNG", "{shot}");
     }

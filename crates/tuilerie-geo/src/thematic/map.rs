@@ -181,12 +181,7 @@ fn polygon_layer(spec: &MapSpec, catalog: &Catalog) -> Result<Arc<Layer>, Themat
 /// Each feature's name in reports: the label field, else `nom`/`name`
 /// when present, else `#index`.
 fn labels(spec: &MapSpec, layer: &Layer) -> Vec<String> {
-    let label_field = spec.label_field.clone().or_else(|| {
-        ["nom", "name", "NOM", "libelle", "nom_commune"]
-            .iter()
-            .find(|f| layer.field_id(f).is_some())
-            .map(|s| s.to_string())
-    });
+    let label_field = spec.label_field.clone().or_else(|| layer.name_field().map(str::to_string));
     (0..layer.len())
         .map(|i| {
             label_field

@@ -56,7 +56,9 @@ impl Equivalent<ValueKey> for ValueRef<'_> {
     }
 }
 
-fn varint(buf: &mut Vec<u8>, mut v: u64) {
+/// Protocol buffer writing, shared with other messages of the service
+/// (glyph ranges): a varint,
+pub fn varint(buf: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         buf.push((v as u8) | 0x80);
         v >>= 7;
@@ -68,7 +70,14 @@ fn key(buf: &mut Vec<u8>, field: u32, wire: u32) {
     varint(buf, ((field << 3) | wire) as u64);
 }
 
-fn bytes_field(buf: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+/// a varint field,
+pub fn varint_field(buf: &mut Vec<u8>, field: u32, v: u64) {
+    key(buf, field, 0);
+    varint(buf, v);
+}
+
+/// a length-delimited field.
+pub fn bytes_field(buf: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     key(buf, field, 2);
     varint(buf, bytes.len() as u64);
     buf.extend_from_slice(bytes);

@@ -40,6 +40,9 @@ pub struct Part {
 pub struct PreparedGeometry {
     pub vertices: Vec<WorldVertex>,
     pub parts: Vec<Part>,
+    /// Where a polygon's name is written (world units): a point inside it,
+    /// in its largest part. Tiles carry it as a point with `label_point`.
+    pub label: Option<(f64, f64)>,
 }
 
 impl PreparedGeometry {
@@ -47,6 +50,9 @@ impl PreparedGeometry {
     pub fn new(g: &Geometry<f64>) -> Self {
         let mut p = PreparedGeometry::default();
         p.add(g);
+        if matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_)) {
+            p.label = crate::geometry::geometry_point(g).map(|c| super::tile::lonlat_to_world(c.x, c.y));
+        }
         p.vertices.shrink_to_fit();
         p.parts.shrink_to_fit();
         p

@@ -38,6 +38,8 @@ struct Rendered {
     /// Larger is kept first (area, length, or a stable pseudo-random rank for points).
     priority: f64,
     cluster: Option<(u64, u32, usize)>,
+    /// The point where a polygon's name goes (tagged `label_point`).
+    label: bool,
 }
 
 struct Ctx {
@@ -102,6 +104,7 @@ pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions
                 geometry: push_point(&mut arena, q),
                 priority: node.count as f64 + rank(feature),
                 cluster,
+                label: false,
             });
         });
     } else {
@@ -164,7 +167,11 @@ fn encode(
     let (mut cluster_key, mut count_key, mut abbrev_key) = (0, 0, 0);
     let mut class_keys = vec![0u32; count_keys.len()];
     let mut extra_keys = [0u32; 4];
+    let mut label_key = 0;
     for r in subset {
+        if r.label {
+            w.tag_slot(&mut label_key, "label_point", TileValue::Bool(true));
+        }
         if let Some((id, count, ci)) = r.cluster {
             w.tag_slot(&mut cluster_key, "cluster", TileValue::Bool(true));
             w.tag_slot(&mut count_key, "point_count", TileValue::Int(count as i64));
@@ -263,6 +270,7 @@ fn render_feature(
                     geometry: push_point(arena, q),
                     priority: rank(i),
                     cluster: None,
+                    label: false,
                 });
             }
         }
@@ -277,6 +285,7 @@ fn render_feature(
                     geometry: push_geom(arena, &s.geom),
                     priority: rank(i),
                     cluster: None,
+                    label: false,
                 });
             }
             if let Some(p) = layer.prep.prepared(i as usize) {
@@ -288,7 +297,23 @@ fn render_feature(
                         geometry: push_geom(arena, &s.geom),
                         priority: size,
                         cluster: None,
+                        label: false,
                     });
+                    // The name's point, in the one tile that holds it (not
+                    // in the buffer: no label twice across tiles).
+                    if let Some((wx, wy)) = p.label {
+                        let q = ctx.to_tile(wx, wy);
+                        if (0.0..ctx.extent).contains(&q.0) && (0.0..ctx.extent).contains(&q.1) {
+                            out.push(Rendered {
+                                feature: i,
+                                geom_type: GeomType::Point,
+                                geometry: push_point(arena, (q.0.floor() as i32, q.1.floor() as i32)),
+                                priority: size,
+                                cluster: None,
+                                label: true,
+                            });
+                        }
+                    }
                 }
                 let mut size = 0.0;
                 if lines(p, ctx, s, &mut size) {
@@ -298,6 +323,7 @@ fn render_feature(
                         geometry: push_geom(arena, &s.geom),
                         priority: size,
                         cluster: None,
+                        label: false,
                     });
                 }
             }

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod edit;
+pub mod fonts;
 pub mod health;
 pub mod maps;
 pub mod metrics;

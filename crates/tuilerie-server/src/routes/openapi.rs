@@ -115,6 +115,20 @@ pub const ENDPOINTS: &[Endpoint] = &[
         responses: &[(200, "categories (and suggestions when nothing matches)", JSON), ERR],
     },
     Endpoint {
+        route: "/fonts",
+        doc_path: None,
+        summary: "The font stacks served for map labels, and the glyphs URL template for a style",
+        params: &[],
+        responses: &[(200, "fonts and the glyphs URL", JSON)],
+    },
+    Endpoint {
+        route: "/fonts/{fontstack}/{range}",
+        doc_path: Some("/fonts/{fontstack}/{range}.pbf"),
+        summary: "256 glyphs of a font stack as signed distance fields (Mapbox glyph protocol buffer), as MapLibre requests them; the first font of the comma-separated stack that has each code point",
+        params: &[p("fontstack", "string", "comma-separated font names: DejaVu Sans Book, DejaVu Sans Bold"), p("range", "string", "START-END with START a multiple of 256, END = START + 255 (0-255, 256-511, ...)")],
+        responses: &[(200, "the glyphs", "application/x-protobuf"), (304, "not modified", JSON), ERR, (404, "no font of the stack is served", JSON)],
+    },
+    Endpoint {
         route: "/nearest",
         doc_path: None,
         summary: "Nearest facilities by geodesic distance (WGS84 ellipsoid)",

@@ -4,9 +4,10 @@
 //! Per layer, by the geometry kinds it holds: polygons lightly filled and
 //! outlined, lines stroked, points as circles coloured by their first waste
 //! category (colours from the taxonomy), clusters as circles sized by
-//! `point_count`. No glyphs or sprites (nothing outside the service), so
-//! cluster counts are not written; an optional raster or vector basemap
-//! comes from `[web.basemap]`.
+//! `point_count`; then the labels, in the service's own fonts (`/fonts`):
+//! cluster counts, polygon names from zoom 9 and facility names from zoom
+//! 14, with collision. Order: fills, outlines, lines, points and clusters,
+//! labels. An optional raster or vector basemap comes from `[web.basemap]`.
 
 use super::{base_url, resolve_layers};
 use crate::config::{BasemapConfig, WebConfig};
@@ -42,7 +43,7 @@ pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: 
         add_basemap(b, &mut sources, &mut style_layers);
     }
     let mut bounds: Option<[f64; 4]> = None;
-    let (mut polygons, mut lines, mut points) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut polygons, mut lines, mut points, mut labels) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, l) in layers.iter().enumerate() {
         let m = l.meta();
         let id = m.id.as_str();
@@ -64,8 +65,12 @@ pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: 
         }
         sources.insert(id.to_string(), source);
         let has = |f: fn(GeometryKind) -> bool| m.geometry_kinds.iter().any(|&k| f(k));
+        let name = l.name_field();
         if has(|k| matches!(k, GeometryKind::Polygon | GeometryKind::MultiPolygon)) {
             polygons.extend(polygon_layers(id, POLYGON_COLOURS[i % POLYGON_COLOURS.len()]));
+            if let Some(field) = name {
+                labels.push(polygon_labels(id, field));
+            }
         }
         if has(|k| matches!(k, GeometryKind::LineString | GeometryKind::MultiLineString)) {
             lines.push(layer(
@@ -82,13 +87,18 @@ pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: 
         if has(GeometryKind::is_puntal) {
             if l.tile_prep().clusters().is_some() {
                 points.push(cluster_layer(id));
+                labels.push(cluster_counts(id));
             }
             points.push(point_layer(id, l.profile().classified_features() > 0));
+            if let Some(field) = name {
+                labels.push(point_labels(id, field));
+            }
         }
     }
     style_layers.extend(polygons);
     style_layers.extend(lines);
     style_layers.extend(points);
+    style_layers.extend(labels);
     let b = bounds.unwrap_or(DEFAULT_BOUNDS);
     let mut doc = json!({
         "version": 8,
@@ -100,6 +110,7 @@ pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: 
         },
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0],
         "zoom": fit_zoom(&b),
+        "glyphs": format!("{base}/fonts/{{fontstack}}/{{range}}.pbf"),
         "sources": sources,
         "layers": style_layers,
     });
@@ -177,13 +188,96 @@ fn point_layer(id: &str, by_category: bool) -> Value {
         id,
         "points",
         "circle",
-        json!(["all", ["==", ["geometry-type"], "Point"], ["!", ["has", "point_count"]]]),
+        json!([
+            "all",
+            ["==", ["geometry-type"], "Point"],
+            ["!", ["has", "point_count"]],
+            ["!", ["has", "label_point"]]
+        ]),
         json!({
             "circle-color": colour,
             "circle-radius": ["interpolate", ["linear"], ["zoom"], 6, 3, 12, 5, 16, 8],
             "circle-stroke-color": "#ffffff",
             "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 6, 0.5, 14, 1.5],
         }),
+    )
+}
+
+/// Font stacks of the labels (served by `/fonts`).
+pub const FONT_REGULAR: &str = "DejaVu Sans Book";
+pub const FONT_BOLD: &str = "DejaVu Sans Bold";
+const HALO: &str = "#ffffff";
+const LABEL: &str = "#343a40";
+
+/// A symbol layer of `id` (paint and layout given).
+fn symbol(id: &str, role: &str, filter: Value, minzoom: u8, layout: Value, paint: Value) -> Value {
+    let mut l = layer(id, role, "symbol", filter, paint);
+    l["layout"] = layout;
+    l["minzoom"] = json!(minzoom);
+    l
+}
+
+/// The number of points in each cluster, in its circle.
+fn cluster_counts(id: &str) -> Value {
+    symbol(
+        id,
+        "cluster-counts",
+        json!(["==", ["get", "cluster"], true]),
+        0,
+        json!({
+            "text-field": ["get", "point_count_abbreviated"],
+            "text-font": [FONT_BOLD],
+            "text-size": 12,
+            "text-allow-overlap": true,
+            "text-ignore-placement": true,
+        }),
+        json!({"text-color": "#ffffff"}),
+    )
+}
+
+/// Polygon names (communes...) from zoom 9, where they start to fit: at
+/// each polygon's label point (one per polygon, in the tile holding it),
+/// dropped on collision.
+fn polygon_labels(id: &str, field: &str) -> Value {
+    symbol(
+        id,
+        "labels",
+        json!(["==", ["get", "label_point"], true]),
+        9,
+        json!({
+            "text-field": ["get", field],
+            "text-font": [FONT_REGULAR],
+            "text-size": ["interpolate", ["linear"], ["zoom"], 9, 10, 13, 14],
+            "text-max-width": 8,
+            "text-padding": 4,
+        }),
+        json!({"text-color": LABEL, "text-halo-color": HALO, "text-halo-width": 1.2}),
+    )
+}
+
+/// Facility names at street zooms, under the point.
+fn point_labels(id: &str, field: &str) -> Value {
+    symbol(
+        id,
+        "names",
+        json!([
+            "all",
+            ["==", ["geometry-type"], "Point"],
+            ["!", ["has", "point_count"]],
+            ["!", ["has", "label_point"]],
+            ["has", field]
+        ]),
+        14,
+        json!({
+            "text-field": ["get", field],
+            "text-font": [FONT_REGULAR],
+            "text-size": 12,
+            "text-anchor": "top",
+            "text-offset": [0, 0.8],
+            "text-max-width": 10,
+            "text-optional": true,
+        }),
+        json!({"text-color": LABEL, "text-halo-color": HALO, "text-halo-width": 1.2}),
     )
 }
 
