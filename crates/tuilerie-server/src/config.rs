@@ -64,6 +64,10 @@ pub struct WebConfig {
     pub title: Option<String>,
     /// Optional basemap drawn under the data; none by default (plain background).
     pub basemap: Option<BasemapConfig>,
+    /// Folders of extra `.ttf` / `.otf` fonts served at `/fonts` beside the
+    /// embedded DejaVu Sans (named "Family Subfamily" from each font).
+    #[serde(default)]
+    pub fonts: Vec<PathBuf>,
 }
 
 /// A raster or vector basemap from tile URL templates (`{z}/{x}/{y}`).
@@ -285,6 +289,11 @@ impl Config {
                 if f.is_relative() {
                     *f = base.join(&*f);
                 }
+            }
+        }
+        for f in &mut config.web.fonts {
+            if f.is_relative() {
+                *f = base.join(&*f);
             }
         }
         for t in &mut config.tables {

@@ -21,31 +21,83 @@ const BUFFER: usize = 3;
 const RADIUS: usize = 8;
 const CUTOFF: f64 = 0.25;
 
-/// An embedded font and the name it is requested by.
+/// A served font and the name it is requested by.
 pub struct Font {
-    pub name: &'static str,
+    /// "Family Subfamily" from the font's name table ("DejaVu Sans Book").
+    pub name: String,
     face: fontdue::Font,
     /// Ascender at [`SIZE`], whole pixels.
     ascender: i32,
 }
 
-/// The embedded fonts, parsed once.
+impl Font {
+    fn parse(name: String, bytes: &[u8]) -> Result<Font, String> {
+        let face = fontdue::Font::from_bytes(bytes, fontdue::FontSettings::default()).map_err(|e| e.to_string())?;
+        let ascender = face.horizontal_line_metrics(SIZE).map_or(0, |m| m.ascent.ceil() as i32);
+        Ok(Font { name, face, ascender })
+    }
+}
+
+static FONTS: OnceLock<Vec<Font>> = OnceLock::new();
+
+/// The served fonts: the embedded ones, plus those of
+/// [`load_folders`] when it was called first.
 pub fn fonts() -> &'static [Font] {
-    static FONTS: OnceLock<Vec<Font>> = OnceLock::new();
-    FONTS.get_or_init(|| {
-        let files: [(&str, &[u8]); 2] = [
-            ("DejaVu Sans Book", include_bytes!("../fonts/DejaVuSans.ttf")),
-            ("DejaVu Sans Bold", include_bytes!("../fonts/DejaVuSans-Bold.ttf")),
-        ];
-        files
-            .into_iter()
-            .filter_map(|(name, bytes)| {
-                let face = fontdue::Font::from_bytes(bytes, fontdue::FontSettings::default()).ok()?;
-                let ascender = face.horizontal_line_metrics(SIZE).map_or(0, |m| m.ascent.ceil() as i32);
-                Some(Font { name, face, ascender })
+    FONTS.get_or_init(embedded)
+}
+
+fn embedded() -> Vec<Font> {
+    let files: [(&str, &[u8]); 2] = [
+        ("DejaVu Sans Book", include_bytes!("../fonts/DejaVuSans.ttf")),
+        ("DejaVu Sans Bold", include_bytes!("../fonts/DejaVuSans-Bold.ttf")),
+    ];
+    files.into_iter().filter_map(|(name, bytes)| Font::parse(name.to_string(), bytes).ok()).collect()
+}
+
+/// "Family Subfamily" of a TrueType or OpenType font, as MapLibre font
+/// stacks name fonts.
+fn font_name(bytes: &[u8]) -> Option<String> {
+    let face = ttf_parser::Face::parse(bytes, 0).ok()?;
+    let get = |id: u16| face.names().into_iter().filter(|n| n.name_id == id).find_map(|n| n.to_string());
+    let family = get(ttf_parser::name_id::FAMILY)?;
+    let style = get(ttf_parser::name_id::SUBFAMILY).unwrap_or_else(|| "Regular".into());
+    Some(format!("{family} {style}"))
+}
+
+/// Serves, besides the embedded fonts, every `.ttf` and `.otf` of
+/// `folders` (not recursive, in name order); a font whose name is taken
+/// is skipped with a warning. Call once, before serving; returns the names
+/// added. An unreadable folder or font is an error naming it.
+pub fn load_folders(folders: &[std::path::PathBuf]) -> Result<Vec<String>, String> {
+    let mut all = embedded();
+    let mut added = Vec::new();
+    for dir in folders {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read the font folder: {e}", dir.display()))?;
+        let mut files: Vec<std::path::PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("ttf") || e.eq_ignore_ascii_case("otf"))
             })
-            .collect()
-    })
+            .collect();
+        files.sort();
+        for f in files {
+            let bytes = std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            let name = font_name(&bytes)
+                .ok_or_else(|| format!("{}: not a TrueType or OpenType font with a name", f.display()))?;
+            if all.iter().any(|x| x.name == name) {
+                tracing::warn!(font = %name, path = %f.display(), "a font of this name is served already; skipped");
+                continue;
+            }
+            let font = Font::parse(name.clone(), &bytes).map_err(|e| format!("{}: {e}", f.display()))?;
+            all.push(font);
+            added.push(name);
+        }
+    }
+    FONTS.set(all).map_err(|_| "fonts are already in use: load the font folders before serving".to_string())?;
+    Ok(added)
 }
 
 /// Why a glyph request cannot be answered.
@@ -77,7 +129,7 @@ pub fn stack_fonts(stack: &str) -> Result<Vec<&'static Font>, GlyphError> {
     let wanted: Vec<&str> = stack.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     let found: Vec<&Font> = wanted.iter().filter_map(|w| fonts().iter().find(|f| f.name == *w)).collect();
     if found.is_empty() {
-        let known: Vec<&str> = fonts().iter().map(|f| f.name).collect();
+        let known: Vec<&str> = fonts().iter().map(|f| f.name.as_str()).collect();
         return Err(GlyphError::UnknownStack(format!(
             "no font of the stack {stack:?} is served; fonts are {}",
             known.join(", ")
@@ -168,7 +220,7 @@ impl GlyphCache {
     /// Whether the range of the stack is built already.
     pub fn has(&self, stack: &str, start: u32) -> bool {
         let Ok(fonts) = stack_fonts(stack) else { return false };
-        let key = (fonts.iter().map(|f| f.name).collect::<Vec<_>>().join(","), start);
+        let key = (fonts.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(","), start);
         self.ranges.lock().is_ok_and(|m| m.contains_key(&key))
     }
 
@@ -176,7 +228,7 @@ impl GlyphCache {
     /// about a few milliseconds per range).
     pub fn get(&self, stack: &str, start: u32) -> Result<Arc<CachedBody>, GlyphError> {
         let fonts = stack_fonts(stack)?;
-        let key = (fonts.iter().map(|f| f.name).collect::<Vec<_>>().join(","), start);
+        let key = (fonts.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(","), start);
         if let Some(r) = self.ranges.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(r);
         }

@@ -324,6 +324,11 @@ fn serve(
         Some(p) => Config::from_file(p)?,
         None => Config::default(),
     };
+    if !config.web.fonts.is_empty() {
+        let added = tuilerie_server::glyphs::load_folders(&config.web.fonts)
+            .map_err(|e| anyhow::anyhow!("[web] fonts: {e}"))?;
+        tracing::info!(fonts = ?added, "extra fonts served");
+    }
     let write_options = tuilerie_server::edits::WriteOptions {
         write_rate: config.server.write_rate.unwrap_or(50.0),
         write_burst: config.server.write_burst.unwrap_or(200.0),

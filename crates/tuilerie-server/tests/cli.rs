@@ -441,3 +441,44 @@ fn inspect_lists_every_layer_of_an_osm_file() {
     );
     assert!(reports.as_array().unwrap().iter().all(|r| r["format"] == "OSM PBF"), "{reports}");
 }
+
+#[test]
+fn font_folders_of_the_configuration_are_served_beside_the_embedded_fonts() {
+    let dir = std::env::temp_dir().join(format!("tuilerie-fonts-{}", std::process::id()));
+    let fonts = dir.join("fonts");
+    std::fs::create_dir_all(&fonts).unwrap();
+    // A font of another name (Debian fonts-dejavu-core), and one whose name
+    // the embedded fonts already have (skipped).
+    std::fs::copy("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", fonts.join("serif.ttf"))
+        .expect("fonts-dejavu-core (scripts/setup.sh installs it)");
+    std::fs::copy(root().join("crates/tuilerie-server/fonts/DejaVuSans.ttf"), fonts.join("same.ttf")).unwrap();
+    std::fs::write(dir.join("tuilerie.toml"), "[web]\nfonts = [\"fonts\"]\n").unwrap();
+    let config = dir.join("tuilerie.toml");
+    let (_server, port, _) = start_server(
+        &[
+            "serve".as_ref(),
+            "--config".as_ref(),
+            config.as_os_str(),
+            root().join("data/communes-gironde.geojson").as_os_str(),
+        ],
+        Stdio::null(),
+    );
+    let (status, body) = http_get(port, "/fonts").unwrap();
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["fonts"], serde_json::json!(["DejaVu Sans Book", "DejaVu Sans Bold", "DejaVu Serif Book"]), "{body}");
+    // The range is binary: read as bytes, the status line checked.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /fonts/DejaVu%20Serif%20Book/0-255.pbf HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..answer.len().min(200)]));
+    assert!(answer.len() > 20_000, "{} bytes", answer.len());
+    // A file that is not a font stops the start, named.
+    std::fs::write(fonts.join("broken.ttf"), b"not a font").unwrap();
+    let out = bin().args(["serve", "--config"]).arg(&config).env("TUILERIE_ADDR", "127.0.0.1:1").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.ttf") && err.contains("[web] fonts"), "{err}");
+}

@@ -385,7 +385,9 @@ async fn csv_and_geojson_exports_equal_the_tiles_and_the_legend() {
     for (uri, name) in [
         ("/maps/densite.csv?sep=tab", "sep"),
         ("/maps/densite.csv?bom=yes", "bom"),
-        ("/maps/densite.geojson?sep=;", "sep"),
+        ("/maps/densite.geojson?sep=pipe", "sep"),
+        ("/maps/densite?width=-923", "width"),
+        ("/maps/densite.csv?paper=b5", "paper"),
     ] {
         let (status, _, body) = get(&state, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");

@@ -192,8 +192,10 @@ async fn styles_with_a_raster_or_vector_basemap_validate_too() {
             maxzoom: 19,
         };
         basemap.validate().unwrap();
-        let state =
-            demo_state(ServerOptions { web: WebConfig { title: None, basemap: Some(basemap) }, ..Default::default() });
+        let state = demo_state(ServerOptions {
+            web: WebConfig { basemap: Some(basemap), ..Default::default() },
+            ..Default::default()
+        });
         let (_, _, body) = get(&state, "/style.json", &[]).await;
         let style: serde_json::Value = serde_json::from_slice(&body).unwrap();
         validate_style(&style).unwrap_or_else(|e| panic!("{kind} basemap style is invalid: {e}"));

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
     let base = super::base_url(&state, &headers);
     Json(json!({
-        "fonts": fonts().iter().map(|f| f.name).collect::<Vec<_>>(),
+        "fonts": fonts().iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
         "glyphs": format!("{base}/fonts/{{fontstack}}/{{range}}.pbf"),
     }))
 }
@@ -33,7 +33,8 @@ pub async fn range(
         });
     };
     let error = |e: GlyphError| match e {
-        GlyphError::Range(m) => ApiError::bad("range", m),
+        // A range that is not a block of 256 is a resource that does not exist.
+        GlyphError::Range(m) => ApiError::NotFound { message: m, known: None },
         GlyphError::UnknownStack(m) => ApiError::NotFound { message: m, known: None },
     };
     let start = parse_range(range).map_err(error)?;

@@ -188,20 +188,23 @@ pub async fn get(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // Every form takes every export parameter (ignored where it does not
+    // apply), each checked.
+    let p = ExportParams::parse(&params)?;
     if let Some(stem) = id.strip_suffix(".svg") {
-        return export(&state, stem, &params, false).await;
+        return export(&state, stem, &p, false).await;
     }
     if let Some(stem) = id.strip_suffix(".png") {
-        return export(&state, stem, &params, true).await;
+        return export(&state, stem, &p, true).await;
     }
     if let Some(stem) = id.strip_suffix(".pdf") {
-        return pdf_export(&state, stem, &params).await;
+        return pdf_export(&state, stem, &p).await;
     }
     if let Some(stem) = id.strip_suffix(".csv") {
-        return data_export(&state, stem, &params, true).await;
+        return data_export(&state, stem, &p, true).await;
     }
     if let Some(stem) = id.strip_suffix(".geojson") {
-        return data_export(&state, stem, &params, false).await;
+        return data_export(&state, stem, &p, false).await;
     }
     let e = entry(&state, &id)?;
     Ok(Json(summary(&base_url(&state, &headers), &e)).into_response())
@@ -228,17 +231,61 @@ pub const DEFAULT_WIDTH: u32 = 1200;
 pub const MIN_WIDTH: u32 = 300;
 pub const MAX_WIDTH: u32 = 8000;
 
-async fn export(state: &AppState, id: &str, params: &HashMap<String, String>, png: bool) -> Result<Response, ApiError> {
+/// The query parameters of `GET /maps/{id}` and its exports.
+struct ExportParams {
+    width: u32,
+    paper: Paper,
+    orientation: Orientation,
+    sep: Separator,
+    bom: bool,
+}
+
+impl ExportParams {
+    fn parse(params: &HashMap<String, String>) -> Result<ExportParams, ApiError> {
+        const KNOWN: [&str; 5] = ["width", "paper", "orientation", "sep", "bom"];
+        if let Some(k) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+            return Err(ApiError::bad(k, format!("unknown parameter {k:?} (known: {})", KNOWN.join(", "))));
+        }
+        let get = |k: &str| params.get(k).map(String::as_str);
+        Ok(ExportParams {
+            width: match get("width") {
+                None => DEFAULT_WIDTH,
+                Some(w) => w.parse::<u32>().ok().filter(|w| (MIN_WIDTH..=MAX_WIDTH).contains(w)).ok_or_else(|| {
+                    ApiError::bad(
+                        "width",
+                        format!("width must be an integer from {MIN_WIDTH} to {MAX_WIDTH} (pixels), got {w:?}"),
+                    )
+                })?,
+            },
+            paper: match get("paper") {
+                None => Paper::A4,
+                Some(p) => Paper::parse(p)
+                    .ok_or_else(|| ApiError::bad("paper", format!("paper must be a4 or a3, got {p:?}")))?,
+            },
+            orientation: match get("orientation") {
+                None => Orientation::Landscape,
+                Some(o) => Orientation::parse(o).ok_or_else(|| {
+                    ApiError::bad("orientation", format!("orientation must be landscape or portrait, got {o:?}"))
+                })?,
+            },
+            sep: match get("sep") {
+                None => Separator::Comma,
+                Some(s) => Separator::parse(s).ok_or_else(|| {
+                    ApiError::bad("sep", format!("sep must be \",\" or \";\" (or comma, semicolon), got {s:?}"))
+                })?,
+            },
+            bom: match get("bom") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(b) => return Err(ApiError::bad("bom", format!("bom must be true or false, got {b:?}"))),
+            },
+        })
+    }
+}
+
+async fn export(state: &AppState, id: &str, p: &ExportParams, png: bool) -> Result<Response, ApiError> {
     let e = entry(state, id)?;
-    let width = match params.get("width") {
-        None => DEFAULT_WIDTH,
-        Some(w) => w.parse::<u32>().ok().filter(|w| (MIN_WIDTH..=MAX_WIDTH).contains(w)).ok_or_else(|| {
-            ApiError::bad(
-                "width",
-                format!("width must be an integer from {MIN_WIDTH} to {MAX_WIDTH} (pixels), got {w:?}"),
-            )
-        })?,
-    };
+    let width = p.width;
     let source = e.map.spec.source.clone().or_else(|| state.options.attribution.clone());
     let map = e.map.clone();
     let name = format!("{}.{}", map.id, if png { "png" } else { "svg" });
@@ -260,22 +307,8 @@ async fn export(state: &AppState, id: &str, params: &HashMap<String, String>, pn
 
 /// `GET /maps/{id}.pdf?paper=a4|a3&orientation=landscape|portrait`: one
 /// vector page for a report (default A4 landscape).
-async fn pdf_export(state: &AppState, id: &str, params: &HashMap<String, String>) -> Result<Response, ApiError> {
-    if let Some(k) = params.keys().find(|k| !["paper", "orientation"].contains(&k.as_str())) {
-        return Err(ApiError::bad(k, format!("unknown parameter {k:?} (known: paper, orientation)")));
-    }
-    let paper = match params.get("paper") {
-        None => Paper::A4,
-        Some(p) => {
-            Paper::parse(p).ok_or_else(|| ApiError::bad("paper", format!("paper must be a4 or a3, got {p:?}")))?
-        }
-    };
-    let orientation = match params.get("orientation") {
-        None => Orientation::Landscape,
-        Some(o) => Orientation::parse(o).ok_or_else(|| {
-            ApiError::bad("orientation", format!("orientation must be landscape or portrait, got {o:?}"))
-        })?,
-    };
+async fn pdf_export(state: &AppState, id: &str, p: &ExportParams) -> Result<Response, ApiError> {
+    let (paper, orientation) = (p.paper, p.orientation);
     let e = entry(state, id)?;
     let source = e.map.spec.source.clone().or_else(|| state.options.attribution.clone());
     let map = e.map.clone();
@@ -295,28 +328,8 @@ async fn pdf_export(state: &AppState, id: &str, params: &HashMap<String, String>
 /// `GET /maps/{id}.csv?sep=,|;&bom=true|false` or `/maps/{id}.geojson`:
 /// the numbers behind the map (thematic::export), as the tiles and the
 /// legend have them.
-async fn data_export(
-    state: &AppState,
-    id: &str,
-    params: &HashMap<String, String>,
-    csv: bool,
-) -> Result<Response, ApiError> {
-    let allowed: &[&str] = if csv { &["sep", "bom"] } else { &[] };
-    if let Some(k) = params.keys().find(|k| !allowed.contains(&k.as_str())) {
-        let known = if csv { "sep and bom" } else { "none" };
-        return Err(ApiError::bad(k, format!("unknown parameter {k:?} (known: {known})")));
-    }
-    let sep = match params.get("sep").map(String::as_str) {
-        None => Separator::Comma,
-        Some(s) => Separator::parse(s).ok_or_else(|| {
-            ApiError::bad("sep", format!("sep must be \",\" or \";\" (or comma, semicolon), got {s:?}"))
-        })?,
-    };
-    let bom = match params.get("bom").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(b) => return Err(ApiError::bad("bom", format!("bom must be true or false, got {b:?}"))),
-    };
+async fn data_export(state: &AppState, id: &str, p: &ExportParams, csv: bool) -> Result<Response, ApiError> {
+    let (sep, bom) = (p.sep, p.bom);
     let e = entry(state, id)?;
     let map = e.map.clone();
     let name = format!("{}.{}", map.id, if csv { "csv" } else { "geojson" });

@@ -126,7 +126,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         doc_path: Some("/fonts/{fontstack}/{range}.pbf"),
         summary: "256 glyphs of a font stack as signed distance fields (Mapbox glyph protocol buffer), as MapLibre requests them; the first font of the comma-separated stack that has each code point",
         params: &[p("fontstack", "string", "comma-separated font names: DejaVu Sans Book, DejaVu Sans Bold"), p("range", "string", "START-END with START a multiple of 256, END = START + 255 (0-255, 256-511, ...)")],
-        responses: &[(200, "the glyphs", "application/x-protobuf"), (304, "not modified", JSON), ERR, (404, "no font of the stack is served", JSON)],
+        responses: &[(200, "the glyphs", "application/x-protobuf"), (304, "not modified", JSON), (404, "no font of the stack is served, or the range is not a block of 256", JSON)],
     },
     Endpoint {
         route: "/nearest",
@@ -269,6 +269,9 @@ fn schema(p: &Param) -> Value {
         "lang" => s["enum"] = json!(["fr", "en"]),
         "f" => s["enum"] = json!(["html", "json"]),
         "type" => s["enum"] = json!(["container", "centre"]),
+        "paper" => s["enum"] = json!(["a4", "a3"]),
+        "orientation" => s["enum"] = json!(["landscape", "portrait"]),
+        "sep" => s["enum"] = json!([",", ";", "comma", "semicolon"]),
         _ => {}
     }
     s
