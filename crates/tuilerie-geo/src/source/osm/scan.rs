@@ -274,57 +274,30 @@ impl Found {
     ) {
         let mut needed = needed.map(Cursor::new);
         let strings = block.raw_stringtable();
-        let text = |i: usize| strings.get(i).map_or(&b""[..], |s| s.as_slice());
-        let mut tags: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
-        let empty_passes = selector.mask(&[], takes_nodes) != 0;
-        let has_changes = !changes.is_empty();
+        let text = |i: u32| strings.get(i as usize).map_or(&b""[..], |s| s.as_slice());
+        let mut step = NodeStep {
+            selector,
+            changes,
+            needed: needed.as_mut(),
+            tags: Vec::with_capacity(16),
+            empty_passes: selector.mask(&[], takes_nodes) != 0,
+            has_changes: !changes.is_empty(),
+        };
         let mut any = false;
         for g in block.groups() {
             for n in g.dense_nodes() {
                 any = true;
-                if let Some(needed) = needed.as_mut() {
-                    if needed.contains(n.id()) {
-                        self.locations.push((n.id(), (n.decimicro_lon(), n.decimicro_lat())));
-                    }
-                }
-                if has_changes && changes.contains(OsmKind::Node, n.id()) {
-                    self.seen_changed.push((OsmKind::Node, n.id()));
-                    continue;
-                }
-                tags.clear();
-                tags.extend(n.raw_tags().map(|(k, v)| (text(k as usize), text(v as usize))));
-                if tags.is_empty() && !empty_passes {
-                    continue;
-                }
-                let mask = selector.mask(&tags, takes_nodes);
-                if mask != 0 {
-                    let (version, ts) = n.info().map_or((0, None), |i| (i.version(), Some(i.milli_timestamp())));
-                    let mut o = OsmObject::new(n.id(), &tags, version, ts, mask);
-                    o.set_location((n.decimicro_lon(), n.decimicro_lat()));
-                    self.objects.nodes.push(o);
-                }
+                let loc = (n.decimicro_lon(), n.decimicro_lat());
+                let raw = n.raw_tags().map(|(k, v)| (text(k as u32), text(v as u32)));
+                let info = || n.info().map_or((0, None), |i| (i.version(), Some(i.milli_timestamp())));
+                step.node(self, n.id(), loc, raw, info);
             }
             for n in g.nodes() {
                 any = true;
-                if let Some(needed) = needed.as_mut() {
-                    if needed.contains(n.id()) {
-                        self.locations.push((n.id(), (n.decimicro_lon(), n.decimicro_lat())));
-                    }
-                }
-                if has_changes && changes.contains(OsmKind::Node, n.id()) {
-                    self.seen_changed.push((OsmKind::Node, n.id()));
-                    continue;
-                }
-                tags.clear();
-                tags.extend(n.raw_tags().map(|(k, v)| (text(k as usize), text(v as usize))));
-                let mask = selector.mask(&tags, takes_nodes);
-                if mask != 0 {
-                    let info = n.info();
-                    let mut o =
-                        OsmObject::new(n.id(), &tags, info.version().unwrap_or(0), info.milli_timestamp(), mask);
-                    o.set_location((n.decimicro_lon(), n.decimicro_lat()));
-                    self.objects.nodes.push(o);
-                }
+                let loc = (n.decimicro_lon(), n.decimicro_lat());
+                let raw = n.raw_tags().map(|(k, v)| (text(k), text(v)));
+                let info = || (n.info().version().unwrap_or(0), n.info().milli_timestamp());
+                step.node(self, n.id(), loc, raw, info);
             }
         }
         if any {
@@ -395,6 +368,48 @@ impl Found {
         }
         if ways {
             self.way_blobs.push(index);
+        }
+    }
+}
+
+/// What [`Found::nodes`] does with one node, dense or not: its location
+/// when asked for, then the node itself when a filter keeps it.
+struct NodeStep<'s, 'c, 't> {
+    selector: &'s Selector<'s>,
+    changes: &'s ChangeSet,
+    needed: Option<&'s mut Cursor<'c>>,
+    tags: Vec<(&'t [u8], &'t [u8])>,
+    empty_passes: bool,
+    has_changes: bool,
+}
+
+impl<'t> NodeStep<'_, '_, 't> {
+    fn node(
+        &mut self,
+        found: &mut Found,
+        id: i64,
+        loc: (i32, i32),
+        raw: impl Iterator<Item = (&'t [u8], &'t [u8])>,
+        info: impl FnOnce() -> (i32, Option<i64>),
+    ) {
+        if self.needed.as_mut().is_some_and(|n| n.contains(id)) {
+            found.locations.push((id, loc));
+        }
+        if self.has_changes && self.changes.contains(OsmKind::Node, id) {
+            found.seen_changed.push((OsmKind::Node, id));
+            return;
+        }
+        self.tags.clear();
+        self.tags.extend(raw);
+        if self.tags.is_empty() && !self.empty_passes {
+            return;
+        }
+        let mask = self.selector.mask(&self.tags, takes_nodes);
+        if mask != 0 {
+            let (version, ts) = info();
+            let mut o = OsmObject::new(id, &self.tags, version, ts, mask);
+            o.set_location(loc);
+            found.objects.nodes.push(o);
         }
     }
 }
