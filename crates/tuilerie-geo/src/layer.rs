@@ -428,7 +428,7 @@ impl Layer {
 
     /// The view of the layer the tile renderer reads.
     pub fn tiles(&self) -> LayerTiles<'_> {
-        LayerTiles { name: self.meta.id.as_str(), layer: self, prep: &self.tiles }
+        LayerTiles { name: self.meta.id.as_str(), layer: self, prep: &self.tiles, tags: None }
     }
 
     /// Asks for the memory of feature `index` (id, geometry, properties,

@@ -91,6 +91,18 @@ impl<'a> FeatureWriter<'a> {
     /// Writes feature `index` with `extras`, one per name given to
     /// [`FeatureWriter::new`], in that order.
     pub fn write(&self, out: &mut Vec<u8>, index: usize, extras: &[Extra<'_>]) {
+        self.write_with(out, index, extras, |_| {})
+    }
+
+    /// [`FeatureWriter::write`], then `members` writes foreign members of
+    /// the Feature object (each as `,"name":value`) after its properties.
+    pub fn write_with(
+        &self,
+        out: &mut Vec<u8>,
+        index: usize,
+        extras: &[Extra<'_>],
+        members: impl FnOnce(&mut Vec<u8>),
+    ) {
         let f = self.layer.feature(index);
         out.extend_from_slice(b"{\"type\":\"Feature\",\"id\":");
         match f.id() {
@@ -145,7 +157,9 @@ impl<'a> FeatureWriter<'a> {
             start = end;
             push_extra(out, v, self.layer.profile().classes());
         }
-        out.extend_from_slice(b"}}");
+        out.push(b'}');
+        members(out);
+        out.push(b'}');
     }
 }
 
@@ -189,6 +203,17 @@ fn push_extra(out: &mut Vec<u8>, v: &Extra<'_>, classes: &[String]) {
 /// `accepts` (its categories), `open_now` and `next_change`, then
 /// `numberReturned` and the query as understood.
 pub fn nearest_collection(layers: &[&Layer], hits: &[NearestHit], q: &NearestQuery) -> Vec<u8> {
+    nearest_collection_with(layers, hits, q, &|_, _, _| {})
+}
+
+/// [`nearest_collection`] where `members(layer, feature, out)` writes
+/// foreign members of each hit's Feature (`,"status":{...}`).
+pub fn nearest_collection_with(
+    layers: &[&Layer],
+    hits: &[NearestHit],
+    q: &NearestQuery,
+    members: &dyn Fn(usize, usize, &mut Vec<u8>),
+) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::with_capacity(512 * hits.len() + 256);
     out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
     const EXTRAS: [&str; 6] = ["distance_m", "bearing_deg", "layer", "accepts", "open_now", "next_change"];
@@ -203,7 +228,7 @@ pub fn nearest_collection(layers: &[&Layer], hits: &[NearestHit], q: &NearestQue
             OpenState::Closed => Some(false),
             OpenState::Unknown => None,
         };
-        writers[h.layer].write(
+        writers[h.layer].write_with(
             &mut out,
             h.feature,
             &[
@@ -214,6 +239,7 @@ pub fn nearest_collection(layers: &[&Layer], hits: &[NearestHit], q: &NearestQue
                 Extra::Bool(open),
                 Extra::OptStr(h.next_change.as_deref()),
             ],
+            |out| members(h.layer, h.feature, out),
         );
     }
     out.extend_from_slice(b"],");

@@ -63,6 +63,9 @@ pub enum Need<'a> {
     Edit(&'a str),
     /// The audit log of every layer: admin.
     Audit,
+    /// Status observations on a layer: admin, or a sensor or editor scoped
+    /// to it.
+    Observe(&'a str),
 }
 
 impl Principal {
@@ -76,6 +79,7 @@ impl Principal {
             (Role::Admin, _) => true,
             (_, Need::Maps) => self.layers.as_ref().is_some_and(|l| l.iter().any(|x| x == "maps")),
             (Role::Editor, Need::Edit(layer)) => self.scoped_to(layer),
+            (Role::Editor | Role::Sensor, Need::Observe(layer)) => self.scoped_to(layer),
             _ => false,
         };
         if ok {
@@ -85,6 +89,7 @@ impl Principal {
             Need::Maps => "an admin token or one scoped to \"maps\"".to_string(),
             Need::Edit(layer) => format!("an admin token or an editor token scoped to layer {layer:?}"),
             Need::Audit => "an admin token".to_string(),
+            Need::Observe(layer) => format!("an admin token or a sensor or editor token scoped to layer {layer:?}"),
         };
         Err(ApiError::Forbidden {
             message: format!("token {:?} ({}) may not do this: it needs {missing}", self.name, self.role.as_str()),
@@ -217,6 +222,16 @@ impl Auth {
         found.cloned()
     }
 
+    /// The principal of a write whose needs are checked later (a batch of
+    /// several layers): 401 without a valid token, 429 past its budget.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let p = self.principal(headers)?.ok_or_else(|| ApiError::Unauthorized {
+            message: "this request needs a token: Authorization: Bearer <token> (tuilerie token create)".into(),
+        })?;
+        self.spend(&p.name)?;
+        Ok(p)
+    }
+
     /// The principal of a write: 401 without a valid token, 403 when it may
     /// not do `need`, 429 when it writes faster than its budget.
     pub fn authorize(&self, headers: &HeaderMap, need: Need<'_>) -> Result<Principal, ApiError> {
@@ -283,5 +298,8 @@ mod tests {
         assert!(p(Role::Editor, Some(&["maps"])).allows(Need::Maps).is_ok());
         assert!(p(Role::Sensor, None).allows(Need::Edit("a")).is_err());
         assert!(p(Role::Editor, None).allows(Need::Audit).is_err());
+        assert!(p(Role::Sensor, Some(&["a"])).allows(Need::Observe("a")).is_ok());
+        assert!(p(Role::Sensor, Some(&["a"])).allows(Need::Observe("b")).is_err());
+        assert!(p(Role::Editor, None).allows(Need::Observe("b")).is_ok());
     }
 }

@@ -262,6 +262,16 @@ pub struct LayerConfig {
     /// through `/collections/{id}/items` (OGC API - Features Part 4); the
     /// file is never written, edits live in the store.
     pub editable: bool,
+    /// Age after which a status reading is stale (`2h`): still shown,
+    /// no longer filtering answers or colouring tiles.
+    pub status_ttl: Option<String>,
+    /// How long observations are kept (`400d`).
+    pub status_retention: Option<String>,
+    /// Fill level from which a skip or container is full (default 0.95).
+    pub full_at: Option<f64>,
+    /// People counted at which a facility is fully crowded (turns counts
+    /// into levels).
+    pub crowd_capacity: Option<f64>,
 }
 
 impl Config {
@@ -381,6 +391,7 @@ impl Config {
             // The library checks its own options; the message names the key.
             l.load_options().validate().map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
             l.osm_options().map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
+            l.status_options().map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
         }
         Ok(())
     }
@@ -433,6 +444,34 @@ impl LayerConfig {
     /// The OSM options (`filter`, `geometry`, `tags`, `osc`): `None` for
     /// other files, an error naming the key when a value is invalid or the
     /// key is set on a file that is not OSM.
+    /// The layer's status settings, each checked (the error names the key).
+    pub fn status_options(&self) -> anyhow::Result<crate::status::StatusOptions> {
+        use crate::status::parse_duration;
+        let mut o = crate::status::StatusOptions::default();
+        if let Some(t) = &self.status_ttl {
+            o.ttl_ms = parse_duration(t).map_err(|e| anyhow::anyhow!("status_ttl: {e}"))?;
+        }
+        if let Some(t) = &self.status_retention {
+            o.retention_ms = parse_duration(t).map_err(|e| anyhow::anyhow!("status_retention: {e}"))?;
+        }
+        if let Some(f) = self.full_at {
+            if !(f > 0.0 && f <= 1.0) {
+                bail!("full_at = {f} must be a fill level in (0, 1]");
+            }
+            o.full_at = f;
+        }
+        if let Some(c) = self.crowd_capacity {
+            if !(c.is_finite() && c >= 1.0) {
+                bail!("crowd_capacity = {c} must be a number of people, at least 1");
+            }
+            o.crowd_capacity = Some(c);
+        }
+        if let Some(tz) = &self.timezone {
+            o.timezone = tuilerie_geo::hours::parse_timezone(tz).map_err(|e| anyhow::anyhow!("timezone: {e}"))?;
+        }
+        Ok(o)
+    }
+
     pub fn osm_options(&self) -> anyhow::Result<Option<OsmOptions>> {
         let set = [
             ("filter", self.filter.is_some()),

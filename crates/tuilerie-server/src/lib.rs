@@ -21,6 +21,7 @@ pub mod reload;
 pub mod routes;
 pub mod serve;
 pub mod state;
+pub mod status;
 pub mod store;
 
 pub use state::{AppState, ServerOptions};
@@ -150,6 +151,8 @@ async fn read_body(
 /// `X-Forwarded-Proto` (when no public URL is configured): a shared cache
 /// must keep one copy per value of those headers.
 const FORWARDED_URLS: &[&str] = &[
+    "/collections/{id}/items/{fid}/observations",
+    "/observations",
     "/",
     "/style.json",
     "/catalog",
@@ -198,6 +201,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         ("/collections/{id}/items/{fid}/history", get(edit::history)),
         ("/collections/{id}/changes.osc", get(osc::get)),
+        ("/collections/{id}/items/{fid}/observations", get(status::history).post(status::post_one)),
+        ("/collections/{id}/items/{fid}/busy-hours", get(status::busy_hours)),
+        ("/observations", get(status::feed).post(status::post_batch)),
+        ("/events", get(events::get)),
         ("/changes", get(edit::changes)),
         ("/maps", get(routes::maps::list).post(routes::maps::create)),
         ("/maps/{id}", get(routes::maps::get).delete(routes::maps::delete)),

@@ -107,6 +107,22 @@ pub fn build_maps(
 /// a ready server never serves a layer without its edits).
 pub fn apply_edits(state: &crate::AppState, catalog: Catalog, layers: &[LayerConfig]) -> Catalog {
     let Some(w) = &state.writes else { return catalog };
+    for l in layers {
+        let Ok(status) = l.status_options() else { continue };
+        for o in tuilerie_geo::source::expand(&l.path, l.load_options()) {
+            let id = match &o.id {
+                Some(id) => Some(id.to_string()),
+                None => catalog
+                    .layers()
+                    .iter()
+                    .find(|x| crate::config::same_file(&x.meta().source.path, &l.path))
+                    .map(|x| x.id().to_string()),
+            };
+            if let Some(id) = id {
+                w.board.set_options(&id, status);
+            }
+        }
+    }
     let mut catalog = catalog;
     // One entry may give several layers (an OSM file): each by its id.
     let each = layers

@@ -416,7 +416,15 @@ fn serve(
         });
         tracing::info!("listening on http://{addr}/ (loading layers)");
         let policy = tuilerie_server::cors::CorsPolicy::with_writes(&cors, &cors_writes);
-        tuilerie_server::serve::serve(listener, app_with_policy(state, policy), limits, shutdown()).await;
+        // Event streams end at shutdown (else they hold it until the timeout).
+        let hub = state.writes.as_ref().map(|w| w.hub.clone());
+        let stop = async move {
+            shutdown().await;
+            if let Some(h) = hub {
+                h.close();
+            }
+        };
+        tuilerie_server::serve::serve(listener, app_with_policy(state, policy), limits, stop).await;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

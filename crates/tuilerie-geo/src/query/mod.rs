@@ -7,5 +7,5 @@ pub mod nearest;
 mod params;
 
 pub use items::{items, ItemsPage, ItemsQuery, DEFAULT_LIMIT, MAX_LIMIT, RESERVED};
-pub use nearest::{nearest, NearestHit, NearestQuery, MAX_K};
+pub use nearest::{nearest, nearest_where, Keep, NearestHit, NearestQuery, MAX_K};
 pub use params::{number, parse_bbox, parse_time, QueryParams};

@@ -160,6 +160,17 @@ fn matches_type(layer: &Layer, i: usize, t: &str) -> bool {
 /// The `k` nearest features over `layers` that pass the filters, by
 /// ascending geodesic distance (ties: layer order, then feature order).
 pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
+    nearest_where(layers, q, None)
+}
+
+/// A filter of the caller's over (position of the layer in the list,
+/// feature index): `false` leaves the feature out (the live status of a
+/// facility, known to the server only).
+pub type Keep<'a> = &'a (dyn Fn(usize, usize) -> bool + Sync);
+
+/// [`nearest`] with a filter of the caller's, applied during the walk after
+/// the query's own (so `k` results pass it when there are that many).
+pub fn nearest_where(layers: &[&Layer], q: &NearestQuery, keep: Option<Keep<'_>>) -> Vec<NearestHit> {
     let origin = Origin::new(Point::new(q.lon, q.lat));
     let mut best = Best { hits: Vec::with_capacity(q.k + 1), k: q.k };
     if q.k == 0 {
@@ -170,7 +181,7 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
     }
     HEAP.with_borrow_mut(|heap| {
         for (li, layer) in layers.iter().enumerate() {
-            walk_layer(li, layer, q, &origin, heap, &mut best);
+            walk_layer(li, layer, q, keep, &origin, heap, &mut best);
         }
     });
     for h in &best.hits {
@@ -190,27 +201,38 @@ pub fn nearest(layers: &[&Layer], q: &NearestQuery) -> Vec<NearestHit> {
 /// Walks one layer's tree in chord order (an edited layer's: its file's
 /// tree, then the tree of its edited features), filtering as it goes,
 /// until no unseen feature can beat the k-th best.
-fn walk_layer(li: usize, layer: &Layer, q: &NearestQuery, origin: &Origin, heap: &mut WalkHeap, best: &mut Best) {
-    let dead: &[u64] = layer.delta.as_ref().map_or(&[], |d| &d.dead);
-    walk_part(li, layer, 0, dead, q, origin, heap, best);
-    if let Some(d) = &layer.delta {
-        walk_part(li, &d.extra, layer.features.len(), &[], q, origin, heap, best);
-    }
-}
-
-/// Walks `part` (the layer itself, or its edited features numbered from
-/// `offset`), skipping its features marked in `dead`.
-#[allow(clippy::too_many_arguments)]
-fn walk_part(
+fn walk_layer(
     li: usize,
-    part: &Layer,
-    offset: usize,
-    dead: &[u64],
+    layer: &Layer,
     q: &NearestQuery,
+    keep: Option<Keep<'_>>,
     origin: &Origin,
     heap: &mut WalkHeap,
     best: &mut Best,
 ) {
+    let dead: &[u64] = layer.delta.as_ref().map_or(&[], |d| &d.dead);
+    let part = Part { li, offset: 0, dead, keep };
+    walk_part(&part, layer, q, origin, heap, best);
+    if let Some(d) = &layer.delta {
+        walk_part(&Part { offset: layer.features.len(), dead: &[], ..part }, &d.extra, q, origin, heap, best);
+    }
+}
+
+/// Where a walked part sits: its layer's position, the number of its
+/// first feature in the layer, its features marked dead, the caller's
+/// filter.
+#[derive(Clone, Copy)]
+struct Part<'a> {
+    li: usize,
+    offset: usize,
+    dead: &'a [u64],
+    keep: Option<Keep<'a>>,
+}
+
+/// Walks `part` (the layer itself, or its edited features numbered from
+/// `offset`), skipping its features marked in `dead`.
+fn walk_part(at: &Part<'_>, part: &Layer, q: &NearestQuery, origin: &Origin, heap: &mut WalkHeap, best: &mut Best) {
+    let Part { li, offset, dead, keep } = *at;
     let index = part.index.globe();
     let profile = part.profile();
     let schedules = profile.schedules();
@@ -247,6 +269,9 @@ fn walk_part(
             if open != OpenState::Open {
                 continue;
             }
+        }
+        if keep.is_some_and(|k| !k(li, offset + i)) {
+            continue;
         }
         let (d, azimuth) = if index.points_only {
             // The tree holds the point itself; its lon/lat is only read for

@@ -16,7 +16,7 @@ pub mod render;
 pub mod tile;
 
 pub use cluster::{ClusterIndex, ClusterOptions};
-pub use prepare::{Clustering, LayerTiles, TilePrep, TileSettings, DEFAULT_TOLERANCE, MAX_ZOOM};
+pub use prepare::{Clustering, FeatureTags, LayerTiles, TilePrep, TileSettings, DEFAULT_TOLERANCE, MAX_ZOOM};
 pub use prepared::PreparedGeometry;
 pub use render::{render_layer, TileOptions};
 pub use tile::{lonlat_to_world, world_to_lonlat, TileCoord, TileCoordError};

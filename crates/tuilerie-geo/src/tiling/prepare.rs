@@ -180,6 +180,13 @@ impl TilePrep {
     }
 }
 
+/// Properties a server adds to single features of a tile (the live status
+/// of a facility), after the feature's own.
+pub trait FeatureTags: Sync {
+    /// Calls `tag` with each extra property of feature `index`.
+    fn tags(&self, index: usize, tag: &mut dyn FnMut(&str, super::encode::TileValue<'_>));
+}
+
 /// What the tile renderer reads of one layer.
 #[derive(Clone, Copy)]
 pub struct LayerTiles<'a> {
@@ -187,9 +194,16 @@ pub struct LayerTiles<'a> {
     pub name: &'a str,
     pub layer: &'a crate::Layer,
     pub prep: &'a TilePrep,
+    /// Extra properties of single features (not clusters).
+    pub tags: Option<&'a dyn FeatureTags>,
 }
 
-impl LayerTiles<'_> {
+impl<'a> LayerTiles<'a> {
+    /// The same view with `tags` added to its single features.
+    pub fn with_tags(self, tags: &'a dyn FeatureTags) -> Self {
+        LayerTiles { tags: Some(tags), ..self }
+    }
+
     /// Calls `f` with every feature whose envelope intersects the lon/lat box.
     pub fn for_each_in_bbox(&self, bbox: [f64; 4], f: impl FnMut(u32)) {
         self.layer.for_each_in_bbox(bbox, f)

@@ -219,6 +219,9 @@ fn encode(
                 None => w.tag(k, TileValue::String(v)),
             }
         }
+        if let Some(tags) = layer.tags {
+            tags.tags(index, &mut |k, v| w.tag(k, v));
+        }
         w.push_feature(id, r.geom_type, geometry(arena, r));
     }
     w.finish()

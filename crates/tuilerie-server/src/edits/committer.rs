@@ -7,7 +7,8 @@
 //! write per fsync. Each caller hears back only once its batch is on disk.
 
 use super::overlay::{Entry, Overlay};
-use crate::store::{ChangeRecord, Effect, Store, Write};
+use crate::status::Board;
+use crate::store::{ChangeRecord, Effect, ObservationRecord, Observed, Store, Write};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -53,6 +54,9 @@ pub enum Job {
     },
     /// A map or table created, replaced or deleted through the API.
     Resource { change: ChangeRecord, effect: Effect },
+    /// Status observations (checked), stored in the same transaction as
+    /// the batch's other writes; the reply says each one's outcome.
+    Observations { list: Vec<ObservationRecord>, reply: oneshot::Sender<Result<Vec<Observed>, Refused>> },
 }
 
 /// A committed feature write.
@@ -84,12 +88,14 @@ pub fn etag_of(seq: i64) -> String {
     format!("\"e{seq}\"")
 }
 
-/// After a commit: the layers to build again and the boxes the change
-/// touched (old and new geometry), for the tile cache.
+/// After a commit: the layers to build again, the boxes the change
+/// touched (old and new geometry), for the tile cache, and the committed
+/// edits (announced on `/events` once the layer is swapped in).
 #[derive(Debug, Clone)]
 pub struct Dirty {
     pub layer: String,
     pub bboxes: Vec<[f64; 4]>,
+    pub edits: Vec<Committed>,
 }
 
 pub(super) struct Committer {
@@ -99,6 +105,10 @@ pub(super) struct Committer {
     /// The number of the last id given to a created feature.
     pub last_number: i64,
     pub dirty: std::sync::mpsc::Sender<Vec<Dirty>>,
+    /// The current status, updated before callers hear back.
+    pub board: Arc<Board>,
+    /// Observations that became current, for the live publisher.
+    pub changed: std::sync::mpsc::Sender<Vec<ObservationRecord>>,
 }
 
 /// A job checked and turned into a write, waiting for the commit.
@@ -134,7 +144,14 @@ impl Committer {
         let mut writes = Vec::with_capacity(jobs.len());
         let mut pending = Vec::with_capacity(jobs.len());
         let number_before = self.last_number;
+        let mut observations: Vec<ObservationRecord> = Vec::new();
+        let mut observers = Vec::new();
         for (job, reply) in jobs {
+            if let Job::Observations { list, reply } = job {
+                observers.push((observations.len()..observations.len() + list.len(), reply));
+                observations.extend(list);
+                continue;
+            }
             match self.prepare(job, &scratch) {
                 Ok((write, mut p)) => {
                     if let (Some(k), Some(e)) = (&p.key, &p.entry) {
@@ -151,13 +168,25 @@ impl Committer {
                 }
             }
         }
-        if writes.is_empty() {
+        if writes.is_empty() && observations.is_empty() {
             return;
         }
         let started = std::time::Instant::now();
-        let result = self.store.apply(&writes);
+        let result = self.store.apply_all(&writes, &observations);
         metrics::histogram!("tuilerie_store_commit_seconds").record(started.elapsed().as_secs_f64());
-        metrics::histogram!("tuilerie_store_batch_writes").record(writes.len() as f64);
+        metrics::histogram!("tuilerie_store_batch_writes").record((writes.len() + observations.len()) as f64);
+        let result = match result {
+            Ok((seqs, observed)) => {
+                self.observed(observations, observers, observed);
+                Ok(seqs)
+            }
+            Err(e) => {
+                for (_, reply) in observers {
+                    let _ = reply.send(Err(Refused::Store(e.to_string())));
+                }
+                Err(e)
+            }
+        };
         match result {
             Err(e) => {
                 self.last_number = number_before;
@@ -183,12 +212,18 @@ impl Committer {
                     };
                     let mut entry = p.entry.unwrap_or_default();
                     entry.seq = seq;
+                    let committed = Committed { seq, id: id.clone(), etag: etag_of(seq), content: p.content };
                     match dirty.iter_mut().find(|d| d.layer == layer) {
-                        Some(d) => d.bboxes.extend(p.bboxes),
-                        None => dirty.push(Dirty { layer: layer.clone(), bboxes: p.bboxes }),
+                        Some(d) => {
+                            d.bboxes.extend(p.bboxes);
+                            d.edits.push(committed.clone());
+                        }
+                        None => {
+                            dirty.push(Dirty { layer: layer.clone(), bboxes: p.bboxes, edits: vec![committed.clone()] })
+                        }
                     }
-                    updates.push((layer, id.clone(), entry));
-                    replies.push((p.reply, Committed { seq, id, etag: etag_of(seq), content: p.content }));
+                    updates.push((layer, id, entry));
+                    replies.push((p.reply, committed));
                 }
                 // Published before the callers hear back: a read after the
                 // 2xx sees the write.
@@ -198,8 +233,36 @@ impl Committer {
                         let _ = r.send(Ok(committed));
                     }
                 }
-                let _ = self.dirty.send(dirty);
+                if !dirty.is_empty() {
+                    let _ = self.dirty.send(dirty);
+                }
             }
+        }
+    }
+
+    /// After a commit: the stored observations become current where they
+    /// are the latest (before the callers hear back), and each caller gets
+    /// its outcomes.
+    fn observed(
+        &self,
+        mut observations: Vec<ObservationRecord>,
+        observers: Vec<(std::ops::Range<usize>, oneshot::Sender<Result<Vec<Observed>, Refused>>)>,
+        observed: Vec<Observed>,
+    ) {
+        let mut changed = Vec::new();
+        for (o, outcome) in observations.iter_mut().zip(&observed) {
+            if let Observed::Stored(seq) = *outcome {
+                o.seq = seq;
+                if self.board.apply(o.clone()) {
+                    changed.push(std::mem::take(o));
+                }
+            }
+        }
+        for (range, reply) in observers {
+            let _ = reply.send(Ok(observed[range].to_vec()));
+        }
+        if !changed.is_empty() {
+            let _ = self.changed.send(changed);
         }
     }
 
@@ -212,6 +275,8 @@ impl Committer {
                 return Ok((Write { change, effect }, p));
             }
             Job::Feature { layer, id, action, if_match, base, token } => (layer, id, action, if_match, base, token),
+            // Taken apart in `commit` before any job is prepared.
+            Job::Observations { .. } => return Err(Refused::Store("observations reached the edit check".into())),
         };
         let (id, current, created) = match id {
             None => {

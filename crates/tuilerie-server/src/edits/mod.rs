@@ -9,6 +9,7 @@
 //! ```
 
 pub mod committer;
+mod live;
 pub mod overlay;
 mod rebuild;
 
@@ -20,6 +21,25 @@ use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, RwLock};
 use tuilerie_geo::{Layer, LoadOptions};
+
+/// The strong ETag of a file feature never edited: a hash of its JSON.
+pub fn file_etag(json: &serde_json::Value) -> String {
+    format!("\"f{:016x}\"", xxhash_rust::xxh3::xxh3_64(json.to_string().as_bytes()))
+}
+
+/// The current state of a feature and its ETag: from the edits, else from
+/// the layer. `None` when it does not exist (or was deleted).
+pub fn current(writes: Option<&Writes>, l: &Layer, fid: &str) -> Option<(String, serde_json::Value)> {
+    if let Some(w) = writes {
+        if let Some(e) = w.overlay.get(l.id().as_str(), fid) {
+            let content = e.content?;
+            return Some((committer::etag_of(e.seq), serde_json::from_str(&content).ok()?));
+        }
+    }
+    let f = l.find(fid)?;
+    let v = tuilerie_geo::output::feature(&f, serde_json::Map::new());
+    Some((file_etag(&v), v))
+}
 
 /// Ids given to created features: `new-1`, `new-2`... (numbers never
 /// reused; an id a file feature has is never given).
@@ -79,6 +99,11 @@ pub struct Writes {
     dirty_rx: Mutex<Option<Receiver<Vec<Dirty>>>>,
     /// Serialises layer builds (edits and reloads).
     build_lock: Mutex<()>,
+    /// The current status of facilities.
+    pub board: Arc<crate::status::Board>,
+    /// Change events for `/events`.
+    pub hub: Arc<crate::status::events::Hub>,
+    changed_rx: Mutex<Option<Receiver<Vec<crate::store::ObservationRecord>>>>,
 }
 
 impl Writes {
@@ -86,6 +111,8 @@ impl Writes {
     /// starts the committer thread and the token refresher.
     pub fn open(store: Arc<dyn Store>, options: WriteOptions) -> Result<Arc<Self>, crate::store::StoreError> {
         let overlay = Arc::new(Overlay::load(store.features()?));
+        let board = Arc::new(crate::status::Board::load(store.current_observations()?));
+        let (changed, changed_rx) = channel();
         let auth = Auth::new(store.clone(), options.write_rate, options.write_burst);
         auth.start();
         let (jobs, rx) = channel();
@@ -96,6 +123,8 @@ impl Writes {
             max_batch: if options.group_commit { committer::MAX_BATCH } else { 1 },
             last_number: overlay.last_number(),
             dirty: dirty_tx.clone(),
+            board: board.clone(),
+            changed,
         };
         std::thread::Builder::new()
             .name("tuilerie-commit".into())
@@ -111,6 +140,9 @@ impl Writes {
             dirty_tx,
             dirty_rx: Mutex::new(Some(dirty_rx)),
             build_lock: Mutex::new(()),
+            board,
+            hub: Arc::new(Default::default()),
+            changed_rx: Mutex::new(Some(changed_rx)),
         }))
     }
 
@@ -220,14 +252,32 @@ impl Writes {
         }
     }
 
-    /// Starts the thread that rebuilds edited layers and swaps them in.
+    /// Starts the thread that rebuilds edited layers and swaps them in, and
+    /// the one that announces status changes.
     pub fn start_rebuilder(self: &Arc<Self>, state: crate::AppState) {
+        if let Some(rx) = self.changed_rx.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let state = state.clone();
+            let _ = std::thread::Builder::new().name("tuilerie-live".into()).spawn(move || live::run(state, rx));
+        }
         let Some(rx) = self.dirty_rx.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
         let _ = std::thread::Builder::new().name("tuilerie-rebuild".into()).spawn(move || rebuild::run(state, rx));
     }
 
+    /// Queues observations and waits until they are on disk: each one's
+    /// outcome, in order.
+    pub async fn observe(
+        &self,
+        list: Vec<crate::store::ObservationRecord>,
+    ) -> Result<Vec<crate::store::Observed>, Refused> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send((Job::Observations { list, reply: tx }, None))
+            .map_err(|_| Refused::Store("the committer has stopped".into()))?;
+        rx.await.map_err(|_| Refused::Store("the committer has stopped".into()))?
+    }
+
     /// Asks for `layer` to be rebuilt (after a reload raced an edit).
     pub fn mark_dirty(&self, layer: &str) {
-        let _ = self.dirty_tx.send(vec![Dirty { layer: layer.to_string(), bboxes: Vec::new() }]);
+        let _ = self.dirty_tx.send(vec![Dirty { layer: layer.to_string(), bboxes: Vec::new(), edits: Vec::new() }]);
     }
 }

@@ -52,10 +52,12 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let round = Instant::now();
-        let mut by_layer: HashMap<String, Vec<[f64; 4]>> = HashMap::new();
+        let mut by_layer: HashMap<String, (Vec<[f64; 4]>, Vec<super::committer::Committed>)> = HashMap::new();
         let mut add = |batch: Vec<Dirty>| {
             for d in batch {
-                by_layer.entry(d.layer).or_default().extend(d.bboxes);
+                let e = by_layer.entry(d.layer).or_default();
+                e.0.extend(d.bboxes);
+                e.1.extend(d.edits);
             }
         };
         add(first);
@@ -63,13 +65,15 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
             add(more);
         }
         let mut rebuilt = Vec::new();
-        for (layer, bboxes) in by_layer {
+        for (layer, (bboxes, edits)) in by_layer {
             if rebuild(&state, &layer, &bboxes, false) {
                 if state.catalog().and_then(|c| c.get(&layer).map(|l| l.has_delta())).unwrap_or(false) {
                     overlaid.insert(layer.clone());
                 }
-                rebuilt.push(layer);
+                rebuilt.push(layer.clone());
             }
+            // Visible in tiles and queries now: announced.
+            super::live::announce_edits(&state, &layer, &bboxes, &edits);
         }
         if let Some(catalog) = state.catalog().filter(|_| !rebuilt.is_empty()) {
             state.maps.rebuild_on(&rebuilt, &catalog, "edited");

@@ -5,12 +5,13 @@
 
 use super::base_url;
 use super::ogc::layer;
+use super::Path;
 use crate::auth::Need;
-use crate::edits::committer::{etag_of, Action, BaseFeature, Committed, Job, Refused};
+use crate::edits::committer::{Action, BaseFeature, Committed, Job, Refused};
 use crate::error::{require_content_type, ApiError};
 use crate::heavy::Kind;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -39,23 +40,12 @@ fn editable(state: &AppState, id: &str) -> Result<Arc<Layer>, ApiError> {
     Ok(l)
 }
 
-/// The strong ETag of a file feature never edited: a hash of its JSON.
-fn file_etag(json: &Value) -> String {
-    format!("\"f{:016x}\"", xxhash_rust::xxh3::xxh3_64(json.to_string().as_bytes()))
-}
+use crate::edits::file_etag;
 
 /// The current state of a feature: from the edits, else from the layer.
 /// `None` when it does not exist (or was deleted).
 pub fn current(state: &AppState, l: &Layer, fid: &str) -> Option<(String, Value)> {
-    if let Some(w) = &state.writes {
-        if let Some(e) = w.overlay.get(l.id().as_str(), fid) {
-            let content = e.content?;
-            return Some((etag_of(e.seq), serde_json::from_str(&content).ok()?));
-        }
-    }
-    let f = l.find(fid)?;
-    let v = output::feature(&f, Map::new());
-    Some((file_etag(&v), v))
+    crate::edits::current(state.writes.as_deref(), l, fid)
 }
 
 /// The file feature of `fid`, as the committer takes it.

@@ -2,12 +2,13 @@
 //! a range of 256 glyphs as MapLibre requests them (see crate::glyphs),
 //! gzipped when accepted, with an ETag, cached like tiles.
 
+use super::Path;
 use crate::cache::cached_response;
 use crate::error::ApiError;
 use crate::glyphs::{fonts, parse_range, GlyphCache, GlyphError};
 use crate::heavy::Kind;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use axum::Json;

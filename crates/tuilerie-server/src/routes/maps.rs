@@ -5,6 +5,7 @@
 
 use super::base_url;
 use super::tiles::{parse_tile, render_cached, respond};
+use super::Path;
 use crate::auth::Need;
 use crate::cache::{TileKey, TileSource};
 use crate::edits::committer::{Job, Refused};
@@ -14,7 +15,7 @@ use crate::maps::MapEntry;
 use crate::state::AppState;
 use crate::store::{ChangeRecord, Effect};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;

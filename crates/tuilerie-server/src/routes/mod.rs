@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod edit;
+pub mod events;
 pub mod fonts;
 pub mod health;
 pub mod maps;
@@ -10,6 +11,7 @@ pub mod nearest;
 pub mod ogc;
 pub mod openapi;
 pub mod osc;
+pub mod status;
 pub mod style;
 pub mod tables;
 pub mod tilejson;
@@ -19,9 +21,27 @@ pub mod web;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use std::sync::Arc;
 use tuilerie_geo::{Catalog, Layer};
+
+/// axum's `Path` whose refusals (a segment that is not UTF-8 once
+/// percent-decoded, a number that does not parse) are JSON errors naming
+/// the path, like every other 400.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => Err(ApiError::bad("path", e.body_text())),
+        }
+    }
+}
 
 /// The public base URL: configured, else from `X-Forwarded-Proto` /
 /// `X-Forwarded-Host` / `Host`.

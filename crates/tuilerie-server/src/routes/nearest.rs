@@ -11,8 +11,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use std::borrow::Cow;
-use tuilerie_geo::output::nearest_collection;
-use tuilerie_geo::query::{nearest, NearestQuery, QueryParams};
+use tuilerie_geo::output::nearest_collection_with;
+use tuilerie_geo::query::{nearest_where, NearestQuery, QueryParams};
+use tuilerie_geo::waste::{mask_ids, parse_accepts, Taxonomy};
 
 /// Decoded query parameters, in order; the last of a repeated name wins.
 /// (A request has a handful, so a list beats a map here.)
@@ -42,7 +43,27 @@ impl QueryParams for Params<'_> {
 
 pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref().unwrap_or(""));
-    let q = NearestQuery::parse(&params, Utc::now())?;
+    let mut q = NearestQuery::parse(&params, Utc::now())?;
+    // Live status filters: `available` (wastes a facility must be able to
+    // take now: accepted, skip not full, not closed) and `max_crowd`.
+    let available = match params.get("available") {
+        Some(list) => {
+            let mask = parse_accepts(list).map_err(|mut e| {
+                e.parameter = "available".into();
+                e.message = e.message.replace("accepts", "available");
+                e
+            })?;
+            q.accepts |= mask;
+            Some(mask_ids(mask, Taxonomy::builtin()))
+        }
+        None => None,
+    };
+    let max_crowd = match params.get("max_crowd") {
+        Some(v) => Some(v.parse::<f64>().ok().filter(|x| (0.0..=1.0).contains(x)).ok_or_else(|| {
+            ApiError::bad("max_crowd", format!("max_crowd must be a crowd level from 0 to 1, got {v:?}"))
+        })?),
+        None => None,
+    };
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let layers = match params.get("layers") {
         Some(list) => resolve_layers(&catalog, list)?,
@@ -56,8 +77,50 @@ pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Re
             .collect(),
     };
     let refs: Vec<&tuilerie_geo::Layer> = layers.iter().map(|l| l.as_ref()).collect();
-    let hits = nearest(&refs, &q);
-    let body = nearest_collection(&refs, &hits, &q);
+    let board = state.writes.as_ref().map(|w| w.board.clone());
+    let now = crate::status::now_ms();
+    // Per layer: its options when it has readings.
+    let live: Vec<Option<crate::status::StatusOptions>> = refs
+        .iter()
+        .map(|l| board.as_ref().filter(|b| b.has_layer(l.id().as_str())).map(|b| b.options(l.id().as_str())))
+        .collect();
+    let status =
+        |li: usize, fi: usize, f: &mut dyn FnMut(&crate::status::FeatureStatus, &crate::status::StatusOptions)| {
+            if let (Some(b), Some(o)) = (&board, &live[li]) {
+                let fid = refs[li].feature(fi).id().to_string();
+                b.with(refs[li].id().as_str(), &fid, |s| f(s, o));
+            }
+        };
+    let categories: Vec<&str> = available.clone().unwrap_or_default();
+    let keep = |li: usize, fi: usize| {
+        let mut ok = true;
+        status(li, fi, &mut |s, o| {
+            if available.is_some() && s.available(&categories, o, now) == Some(false) {
+                ok = false;
+            }
+            if max_crowd.is_some_and(|m| s.crowd(o, now).is_some_and(|c| c > m)) {
+                ok = false;
+            }
+        });
+        ok
+    };
+    let filtered = available.is_some() || max_crowd.is_some();
+    let hits = nearest_where(&refs, &q, if filtered { Some(&keep) } else { None });
+    let body = nearest_collection_with(&refs, &hits, &q, &|li, fi, out| {
+        let mut known = None;
+        status(li, fi, &mut |s, o| {
+            out.extend_from_slice(b",\"status\":");
+            let _ = serde_json::to_writer(&mut *out, &s.to_json(o, now));
+            known = s.available(&categories, o, now);
+        });
+        if available.is_some() {
+            out.extend_from_slice(match known {
+                Some(true) => b",\"available\":true",
+                Some(false) => b",\"available\":false",
+                None => b",\"available\":null",
+            });
+        }
+    });
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], body).into_response())
 }
 

@@ -4,9 +4,10 @@
 //! filters (`?operator=SMICVAL`) on items.
 
 use super::base_url;
+use super::Path;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -128,7 +129,13 @@ pub async fn items(
         links.push(json!({"href": link(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"}));
     }
     let header = link_header(&links);
-    let mut r = geojson(output::items_collection(&l, &page, json!(links)));
+    let mut body = output::items_collection(&l, &page, json!(links));
+    if state.writes.as_ref().is_some_and(|w| w.board.has_layer(&id)) {
+        for f in body["features"].as_array_mut().into_iter().flatten() {
+            super::status::add_status(&state, &id, f);
+        }
+    }
+    let mut r = geojson(body);
     if let Some(h) = header {
         r.headers_mut().insert(header::LINK, h);
     }
@@ -173,6 +180,7 @@ pub async fn item(
         {"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"},
     ]);
     let links = v["links"].as_array().cloned().unwrap_or_default();
+    super::status::add_status(&state, &id, &mut v);
     let mut r = geojson(v);
     if let Ok(v) = axum::http::HeaderValue::from_str(&etag) {
         r.headers_mut().insert(header::ETAG, v);

@@ -63,6 +63,8 @@ pub const OTHER_METHODS: &[(&str, &str, &str, &str)] = &[
     ("/collections/{id}/items/{fid}", "patch", "Update a feature with an RFC 7396 merge patch (null removes a property; a geometry member replaces the geometry; the id cannot change), Content-Type application/merge-patch+json; If-Match required", "application/merge-patch+json"),
     ("/collections/{id}/items/{fid}", "delete", "Delete a feature; If-Match required; 204 with the new ETag", JSON),
     ("/collections/{id}/items/{fid}", "options", "The methods this request's token may use on the feature (Allow)", JSON),
+    ("/collections/{id}/items/{fid}/observations", "post", "Post a status observation {kind: fill_level|crowd|state, value, category?, until?, observed_at, source}; sensor, editor or admin token scoped to the layer; 201 once stored, 200 for a replay of a stored one (idempotent on feature, kind, category, source, observed_at)", JSON),
+    ("/observations", "post", "Post up to 10,000 observations, each with layer and feature; 200 with one result per item (201 stored, 200 replay, or its 4xx naming the member)", JSON),
 ];
 
 /// Every route of the service.
@@ -186,6 +188,34 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "The layer's edits as an osmChange 0.6 document for JOSM or osmium: OSM nodes (ids node/N) modified or deleted, created features with negative placeholder ids; X-Tuilerie-Skipped counts what osmChange cannot carry",
         params: &[p("id", "string", "layer id"), q("since", "integer", "seq of the last change already reviewed (default 0)")],
         responses: &[(200, "osmChange XML", "application/xml"), ERR, NF, (503, "no store", JSON)],
+    },
+    Endpoint {
+        route: "/collections/{id}/items/{fid}/observations",
+        doc_path: None,
+        summary: "Status observations of a facility, newest first (paged by limit/offset with a next link); with interval, buckets of min/mean/max/count per kind and category",
+        params: &[p("id", "string", "collection id"), p("fid", "string", "feature id"), q("from", "string", "RFC 3339, inclusive"), q("to", "string", "RFC 3339, exclusive"), q("kind", "string", "fill_level, crowd or state"), q("category", "string", "waste category (word or key)"), q("limit", "integer", "1..10000 (default 100)"), q("offset", "integer", "observations skipped (default 0)"), q("interval", "string", "bucket length: 15m, 1h, 1d... (at least 1m)")],
+        responses: &[(200, "observations and links, or buckets", JSON), ERR, NF, (503, "no store", JSON)],
+    },
+    Endpoint {
+        route: "/collections/{id}/items/{fid}/busy-hours",
+        doc_path: None,
+        summary: "Mean crowd level per hour of the week (layer time zone) over the kept history, with counts",
+        params: &[p("id", "string", "collection id"), p("fid", "string", "feature id")],
+        responses: &[(200, "7 days x 24 hours", JSON), NF, (503, "no store", JSON)],
+    },
+    Endpoint {
+        route: "/observations",
+        doc_path: None,
+        summary: "Every stored observation after a sequence number, oldest first (a feed for operators and mirrors)",
+        params: &[q("since", "integer", "seq of the last observation seen (default 0)"), q("layer", "string", "only this layer's"), q("limit", "integer", "1..10000 (default 100)")],
+        responses: &[(200, "observations and a next link", JSON), ERR, (503, "no store", JSON)],
+    },
+    Endpoint {
+        route: "/events",
+        doc_path: None,
+        summary: "Server-sent events of feature edits (event: feature) and status changes (event: status) with the changed feature and tiles; ids are store sequence numbers; Last-Event-ID replays up to 10,000 missed changes (else event: reload); a heartbeat comment every 15 s",
+        params: &[q("layers", "string", "comma-separated layer ids (default: all)"), q("bbox", "string", "minLon,minLat,maxLon,maxLat: only changes there"), q("last_event_id", "integer", "as the Last-Event-ID header")],
+        responses: &[(200, "the event stream", "text/event-stream"), ERR, NF, (503, "no store, or too many subscribers", JSON)],
     },
     Endpoint {
         route: "/changes",
@@ -329,6 +359,14 @@ pub fn document() -> Value {
                         responses["409"] = json!({"description": "in use by the resources listed in used_by, or defined in the configuration file"});
                     }
                 }
+                "post" if e.route == "/observations" => {
+                    responses["200"] = json!({"description": "one result per observation"});
+                }
+                "post" if e.route.ends_with("/observations") => {
+                    responses["201"] = json!({"description": "stored"});
+                    responses["200"] = json!({"description": "stored before (an idempotent replay)"});
+                    responses["404"] = json!({"description": "unknown collection or feature"});
+                }
                 "post" => {
                     responses["201"] = json!({"description": "created and stored"});
                     responses["409"] =
@@ -349,7 +387,7 @@ pub fn document() -> Value {
             }
             op["security"] = json!([{"bearer": []}]);
             let responses = &mut op["responses"];
-            if e.route.starts_with("/collections/") {
+            if e.route.starts_with("/collections/") && !e.route.ends_with("/observations") {
                 responses["404"] = json!({"description": "unknown collection or feature"});
                 responses["405"] = json!({"description": "the collection is read-only (editable = false)"});
                 if feature_item {
@@ -366,6 +404,22 @@ pub fn document() -> Value {
                     // Any text (a schema type would make every JSON value
                     // a "string" or "not a string" to generators).
                     json!({})
+                } else if e.route.ends_with("/observations") {
+                    let one = json!({"type": "object", "required": ["kind", "value", "observed_at", "source"], "properties": {
+                        "kind": {"type": "string", "enum": ["fill_level", "crowd", "state"]},
+                        "value": {},
+                        "category": {"type": "string"},
+                        "until": {"type": "string", "format": "date-time"},
+                        "observed_at": {"type": "string", "format": "date-time"},
+                        "source": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "layer": {"type": "string"},
+                        "feature": {"type": "string"},
+                    }});
+                    if e.route == "/observations" {
+                        json!({"type": "array", "minItems": 1, "maxItems": 10000, "items": one})
+                    } else {
+                        one
+                    }
                 } else if *method == "patch" {
                     json!({"type": "object", "properties": {"geometry": {"type": "object"}, "properties": {"type": "object"}}})
                 } else if e.route.starts_with("/collections/") {

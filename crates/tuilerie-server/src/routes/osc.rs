@@ -11,9 +11,10 @@
 //! nodes we do not know; a polygon with holes) is left out and counted in
 //! the `X-Tuilerie-Skipped` header and an XML comment.
 
+use super::Path;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;

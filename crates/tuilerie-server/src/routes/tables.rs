@@ -3,13 +3,14 @@
 //! detected), `GET /tables/{id}`, `DELETE /tables/{id}`.
 
 use super::maps::{persist, resource_change};
+use super::Path;
 use crate::auth::Need;
 use crate::error::{require_content_type, ApiError};
 use crate::heavy::Kind;
 use crate::state::AppState;
 use crate::store::Effect;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};

@@ -1,9 +1,10 @@
 //! `GET /tiles/{layers}`: TileJSON 3.0.0 for one layer or a comma-separated list.
 
+use super::Path;
 use super::{base_url, resolve_layers};
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Map, Value};

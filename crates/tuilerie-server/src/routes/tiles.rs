@@ -5,6 +5,7 @@
 //! out-of-range address or an unknown extension, 404 for an unknown layer.
 
 use super::resolve_layers;
+use super::status::StatusTags;
 use crate::cache::{cached_response, CachedBody, TileKey, TileKeyRef, TileSource};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -125,6 +126,7 @@ pub async fn tile(State(state): State<AppState>, req: Request) -> Result<Respons
         return Ok(respond(&state, &hit, req.headers()));
     }
     let epoch = state.tiles.epoch();
+    let status_version = state.writes.as_ref().map(|w| w.board.version());
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let resolved = resolve_layers(&catalog, &layers)?;
     for l in &resolved {
@@ -146,6 +148,12 @@ pub async fn tile(State(state): State<AppState>, req: Request) -> Result<Respons
             state.tiles.remove(&key);
         }
     }
+    // A status changed while this tile was cut: it may hold the old one.
+    if let Some(w) = &state.writes {
+        if Some(w.board.version()) != status_version && used.iter().any(|l| w.board.has_layer(l.id().as_str())) {
+            state.tiles.remove(&key);
+        }
+    }
     Ok(respond(&state, &cached, req.headers()))
 }
 
@@ -158,6 +166,7 @@ pub async fn render_cached(
     coord: TileCoord,
 ) -> Result<Arc<CachedBody>, ApiError> {
     let opts = state.options.tiles;
+    let board = state.writes.as_ref().map(|w| w.board.clone());
     state
         .tiles
         .get_or_render(key, move || async move {
@@ -169,7 +178,23 @@ pub async fn render_cached(
                 tile_cost(&refs, coord, &opts, INLINE_MAX_VERTICES) <= INLINE_MAX_VERTICES
             };
             let render = move || {
-                let refs: Vec<_> = layers.iter().map(|l| l.tiles()).collect();
+                // Facilities with a live status carry it (see status::StatusTags).
+                let now = crate::status::now_ms();
+                let tags: Vec<Option<StatusTags<'_>>> = layers
+                    .iter()
+                    .map(|l| {
+                        let b = board.as_deref().filter(|b| b.has_layer(l.id().as_str()))?;
+                        Some(StatusTags { board: b, layer: l, options: b.options(l.id().as_str()), now })
+                    })
+                    .collect();
+                let refs: Vec<_> = layers
+                    .iter()
+                    .zip(&tags)
+                    .map(|(l, t)| match t {
+                        Some(t) => l.tiles().with_tags(t),
+                        None => l.tiles(),
+                    })
+                    .collect();
                 Arc::new(CachedBody::new(render_tile(&refs, coord, &opts).unwrap_or_default()))
             };
             if small {

@@ -7,10 +7,11 @@
 //! use, and answered with a strong ETag.
 
 use super::ogc;
+use super::Path;
 use crate::cache::{cached_response, CachedBody};
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;

@@ -8,6 +8,7 @@
 //! the writes that arrive while the previous batch is being synced and hands
 //! them over as one batch.
 
+mod migrations;
 pub mod sqlite;
 
 use serde::Serialize;
@@ -160,12 +161,88 @@ pub struct Write {
     pub effect: Effect,
 }
 
+/// A status observation as stored (validated by `status::observation`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ObservationRecord {
+    /// Position in the store's sequence (shared with the audit log; 0
+    /// before it is stored).
+    pub seq: i64,
+    pub layer: String,
+    pub feature: String,
+    /// `fill_level`, `crowd` or `state`.
+    pub kind: String,
+    /// A waste category key for a fill level (`""`: the whole container).
+    pub category: String,
+    pub source: String,
+    /// Milliseconds since the Unix epoch.
+    pub observed_at: i64,
+    /// Fill level or crowd level, 0 to 1.
+    pub value: Option<f64>,
+    /// People counted (crowd).
+    pub count: Option<i64>,
+    /// `open`, `closed`, `full`, `out_of_service` (state).
+    pub state: Option<String>,
+    /// Milliseconds since the epoch: the state holds until then.
+    pub until: Option<i64>,
+    /// Name of the token that posted it.
+    pub token: String,
+    /// When the server received it (milliseconds since the epoch).
+    pub received: i64,
+}
+
+/// Filters of an observation history read.
+#[derive(Debug, Clone, Default)]
+pub struct ObservationFilter {
+    pub layer: String,
+    pub feature: String,
+    /// Milliseconds since the epoch, inclusive / exclusive.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub kind: Option<String>,
+    pub category: Option<String>,
+}
+
+/// The outcome of one observation of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// Stored under this sequence number.
+    Stored(i64),
+    /// The same (feature, kind, category, source, time) was stored before:
+    /// nothing written (an idempotent replay).
+    Duplicate,
+}
+
 /// A durable store. Every method is blocking (call it off the runtime);
 /// `apply` returns only once the batch is on disk.
 pub trait Store: Send + Sync + 'static {
     /// Applies every write of `batch` in one transaction and returns their
     /// sequence numbers, in order. All or nothing.
-    fn apply(&self, batch: &[Write]) -> StoreResult<Vec<i64>>;
+    fn apply(&self, batch: &[Write]) -> StoreResult<Vec<i64>> {
+        self.apply_all(batch, &[]).map(|(seqs, _)| seqs)
+    }
+    /// Applies `batch` and stores `observations` in one transaction: the
+    /// writes' sequence numbers and each observation's outcome, in order.
+    /// Sequence numbers are shared by both and increase.
+    fn apply_all(&self, batch: &[Write], observations: &[ObservationRecord]) -> StoreResult<(Vec<i64>, Vec<Observed>)>;
+    /// The current observation of every (layer, feature, kind, category):
+    /// the latest by `observed_at` (then by sequence).
+    fn current_observations(&self) -> StoreResult<Vec<ObservationRecord>>;
+    /// Observations of one feature, newest first, `offset` skipped, at most
+    /// `limit`.
+    fn observations(
+        &self,
+        filter: &ObservationFilter,
+        offset: usize,
+        limit: usize,
+    ) -> StoreResult<Vec<ObservationRecord>>;
+    /// Observations with a sequence number above `since`, oldest first, at
+    /// most `limit` (the replay of `/events`).
+    fn observations_since(&self, since: i64, limit: usize) -> StoreResult<Vec<ObservationRecord>>;
+    /// Deletes the observations of `layer` older than `before` (ms), except
+    /// the current ones; how many went.
+    fn prune_observations(&self, layer: &str, before: i64) -> StoreResult<usize>;
+    /// The highest sequence number given so far (0: none).
+    fn last_seq(&self) -> StoreResult<i64>;
     /// The feature states of every edited feature (the overlay replayed at
     /// start).
     fn features(&self) -> StoreResult<Vec<FeatureRecord>>;

@@ -15,7 +15,8 @@
 //!   deletes.
 
 use super::{
-    ChangeRecord, Effect, FeatureRecord, Role, Store, StoreError, StoreResult, StoredResource, TokenRecord, Write,
+    ChangeRecord, Effect, FeatureRecord, ObservationFilter, ObservationRecord, Observed, Role, Store, StoreError,
+    StoreResult, StoredResource, TokenRecord, Write,
 };
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -28,45 +29,7 @@ const APPLICATION_ID: i64 = 0x5455_4c52;
 /// How long a write waits for another process holding the write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Schema migrations; version N is the state after `MIGRATIONS[..N]`.
-const MIGRATIONS: &[&str] = &[
-    // 1: tokens, feature journal, API maps and tables, audit log.
-    "CREATE TABLE tokens (
-        name TEXT PRIMARY KEY,
-        hash BLOB NOT NULL UNIQUE,
-        role TEXT NOT NULL,
-        layers TEXT,
-        created TEXT NOT NULL,
-        last_used TEXT,
-        revoked TEXT
-     );
-     CREATE TABLE changes (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        token TEXT NOT NULL,
-        op TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        layer TEXT,
-        id TEXT NOT NULL,
-        before TEXT,
-        after TEXT
-     );
-     CREATE INDEX changes_by_feature ON changes (layer, id, seq);
-     CREATE TRIGGER changes_no_update BEFORE UPDATE ON changes
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-     CREATE TRIGGER changes_no_delete BEFORE DELETE ON changes
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-     CREATE TABLE features (
-        layer TEXT NOT NULL,
-        id TEXT NOT NULL,
-        created INTEGER NOT NULL,
-        seq INTEGER NOT NULL,
-        content TEXT,
-        PRIMARY KEY (layer, id)
-     ) WITHOUT ROWID;
-     CREATE TABLE maps (id TEXT PRIMARY KEY, definition TEXT NOT NULL, seq INTEGER NOT NULL);
-     CREATE TABLE csv_tables (id TEXT PRIMARY KEY, name TEXT NOT NULL, csv BLOB NOT NULL, seq INTEGER NOT NULL);",
-];
+use super::migrations::MIGRATIONS;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -209,23 +172,55 @@ fn write_csv(tx: &rusqlite::Transaction<'_>, id: &str, name: &str, csv: &[u8], s
     Ok(())
 }
 
+/// The highest sequence number of the audit log and the observations.
+fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT max(coalesce((SELECT max(seq) FROM changes), 0), coalesce((SELECT max(seq) FROM observations), 0))",
+        [],
+        |r| r.get(0),
+    )
+}
+
+const OBSERVATION_COLUMNS: &str = "o.seq, o.layer, o.feature, o.kind, o.category, o.source, o.observed_at, o.value, \
+     o.count, o.state, o.until, o.token, o.received";
+
+fn observation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ObservationRecord> {
+    Ok(ObservationRecord {
+        seq: r.get(0)?,
+        layer: r.get(1)?,
+        feature: r.get(2)?,
+        kind: r.get(3)?,
+        category: r.get(4)?,
+        source: r.get(5)?,
+        observed_at: r.get(6)?,
+        value: r.get(7)?,
+        count: r.get(8)?,
+        state: r.get(9)?,
+        until: r.get(10)?,
+        token: r.get(11)?,
+        received: r.get(12)?,
+    })
+}
+
 impl Store for SqliteStore {
-    fn apply(&self, batch: &[Write]) -> StoreResult<Vec<i64>> {
+    fn apply_all(&self, batch: &[Write], observations: &[ObservationRecord]) -> StoreResult<(Vec<i64>, Vec<Observed>)> {
         let path = &self.path;
         let mut conn = self.writer();
         let tx = conn.transaction().map_err(io(path, "begin"))?;
+        let mut next = last_seq(&tx).map_err(io(path, "read the sequence"))? + 1;
         let mut seqs = Vec::with_capacity(batch.len());
         {
             let mut log = tx
                 .prepare_cached(
-                    "INSERT INTO changes (at, token, op, kind, layer, id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO changes (seq, at, token, op, kind, layer, id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(io(path, "prepare"))?;
             for w in batch {
                 let c = &w.change;
-                log.execute(params![c.at, c.token, c.op, c.kind, c.layer, c.id, c.before, c.after])
+                let seq = next;
+                next += 1;
+                log.execute(params![seq, c.at, c.token, c.op, c.kind, c.layer, c.id, c.before, c.after])
                     .map_err(io(path, "append to the audit log"))?;
-                let seq = tx.last_insert_rowid();
                 seqs.push(seq);
                 match &w.effect {
                     Effect::Feature { created, content } => tx
@@ -248,8 +243,119 @@ impl Store for SqliteStore {
                 .map_err(io(path, "write"))?;
             }
         }
+        let mut observed = Vec::with_capacity(observations.len());
+        if !observations.is_empty() {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO observations (seq, layer, feature, kind, category, source, observed_at, value, count, state, until, token, received)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     ON CONFLICT (layer, feature, observed_at, kind, category, source) DO NOTHING",
+                )
+                .map_err(io(path, "prepare"))?;
+            let mut current = tx
+                .prepare_cached(
+                    "INSERT INTO current_status (layer, feature, kind, category, observed_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (layer, feature, kind, category) DO UPDATE SET observed_at = excluded.observed_at, seq = excluded.seq
+                     WHERE excluded.observed_at > current_status.observed_at
+                        OR (excluded.observed_at = current_status.observed_at AND excluded.seq > current_status.seq)",
+                )
+                .map_err(io(path, "prepare"))?;
+            for o in observations {
+                let n = insert
+                    .execute(params![
+                        next,
+                        o.layer,
+                        o.feature,
+                        o.kind,
+                        o.category,
+                        o.source,
+                        o.observed_at,
+                        o.value,
+                        o.count,
+                        o.state,
+                        o.until,
+                        o.token,
+                        o.received
+                    ])
+                    .map_err(io(path, "store an observation"))?;
+                if n == 0 {
+                    observed.push(Observed::Duplicate);
+                    continue;
+                }
+                current
+                    .execute(params![o.layer, o.feature, o.kind, o.category, o.observed_at, next])
+                    .map_err(io(path, "store an observation"))?;
+                observed.push(Observed::Stored(next));
+                next += 1;
+            }
+        }
         tx.commit().map_err(io(path, "commit"))?;
-        Ok(seqs)
+        Ok((seqs, observed))
+    }
+
+    fn current_observations(&self) -> StoreResult<Vec<ObservationRecord>> {
+        let conn = self.reader();
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT {OBSERVATION_COLUMNS} FROM current_status c JOIN observations o ON o.seq = c.seq ORDER BY o.seq"
+            ))
+            .map_err(io(&self.path, "read the current status"))?;
+        let rows = st.query_map([], observation_row).map_err(io(&self.path, "read the current status"))?;
+        rows.collect::<Result<_, _>>().map_err(io(&self.path, "read the current status"))
+    }
+
+    fn observations(&self, f: &ObservationFilter, offset: usize, limit: usize) -> StoreResult<Vec<ObservationRecord>> {
+        let conn = self.reader();
+        let mut st = conn
+            .prepare_cached(&format!(
+                "SELECT {OBSERVATION_COLUMNS} FROM observations o
+                 WHERE layer = ?1 AND feature = ?2 AND observed_at >= ?3 AND observed_at < ?4
+                   AND (?5 IS NULL OR kind = ?5) AND (?6 IS NULL OR category = ?6)
+                 ORDER BY observed_at DESC, seq DESC LIMIT ?7 OFFSET ?8"
+            ))
+            .map_err(io(&self.path, "read observations"))?;
+        let rows = st
+            .query_map(
+                params![
+                    f.layer,
+                    f.feature,
+                    f.from.unwrap_or(i64::MIN),
+                    f.to.unwrap_or(i64::MAX),
+                    f.kind,
+                    f.category,
+                    limit as i64,
+                    offset as i64
+                ],
+                observation_row,
+            )
+            .map_err(io(&self.path, "read observations"))?;
+        rows.collect::<Result<_, _>>().map_err(io(&self.path, "read observations"))
+    }
+
+    fn observations_since(&self, since: i64, limit: usize) -> StoreResult<Vec<ObservationRecord>> {
+        let conn = self.reader();
+        let mut st = conn
+            .prepare_cached(&format!(
+                "SELECT {OBSERVATION_COLUMNS} FROM observations o WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))
+            .map_err(io(&self.path, "read observations"))?;
+        let rows =
+            st.query_map(params![since, limit as i64], observation_row).map_err(io(&self.path, "read observations"))?;
+        rows.collect::<Result<_, _>>().map_err(io(&self.path, "read observations"))
+    }
+
+    fn prune_observations(&self, layer: &str, before: i64) -> StoreResult<usize> {
+        let conn = self.writer();
+        conn.execute(
+            "DELETE FROM observations WHERE layer = ?1 AND observed_at < ?2
+             AND seq NOT IN (SELECT seq FROM current_status WHERE layer = ?1)",
+            params![layer, before],
+        )
+        .map_err(io(&self.path, "delete old observations"))
+    }
+
+    fn last_seq(&self) -> StoreResult<i64> {
+        last_seq(&self.reader()).map_err(io(&self.path, "read the sequence"))
     }
 
     fn features(&self) -> StoreResult<Vec<FeatureRecord>> {
