@@ -4,7 +4,9 @@
 // Checks: no console error or failed request; every tile answered 200 or
 // 204; queryRenderedFeatures non-empty for every catalog layer; the finder
 // lists facilities accepting glass, sorted by distance, for a click in
-// Bordeaux, identical to /nearest for the same point; the phone-sized English
+// Bordeaux, identical to /nearest for the same point; a live status change
+// (a full glass skip) leaving the finder, the tiles and the popup within 2 s
+// without a reload; the phone-sized English
 // page. Saves screenshots in ARTEFACT_DIR. Prints a JSON report; exit 1 on failure.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -132,8 +134,8 @@ try {
   const lon = Number(requested.searchParams.get('lon'));
   const lat = Number(requested.searchParams.get('lat'));
   check(Math.abs(lon - bordeaux[0]) < 0.01 && Math.abs(lat - bordeaux[1]) < 0.01, `finder searched from ${lon},${lat}, not Bordeaux`);
-  check(requested.searchParams.get('accepts') === 'glass', `finder asked accepts=${requested.searchParams.get('accepts')}`);
-  const expected = await (await fetch(`${base}/nearest?lon=${lon}&lat=${lat}&k=5&accepts=glass`)).json();
+  check(requested.searchParams.get('available') === 'glass', `finder asked available=${requested.searchParams.get('available')}`);
+  const expected = await (await fetch(`${base}/nearest?lon=${lon}&lat=${lat}&k=5&available=glass`)).json();
   check(items.length === expected.features.length && items.length > 0, `finder listed ${items.length}, /nearest has ${expected.features.length}`);
   expected.features.forEach((f, i) => {
     const name = f.properties.name;
@@ -308,6 +310,53 @@ try {
     const editShot = join(outDir, 'edit.png');
     await page.screenshot({ path: editShot });
     report.screenshots.push(editShot);
+
+    // Live status: the finder, searching glass from a recycling centre,
+    // lists it; its glass skip is reported full; within 2 s (no reload) the
+    // finder no longer offers it and its popup says the skip is full.
+    const centres = await (await fetch(`${base}/nearest?lon=-0.5748&lat=44.8425&k=1&type=centre&accepts=glass&layers=points-collecte`)).json();
+    const centre = centres.features[0];
+    const [clon, clat] = centre.geometry.coordinates;
+    await page.fill('#waste', 'verre');
+    await page.evaluate(([lon, lat]) => window.finder.find(lon, lat), [clon, clat]);
+    const listed = (n) => [...document.querySelectorAll('#results .result-name')].some((e) => e.textContent === n);
+    await page.waitForFunction(listed, centre.properties.name, { timeout: 10000 });
+    await page.evaluate(([lon, lat]) => window.map.jumpTo({ center: [lon, lat], zoom: 15 }), [clon, clat]);
+    await waitIdle(page);
+    const posted = Date.now();
+    const obs = await fetch(`${base}/collections/points-collecte/items/${centre.id}/observations`, {
+      method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'fill_level', category: 'verre', value: 1, observed_at: new Date().toISOString(), source: 'browser-test' }),
+    });
+    check(obs.status === 201, `observation answered ${obs.status}`);
+    let gone = true;
+    await page.waitForFunction((n) => ![...document.querySelectorAll('#results .result-name')].some((e) => e.textContent === n), centre.properties.name, { timeout: 2000 })
+      .catch(() => { gone = false; });
+    const delay = Date.now() - posted;
+    check(gone, `the finder still offers ${centre.properties.name} 2 s after its glass skip was reported full`);
+    // Its tile was fetched again: the rendered point carries the status.
+    let tiled = true;
+    await page.waitForFunction((id) => window.map.queryRenderedFeatures().some((f) => String(f.id) === String(id) && f.properties.full_categories === 'glass'), centre.id, { timeout: 5000 })
+      .catch(() => { tiled = false; });
+    if (!tiled) {
+      const seen = await page.evaluate((id) => window.map.queryRenderedFeatures().filter((f) => String(f.id) === String(id)).map((f) => ({ layer: f.layer.id, props: f.properties })), centre.id);
+      check(false, `the rendered tile of the centre does not say its glass skip is full: ${JSON.stringify(seen)}`);
+    }
+    const opened = await page.evaluate((id) => {
+      const f = window.map.queryRenderedFeatures().find((x) => String(x.id) === String(id) && x.layer.metadata && x.layer.metadata['tuilerie:layer']);
+      if (!f) return false;
+      window.finder.popup(f, { lng: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] });
+      return true;
+    }, centre.id);
+    check(opened, 'the centre is not rendered, no popup');
+    let says = '';
+    await page.waitForFunction(() => document.querySelector('.maplibregl-popup .status'), null, { timeout: 5000 }).catch(() => {});
+    says = await page.evaluate(() => (document.querySelector('.maplibregl-popup .status') || {}).textContent || '');
+    check(says.includes('Verre : plein'), `popup status: ${says}`);
+    report.live = { centre: centre.properties.name, ms: delay, popup: says };
+    const liveShot = join(outDir, 'live.png');
+    await page.screenshot({ path: liveShot });
+    report.screenshots.push(liveShot);
   }
   await page.close();
 

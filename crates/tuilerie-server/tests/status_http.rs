@@ -215,7 +215,7 @@ fn open(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &st
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        req = format!("{req}{k}: {v}\r\n");
     }
     req.push_str("\r\n");
     req.push_str(body);

@@ -280,12 +280,15 @@ fn web_map_renders_every_layer_and_finds_glass_in_bordeaux_in_headless_chromium(
     assert!(!v["labels"]["cluster-counts"].as_array().unwrap().is_empty(), "{report}");
     assert!(v["labels"]["labels"].as_array().unwrap().iter().any(|l| l == "Bordeaux"), "{report}");
     assert!(!v["labels"]["names"].as_array().unwrap().is_empty(), "{report}");
+    // A full glass skip reported by a sensor left the finder within 2 s.
+    assert!(v["live"]["ms"].as_u64().unwrap() < 2000, "{report}");
     for shot in [
         "map.png",
         "labels.png",
         "names.png",
         "finder.png",
         "popup.png",
+        "live.png",
         "thematic.png",
         "map-maker.png",
         "phone-en.png",

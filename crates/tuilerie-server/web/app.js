@@ -7,7 +7,9 @@ import { startEditor } from './editor.js';
 const TEXT = {
   fr: {
     finderTitle: 'Où déposer ?', wasteLabel: 'Mon déchet', placeholder: 'verre, piles, frigo, gravats…',
-    openNowOnly: 'Ouvert maintenant seulement', clickHint: 'Puis cliquez sur la carte ou', locate: 'utilisez ma position',
+    openNowOnly: 'Ouvert maintenant seulement', availableOnly: 'Benne disponible (ni pleine ni fermée)',
+    full: 'plein', fill: 'Remplissage', crowd: 'Affluence', people: 'personnes', stale: 'ancien', busyHours: 'Affluence habituelle aujourd’hui',
+    states: { open: 'ouvert', closed: 'fermé', full: 'complet', out_of_service: 'hors service' }, allSkips: 'conteneur', clickHint: 'Puis cliquez sur la carte ou', locate: 'utilisez ma position',
     layers: 'Couches', legend: 'Couleurs des points (premier déchet accepté)', chooseWaste: 'Saisissez d’abord un déchet.', unknownWaste: 'Déchet inconnu.',
     didYouMean: 'Vouliez-vous dire', searching: 'Recherche…', none: 'Aucun point de collecte ne correspond.',
     found: (n) => `${n} lieu${n > 1 ? 'x' : ''} le${n > 1 ? 's' : ''} plus proche${n > 1 ? 's' : ''}`,
@@ -30,7 +32,9 @@ const TEXT = {
   },
   en: {
     finderTitle: 'Where do I take this?', wasteLabel: 'My waste', placeholder: 'glass, batteries, fridge, rubble…',
-    openNowOnly: 'Open now only', clickHint: 'Then click on the map or', locate: 'use my location',
+    openNowOnly: 'Open now only', availableOnly: 'Skip available (not full, not closed)',
+    full: 'full', fill: 'Fill level', crowd: 'Crowd', people: 'people', stale: 'old', busyHours: 'Usual crowd today',
+    states: { open: 'open', closed: 'closed', full: 'full', out_of_service: 'out of service' }, allSkips: 'container', clickHint: 'Then click on the map or', locate: 'use my location',
     layers: 'Layers', legend: 'Point colours (first waste accepted)', chooseWaste: 'Type a waste first.', unknownWaste: 'Unknown waste.',
     didYouMean: 'Did you mean', searching: 'Searching…', none: 'No collection point matches.',
     found: (n) => `${n} nearest place${n > 1 ? 's' : ''}`,
@@ -108,6 +112,8 @@ function freePadding() {
   return phone ? { top: 20, left: 20, right: 20, bottom: Math.min(panel.height, window.innerHeight / 2) + 10 }
     : { top: 30, bottom: 30, right: 50, left: Math.min(panel.right, window.innerWidth / 2) + 20 };
 }
+// Versions of tiles changed by live events (see transformRequest).
+const tileVersions = new Map();
 const map = new maplibregl.Map({
   container: 'viewer',
   style,
@@ -115,6 +121,13 @@ const map = new maplibregl.Map({
   fitBoundsOptions: { padding: freePadding() },
   attributionControl: { compact: true },
   hash: false,
+  // Tiles a live event said changed get a version in their URL, so the
+  // browser's cache does not answer for them.
+  transformRequest: (url) => {
+    const m = /\/tiles\/[^/]+\/(\d+)\/(\d+)\/(\d+)\.mvt$/.exec(url.split('?')[0]);
+    const v = m && tileVersions.get(`${m[1]}/${m[2]}/${m[3]}`);
+    return v ? { url: `${url.split('?')[0]}?v=${v}` } : { url };
+  },
 });
 window.map = map;
 map.addControl(new maplibregl.NavigationControl(), 'top-right');
@@ -177,6 +190,48 @@ function chips(ids) {
 const nameOf = (props, layerId) => props.name || props.nom || props.NOM || props.nom_commune || props.libelle
   || `${(layersById.get(layerId) || {}).title || layerId}`;
 
+// Live status (fill levels, crowd, state) as a line of text.
+const pct = (x) => `${Math.round(x * 100)} %`;
+function statusLine(status) {
+  if (!status) return null;
+  const parts = [];
+  const old = (r) => (r.stale ? ` (${t.stale})` : '');
+  if (status.state) parts.push(el('span', { class: status.state.value === 'open' ? 'open' : 'closed' }, `${t.states[status.state.value] || status.state.value}${old(status.state)}`));
+  for (const f of status.fill || []) {
+    const what = f.category ? label(f.category) : t.allSkips;
+    parts.push(el('span', { class: f.full ? 'closed' : '' }, `${what} : ${f.full ? t.full : pct(f.level)}${old(f)}`));
+  }
+  if (status.crowd) {
+    const c = status.crowd;
+    parts.push(el('span', {}, `${t.crowd} : ${c.level != null ? pct(c.level) : ''}${c.count != null ? ` (${c.count} ${t.people})` : ''}${old(c)}`));
+  }
+  if (!parts.length) return null;
+  const line = el('div', { class: 'meta status' });
+  parts.forEach((p, i) => { if (i) line.append(' · '); line.append(p); });
+  return line;
+}
+// Today's usual crowd per hour (busy-hours profile) as small bars.
+async function busyChart(layerId, id) {
+  const r = await getJson(`collections/${encodeURIComponent(layerId)}/items/${encodeURIComponent(id)}/busy-hours`);
+  if (!r.observations) return null;
+  const day = r.days[(new Date().getDay() + 6) % 7];
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 240 40');
+  svg.setAttribute('class', 'busy');
+  day.mean.forEach((m, h) => {
+    if (m == null) return;
+    const bar = document.createElementNS(ns, 'rect');
+    const hgt = Math.max(1, m * 36);
+    Object.entries({ x: h * 10 + 1, y: 38 - hgt, width: 8, height: hgt, fill: '#1971c2' }).forEach(([k, v]) => bar.setAttribute(k, v));
+    const title = document.createElementNS(ns, 'title');
+    title.textContent = `${h} h : ${pct(m)} (${day.count[h]})`;
+    bar.append(title);
+    svg.append(bar);
+  });
+  return el('div', {}, el('div', { class: 'meta' }, t.busyHours), svg);
+}
+
 // Popups.
 function propertyTable(props) {
   const rows = Object.entries(props)
@@ -191,7 +246,8 @@ async function pointPopup(feature, lngLat) {
   if (p.waste_categories) body.append(el('div', {}, ...chips(p.waste_categories.split(','))));
   const status = el('p', { class: 'meta' });
   if (p.opening_hours) body.append(el('p', { class: 'meta' }, `${t.hours} : ${p.opening_hours}`));
-  body.append(status, propertyTable(p));
+  const table = propertyTable(p);
+  body.append(status, table);
   const popup = new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(lngLat).setDOMContent(body).addTo(map);
   // Open now and the next change come from the server (time zone, holidays).
   const [lon, lat] = feature.geometry.coordinates;
@@ -200,6 +256,11 @@ async function pointPopup(feature, lngLat) {
     const hit = r.features[0];
     if (hit && hit.properties.distance_m < 1) {
       status.replaceChildren(openState(hit.properties, (layersById.get(layerId) || {}).timezone));
+      const live = statusLine(hit.status);
+      if (live) status.after(live);
+      openPopup = { layerId, id: String(hit.id), refresh: () => { popup.remove(); pointPopup(feature, lngLat); } };
+      popup.on('close', () => { if (openPopup && openPopup.id === String(hit.id)) openPopup = null; });
+      if (liveOn) busyChart(layerId, hit.id).then((c) => { if (c) body.insertBefore(c, table); }).catch(() => {});
       const edit = editor && editor.button(layerId, hit.id);
       if (edit) body.append(edit);
     }
@@ -208,6 +269,9 @@ async function pointPopup(feature, lngLat) {
   }
   return popup;
 }
+
+// The facility whose popup is open (refreshed when its status changes).
+let openPopup = null;
 
 // The point editor (created once the token box exists, below).
 let editor = null;
@@ -283,7 +347,8 @@ function ensureResultLayers() {
   });
 }
 
-async function find(lon, lat) {
+// `quiet`: a live refresh, which keeps the view where it is.
+async function find(lon, lat, quiet = false) {
   const status = $('#finder-status');
   const list = $('#results');
   status.classList.remove('error');
@@ -296,7 +361,8 @@ async function find(lon, lat) {
   if (origin) origin.remove();
   origin = new maplibregl.Marker({ element: el('div', { class: 'marker-origin', title: t.from }) }).setLngLat([lon, lat]).addTo(map);
   status.textContent = t.searching;
-  const q = new URLSearchParams({ lon: lon.toFixed(6), lat: lat.toFixed(6), k: '5', accepts: ids.join(',') });
+  const q = new URLSearchParams({ lon: lon.toFixed(6), lat: lat.toFixed(6), k: '5' });
+  q.set($('#available').checked ? 'available' : 'accepts', ids.join(','));
   if ($('#open-now').checked) q.set('open', 'now');
   let r;
   try {
@@ -326,14 +392,15 @@ async function find(lon, lat) {
       el('div', {},
         el('div', { class: 'result-name' }, nameOf(p, p.layer)),
         el('div', { class: 'meta' }, `${formatDistance(p.distance_m)} · `, openState(p, tz)),
-        el('div', {}, ...chips(p.accepts || []))));
+        el('div', {}, ...chips(p.accepts || [])),
+        statusLine(f.status) || ''));
     const focus = () => map.flyTo({ center: coords, zoom: Math.max(map.getZoom(), 15) });
     item.addEventListener('click', focus);
     item.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') focus(); });
     marker.getElement().addEventListener('click', (ev) => { ev.stopPropagation(); item.scrollIntoView({ block: 'nearest' }); item.focus(); });
     return item;
   }));
-  if (r.features.length) {
+  if (r.features.length && !quiet) {
     const b = new maplibregl.LngLatBounds([lon, lat], [lon, lat]);
     for (const f of r.features) if (f.geometry.type === 'Point') b.extend(f.geometry.coordinates);
     const pad = freePadding();
@@ -341,6 +408,49 @@ async function find(lon, lat) {
   }
 }
 $('#open-now').addEventListener('change', () => { if (lastOrigin) find(...lastOrigin); });
+$('#available').addEventListener('change', () => { if (lastOrigin) find(...lastOrigin); });
+
+// Live updates: /events says which feature changed and which tiles; those
+// tiles are fetched again, the finder's list and an open popup refreshed.
+let refreshTimer = null;
+let liveOn = false;
+async function live() {
+  if (!window.EventSource || !(await getJson('health')).writes) return;
+  liveOn = true;
+  const source = new EventSource('events');
+  const onChange = (ev) => {
+    const d = JSON.parse(ev.data);
+    for (const [z, x, y] of d.tiles || []) tileVersions.set(`${z}/${x}/${y}`, d.id);
+    if (map.getSource(d.layer)) {
+      // Past the source's last zoom, the map shows its tiles' children.
+      const ids = (d.tiles || []).map(([z, x, y]) => ({ z, x, y }));
+      const last = Math.max(0, ...ids.map((i) => i.z));
+      const top = Math.min(22, Math.floor(map.getZoom()) + 1);
+      if (top - last > 4) map.refreshTiles(d.layer);
+      else {
+        for (const i of ids.filter((i) => i.z === last)) {
+          for (let dz = 1; last + dz <= top; dz += 1) {
+            const n = 1 << dz;
+            for (let a = 0; a < n; a += 1) for (let b = 0; b < n; b += 1) ids.push({ z: last + dz, x: i.x * n + a, y: i.y * n + b });
+          }
+        }
+        map.refreshTiles(d.layer, ids);
+      }
+    }
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => {
+      if (lastOrigin && $('#waste').value.trim()) find(...lastOrigin, true);
+      if (openPopup && openPopup.layerId === d.layer && openPopup.id === String(d.feature_id)) openPopup.refresh();
+    }, 100);
+    window.liveEvents = (window.liveEvents || 0) + 1;
+  };
+  source.addEventListener('status', onChange);
+  source.addEventListener('feature', onChange);
+  source.addEventListener('reload', () => { source.close(); setTimeout(live, 1000); });
+}
+live().catch(() => {});
+// For browser tests and users' scripts, like window.map.
+window.finder = { find, popup: pointPopup };
 $('#waste').addEventListener('change', () => { if (lastOrigin && $('#waste').value.trim()) find(...lastOrigin); });
 
 $('#locate').addEventListener('click', () => {

@@ -83,6 +83,10 @@ pub enum Refused {
 
 pub type Reply = oneshot::Sender<Result<Committed, Refused>>;
 
+/// Where the outcomes of a job's observations go: their range in the
+/// batch, and the caller.
+type Observers = Vec<(std::ops::Range<usize>, oneshot::Sender<Result<Vec<Observed>, Refused>>)>;
+
 /// The strong ETag of an edited feature's state.
 pub fn etag_of(seq: i64) -> String {
     format!("\"e{seq}\"")
@@ -246,7 +250,7 @@ impl Committer {
     fn observed(
         &self,
         mut observations: Vec<ObservationRecord>,
-        observers: Vec<(std::ops::Range<usize>, oneshot::Sender<Result<Vec<Observed>, Refused>>)>,
+        observers: Observers,
         observed: Vec<Observed>,
     ) {
         let mut changed = Vec::new();

@@ -23,6 +23,12 @@ const SWEEP: Duration = Duration::from_secs(5);
 /// How often old observations are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// Least time from one round of announcements to the next: changes that
+/// arrive meanwhile are announced together, each facility once with its
+/// latest status (a sensor posting every second costs subscribers at most
+/// ten events a second, and hot tiles are dropped at most that often).
+const MIN_GAP: Duration = Duration::from_millis(100);
+
 /// Most tiles dropped for one facility before the layer's tiles all go.
 const MAX_TILES: usize = 10_000;
 
@@ -33,12 +39,16 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<ObservationRecord>>) {
     loop {
         match rx.recv_timeout(SWEEP) {
             Ok(first) => {
+                let round = Instant::now();
                 let mut all = first;
                 while let Ok(more) = rx.try_recv() {
                     all.extend(more);
                 }
                 let changes = all.into_iter().map(|o| ((o.layer.clone(), o.feature.clone()), Some(o))).collect();
                 publish(&state, changes);
+                if let Some(rest) = MIN_GAP.checked_sub(round.elapsed()) {
+                    std::thread::sleep(rest);
+                }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,

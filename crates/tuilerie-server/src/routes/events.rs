@@ -18,7 +18,6 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -39,7 +38,7 @@ struct Subscriber {
     bbox: Option<[f64; 4]>,
     /// Highest id sent (live events up to it were replayed already).
     last: i64,
-    rx: tokio::sync::broadcast::Receiver<Arc<[Arc<Event>]>>,
+    rx: tokio::sync::broadcast::Receiver<crate::status::events::Batch>,
     /// Text waiting to be sent.
     queue: VecDeque<String>,
     done: bool,
@@ -154,7 +153,7 @@ pub async fn get(
                 None => sub.queue.push_back(reload("more changes were missed than the replay window holds")),
             }
         }
-        None => sub.last = w.store.last_seq().unwrap_or(0).min(i64::MAX),
+        None => sub.last = w.store.last_seq().unwrap_or(0),
     }
     let stream = futures_util::stream::unfold(sub, |mut sub| async move {
         loop {

@@ -16,6 +16,8 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
                 "layers": c.layers().len(),
                 "failed": c.failed().len(),
                 "version": c.version(),
+                // A store: writes, live status and /events are on.
+                "writes": state.writes.is_some(),
             })),
         ),
         None => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "loading" }))),

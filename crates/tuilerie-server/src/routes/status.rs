@@ -345,7 +345,7 @@ pub async fn feed(
     let href = |since: i64| {
         let mut q = format!("{base}/observations?since={since}&limit={limit}");
         if let Some(l) = &only {
-            q.push_str(&format!("&layer={}", super::ogc::encode(l)));
+            q = format!("{q}&layer={}", super::ogc::encode(l));
         }
         q
     };

@@ -31,7 +31,7 @@ pub struct Event {
 impl Event {
     /// Whether a subscriber filtering on `layers` and `bbox` wants it.
     pub fn wanted(&self, layers: Option<&[String]>, bbox: Option<[f64; 4]>) -> bool {
-        if layers.is_some_and(|l| !l.iter().any(|l| *l == self.layer)) {
+        if layers.is_some_and(|l| !l.contains(&self.layer)) {
             return false;
         }
         match (bbox, self.bbox) {
@@ -46,10 +46,13 @@ impl Event {
     }
 }
 
+/// A batch of events, shared by every subscriber.
+pub type Batch = Arc<[Arc<Event>]>;
+
 /// The fan-out of events to every `/events` subscriber.
 pub struct Hub {
     /// `None` once closed (at shutdown: every stream ends).
-    tx: std::sync::RwLock<Option<broadcast::Sender<Arc<[Arc<Event>]>>>>,
+    tx: std::sync::RwLock<Option<broadcast::Sender<Batch>>>,
 }
 
 impl Default for Hub {
@@ -72,7 +75,7 @@ impl Hub {
     }
 
     /// A receiver of every later batch (closed at once after [`Hub::close`]).
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<[Arc<Event>]>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Batch> {
         match self.tx.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
             Some(tx) => tx.subscribe(),
             None => {
