@@ -82,7 +82,7 @@ for i, h in enumerate(["Mo-Fr 08:00-12:00,14:00-18:00; Sa 09:00-17:00; PH off", 
     put("hours", f"hours-{i}", struct.pack("<I", 850_000_000 + i * 1_000_000) + h.encode())
 
 # Requests: a selector byte (index into the target's route prefixes) and
-# the rest of the URI, or a POST body for the last two selectors.
+# the rest of the URI, or a POST body for the last three selectors.
 requests = [
     (0, "lon=-0.58&lat=44.84&k=3&accepts=verre&open=now"),
     (1, "k=5&radius=20000&at=2026-06-01T10:00:00Z&accepts=glass_bottles,papier"),
@@ -93,9 +93,12 @@ requests = [
     (7, "14/8123/5900.pbf"),
     (9, "q=verr&lang=fr"),
     (11, "width=600"),
-    (13, "lang=en"),
-    (17, json.dumps({"id": "densite", "title": "Densité", "layer": "communes", "value": {"field": "code"}, "method": "quantiles", "classes": 5})),
-    (18, "code;v\n33063;1,5\n33001;2\n"),
+    (13, "kind=fill_level&category=verre&limit=3&interval=1h&from=2026-11-01T00:00:00Z"),
+    (15, "since=0&limit=2&layer=points-collecte"),
+    (16, "lang=en"),
+    (20, json.dumps({"id": "densite", "title": "Densité", "layer": "communes", "value": {"field": "code"}, "method": "quantiles", "classes": 5})),
+    (21, json.dumps([{"layer": "points-collecte", "feature": "4020", "kind": "fill_level", "category": "verre", "value": 0.9, "observed_at": "2026-12-01T09:00:00Z", "source": "s"}, {"layer": "points-collecte", "feature": "4020", "kind": "crowd", "value": {"count": 3}, "observed_at": "2026-12-01T09:00:00Z", "source": "s"}])),
+    (22, "code;v\n33063;1,5\n33001;2\n"),
 ]
 for i, (sel, text) in enumerate(requests):
     put("requests", f"request-{i}", bytes([sel]) + text.encode())

@@ -1,6 +1,7 @@
 //! Every endpoint's path and query parsing (and the map and table bodies)
 //! through the real router over the demo data: the first byte picks a
-//! route, the rest is the end of the URI (or the body of a POST). Any
+//! route, the rest is the end of the URI (or the body of a POST: a map, a
+//! batch of observations, a CSV table). Any
 //! answer but a 5xx; 4xx bodies are JSON naming what was wrong.
 #![no_main]
 
@@ -30,6 +31,9 @@ const PREFIXES: &[&str] = &[
     "/maps/",
     "/maps/densite.png?",
     "/maps/densite/tiles/",
+    "/collections/points-collecte/items/4020/observations?",
+    "/collections/points-collecte/items/4020/busy-hours",
+    "/observations?",
     "/style.json?",
     "/assets/",
     "/tables/",
@@ -90,7 +94,7 @@ fn send(req: Request<Body>) -> (u16, Vec<u8>) {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
-    let n = PREFIXES.len() + 2;
+    let n = PREFIXES.len() + 3;
     let req = match pick as usize % n {
         i if i < PREFIXES.len() => {
             let Ok(tail) = std::str::from_utf8(rest) else { return };
@@ -99,6 +103,11 @@ fuzz_target!(|data: &[u8]| {
             req
         }
         i if i == PREFIXES.len() => Request::post("/maps")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(Body::from(rest.to_vec()))
+            .unwrap(),
+        i if i == PREFIXES.len() + 1 => Request::post("/observations")
             .header("content-type", "application/json")
             .header("authorization", format!("Bearer {TOKEN}"))
             .body(Body::from(rest.to_vec()))

@@ -247,12 +247,7 @@ impl Committer {
     /// After a commit: the stored observations become current where they
     /// are the latest (before the callers hear back), and each caller gets
     /// its outcomes.
-    fn observed(
-        &self,
-        mut observations: Vec<ObservationRecord>,
-        observers: Observers,
-        observed: Vec<Observed>,
-    ) {
+    fn observed(&self, mut observations: Vec<ObservationRecord>, observers: Observers, observed: Vec<Observed>) {
         let mut changed = Vec::new();
         for (o, outcome) in observations.iter_mut().zip(&observed) {
             if let Observed::Stored(seq) = *outcome {

@@ -324,10 +324,10 @@ const MAX_PAGE: usize = tuilerie_geo::query::MAX_LIMIT;
 fn page(params: &HashMap<String, String>) -> Result<(i64, usize), ApiError> {
     let since = match params.get("since") {
         None => 0,
-        Some(s) => s.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+        Some(s) => s.parse::<i64>().ok().filter(|v| (0..=super::MAX_SEQ).contains(v)).ok_or_else(|| {
             ApiError::bad(
                 "since",
-                format!("since is the seq of the last change seen (an integer, 0 or more), got {s:?}"),
+                format!("since is the seq of the last change seen (an integer from 0 to 2^53), got {s:?}"),
             )
         })?,
     };

@@ -118,12 +118,14 @@ pub async fn get(
         .or(params.get("last_event_id").map(String::as_str))
     {
         None => None,
-        Some(v) => Some(v.trim().parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::bad(
-                "Last-Event-ID",
-                format!("Last-Event-ID must be the id of an event (a whole number), got {v:?}"),
-            )
-        })?),
+        Some(v) => {
+            Some(v.trim().parse::<i64>().ok().filter(|n| (0..=super::MAX_SEQ).contains(n)).ok_or_else(|| {
+                ApiError::bad(
+                    "Last-Event-ID",
+                    format!("Last-Event-ID must be the id of an event (a whole number), got {v:?}"),
+                )
+            })?)
+        }
     };
     if w.hub.subscribers() >= MAX_SUBSCRIBERS {
         crate::metrics::refusal("event_subscribers");

@@ -43,6 +43,10 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
     }
 }
 
+/// The largest sequence number a client may send (`since`, `Last-Event-ID`):
+/// 2^53, which every JSON client keeps exactly (the store counts from 1).
+pub const MAX_SEQ: i64 = 1 << 53;
+
 /// The public base URL: configured, else from `X-Forwarded-Proto` /
 /// `X-Forwarded-Host` / `Host`.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {

@@ -208,7 +208,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         doc_path: None,
         summary: "Every stored observation after a sequence number, oldest first (a feed for operators and mirrors)",
         params: &[q("since", "integer", "seq of the last observation seen (default 0)"), q("layer", "string", "only this layer's"), q("limit", "integer", "1..10000 (default 100)")],
-        responses: &[(200, "observations and a next link", JSON), ERR, (503, "no store", JSON)],
+        responses: &[(200, "observations and a next link", JSON), ERR, (404, "unknown layer", JSON), (503, "no store", JSON)],
     },
     Endpoint {
         route: "/events",
@@ -275,13 +275,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
+/// 2^53: the largest whole number every JSON client reads exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
+
 /// The schema of a parameter: its type and the bounds the server checks
 /// (parameters of the same name mean the same thing on every route).
 fn schema(p: &Param) -> Value {
     let mut s = json!({"type": p.ty});
     let bounds: Option<(f64, Option<f64>)> = match (p.name, p.ty) {
         ("z", _) => Some((0.0, Some(f64::from(tuilerie_geo::tiling::MAX_ZOOM)))),
-        ("x" | "y" | "offset" | "max_distance" | "since", _) => Some((0.0, None)),
+        ("x" | "y" | "max_distance", _) => Some((0.0, None)),
+        // Sequence numbers and offsets: whole numbers a JSON client keeps exactly.
+        ("offset" | "since", _) => Some((0.0, Some(MAX_SAFE_INTEGER))),
         ("k", _) => Some((1.0, Some(tuilerie_geo::query::MAX_K as f64))),
         ("limit", _) => Some((1.0, Some(tuilerie_geo::query::MAX_LIMIT as f64))),
         ("width", _) => Some((f64::from(super::maps::MIN_WIDTH), Some(f64::from(super::maps::MAX_WIDTH)))),
@@ -404,22 +409,19 @@ pub fn document() -> Value {
                     // Any text (a schema type would make every JSON value
                     // a "string" or "not a string" to generators).
                     json!({})
+                } else if e.route == "/observations" {
+                    // Each member is checked per item and reported in the
+                    // results (a 200): the document only asks for objects.
+                    json!({"type": "array", "minItems": 1, "maxItems": 10000, "items": {"type": "object"}})
                 } else if e.route.ends_with("/observations") {
-                    let one = json!({"type": "object", "required": ["kind", "value", "observed_at", "source"], "properties": {
+                    json!({"type": "object", "required": ["kind", "value", "observed_at", "source"], "properties": {
                         "kind": {"type": "string", "enum": ["fill_level", "crowd", "state"]},
                         "value": {},
                         "category": {"type": "string"},
                         "until": {"type": "string", "format": "date-time"},
                         "observed_at": {"type": "string", "format": "date-time"},
                         "source": {"type": "string", "minLength": 1, "maxLength": 200},
-                        "layer": {"type": "string"},
-                        "feature": {"type": "string"},
-                    }});
-                    if e.route == "/observations" {
-                        json!({"type": "array", "minItems": 1, "maxItems": 10000, "items": one})
-                    } else {
-                        one
-                    }
+                    }})
                 } else if *method == "patch" {
                     json!({"type": "object", "properties": {"geometry": {"type": "object"}, "properties": {"type": "object"}}})
                 } else if e.route.starts_with("/collections/") {

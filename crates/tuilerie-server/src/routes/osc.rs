@@ -179,8 +179,11 @@ pub async fn get(
     }
     let since = match params.get("since") {
         None => 0,
-        Some(s) => s.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
-            ApiError::bad("since", format!("since is the seq of the last change already reviewed, got {s:?}"))
+        Some(s) => s.parse::<i64>().ok().filter(|v| (0..=super::MAX_SEQ).contains(v)).ok_or_else(|| {
+            ApiError::bad(
+                "since",
+                format!("since is the seq of the last change already reviewed (0 to 2^53), got {s:?}"),
+            )
         })?,
     };
     let store = state.writes()?.store.clone();

@@ -152,6 +152,13 @@ pub async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body:
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ApiError::bad("body", format!("a batch holds 1 to {MAX_BATCH} observations, got {}", items.len())));
     }
+    // A batch of things that are not observations at all is refused whole.
+    if let Some(i) = items.iter().position(|v| !v.is_object()) {
+        return Err(ApiError::bad(
+            format!("body[{i}]"),
+            "each observation of a batch is a JSON object; nothing was stored",
+        ));
+    }
     let now = now_ms();
     let mut results: Vec<Value> = vec![Value::Null; items.len()];
     let mut valid = Vec::new();
@@ -237,7 +244,7 @@ pub async fn history(
         }
     };
     let limit = number("limit", 100, MAX_LIMIT)?;
-    let offset = number("offset", 0, usize::MAX / 2)?;
+    let offset = number("offset", 0, super::MAX_SEQ as usize)?;
     let interval =
         params.get("interval").map(|v| parse_duration(v).map_err(|e| ApiError::bad("interval", e))).transpose()?;
     let filter = ObservationFilter { layer: id.clone(), feature: fid.clone(), from, to, kind, category };
@@ -318,8 +325,11 @@ pub async fn feed(
     }
     let since = match params.get("since") {
         None => 0,
-        Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::bad("since", format!("since must be a sequence number (a whole number), got {v:?}"))
+        Some(v) => v.parse::<i64>().ok().filter(|n| (0..=super::MAX_SEQ).contains(n)).ok_or_else(|| {
+            ApiError::bad(
+                "since",
+                format!("since must be a sequence number (a whole number from 0 to 2^53), got {v:?}"),
+            )
         })?,
     };
     let limit = match params.get("limit") {
