@@ -322,3 +322,69 @@ fn events_stream_status_changes_and_replay_what_was_missed() {
     let (_, head) = open(port, "GET", "/events?bbox=nonsense", &[("Connection", "close")], "");
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
 }
+
+/// Reads an in-process event stream until `want` events came (or it ended):
+/// the text read.
+async fn read_events(body: &mut Body, want: usize) -> String {
+    use http_body_util::BodyExt;
+    let mut text = String::new();
+    while text.matches("\nevent: ").count() + usize::from(text.starts_with("event: ")) < want {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame()).await.expect("an event within 5 s");
+        match frame {
+            Some(Ok(f)) => {
+                if let Ok(data) = f.into_data() {
+                    text.push_str(&String::from_utf8_lossy(&data));
+                }
+            }
+            _ => break,
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn edits_are_events_too_and_a_subscriber_that_falls_behind_is_dropped() {
+    use tower::ServiceExt;
+    let mut points = common::layer(demo("points-collecte-synthetiques.geojson"), "points-collecte", true);
+    points.status_ttl = Some("1h".into());
+    let state = common::with_store(&[points], ServerOptions::default());
+    let open = |uri: &str| {
+        let app = tuilerie_server::app(state.clone());
+        let req = Request::get(uri).body(Body::empty()).unwrap();
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    let r = open("/events?layers=points-collecte").await;
+    assert_eq!(r.headers()["content-type"], "text/event-stream; charset=utf-8");
+    let mut live = r.into_body();
+    // A feature created through Part 4 is announced once its layer is swapped in.
+    let glass = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.57, 44.84]},
+                       "properties": {"name": "Verre annoncé", "recycling:glass_bottles": "yes"}});
+    let req = Request::post("/collections/points-collecte/items")
+        .header("content-type", "application/geo+json")
+        .body(Body::from(glass.to_string()))
+        .unwrap();
+    let created = send(&state, req).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let text = read_events(&mut live, 1).await;
+    assert!(text.contains("event: feature"), "{text}");
+    let data: Value = serde_json::from_str(text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap()).unwrap();
+    assert_eq!(data["etag"], created.header("etag"));
+    assert_eq!(data["feature"]["properties"]["name"], "Verre annoncé");
+    // A subscriber that reads nothing while more batches than the channel
+    // holds go by is told to reload, and its stream ends.
+    let mut slow = open("/events").await.into_body();
+    let hub = &state.writes.as_ref().unwrap().hub;
+    for i in 0..(tuilerie_server::status::events::CHANNEL_EVENTS as i64 + 10) {
+        let e = tuilerie_server::status::events::Event {
+            id: 1_000_000 + i,
+            kind: "status",
+            layer: "points-collecte".into(),
+            bbox: None,
+            data: "{}".into(),
+        };
+        hub.publish(vec![std::sync::Arc::new(e)]);
+    }
+    let text = read_events(&mut slow, usize::MAX).await;
+    assert!(text.contains("event: reload") && text.contains("fell behind"), "{text}");
+    assert!(!text.contains("id: 1000000\n"), "the oldest batches were dropped, not queued without bound");
+}

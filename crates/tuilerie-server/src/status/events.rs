@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 use tuilerie_geo::tiling::{lonlat_to_world, TileCoord};
 
 /// Batches of events a subscriber may lag behind before it is dropped.
-pub const CHANNEL_EVENTS: usize = 4096;
+pub const CHANNEL_EVENTS: usize = 256;
 
 /// Most tile coordinates listed in one event.
 const MAX_TILES: usize = 128;

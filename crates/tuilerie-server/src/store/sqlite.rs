@@ -530,6 +530,37 @@ mod tests {
     }
 
     #[test]
+    fn observations_are_stored_once_and_pruning_keeps_the_current_ones() {
+        let dir = std::env::temp_dir().join(format!("tuilerie-store-obs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = SqliteStore::open(&dir).unwrap();
+        let o = |at: i64, source: &str| ObservationRecord {
+            layer: "l".into(),
+            feature: "f".into(),
+            kind: "fill_level".into(),
+            source: source.into(),
+            observed_at: at,
+            value: Some(0.5),
+            token: "t".into(),
+            ..Default::default()
+        };
+        let w = Write { change: change("a", "create"), effect: Effect::Feature { created: true, content: None } };
+        let (seqs, got) = s.apply_all(&[w], &[o(1000, "a"), o(1000, "a"), o(500, "b"), o(2000, "a")]).unwrap();
+        // One sequence for the audit log and the observations.
+        assert_eq!(seqs, vec![1]);
+        assert_eq!(got, vec![Observed::Stored(2), Observed::Duplicate, Observed::Stored(3), Observed::Stored(4)]);
+        let current = s.current_observations().unwrap();
+        assert_eq!(current.iter().map(|c| c.observed_at).collect::<Vec<_>>(), vec![2000]);
+        assert_eq!(s.observations_since(2, 10).unwrap().len(), 2);
+        // Everything older than 3000 goes, but the current one stays.
+        assert_eq!(s.prune_observations("l", 3000).unwrap(), 2);
+        let filter = ObservationFilter { layer: "l".into(), feature: "f".into(), ..Default::default() };
+        assert_eq!(s.observations(&filter, 0, 10).unwrap().len(), 1);
+        assert_eq!(s.last_seq().unwrap(), 4);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_store_of_a_newer_version_or_another_application_is_refused_unchanged() {
         let dir = std::env::temp_dir().join(format!("tuilerie-store-newer-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
