@@ -77,20 +77,27 @@ lon, lat, z = -0.5792, 44.8378, 14
 n = 2 ** z; r = math.radians(lat)
 print(f'/tiles/points/{z}/{int((lon + 180) / 360 * n)}/{int((1 - math.log(math.tan(r) + 1 / math.cos(r)) / math.pi) / 2 * n)}.mvt')")
 nearest="/nearest?lon=-0.5792&lat=44.8378&k=5&accepts=verre"
+# Three rounds of (alone, with observations), medians compared.
 for what in "$tile" "$nearest"; do
-  base=$(wrk_json -t2 -c32 -d"${SECS}s" -s benches/load/get.lua "$at$what")
-  "$LOAD" "127.0.0.1:$port" "$token" points 0 1000 "$((SECS + 3))" 4000 >/dev/null &
-  load=$!
-  sleep 1
-  under=$(wrk_json -t2 -c32 -d"${SECS}s" -s benches/load/get.lua "$at$what")
-  wait "$load"
-  python3 - "$what" "$base" "$under" <<'PY'
-import json, sys
-what, base, under = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+  runs=()
+  for round in 1 2 3; do
+    runs+=("$(wrk_json -t2 -c32 -d"${SECS}s" -s benches/load/get.lua "$at$what")")
+    "$LOAD" "127.0.0.1:$port" "$token" points 0 1000 "$((SECS + 3))" 4000 >/dev/null &
+    load=$!
+    sleep 1
+    runs+=("$(wrk_json -t2 -c32 -d"${SECS}s" -s benches/load/get.lua "$at$what")")
+    wait "$load"
+  done
+  python3 - "$what" "${runs[@]}" <<'PY'
+import json, statistics, sys
+what, runs = sys.argv[1], [json.loads(r) for r in sys.argv[2:]]
 rate = lambda d: d["requests"] / d["seconds"]
-print(json.dumps({"measure": "reads_during_observations", "path": what, "alone_per_s": round(rate(base)),
-                  "with_1000_observations_per_s": round(rate(under)),
-                  "change_percent": round(100 * (rate(under) / rate(base) - 1), 1)}))
+alone = statistics.median(rate(r) for r in runs[0::2])
+under = statistics.median(rate(r) for r in runs[1::2])
+print(json.dumps({"measure": "reads_during_observations", "path": what, "alone_per_s_median": round(alone),
+                  "with_1000_observations_per_s_median": round(under),
+                  "change_percent": round(100 * (under / alone - 1), 1),
+                  "runs_per_s": [round(rate(r)) for r in runs]}))
 PY
 done
 echo "$("$LOAD" "127.0.0.1:$port" "$token" points "$SUBS" 1000 "$SECS" 4000 "$pid" | sed 's/^{/{"measure": "events", /')"

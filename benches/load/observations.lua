@@ -11,10 +11,11 @@ local batch = tonumber(os.getenv("TUILERIE_BATCH") or "1")
 local features = tonumber(os.getenv("TUILERIE_FEATURES") or "4000")
 local threads = {}
 local counter = 0
-local me = 0
+-- `me` (a global) is set in each thread's state by setup: the thread's number.
 
 setup = function(thread)
   thread:set("me", #threads + 1)
+  -- (a local `me` here would hide the thread's global)
   table.insert(threads, thread)
 end
 

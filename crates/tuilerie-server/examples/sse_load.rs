@@ -65,11 +65,12 @@ async fn subscriber(addr: String, latencies: Arc<Mutex<Vec<u32>>>, events: Arc<A
 
 /// Posts `rate` observations a second for `seconds`, in batches every 100
 /// ms on one keep-alive connection.
-async fn poster(addr: String, token: String, layer: String, rate: u64, features: u64, seconds: f64) -> u64 {
+async fn poster(addr: String, token: String, layer: String, rate: u64, features: u64, seconds: f64, me: u64) -> u64 {
     let Ok(mut s) = TcpStream::connect(&addr).await else { return 0 };
     let per_batch = (rate / 10).max(1);
     let start = Instant::now();
     let mut n = 0u64;
+    // (A late tick is made up for at once: the mean rate holds.)
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut buf = vec![0u8; 1 << 20];
     while start.elapsed().as_secs_f64() < seconds {
@@ -79,8 +80,8 @@ async fn poster(addr: String, token: String, layer: String, rate: u64, features:
             .map(|_| {
                 n += 1;
                 format!(
-                    r#"{{"layer":"{layer}","feature":"{}","kind":"fill_level","category":"glass","value":{:.3},"observed_at":"{at}","source":"load-{n}"}}"#,
-                    1 + (n * 7919) % features,
+                    r#"{{"layer":"{layer}","feature":"{}","kind":"fill_level","category":"glass","value":{:.3},"observed_at":"{at}","source":"load-{me}-{n}"}}"#,
+                    1 + (n * 7919 + me * 104729) % features,
                     (n % 1000) as f64 / 1000.0
                 )
             })
@@ -155,7 +156,18 @@ async fn main() {
     }
     let connected = ready.load(Ordering::Relaxed);
     let rss_connected = rss_kib(pid);
-    let posted = poster(addr, token, layer, rate, features, seconds).await;
+    // Four posters on their own connections, so that one slow answer does
+    // not lower the rate.
+    let posters: Vec<_> = (0..4u64)
+        .map(|i| {
+            let (addr, token, layer) = (addr.clone(), token.clone(), layer.clone());
+            tokio::spawn(poster(addr, token, layer, rate / 4, features, seconds, i))
+        })
+        .collect();
+    let mut posted = 0;
+    for p in posters {
+        posted += p.await.unwrap_or(0);
+    }
     // Let the last events arrive.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut l: Vec<u32> =

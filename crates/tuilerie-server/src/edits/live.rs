@@ -76,6 +76,8 @@ fn publish(state: &AppState, changes: Vec<((String, String), Option<ObservationR
     let last: BTreeMap<(String, String), Option<ObservationRecord>> = changes.into_iter().collect();
     let margin = state.options.tiles.buffer as f64 / state.options.tiles.extent.max(1) as f64;
     let now = now_ms();
+    // Without subscribers, only the tiles change (no event is built).
+    let listened = w.hub.subscribers() > 0;
     let mut events = Vec::new();
     for ((layer_id, fid), o) in last {
         let Some(layer) = catalog.get(&layer_id) else { continue };
@@ -90,6 +92,9 @@ fn publish(state: &AppState, changes: Vec<((String, String), Option<ObservationR
                 Some(tiles) => state.tiles.invalidate(&layer_id, &tiles, catalog.version()),
                 None => state.tiles.invalidate(&layer_id, &[], 0),
             };
+        }
+        if !listened {
+            continue;
         }
         let settings = layer.tile_prep().settings();
         let tiles = bbox.map(|b| tiles_of(b, settings.minzoom, settings.maxzoom)).unwrap_or_default();

@@ -172,6 +172,11 @@ fn cluster_layer(id: &str) -> Value {
     )
 }
 
+/// Ring of a facility whose skip is full or that is not open now.
+const STATUS_BAD: &str = "#c92a2a";
+/// Ring of a crowded facility.
+const STATUS_BUSY: &str = "#f08c00";
+
 fn point_layer(id: &str, by_category: bool) -> Value {
     let colour = if by_category {
         let mut m = vec![json!("match"), json!(["get", "waste_category"])];
@@ -184,6 +189,13 @@ fn point_layer(id: &str, by_category: bool) -> Value {
     } else {
         json!(NEUTRAL)
     };
+    // A facility whose current status says something (full, not open, crowded).
+    let flagged = json!([
+        "any",
+        ["has", "full_categories"],
+        ["in", ["get", "state"], ["literal", ["closed", "full", "out_of_service"]]],
+        [">=", ["coalesce", ["get", "crowd_level"], 0], 0.75]
+    ]);
     layer(
         id,
         "points",
@@ -197,8 +209,22 @@ fn point_layer(id: &str, by_category: bool) -> Value {
         json!({
             "circle-color": colour,
             "circle-radius": ["interpolate", ["linear"], ["zoom"], 6, 3, 12, 5, 16, 8],
-            "circle-stroke-color": "#ffffff",
-            "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 6, 0.5, 14, 1.5],
+            // Live status (tile properties of current readings): a thick
+            // red ring when a skip is full or the facility is not open, an
+            // orange one when it is crowded.
+            "circle-stroke-color": [
+                "case",
+                ["any", ["has", "full_categories"], ["in", ["get", "state"], ["literal", ["closed", "full", "out_of_service"]]]],
+                STATUS_BAD,
+                [">=", ["coalesce", ["get", "crowd_level"], 0], 0.75],
+                STATUS_BUSY,
+                "#ffffff"
+            ],
+            "circle-stroke-width": [
+                "interpolate", ["linear"], ["zoom"],
+                6, ["case", flagged.clone(), 1.5, 0.5],
+                14, ["case", flagged, 3, 1.5]
+            ],
         }),
     )
 }
