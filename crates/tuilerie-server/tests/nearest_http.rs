@@ -236,3 +236,40 @@ async fn items_carry_their_links_in_a_link_header_too() {
         "{link}"
     );
 }
+
+#[tokio::test]
+async fn item_properties_come_in_the_order_of_the_source_file() {
+    // Each feature's properties in the order the file writes them (they
+    // differ from feature to feature in this sparse layer), read with an
+    // independent reader that keeps member order (Python's json module).
+    let script = [
+        "import json, sys",
+        "d = json.load(open(sys.argv[1]))",
+        "print(json.dumps([list(f['properties']) for f in d['features'][:5]]))",
+    ]
+    .join("\n");
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(common::root().join("data/points-collecte-synthetiques.geojson"))
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected: Vec<Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    let s = state();
+    let (status, _, v) = get(&s, "/collections/points/items?limit=5").await;
+    assert_eq!(status, StatusCode::OK);
+    let got: Vec<Vec<String>> = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"].as_object().unwrap().keys().cloned().collect())
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(&got[0][..3], ["amenity", "recycling_type", "name"], "not alphabetical");
+    // A single item too.
+    let id = v["features"][1]["id"].to_string();
+    let (_, _, one) = get(&s, &format!("/collections/points/items/{id}")).await;
+    let keys: Vec<String> = one["properties"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, expected[1]);
+}
