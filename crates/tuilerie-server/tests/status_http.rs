@@ -388,3 +388,25 @@ async fn edits_are_events_too_and_a_subscriber_that_falls_behind_is_dropped() {
     assert!(text.contains("event: reload") && text.contains("fell behind"), "{text}");
     assert!(!text.contains("id: 1000000\n"), "the oldest batches were dropped, not queued without bound");
 }
+
+#[tokio::test]
+async fn a_large_batch_is_checked_off_the_request_thread_and_stored_whole() {
+    let state = common::with_store(&layers(), ServerOptions::default());
+    // 1,000 observations (about 150 KB): past the size checked inline.
+    let batch: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({"layer": "points-collecte", "feature": (1 + i % 50).to_string(), "kind": "fill_level",
+                         "value": 0.5, "observed_at": ago(1), "source": format!("capteur-{i}")})
+        })
+        .collect();
+    let body = Value::Array(batch);
+    assert!(body.to_string().len() > 64 * 1024);
+    let r = post(&state, "/observations", common::ADMIN, body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json());
+    assert_eq!((r.json()["stored"].as_u64(), r.json()["refused"].as_u64()), (Some(1000), Some(0)));
+    // The same batch again stores nothing.
+    let again = post(&state, "/observations", common::ADMIN, body).await.json();
+    assert_eq!((again["stored"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(1000)));
+    let feed = common::get(&state, "/observations?limit=10000").await.json();
+    assert_eq!(feed["numberReturned"], 1000);
+}

@@ -41,6 +41,15 @@ pub fn current(writes: Option<&Writes>, l: &Layer, fid: &str) -> Option<(String,
     Some((file_etag(&v), v))
 }
 
+/// Whether feature `fid` exists now (its edits first, else the layer),
+/// without building its GeoJSON as [`current`] does.
+pub fn exists(writes: Option<&Writes>, l: &Layer, fid: &str) -> bool {
+    match writes.and_then(|w| w.overlay.get(l.id().as_str(), fid)) {
+        Some(e) => e.content.is_some(),
+        None => l.find(fid).is_some(),
+    }
+}
+
 /// Ids given to created features: `new-1`, `new-2`... (numbers never
 /// reused; an id a file feature has is never given).
 pub const CREATED_PREFIX: &str = "new-";

@@ -56,7 +56,7 @@ fn base_feature(state: &AppState, l: &Layer, fid: &str) -> Option<BaseFeature> {
     Some(BaseFeature { etag: file_etag(&v), json: v })
 }
 
-fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
+pub(super) fn parse_json(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::bad("body", format!("the body is not JSON: line {}, column {}: {e}", e.line(), e.column()))
     })
@@ -126,7 +126,7 @@ const INLINE_BODY_BYTES: usize = 64 * 1024;
 
 /// Runs a body check inline when the body is small, else off the async
 /// runtime (bounded by the heavy-work slots).
-async fn checked<T: Send + 'static>(
+pub(super) async fn checked<T: Send + 'static>(
     state: &AppState,
     body: &Bytes,
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -321,16 +321,24 @@ pub async fn options_item(
 /// Most entries of one page of history or changes (as for items).
 const MAX_PAGE: usize = tuilerie_geo::query::MAX_LIMIT;
 
-fn page(params: &HashMap<String, String>) -> Result<(i64, usize), ApiError> {
-    let since = match params.get("since") {
-        None => 0,
+/// `since`: the sequence number of the last change or observation seen
+/// (default 0), at most [`super::MAX_SEQ`].
+pub(super) fn since(params: &HashMap<String, String>) -> Result<i64, ApiError> {
+    match params.get("since") {
+        None => Ok(0),
         Some(s) => s.parse::<i64>().ok().filter(|v| (0..=super::MAX_SEQ).contains(v)).ok_or_else(|| {
             ApiError::bad(
                 "since",
                 format!("since is the seq of the last change seen (an integer from 0 to 2^53), got {s:?}"),
             )
-        })?,
-    };
+        }),
+    }
+}
+
+/// `since`, `limit` (1 to [`MAX_PAGE`], default 100) and `layer` of a page
+/// of the audit log or of the observations; any other parameter is a 400.
+pub(super) fn page(params: &HashMap<String, String>) -> Result<(i64, usize), ApiError> {
+    let since = since(params)?;
     let limit = match params.get("limit") {
         None => 100,
         Some(s) => s.parse::<usize>().ok().filter(|v| (1..=MAX_PAGE).contains(v)).ok_or_else(|| {
@@ -354,12 +362,8 @@ async fn changes_page(
     since: i64,
     limit: usize,
 ) -> Result<Response, ApiError> {
-    let store = state.writes()?.store.clone();
     let (l, f) = (layer.clone(), fid.clone());
-    let rows = tokio::task::spawn_blocking(move || store.changes(since, l.as_deref(), f.as_deref(), limit))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Unavailable { message: e.to_string() })?;
+    let rows = super::read_store(state, move |store| store.changes(since, l.as_deref(), f.as_deref(), limit)).await?;
     let base = base_url(state, headers);
     let mut links = vec![
         json!({"href": format!("{base}{path}?since={since}&limit={limit}"), "rel": "self", "type": "application/json"}),

@@ -136,26 +136,25 @@ pub async fn get(
     let mut sub = Subscriber { layers, bbox, last: 0, rx, queue: VecDeque::new(), done: false };
     // The stream starts with a comment (headers and a first byte flushed at once).
     sub.queue.push_back(": tuilerie events\n\n".into());
-    match last {
-        Some(since) => {
-            sub.last = since;
-            let st = state.clone();
-            let replayed = tokio::task::spawn_blocking(move || replay(&st, since))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))??;
-            match replayed {
-                Some(events) => {
-                    for e in events {
-                        sub.last = sub.last.max(e.id);
-                        if e.wanted(sub.layers.as_deref(), sub.bbox) {
-                            sub.queue.push_back(e.sse());
-                        }
+    // Without Last-Event-ID, every event published since the subscription
+    // goes out (`last` stays 0).
+    if let Some(since) = last {
+        sub.last = since;
+        let st = state.clone();
+        let replayed = tokio::task::spawn_blocking(move || replay(&st, since))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
+        match replayed {
+            Some(events) => {
+                for e in events {
+                    sub.last = sub.last.max(e.id);
+                    if e.wanted(sub.layers.as_deref(), sub.bbox) {
+                        sub.queue.push_back(e.sse());
                     }
                 }
-                None => sub.queue.push_back(reload("more changes were missed than the replay window holds")),
             }
+            None => sub.queue.push_back(reload("more changes were missed than the replay window holds")),
         }
-        None => sub.last = w.store.last_seq().unwrap_or(0),
     }
     let stream = futures_util::stream::unfold(sub, |mut sub| async move {
         loop {

@@ -47,6 +47,19 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
 /// 2^53, which every JSON client keeps exactly (the store counts from 1).
 pub const MAX_SEQ: i64 = 1 << 53;
 
+/// Runs a read of the store off the async runtime (a read can wait for the
+/// store's reader behind a long one): 503 when the store fails.
+pub async fn read_store<T: Send + 'static>(
+    state: &AppState,
+    read: impl FnOnce(&dyn crate::store::Store) -> crate::store::StoreResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.writes()?.store.clone();
+    tokio::task::spawn_blocking(move || read(store.as_ref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Unavailable { message: e.to_string() })
+}
+
 /// The public base URL: configured, else from `X-Forwarded-Proto` /
 /// `X-Forwarded-Host` / `Host`.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {

@@ -165,33 +165,16 @@ pub async fn get(
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let catalog = state.catalog().ok_or(ApiError::Loading)?;
-    if catalog.get(&id).is_none() {
-        return Err(ApiError::NotFound {
-            message: format!("unknown collection {id:?}"),
-            known: Some(catalog.ids().into_iter().map(String::from).collect()),
-        });
-    }
+    super::ogc::layer(&state, &id)?;
     for k in params.keys() {
         if k != "since" {
             return Err(ApiError::bad(k.clone(), format!("unknown parameter {k:?} (since)")));
         }
     }
-    let since = match params.get("since") {
-        None => 0,
-        Some(s) => s.parse::<i64>().ok().filter(|v| (0..=super::MAX_SEQ).contains(v)).ok_or_else(|| {
-            ApiError::bad(
-                "since",
-                format!("since is the seq of the last change already reviewed (0 to 2^53), got {s:?}"),
-            )
-        })?,
-    };
-    let store = state.writes()?.store.clone();
+    let since = super::edit::since(&params)?;
     let layer = id.clone();
-    let changes = tokio::task::spawn_blocking(move || store.changes(since, Some(&layer), None, usize::MAX >> 1))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Unavailable { message: e.to_string() })?;
+    let changes =
+        super::read_store(&state, move |store| store.changes(since, Some(&layer), None, usize::MAX >> 1)).await?;
     let (doc, skipped) = document(&changes);
     Ok((
         [

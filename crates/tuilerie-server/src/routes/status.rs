@@ -3,7 +3,9 @@
 //! `GET .../observations` (paged, or bucketed with `interval=`) and
 //! `GET .../busy-hours`.
 
-use super::{base_url, Path};
+use super::edit::{checked, page, parse_json};
+use super::ogc::layer;
+use super::{base_url, read_store, Path};
 use crate::auth::{Need, Principal};
 use crate::edits::committer::Refused;
 use crate::error::{require_content_type, ApiError};
@@ -30,18 +32,10 @@ const MAX_LIMIT: usize = 10_000;
 /// Most observations a bucketed history or a busy-hours profile reads.
 const MAX_SUMMARISED: usize = 2_000_000;
 
-fn layer(state: &AppState, id: &str) -> Result<Arc<Layer>, ApiError> {
-    let catalog = state.catalog().ok_or(ApiError::Loading)?;
-    catalog.get(id).cloned().ok_or_else(|| ApiError::NotFound {
-        message: format!("unknown collection {id:?}"),
-        known: Some(catalog.ids().into_iter().map(String::from).collect()),
-    })
-}
-
 /// The layer and checks that feature `fid` exists in it now.
 fn facility(state: &AppState, id: &str, fid: &str) -> Result<Arc<Layer>, ApiError> {
     let l = layer(state, id)?;
-    if crate::edits::current(state.writes.as_deref(), &l, fid).is_none() {
+    if !crate::edits::exists(state.writes.as_deref(), &l, fid) {
         return Err(ApiError::NotFound { message: format!("no feature {fid:?} in collection {id:?}"), known: None });
     }
     Ok(l)
@@ -53,13 +47,6 @@ fn bad(e: Invalid) -> ApiError {
 
 fn unavailable(r: Refused) -> ApiError {
     ApiError::Unavailable { message: format!("the observations were not stored: {r:?}") }
-}
-
-fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
-    require_content_type(headers, &["application/json"], "application/json")?;
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad("body", format!("the body is not JSON: line {}, column {}: {e}", e.line(), e.column()))
-    })
 }
 
 /// The current `status` member of a feature.
@@ -80,10 +67,15 @@ pub async fn post_one(
     facility(&state, &id, &fid)?;
     let w = state.writes()?;
     let who = w.auth.authorize(&headers, Need::Observe(&id))?;
-    let v = json_body(&headers, &body)?;
+    require_content_type(&headers, &["application/json"], "application/json")?;
     let options = w.board.options(&id);
-    let cx = Context { layer: &id, feature: &fid, token: &who.name, now: now_ms(), options: &options };
-    let mut r = observation::parse(&v, &cx, false).map_err(bad)?;
+    let (layer_id, feature, token, bytes) = (id.clone(), fid.clone(), who.name.clone(), body.clone());
+    let mut r = checked(&state, &body, move || {
+        let v = parse_json(&bytes)?;
+        let cx = Context { layer: &layer_id, feature: &feature, token: &token, now: now_ms(), options: &options };
+        observation::parse(&v, &cx, false).map_err(bad)
+    })
+    .await?;
     let outcome = w.observe(vec![r.clone()]).await.map_err(unavailable)?;
     let (code, duplicate) = match outcome.first() {
         Some(Observed::Stored(seq)) => {
@@ -139,14 +131,13 @@ fn batch_item(state: &AppState, who: &Principal, v: &Value, now: i64) -> Result<
     observation::parse(v, &cx, true).map_err(bad)
 }
 
-/// `POST /observations`: a JSON array of observations with `layer` and
-/// `feature`; 200 with one result per item (201 stored, 200 a replay, or
-/// the 4xx that item got). Valid items are stored even when others are not.
-pub async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let w = state.writes()?;
-    let who = w.auth.authenticate(&headers)?;
-    let v = json_body(&headers, &body)?;
-    let Value::Array(items) = v else {
+/// A batch's items checked: a result for each refused one (`Null` for the
+/// others), the valid observations and their positions. Refuses the whole
+/// batch when it is not an array of 1 to [`MAX_BATCH`] objects.
+type CheckedBatch = (Vec<Value>, Vec<ObservationRecord>, Vec<usize>);
+
+fn check_batch(state: &AppState, who: &Principal, body: &Bytes) -> Result<CheckedBatch, ApiError> {
+    let Value::Array(items) = parse_json(body)? else {
         return Err(ApiError::bad("body", "the batch form takes a JSON array of observations"));
     };
     if items.is_empty() || items.len() > MAX_BATCH {
@@ -164,7 +155,7 @@ pub async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body:
     let mut valid = Vec::new();
     let mut positions = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        match batch_item(&state, &who, item, now) {
+        match batch_item(state, who, item, now) {
             Ok(r) => {
                 valid.push(r);
                 positions.push(i);
@@ -172,6 +163,19 @@ pub async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body:
             Err(e) => results[i] = item_error(i, e),
         }
     }
+    Ok((results, valid, positions))
+}
+
+/// `POST /observations`: a JSON array of observations with `layer` and
+/// `feature`; 200 with one result per item (201 stored, 200 a replay, or
+/// the 4xx that item got). Valid items are stored even when others are not.
+pub async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let w = state.writes()?;
+    let who = w.auth.authenticate(&headers)?;
+    require_content_type(&headers, &["application/json"], "application/json")?;
+    // Up to 10,000 items checked: off the async runtime when the body is large.
+    let (st, bytes) = (state.clone(), body.clone());
+    let (mut results, valid, positions) = checked(&state, &body, move || check_batch(&st, &who, &bytes)).await?;
     let outcomes = if valid.is_empty() { Vec::new() } else { w.observe(valid).await.map_err(unavailable)? };
     let (mut stored, mut duplicates) = (0, 0);
     for (&i, o) in positions.iter().zip(&outcomes) {
@@ -186,7 +190,7 @@ pub async fn post_batch(State(state): State<AppState>, headers: HeaderMap, body:
             }
         };
     }
-    let refused = items.len() - stored - duplicates;
+    let refused = results.len() - stored - duplicates;
     Ok(Json(json!({"stored": stored, "duplicates": duplicates, "refused": refused, "results": results}))
         .into_response())
 }
@@ -220,7 +224,7 @@ pub async fn history(
             format!("unknown parameter {k:?} (known: {})", HISTORY_PARAMS.join(", ")),
         ));
     }
-    let w = state.writes()?;
+    state.writes()?;
     let (from, to) = (time_param(&params, "from")?, time_param(&params, "to")?);
     if let (Some(f), Some(t)) = (from, to) {
         if f >= t {
@@ -248,27 +252,23 @@ pub async fn history(
     let interval =
         params.get("interval").map(|v| parse_duration(v).map_err(|e| ApiError::bad("interval", e))).transpose()?;
     let filter = ObservationFilter { layer: id.clone(), feature: fid.clone(), from, to, kind, category };
-    let store = w.store.clone();
     if let Some(iv) = interval {
         if iv < 60_000 {
             return Err(ApiError::bad("interval", "interval is at least 1m"));
         }
-        let rows = tokio::task::spawn_blocking(move || store.observations(&filter, 0, MAX_SUMMARISED))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::Unavailable { message: e.to_string() })?;
+        // Read and summed up off the async runtime (up to MAX_SUMMARISED rows).
+        let buckets =
+            read_store(&state, move |store| Ok(history::buckets(&store.observations(&filter, 0, MAX_SUMMARISED)?, iv)))
+                .await?;
         let body = json!({
             "interval": params["interval"],
             "from": from.map(rfc3339),
             "to": to.map(rfc3339),
-            "buckets": history::buckets(&rows, iv),
+            "buckets": buckets,
         });
         return Ok(Json(body).into_response());
     }
-    let rows = tokio::task::spawn_blocking(move || store.observations(&filter, offset, limit + 1))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Unavailable { message: e.to_string() })?;
+    let rows = read_store(&state, move |store| store.observations(&filter, offset, limit + 1)).await?;
     let more = rows.len() > limit;
     let list: Vec<Value> = rows.iter().take(limit).map(observation_json).collect();
     let base = base_url(&state, &headers);
@@ -300,18 +300,13 @@ pub async fn busy_hours(
     Path((id, fid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     facility(&state, &id, &fid)?;
-    let w = state.writes()?;
-    let options = w.board.options(&id);
+    let tz = state.writes()?.board.options(&id).timezone;
     let filter = ObservationFilter { layer: id, feature: fid, kind: Some("crowd".into()), ..Default::default() };
-    let store = w.store.clone();
-    let rows = tokio::task::spawn_blocking(move || store.observations(&filter, 0, MAX_SUMMARISED))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Unavailable { message: e.to_string() })?;
-    Ok(Json(history::busy_hours(&rows, options.timezone)).into_response())
+    let profile =
+        read_store(&state, move |store| Ok(history::busy_hours(&store.observations(&filter, 0, MAX_SUMMARISED)?, tz)))
+            .await?;
+    Ok(Json(profile).into_response())
 }
-
-const FEED_PARAMS: &[&str] = &["since", "layer", "limit"];
 
 /// `GET /observations?since=&layer=&limit=`: stored observations after a
 /// sequence number, oldest first, with a `next` link.
@@ -320,33 +315,13 @@ pub async fn feed(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if let Some(k) = params.keys().find(|k| !FEED_PARAMS.contains(&k.as_str())) {
-        return Err(ApiError::bad(k.clone(), format!("unknown parameter {k:?} (known: {})", FEED_PARAMS.join(", "))));
-    }
-    let since = match params.get("since") {
-        None => 0,
-        Some(v) => v.parse::<i64>().ok().filter(|n| (0..=super::MAX_SEQ).contains(n)).ok_or_else(|| {
-            ApiError::bad(
-                "since",
-                format!("since must be a sequence number (a whole number from 0 to 2^53), got {v:?}"),
-            )
-        })?,
-    };
-    let limit = match params.get("limit") {
-        None => 100,
-        Some(v) => v.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-            ApiError::bad("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {v:?}"))
-        })?,
-    };
+    // The same parameters as a page of the audit log.
+    let (since, limit) = page(&params)?;
     let only = match params.get("layer") {
         Some(l) => Some(layer(&state, l)?.id().to_string()),
         None => None,
     };
-    let store = state.writes()?.store.clone();
-    let rows = tokio::task::spawn_blocking(move || store.observations_since(since, limit))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Unavailable { message: e.to_string() })?;
+    let rows = read_store(&state, move |store| store.observations_since(since, limit)).await?;
     let last = rows.last().map(|r| r.seq);
     let full = rows.len() == limit;
     let list: Vec<Value> =
