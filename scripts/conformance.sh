@@ -12,11 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 examples="${1:-100}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tuilerie-target}"
-venv="${TUILERIE_VENV:-$HOME/.cache/tuilerie-venv}"
-if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version | grep -q '4.32.5'; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "schemathesis==4.32.5"
-fi
+venv="$(bash "$(dirname "$0")/venv.sh")"
 cargo build --locked -q -p tuilerie-server --bin tuilerie
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log="$(mktemp)"

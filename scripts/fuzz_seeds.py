@@ -9,6 +9,7 @@ import json
 import os
 import struct
 import sys
+import urllib.parse
 
 out, shared = sys.argv[1], sys.argv[2]
 
@@ -88,6 +89,10 @@ requests = [
     (1, "k=5&radius=20000&at=2026-06-01T10:00:00Z&accepts=glass_bottles,papier"),
     (2, "limit=5&offset=2&bbox=-1,44,0,45&datetime=2026-01-01T00:00:00Z"),
     (3, "limit=1&nom=Bordeaux&properties=nom,code"),
+    (3, "filter=nom%20LIKE%20'Saint-%25'%20AND%20population%20BETWEEN%201000%20AND%205000"),
+    (3, "filter=S_INTERSECTS(geometry,POLYGON((-1%2044,0%2044,0%2045,-1%2044)))%20OR%20NOT%20code%20IN%20('33063','33281')"),
+    (3, "filter-lang=cql2-json&filter=" + urllib.parse.quote(json.dumps({"op": "and", "args": [{"op": "s_within", "args": [{"property": "geometry"}, {"bbox": [-1, 44, 0, 45]}]}, {"op": "isNull", "args": [{"property": "population"}]}]}))),
+    (2, "filter=%22recycling:glass%22%3D'yes'%20AND%20S_DISJOINT(geometry,MULTIPOINT((0%200),(1%201)))"),
     (4, "33063"),
     (6, "communes/10/507/368.mvt"),
     (7, "14/8123/5900.pbf"),

@@ -16,7 +16,8 @@ if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
 # wrk: the load of scripts/soak.sh and scripts/edit_bench.sh.
 # osmium-tool: the independent reader of OSM files and osmChange exports.
 # poppler-utils: pdfinfo and pdftotext check the PDF exports.
-apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium fonts-dejavu-core python3-venv curl wrk osmium-tool poppler-utils)
+# gdal-bin: GDAL's OAPIF driver as a client of the OGC API (scripts/ogc_clients.py).
+apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium fonts-dejavu-core python3-venv curl wrk osmium-tool poppler-utils gdal-bin)
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()

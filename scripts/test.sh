@@ -43,6 +43,9 @@ cargo test --workspace --locked "$@"
 # the resident-memory checks of tables and PNG exports, tiles during
 # hostile requests and the growth of costs with input size.
 bash scripts/conformance.sh 30
+# OGC API Features through clients nobody here wrote (GDAL's OAPIF driver,
+# OWSLib) and references (shapely, pyproj): columns, filters, CRSs.
+"$(bash scripts/venv.sh)/bin/python" scripts/ogc_clients.py --binary "$CARGO_TARGET_DIR/debug/tuilerie"
 bash scripts/fuzz.sh 5
 python3 scripts/soak.py --seconds 20 --idle 200 --binary "$CARGO_TARGET_DIR/debug/tuilerie"
 python3 scripts/memory.py --binary "$CARGO_TARGET_DIR/debug/tuilerie"

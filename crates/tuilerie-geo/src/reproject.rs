@@ -98,14 +98,18 @@ impl Crs {
 /// Name (and `AUTHORITY:CODE` when PROJ knows it) of a CRS object.
 fn describe(crs: &proj::Proj) -> Option<String> {
     let name = crs.proj_info().description?;
-    let code = crs
-        .to_projjson(Some(false), None, None)
-        .ok()
-        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
-        .and_then(|v| {
-            let id = v.get("id")?;
-            Some(format!("{}:{}", id.get("authority")?.as_str()?, id.get("code")?))
-        });
+    let code_of = |p: &proj::Proj| {
+        p.to_projjson(Some(false), None, None)
+            .ok()
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+            .and_then(|v| {
+                let id = v.get("id")?;
+                Some(format!("{}:{}", id.get("authority")?.as_str()?, id.get("code")?))
+            })
+    };
+    // An ESRI .prj names its CRS without a code: PROJ's database knows the
+    // name ("RGF93 v1 / Lambert-93" is EPSG:2154).
+    let code = code_of(crs).or_else(|| proj::Proj::new(&name).ok().as_ref().and_then(code_of));
     Some(match code {
         Some(code) => format!("{name} ({code})"),
         None => name,

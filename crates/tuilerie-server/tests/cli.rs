@@ -26,13 +26,13 @@ fn inspect_prints_crs_encoding_and_counts_of_both_shapefiles() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let (communes, decheteries) = text.split_at(text.find("decheteries-33-l93.shp").unwrap());
-    assert!(communes.contains("CRS         RGF93 v1 / Lambert-93 (from .prj file)"), "{communes}");
+    assert!(communes.contains("CRS         RGF93 v1 / Lambert-93 (EPSG:2154) (from .prj file)"), "{communes}");
     assert!(communes.contains("encoding    ISO-8859-1 (from .cpg file)"), "{communes}");
     assert!(communes.contains("features    538\n"), "{communes}");
     assert!(communes.contains("geometry    Polygon, MultiPolygon"), "{communes}");
     assert!(communes.contains("population           int          534 values"), "{communes}");
     assert!(communes.contains("skipped     0"), "{communes}");
-    assert!(decheteries.contains("CRS         RGF93 v1 / Lambert-93 (from .prj file)"), "{decheteries}");
+    assert!(decheteries.contains("CRS         RGF93 v1 / Lambert-93 (EPSG:2154) (from .prj file)"), "{decheteries}");
     assert!(decheteries.contains("encoding    UTF-8 (from .cpg file)"), "{decheteries}");
     assert!(decheteries.contains("features    44\n"), "{decheteries}");
     assert!(decheteries.contains("\"Emmaüs Lescar Pau\""), "{decheteries}");

@@ -1,7 +1,9 @@
 //! Feature listing as OGC API Features serves it: a bbox, waste
 //! categories, property equality filters, then a page (`limit`, `offset`).
 
-use super::params::{parse_bbox, QueryParams};
+use super::cql2::{Candidates, Filter, FilterLang};
+use super::crs::{bbox_to_crs84, RequestCrs, Transform};
+use super::params::{bbox_numbers, parse_bbox, QueryParams};
 use crate::error::ParamError;
 use crate::layer::Layer;
 use crate::profile::ClassMask;
@@ -13,8 +15,13 @@ pub const DEFAULT_LIMIT: usize = 100;
 /// Largest page; a larger `limit` is lowered to it.
 pub const MAX_LIMIT: usize = 10_000;
 
+/// The largest offset: 2^53, the largest whole number every JSON client
+/// reads exactly.
+pub const MAX_OFFSET: u64 = 1 << 53;
+
 /// Parameters with a meaning of their own; any other names a property.
-pub const RESERVED: &[&str] = &["bbox", "limit", "offset", "accepts", "f", "bbox-crs", "crs", "datetime"];
+pub const RESERVED: &[&str] =
+    &["bbox", "limit", "offset", "accepts", "f", "bbox-crs", "crs", "datetime", "filter", "filter-lang", "filter-crs"];
 
 /// A checked items query over one layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +31,11 @@ pub struct ItemsQuery {
     pub accepts: ClassMask,
     /// `(property, value)`: the property's value, as text, must equal it.
     pub filters: Vec<(String, String)>,
+    /// A CQL2 filter (`filter`, `filter-lang`), with a `bbox` given in
+    /// another CRS laid over it as a polygon.
+    pub filter: Option<Filter>,
+    /// The CRS of the answer's geometries (`crs`).
+    pub crs: RequestCrs,
     pub limit: usize,
     pub offset: usize,
 }
@@ -55,12 +67,35 @@ impl ItemsQuery {
         };
         let offset = match params.get("offset") {
             None => 0,
-            Some(v) => v
-                .parse::<usize>()
-                .map_err(|_| ParamError::new("offset", format!("offset must be a non-negative integer, got {v:?}")))?,
+            Some(v) => v.parse::<u64>().ok().filter(|&n| n <= MAX_OFFSET).map(|n| n as usize).ok_or_else(|| {
+                ParamError::new("offset", format!("offset must be an integer from 0 to 2^53, got {v:?}"))
+            })?,
         };
-        let bbox = params.get("bbox").map(parse_bbox).transpose()?;
         check_standard_params(params)?;
+        let storage = RequestCrs::of_source(&layer.meta().source.crs);
+        let crs_param = |name: &str| -> Result<RequestCrs, ParamError> {
+            params
+                .get(name)
+                .map(|v| RequestCrs::parse(name, v, storage))
+                .transpose()
+                .map(|c| c.unwrap_or(RequestCrs::Crs84))
+        };
+        let crs = crs_param("crs")?;
+        let bbox_crs = crs_param("bbox-crs")?;
+        let mut bbox = None;
+        let mut bbox_shape = None;
+        if let Some(v) = params.get("bbox") {
+            if bbox_crs.is_crs84() {
+                bbox = Some(parse_bbox(v)?);
+            } else {
+                let b = parse_projected_bbox(v)?;
+                let shape = bbox_to_crs84(b, bbox_crs)
+                    .map_err(|e| ParamError::new("bbox", format!("bbox cannot be brought to CRS84: {e}")))?;
+                bbox_shape = Some(shape);
+            }
+        } else if params.get("bbox-crs").is_some() {
+            return Err(ParamError::new("bbox-crs", "bbox-crs is only meaningful with a bbox"));
+        }
         let accepts = params.get("accepts").map(parse_accepts).transpose()?.unwrap_or(0);
         let mut filters = Vec::new();
         for k in names {
@@ -77,29 +112,50 @@ impl ItemsQuery {
             filters.push((k.to_string(), params.get(k).unwrap_or_default().to_string()));
         }
         filters.sort();
-        Ok(ItemsQuery { bbox, accepts, filters, limit, offset })
+        let filter = match params.get("filter") {
+            None => {
+                for p in ["filter-lang", "filter-crs"] {
+                    if params.get(p).is_some() {
+                        return Err(ParamError::new(p, format!("{p} is only meaningful with a filter")));
+                    }
+                }
+                None
+            }
+            Some(text) => {
+                let lang = params.get("filter-lang").map(FilterLang::parse).transpose()?.unwrap_or(FilterLang::Text);
+                let filter_crs = crs_param("filter-crs")?;
+                if filter_crs.is_crs84() {
+                    Some(Filter::parse(text, lang, layer, None)?)
+                } else {
+                    let t = Transform::get(filter_crs, true).map_err(|e| ParamError::new("filter-crs", e))?;
+                    let to = move |g: &mut geo::Geometry<f64>| t.apply(g);
+                    Some(Filter::parse(text, lang, layer, Some(&to))?)
+                }
+            }
+        };
+        let filter = match bbox_shape {
+            Some(shape) => Some(Filter::and_intersects(filter, shape)),
+            None => filter,
+        };
+        Ok(ItemsQuery { bbox, accepts, filters, filter, crs, limit, offset })
     }
 }
 
-/// The only CRS features are served in (OGC API Features Part 1).
-pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
-
-/// Checks the standard's parameters this server takes without acting on
-/// them: `crs` and `bbox-crs` must name CRS84 (a box in another CRS would
-/// select the wrong features), `datetime` must be an instant or an interval
-/// (features carry no time: a valid one filters nothing), `f` a format
-/// served. Each error names its parameter.
-fn check_standard_params(params: &(impl QueryParams + ?Sized)) -> Result<(), ParamError> {
-    for name in ["crs", "bbox-crs"] {
-        if let Some(v) = params.get(name) {
-            if v.trim() != CRS84 {
-                return Err(ParamError::new(
-                    name,
-                    format!("{name} {v:?} is not offered: features are served in CRS84 ({CRS84}) only"),
-                ));
-            }
-        }
+/// `minx,miny,maxx,maxy` in a projected or geographic CRS: checked for
+/// order, not for longitude and latitude.
+fn parse_projected_bbox(v: &str) -> Result<[f64; 4], ParamError> {
+    let b = bbox_numbers(v)?;
+    if b[0] > b[2] || b[1] > b[3] {
+        return Err(ParamError::new("bbox", "bbox must be minx,miny,maxx,maxy with min <= max"));
     }
+    Ok(b)
+}
+
+/// Checks the standard's parameters that select nothing by themselves:
+/// `datetime` must be an instant or an interval (features carry no time:
+/// a valid one filters nothing), `f` a format served. Each error names
+/// its parameter.
+fn check_standard_params(params: &(impl QueryParams + ?Sized)) -> Result<(), ParamError> {
     if let Some(v) = params.get("datetime") {
         let instant = |s: &str| {
             chrono::DateTime::parse_from_rfc3339(s).is_ok() || chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
@@ -131,10 +187,25 @@ fn check_standard_params(params: &(impl QueryParams + ?Sized)) -> Result<(), Par
 
 /// The page of `layer`'s features that `q` asks for.
 pub fn items(layer: &Layer, q: &ItemsQuery) -> ItemsPage {
-    let candidates: Vec<usize> = match q.bbox {
+    let within = match q.filter.as_ref().map_or(Candidates::All, Filter::candidates) {
+        Candidates::None => return ItemsPage { matched: 0, features: Vec::new() },
+        Candidates::All => q.bbox,
+        Candidates::Within(f) => match q.bbox {
+            None => Some(f),
+            Some(b) => {
+                let i = [b[0].max(f[0]), b[1].max(f[1]), b[2].min(f[2]), b[3].min(f[3])];
+                if i[0] > i[2] || i[1] > i[3] {
+                    return ItemsPage { matched: 0, features: Vec::new() };
+                }
+                Some(i)
+            }
+        },
+    };
+    let candidates: Vec<usize> = match within {
         Some(b) => layer.query_bbox(b).into_iter().map(|i| i as usize).collect(),
         None => layer.indices().collect(),
     };
+    let matcher = q.filter.as_ref().map(|f| f.matcher(layer));
     let matched: Vec<usize> = candidates
         .into_iter()
         .filter(|&i| q.accepts == 0 || layer.mask(i) & q.accepts == q.accepts)
@@ -147,6 +218,7 @@ pub fn items(layer: &Layer, q: &ItemsQuery) -> ItemsPage {
                 })
             })
         })
+        .filter(|&i| matcher.as_ref().is_none_or(|m| m.matches(layer.feature(i))))
         .collect();
     ItemsPage { matched: matched.len(), features: matched.into_iter().skip(q.offset).take(q.limit).collect() }
 }

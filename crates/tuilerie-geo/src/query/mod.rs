@@ -2,6 +2,8 @@
 //! typed query first: geodesic nearest facilities, and feature pages
 //! (OGC API Features items).
 
+pub mod cql2;
+pub mod crs;
 mod items;
 pub mod nearest;
 mod params;

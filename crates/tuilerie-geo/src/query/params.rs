@@ -43,19 +43,26 @@ pub fn parse_time(name: &str, v: &str, now: DateTime<Utc>) -> Result<DateTime<Ut
     })
 }
 
-/// Parses `bbox=minx,miny,maxx,maxy` (a 6-value bbox ignores heights).
-pub fn parse_bbox(v: &str) -> Result<[f64; 4], ParamError> {
+/// `minx,miny,maxx,maxy` in any CRS (a 6-value bbox ignores heights),
+/// each number finite; the order of the corners is the caller's to check.
+pub fn bbox_numbers(v: &str) -> Result<[f64; 4], ParamError> {
     let bad = |m: String| ParamError::new("bbox", m);
     let nums: Vec<f64> = v
         .split(',')
         .map(|s| s.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| bad(format!("bbox must be 4 numbers minx,miny,maxx,maxy, got {v:?}")))?;
-    let b = match nums.len() {
-        4 => [nums[0], nums[1], nums[2], nums[3]],
-        6 => [nums[0], nums[1], nums[3], nums[4]],
-        n => return Err(bad(format!("bbox must have 4 (or 6) numbers, got {n}"))),
-    };
+    match nums.len() {
+        4 => Ok([nums[0], nums[1], nums[2], nums[3]]),
+        6 => Ok([nums[0], nums[1], nums[3], nums[4]]),
+        n => Err(bad(format!("bbox must have 4 (or 6) numbers, got {n}"))),
+    }
+}
+
+/// Parses `bbox=minx,miny,maxx,maxy` in CRS84 (a 6-value bbox ignores heights).
+pub fn parse_bbox(v: &str) -> Result<[f64; 4], ParamError> {
+    let bad = |m: String| ParamError::new("bbox", m);
+    let b = bbox_numbers(v)?;
     if b[1] > b[3] {
         return Err(bad(format!("bbox miny {} is greater than maxy {}", b[1], b[3])));
     }

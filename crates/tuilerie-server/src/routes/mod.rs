@@ -11,6 +11,7 @@ pub mod nearest;
 pub mod ogc;
 pub mod openapi;
 pub mod osc;
+pub mod schema;
 pub mod status;
 pub mod style;
 pub mod tables;

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tuilerie_geo::output;
+use tuilerie_geo::query::crs::{self as reproj, RequestCrs};
 use tuilerie_geo::query::{self, ItemsQuery};
 use tuilerie_geo::Layer;
 
@@ -27,6 +28,19 @@ const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
 ];
 
 fn geojson(body: Value) -> Response {
@@ -51,9 +65,21 @@ pub async fn conformance() -> Json<Value> {
     Json(json!({ "conformsTo": CONFORMANCE }))
 }
 
+/// The CRSs a collection's items can be asked in (Part 2): the offered
+/// ones and the source file's.
+fn crs_list(l: &Layer) -> (Vec<String>, String) {
+    let storage = RequestCrs::of_source(&l.meta().source.crs);
+    let mut list: Vec<String> = reproj::offered().map(RequestCrs::uri).collect();
+    if let Some(s) = storage.filter(|s| !reproj::offered().any(|c| c == *s)) {
+        list.push(s.uri());
+    }
+    (list, storage.unwrap_or(RequestCrs::Crs84).uri())
+}
+
 fn collection(base: &str, l: &Layer) -> Value {
     let m = l.meta();
     let id = m.id.as_str();
+    let (crs, storage) = crs_list(l);
     json!({
         "id": id,
         "title": m.title,
@@ -62,10 +88,17 @@ fn collection(base: &str, l: &Layer) -> Value {
             "bbox": [m.bounds.unwrap_or([-180.0, -90.0, 180.0, 90.0])],
             "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
         }},
-        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "crs": crs,
+        "storageCrs": storage,
         "links": [
             {"href": format!("{base}/collections/{id}"), "rel": "self", "type": "application/json"},
             {"href": format!("{base}/collections/{id}/items"), "rel": "items", "type": "application/geo+json"},
+            {"href": format!("{base}/collections/{id}/schema"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema", "type": "application/schema+json", "title": "schema of the features (OGC API Features Part 5)"},
+            {"href": format!("{base}/collections/{id}/queryables"), "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json", "title": "what filter may name (Part 3)"},
+            {"href": format!("{base}/collections/{id}/feature-schema"), "rel": "describedby", "type": "application/schema+json", "title": "GeoJSON Feature schema of the items"},
+            // The same relation (RFC 8288 compares rel values without
+            // case) as GDAL 3.6's OAPIF driver looks for it, byte for byte.
+            {"href": format!("{base}/collections/{id}/feature-schema"), "rel": "describedBy", "type": "application/schema+json", "title": "GeoJSON Feature schema of the items"},
             {"href": format!("{base}/tiles/{id}"), "rel": "related", "type": "application/json", "title": "TileJSON"},
         ]
     })
@@ -135,7 +168,11 @@ pub async fn items(
             super::status::add_status(&state, &id, f);
         }
     }
+    let body =
+        in_crs(body, q.crs, |b| b["features"].as_array_mut().map(|v| v.iter_mut().collect()).unwrap_or_default())
+            .await?;
     let mut r = geojson(body);
+    content_crs(&mut r, q.crs);
     if let Some(h) = header {
         r.headers_mut().insert(header::LINK, h);
     }
@@ -164,12 +201,51 @@ pub fn encode(s: &str) -> String {
     utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
+/// Reprojects the features `pick` finds in `body` into `crs` (off the
+/// async runtime: PROJ works there, one transformation kept per thread).
+async fn in_crs(body: Value, crs: RequestCrs, pick: fn(&mut Value) -> Vec<&mut Value>) -> Result<Value, ApiError> {
+    if crs.is_crs84() {
+        return Ok(body);
+    }
+    tokio::task::spawn_blocking(move || {
+        let mut body = body;
+        let t = reproj::Transform::get(crs, false).map_err(|e| ApiError::bad("crs", e))?;
+        for f in pick(&mut body) {
+            reproj::reproject_feature(f, &t).map_err(|e| ApiError::bad("crs", e))?;
+        }
+        Ok(body)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// `Content-Crs: <uri>` (Part 2), on every answer with geometries.
+fn content_crs(r: &mut Response, crs: RequestCrs) {
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        r.headers_mut().insert("content-crs", v);
+    }
+}
+
+/// Parameters of a single item: `crs` and `f`.
+fn item_params(l: &Layer, params: &HashMap<String, String>) -> Result<RequestCrs, ApiError> {
+    if let Some(k) = params.keys().find(|k| !["crs", "f"].contains(&k.as_str())) {
+        return Err(ApiError::bad(k.as_str(), format!("unknown parameter {k:?}; a single item takes crs and f")));
+    }
+    if let Some(f) = params.get("f").filter(|f| !matches!(f.as_str(), "json" | "geojson" | "html")) {
+        return Err(ApiError::bad("f", format!("f {f:?} is not a format served here: json or geojson")));
+    }
+    let storage = RequestCrs::of_source(&l.meta().source.crs);
+    Ok(params.get("crs").map(|v| RequestCrs::parse("crs", v, storage)).transpose()?.unwrap_or(RequestCrs::Crs84))
+}
+
 pub async fn item(
     State(state): State<AppState>,
     Path((id, fid)): Path<(String, String)>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let l = layer(&state, &id)?;
+    let crs = item_params(&l, &params)?;
     let (etag, mut v) = super::edit::current(&state, &l, &fid).ok_or_else(|| ApiError::NotFound {
         message: format!("no feature {fid:?} in collection {id:?}"),
         known: None,
@@ -181,7 +257,9 @@ pub async fn item(
     ]);
     let links = v["links"].as_array().cloned().unwrap_or_default();
     super::status::add_status(&state, &id, &mut v);
+    let v = in_crs(v, crs, |f| vec![f]).await?;
     let mut r = geojson(v);
+    content_crs(&mut r, crs);
     if let Ok(v) = axum::http::HeaderValue::from_str(&etag) {
         r.headers_mut().insert(header::ETAG, v);
     }

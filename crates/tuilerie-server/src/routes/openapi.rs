@@ -48,6 +48,7 @@ pub struct Endpoint {
 const ID_PATTERN: &str = "^(?!\\.+$)[A-Za-z0-9_.-]{1,100}$";
 const JSON: &str = "application/json";
 const GEOJSON: &str = "application/geo+json";
+const SCHEMA: &str = "application/schema+json";
 const ERR: (u16, &str, &str) = (400, "invalid parameter: {\"error\", \"parameter\"}", JSON);
 const NF: (u16, &str, &str) = (404, "unknown layer, collection or feature", JSON);
 
@@ -156,13 +157,39 @@ pub const ENDPOINTS: &[Endpoint] = &[
         responses: &[(200, "collection", JSON), NF],
     },
     Endpoint {
+        route: "/collections/{id}/schema",
+        doc_path: None,
+        summary: "JSON Schema of the collection's features (OGC API Features Part 5): every property in source order with its type, the geometry's role and format",
+        params: &[p("id", "string", "layer id")],
+        responses: &[(200, "JSON Schema", SCHEMA), NF],
+    },
+    Endpoint {
+        route: "/collections/{id}/queryables",
+        doc_path: None,
+        summary: "What filter and the property parameters of items may name (Part 3): geometry and every property",
+        params: &[p("id", "string", "layer id")],
+        responses: &[(200, "JSON Schema", SCHEMA), NF],
+    },
+    Endpoint {
+        route: "/collections/{id}/feature-schema",
+        doc_path: None,
+        summary: "The collection's properties as a GeoJSON Feature schema (the collection's describedby link; GDAL's OAPIF driver builds its columns from it)",
+        params: &[p("id", "string", "layer id")],
+        responses: &[(200, "JSON Schema", SCHEMA), NF],
+    },
+    Endpoint {
         route: "/collections/{id}/items",
         doc_path: None,
-        summary: "Features of a collection, paged; other parameters filter on property equality",
+        summary: "Features of a collection, paged; filter with CQL2 (filter, filter-lang) or on property equality (other parameters)",
         params: &[
             p("id", "string", "layer id"),
-            q("bbox", "string", "minx,miny,maxx,maxy (WGS84)"),
-            q("limit", "integer", "page size, default 100, at most 10000"),
+            q("filter", "string", "CQL2 filter (Part 3), e.g. nom LIKE 'Saint-%' AND S_INTERSECTS(geometry, BBOX(-1,44,0,45))"),
+            q("filter-lang", "string", "cql2-text (default) or cql2-json"),
+            q("filter-crs", "string", "CRS of the filter's geometries (default CRS84; one of the collection's crs list)"),
+            q("bbox", "string", "minx,miny,maxx,maxy (in bbox-crs, default CRS84)"),
+            q("bbox-crs", "string", "CRS of bbox, e.g. http://www.opengis.net/def/crs/EPSG/0/2154 (one of the collection's crs list)"),
+            q("crs", "string", "CRS of the answer's geometries (Part 2), e.g. http://www.opengis.net/def/crs/EPSG/0/2154; Content-Crs names it"),
+            q("limit", "integer", "page size, default 100; a larger one than 10000 is lowered to 10000"),
             q("offset", "integer", "start of the page"),
             q("accepts", "string", "wastes the features must all accept"),
         ],
@@ -172,8 +199,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
         route: "/collections/{id}/items/{fid}",
         doc_path: None,
         summary: "One feature, with its strong ETag (send it back in If-Match to edit it)",
-        params: &[p("id", "string", "layer id"), p("fid", "string", "feature id")],
-        responses: &[(200, "GeoJSON Feature", GEOJSON), NF],
+        params: &[p("id", "string", "layer id"), p("fid", "string", "feature id"), q("crs", "string", "CRS of the geometry (Part 2; default CRS84)")],
+        responses: &[(200, "GeoJSON Feature", GEOJSON), ERR, NF],
     },
     Endpoint {
         route: "/collections/{id}/items/{fid}/history",
@@ -279,8 +306,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
 
 /// The schema of a parameter: its type and the bounds the server checks
-/// (parameters of the same name mean the same thing on every route).
-fn schema(p: &Param) -> Value {
+/// (parameters of the same name mean the same thing on every route, but
+/// for `limit` of items: OGC API Features lowers a larger one to the
+/// maximum rather than refusing it).
+fn schema(p: &Param, route: &str) -> Value {
     let mut s = json!({"type": p.ty});
     let bounds: Option<(f64, Option<f64>)> = match (p.name, p.ty) {
         ("z", _) => Some((0.0, Some(f64::from(tuilerie_geo::tiling::MAX_ZOOM)))),
@@ -288,6 +317,7 @@ fn schema(p: &Param) -> Value {
         // Sequence numbers and offsets: whole numbers a JSON client keeps exactly.
         ("offset" | "since", _) => Some((0.0, Some(MAX_SAFE_INTEGER))),
         ("k", _) => Some((1.0, Some(tuilerie_geo::query::MAX_K as f64))),
+        ("limit", _) if route == "/collections/{id}/items" => Some((1.0, None)),
         ("limit", _) => Some((1.0, Some(tuilerie_geo::query::MAX_LIMIT as f64))),
         ("width", _) => Some((f64::from(super::maps::MIN_WIDTH), Some(f64::from(super::maps::MAX_WIDTH)))),
         ("lon", _) => Some((-180.0, Some(180.0))),
@@ -307,13 +337,21 @@ fn schema(p: &Param) -> Value {
         "paper" => s["enum"] = json!(["a4", "a3"]),
         "orientation" => s["enum"] = json!(["landscape", "portrait"]),
         "sep" => s["enum"] = json!([",", ";", "comma", "semicolon"]),
+        // cql-text: the draft's name, which GDAL 3.6's OAPIF driver looks
+        // for before it sends its -where clauses as filters.
+        "filter-lang" => s["enum"] = json!(["cql2-text", "cql2-json", "cql-text"]),
+        "crs" | "bbox-crs" | "filter-crs" => {
+            s["enum"] = json!(tuilerie_geo::query::crs::offered().map(|c| c.uri()).collect::<Vec<_>>())
+        }
         _ => {}
     }
     s
 }
 
-/// The OpenAPI document.
-pub fn document() -> Value {
+/// The OpenAPI document; with the catalog, each collection's items path
+/// too, with a parameter per property (OGC API Features Part 3,
+/// queryables as query parameters: clients such as GDAL read them there).
+pub fn document(catalog: Option<&tuilerie_geo::Catalog>) -> Value {
     let mut paths = Map::new();
     for e in ENDPOINTS {
         let params: Vec<Value> = e
@@ -325,7 +363,7 @@ pub fn document() -> Value {
                     "in": match p.place { In::Path => "path", In::Query => "query" },
                     "required": p.required,
                     "description": p.description,
-                    "schema": schema(p),
+                    "schema": schema(p, e.route),
                 })
             })
             .collect();
@@ -450,6 +488,27 @@ pub fn document() -> Value {
         }
         paths.insert(e.doc_path.unwrap_or(e.route).to_string(), item);
     }
+    if let (Some(catalog), Some(generic)) = (catalog, paths.get("/collections/{id}/items").cloned()) {
+        for l in catalog.layers() {
+            let id = l.meta().id.as_str();
+            let mut get = generic["get"].clone();
+            get["summary"] = json!(format!("Features of {}: filter with CQL2 or on property equality", l.meta().title));
+            let mut params: Vec<Value> =
+                get["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] != "path").cloned().collect();
+            for f in &l.meta().fields {
+                if tuilerie_geo::query::RESERVED.contains(&f.name.as_str()) {
+                    continue;
+                }
+                params.push(json!({
+                    "name": f.name, "in": "query", "required": false,
+                    "description": format!("features whose {} equals this value (as text)", f.name),
+                    "schema": {"type": "string"},
+                }));
+            }
+            get["parameters"] = json!(params);
+            paths.insert(format!("/collections/{id}/items"), json!({ "get": get }));
+        }
+    }
     let components = json!({"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token of `tuilerie token create`"}}});
     json!({
         "openapi": "3.0.3",
@@ -459,6 +518,10 @@ pub fn document() -> Value {
     })
 }
 
-pub async fn get() -> ([(axum::http::HeaderName, &'static str); 1], String) {
-    ([(axum::http::header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], document().to_string())
+pub async fn get(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    let catalog = state.catalog();
+    let doc = document(catalog.as_deref());
+    ([(axum::http::header::CONTENT_TYPE, "application/vnd.oai.openapi+json;version=3.0")], doc.to_string())
 }

@@ -47,6 +47,25 @@ pub fn gironde(name: &str) -> PathBuf {
     shared_data().join("gironde").join(name)
 }
 
+/// The demo layers as `communes` and `points`, ready.
+pub fn demo_state() -> AppState {
+    use tuilerie_geo::{Catalog, LayerId, LoadOptions};
+    let root = root().join("data");
+    let a = LoadOptions { id: Some(LayerId::new("communes").unwrap()), ..Default::default() };
+    let b = LoadOptions { id: Some(LayerId::new("points").unwrap()), ..Default::default() };
+    let catalog = Catalog::load(
+        vec![(root.join("communes-gironde.geojson"), a), (root.join("points-collecte-synthetiques.geojson"), b)],
+        2,
+    );
+    AppState::ready(catalog, tuilerie_server::ServerOptions::default())
+}
+
+/// A GET with a host, and its status, content type and JSON body.
+pub async fn get_json(s: &AppState, uri: &str) -> (StatusCode, String, serde_json::Value) {
+    let r = send(s, Request::get(uri).header("host", "t.test").body(Body::empty()).unwrap()).await;
+    (r.status, r.header("content-type"), r.json())
+}
+
 /// A response read whole.
 pub struct Reply {
     pub status: StatusCode,
