@@ -282,3 +282,45 @@ async fn items_come_in_the_crs_asked_for_with_content_crs() {
             .await;
     assert!(l93.contains("Bordeaux") && l93.len() == 1, "{l93:?}");
 }
+
+#[tokio::test]
+async fn ogc_resources_come_as_readable_html_for_browsers() {
+    let s = state();
+    let html = |uri: &str, accept: Option<&str>| {
+        let mut b = Request::get(uri).header("host", "t.test");
+        if let Some(a) = accept {
+            b = b.header("accept", a);
+        }
+        let s = s.clone();
+        let req = b.body(Body::empty()).unwrap();
+        async move { common::send(&s, req).await }
+    };
+    let browser = Some("text/html,application/xhtml+xml,*/*;q=0.8");
+    let r = html("/collections", browser).await;
+    assert_eq!(r.header("content-type"), "text/html; charset=utf-8");
+    let text = String::from_utf8(r.body.clone()).unwrap();
+    assert!(text.contains("href=\"http://t.test/collections/communes?f=html\""), "{text}");
+    let r = html("/collections/points?f=html", None).await;
+    assert!(String::from_utf8(r.body).unwrap().contains("/collections/points/queryables"));
+    // A page of items: a table, its next link, a map of the page.
+    let r = html("/collections/communes/items?limit=3&f=html", None).await;
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(text.contains("<th>nom</th>") && text.contains("3 of 534 features"), "{text}");
+    assert!(text.contains("offset=3") && text.contains("rel") || text.contains(">next<"), "{text}");
+    assert!(text.contains("/assets/maplibre-gl.mjs") && text.contains("\"FeatureCollection\""), "{text}");
+    // An item: its properties, escaped; JSON stays JSON for API clients.
+    let (_, _, j) = get(&s, "/collections/communes/items?nom=Bordeaux").await;
+    let id = j["features"][0]["id"].to_string();
+    let r = html(&format!("/collections/communes/items/{id}"), browser).await;
+    let text = String::from_utf8(r.body).unwrap();
+    assert!(text.contains("<th>nom</th><td>Bordeaux</td>"), "{text}");
+    let r = html(&format!("/collections/communes/items/{id}"), Some("application/geo+json")).await;
+    assert_eq!(r.json()["properties"]["nom"], "Bordeaux");
+    assert!(r.header("vary").contains("Accept"));
+    let (st, _, j) = get(&s, "/collections?f=xml").await;
+    assert_eq!((st, j["parameter"].as_str()), (StatusCode::BAD_REQUEST, Some("f")));
+    // An unknown route: JSON naming the routes there are.
+    let (st, ct, j) = get(&s, "/colections").await;
+    assert_eq!((st, ct.as_str()), (StatusCode::NOT_FOUND, "application/json"));
+    assert!(j["known"].as_array().unwrap().iter().any(|r| r == "/collections/{id}/items"), "{j}");
+}

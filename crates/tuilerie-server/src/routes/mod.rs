@@ -5,6 +5,7 @@ pub mod edit;
 pub mod events;
 pub mod fonts;
 pub mod health;
+pub mod html;
 pub mod maps;
 pub mod metrics;
 pub mod nearest;

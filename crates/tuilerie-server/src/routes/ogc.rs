@@ -104,13 +104,40 @@ fn collection(base: &str, l: &Layer) -> Value {
     })
 }
 
-pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+/// `f` of the OGC resources without other parameters: json or html,
+/// else 400; whether the answer is HTML (`f=html`, or a browser's Accept).
+fn html_wanted(params: &HashMap<String, String>, headers: &HeaderMap) -> Result<bool, ApiError> {
+    if let Some(k) = params.keys().find(|k| k.as_str() != "f") {
+        return Err(ApiError::bad(k.as_str(), format!("unknown parameter {k:?}; this resource takes f")));
+    }
+    if let Some(f) = params.get("f").filter(|f| !matches!(f.as_str(), "json" | "html")) {
+        return Err(ApiError::bad("f", format!("f must be json or html, got {f:?}")));
+    }
+    Ok(super::web::wants_html(params, headers))
+}
+
+pub async fn collections(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let html = html_wanted(&params, &headers)?;
     let catalog = state.catalog().ok_or(ApiError::Loading)?;
     let base = base_url(&state, &headers);
-    Ok(Json(json!({
+    let doc = json!({
         "collections": catalog.layers().iter().map(|l| collection(&base, l)).collect::<Vec<_>>(),
-        "links": [{"href": format!("{base}/collections"), "rel": "self", "type": "application/json"}],
-    })))
+        "links": [
+            {"href": format!("{base}/collections"), "rel": "self", "type": "application/json"},
+            {"href": format!("{base}/collections?f=html"), "rel": "alternate", "type": "text/html"},
+        ],
+    });
+    Ok(if html { super::html::collections(&base, &doc) } else { with_vary(Json(doc).into_response()) })
+}
+
+/// `Vary: Accept` on answers that also exist as HTML.
+fn with_vary(mut r: Response) -> Response {
+    r.headers_mut().append(header::VARY, axum::http::HeaderValue::from_static("Accept"));
+    r
 }
 
 /// The layer of collection `id`: 404 listing the known ones.
@@ -125,10 +152,14 @@ pub(super) fn layer(state: &AppState, id: &str) -> Result<Arc<Layer>, ApiError> 
 pub async fn one_collection(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    let html = html_wanted(&params, &headers)?;
     let l = layer(&state, &id)?;
-    Ok(Json(collection(&base_url(&state, &headers), &l)))
+    let base = base_url(&state, &headers);
+    let c = collection(&base, &l);
+    Ok(if html { super::html::collection(&base, &c) } else { with_vary(Json(c).into_response()) })
 }
 
 pub async fn items(
@@ -168,10 +199,14 @@ pub async fn items(
             super::status::add_status(&state, &id, f);
         }
     }
+    if super::web::wants_html(&params, &headers) {
+        // The map of the page is drawn in CRS84.
+        return Ok(super::html::items(&base, &id, &body));
+    }
     let body =
         in_crs(body, q.crs, |b| b["features"].as_array_mut().map(|v| v.iter_mut().collect()).unwrap_or_default())
             .await?;
-    let mut r = geojson(body);
+    let mut r = with_vary(geojson(body));
     content_crs(&mut r, q.crs);
     if let Some(h) = header {
         r.headers_mut().insert(header::LINK, h);
@@ -257,8 +292,11 @@ pub async fn item(
     ]);
     let links = v["links"].as_array().cloned().unwrap_or_default();
     super::status::add_status(&state, &id, &mut v);
+    if super::web::wants_html(&params, &headers) {
+        return Ok(super::html::item(&base, &id, &v));
+    }
     let v = in_crs(v, crs, |f| vec![f]).await?;
-    let mut r = geojson(v);
+    let mut r = with_vary(geojson(v));
     content_crs(&mut r, crs);
     if let Ok(v) = axum::http::HeaderValue::from_str(&etag) {
         r.headers_mut().insert(header::ETAG, v);

@@ -49,6 +49,7 @@ const ID_PATTERN: &str = "^(?!\\.+$)[A-Za-z0-9_.-]{1,100}$";
 const JSON: &str = "application/json";
 const GEOJSON: &str = "application/geo+json";
 const SCHEMA: &str = "application/schema+json";
+const HTML: &str = "text/html";
 const ERR: (u16, &str, &str) = (400, "invalid parameter: {\"error\", \"parameter\"}", JSON);
 const NF: (u16, &str, &str) = (404, "unknown layer, collection or feature", JSON);
 
@@ -148,13 +149,19 @@ pub const ENDPOINTS: &[Endpoint] = &[
         responses: &[(200, "GeoJSON FeatureCollection sorted by distance_m", GEOJSON), ERR, NF],
     },
     Endpoint { route: "/conformance", doc_path: None, summary: "OGC API conformance classes", params: &[], responses: &[(200, "conformsTo", JSON)] },
-    Endpoint { route: "/collections", doc_path: None, summary: "OGC API feature collections (one per layer)", params: &[], responses: &[(200, "collections", JSON)] },
+    Endpoint {
+        route: "/collections",
+        doc_path: None,
+        summary: "OGC API feature collections (one per layer); HTML with f=html or Accept: text/html",
+        params: &[q("f", "string", "json or html (default: from the Accept header)")],
+        responses: &[(200, "collections", JSON), (200, "readable page", HTML), ERR],
+    },
     Endpoint {
         route: "/collections/{id}",
         doc_path: None,
-        summary: "One collection",
-        params: &[p("id", "string", "layer id")],
-        responses: &[(200, "collection", JSON), NF],
+        summary: "One collection (crs list, storageCrs, links to items, schema, queryables); HTML with f=html",
+        params: &[p("id", "string", "layer id"), q("f", "string", "json or html (default: from the Accept header)")],
+        responses: &[(200, "collection", JSON), (200, "readable page", HTML), ERR, NF],
     },
     Endpoint {
         route: "/collections/{id}/schema",
@@ -192,15 +199,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
             q("limit", "integer", "page size, default 100; a larger one than 10000 is lowered to 10000"),
             q("offset", "integer", "start of the page"),
             q("accepts", "string", "wastes the features must all accept"),
+            q("f", "string", "json or html: a table of the page and a map (default: from the Accept header)"),
         ],
-        responses: &[(200, "GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", GEOJSON), ERR, NF],
+        responses: &[(200, "GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", GEOJSON), (200, "readable page", HTML), ERR, NF],
     },
     Endpoint {
         route: "/collections/{id}/items/{fid}",
         doc_path: None,
         summary: "One feature, with its strong ETag (send it back in If-Match to edit it)",
-        params: &[p("id", "string", "layer id"), p("fid", "string", "feature id"), q("crs", "string", "CRS of the geometry (Part 2; default CRS84)")],
-        responses: &[(200, "GeoJSON Feature", GEOJSON), ERR, NF],
+        params: &[p("id", "string", "layer id"), p("fid", "string", "feature id"), q("crs", "string", "CRS of the geometry (Part 2; default CRS84)"), q("f", "string", "json or html: its properties and a map (default: from the Accept header)")],
+        responses: &[(200, "GeoJSON Feature", GEOJSON), (200, "readable page", HTML), ERR, NF],
     },
     Endpoint {
         route: "/collections/{id}/items/{fid}/history",

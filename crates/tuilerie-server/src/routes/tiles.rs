@@ -42,9 +42,12 @@ pub async fn fallback(State(state): State<AppState>, req: Request) -> Response {
     });
     if !tile_path {
         let path: String = req.uri().path().chars().take(200).collect();
+        let known = super::openapi::ENDPOINTS.iter().map(|e| e.doc_path.unwrap_or(e.route).to_string()).collect();
         return ApiError::NotFound {
-            message: format!("nothing at {path:?}: the API is described at /openapi.json, its resources listed at /"),
-            known: None,
+            message: format!(
+                "nothing at {path:?}: the API is described at /openapi.json; its routes are listed in known"
+            ),
+            known: Some(known),
         }
         .into_response();
     }
