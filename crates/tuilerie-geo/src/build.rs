@@ -338,6 +338,7 @@ impl LayerBuilder {
             bounds: bounds(features.geometries()),
             feature_count: features.len(),
             fields: self.field_report(&features),
+            time_field: self.options.time_field.clone(),
             skipped: std::mem::take(&mut self.skipped),
             load_time: std::time::Duration::ZERO,
         };

@@ -77,6 +77,11 @@ impl FeatureTable {
         &self.geometries
     }
 
+    /// How many distinct property values the table holds.
+    pub fn value_count(&self) -> usize {
+        self.pool.value_count()
+    }
+
     /// Field names, by field id.
     pub fn field_names(&self) -> &[String] {
         &self.field_names
@@ -188,6 +193,16 @@ impl<'a> FeatureRef<'a> {
     pub fn property(&self, name: &str) -> Option<Value<'a>> {
         let field = self.table.field_id(name)?;
         self.property_by_id(field)
+    }
+
+    /// The interned value of property `field` (equal ids, equal values).
+    pub fn value_id(&self, field: FieldId) -> Option<ValueId> {
+        self.table.props.get(self.index).find(|(f, _)| *f == field).map(|(_, v)| v)
+    }
+
+    /// The value stored under `id` in this feature's table.
+    pub fn value(&self, id: ValueId) -> Value<'a> {
+        self.table.pool.get(id)
     }
 
     pub fn property_by_id(&self, field: FieldId) -> Option<Value<'a>> {

@@ -188,6 +188,9 @@ pub struct LayerMeta {
     pub bounds: Option<[f64; 4]>,
     pub feature_count: usize,
     pub fields: Vec<Field>,
+    /// The property `datetime` selects on (configuration `time_field`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_field: Option<String>,
     pub skipped: SkipReport,
     #[serde(skip)]
     pub load_time: Duration,

@@ -36,6 +36,9 @@ pub struct LoadOptions {
     pub title: Option<String>,
     /// Property whose value becomes the feature id.
     pub id_field: Option<String>,
+    /// Property holding each feature's date or time (RFC 3339 or
+    /// `YYYY-MM-DD`): what `datetime` of OGC API Features selects on.
+    pub time_field: Option<String>,
     /// Properties to keep (all when `None`).
     pub properties: Option<Vec<String>>,
     /// Source CRS override, e.g. `EPSG:2154`.
@@ -60,7 +63,7 @@ impl LoadOptions {
         if let ProfileOptions::Waste(w) = &self.profile {
             w.validate()?;
         }
-        for (name, v) in [("id_field", &self.id_field), ("title", &self.title)] {
+        for (name, v) in [("id_field", &self.id_field), ("title", &self.title), ("time_field", &self.time_field)] {
             if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
                 return Err(OptionError::new(name, format!("{name} must not be empty")));
             }

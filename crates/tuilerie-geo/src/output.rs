@@ -275,6 +275,31 @@ pub fn nearest_collection_with(
 /// the caller's: they depend on the URL it serves).
 pub fn items_collection(layer: &Layer, page: &ItemsPage, links: Value) -> Value {
     let features: Vec<Value> = page.features.iter().map(|&i| feature(&layer.feature(i), Map::new())).collect();
+    collection_of(page, features, links)
+}
+
+/// The same page with each geometry passed through `map` (a reprojection)
+/// on its way out; the first failure is returned.
+pub fn items_collection_mapped(
+    layer: &Layer,
+    page: &ItemsPage,
+    links: Value,
+    map: &dyn Fn(&mut geo::Geometry<f64>) -> Result<(), String>,
+) -> Result<Value, String> {
+    let mut features = Vec::with_capacity(page.features.len());
+    for &i in &page.features {
+        let f = layer.feature(i);
+        let mut g = f.geometry().to_geometry();
+        map(&mut g)?;
+        let geometry =
+            serde_json::to_value(geojson::Geometry::new(geojson::GeometryValue::from(&g))).unwrap_or(Value::Null);
+        features
+            .push(json!({"type": "Feature", "id": id(&f), "geometry": geometry, "properties": f.properties_json()}));
+    }
+    Ok(collection_of(page, features, links))
+}
+
+fn collection_of(page: &ItemsPage, features: Vec<Value>, links: Value) -> Value {
     json!({
         "type": "FeatureCollection",
         "numberMatched": page.matched,

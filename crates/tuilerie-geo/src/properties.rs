@@ -163,6 +163,11 @@ impl ValuePool {
         self.values.len()
     }
 
+    /// Number of distinct values (outside tests too).
+    pub fn value_count(&self) -> usize {
+        self.values.len()
+    }
+
     /// Reads a stored value.
     pub fn get(&self, id: ValueId) -> Value<'_> {
         load(&self.values, &self.arena, id.0)

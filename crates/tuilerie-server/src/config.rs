@@ -11,6 +11,7 @@
 //! id = "communes"                  # default: slug of the file name
 //! title = "Communes de Gironde"
 //! id_field = "code"                # property used as feature id
+//! time_field = "date_maj"          # date or time property that `datetime` selects on
 //! properties = ["code", "nom"]     # keep only these (default: all)
 //! crs = "EPSG:2154"                # override a missing or wrong .prj
 //! encoding = "ISO-8859-1"          # override .cpg / DBF language driver
@@ -228,6 +229,8 @@ pub struct LayerConfig {
     pub id: Option<String>,
     pub title: Option<String>,
     pub id_field: Option<String>,
+    /// Property with each feature's date or time, for `datetime`.
+    pub time_field: Option<String>,
     pub properties: Option<Vec<String>>,
     pub crs: Option<String>,
     pub encoding: Option<String>,
@@ -411,6 +414,7 @@ impl LayerConfig {
             id: self.id.as_deref().and_then(|i| LayerId::new(i).ok()),
             title: self.title.clone(),
             id_field: self.id_field.clone(),
+            time_field: self.time_field.clone(),
             properties: self.properties.clone(),
             crs: self.crs.clone(),
             encoding: self.encoding.clone(),

@@ -324,3 +324,42 @@ async fn ogc_resources_come_as_readable_html_for_browsers() {
     assert_eq!((st, ct.as_str()), (StatusCode::NOT_FOUND, "application/json"));
     assert!(j["known"].as_array().unwrap().iter().any(|r| r == "/collections/{id}/items"), "{j}");
 }
+
+#[tokio::test]
+async fn datetime_selects_on_the_configured_time_property() {
+    // Five features, one a day, and one without a date.
+    let path = common::temp_dir("releves").join("releves.geojson");
+    let features: Vec<Value> = (0..6)
+        .map(|i| {
+            let mut p = serde_json::json!({"n": i});
+            if i < 5 {
+                p["date"] = format!("2026-11-{:02}T{:02}:30:00Z", 20 + i, 8 + i).into();
+            }
+            serde_json::json!({"type": "Feature", "id": i, "properties": p,
+                "geometry": {"type": "Point", "coordinates": [-0.5 + i as f64 * 0.01, 44.8]}})
+        })
+        .collect();
+    std::fs::write(&path, serde_json::json!({"type": "FeatureCollection", "features": features}).to_string()).unwrap();
+    let o = tuilerie_geo::LoadOptions {
+        id: Some(tuilerie_geo::LayerId::new("releves").unwrap()),
+        time_field: Some("date".into()),
+        ..Default::default()
+    };
+    let s = AppState::ready(tuilerie_geo::Catalog::load(vec![(path, o)], 1), tuilerie_server::ServerOptions::default());
+    let ns = |q: &'static str| {
+        let s = s.clone();
+        async move {
+            let (st, _, j) = get(&s, &format!("/collections/releves/items?{q}")).await;
+            assert_eq!(st, StatusCode::OK, "{q}: {j}");
+            j["features"].as_array().unwrap().iter().map(|f| f["properties"]["n"].as_i64().unwrap()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ns("datetime=2026-11-22").await, [2], "a date matches its whole day");
+    assert_eq!(ns("datetime=2026-11-22T10:30:00Z").await, [2]);
+    assert_eq!(ns("datetime=2026-11-21T00:00:00Z/2026-11-23T23:59:59Z").await, [1, 2, 3]);
+    assert_eq!(ns("datetime=2026-11-23T00:00:00Z/..").await, [3, 4]);
+    assert_eq!(ns("datetime=../2026-11-21").await, [0, 1]);
+    assert_eq!(ns("datetime=2026-11-20/..&filter=n%20%3E%3D%203").await, [3, 4], "with a filter");
+    let (st, _, j) = get(&s, "/collections/releves/items?datetime=2026-13-01").await;
+    assert_eq!((st, j["parameter"].as_str()), (StatusCode::BAD_REQUEST, Some("datetime")));
+}

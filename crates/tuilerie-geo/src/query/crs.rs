@@ -108,6 +108,9 @@ pub struct Transform {
     /// (or, towards CRS84, before) PROJ, which works in east-north order.
     swap: bool,
     to_crs84: bool,
+    /// Output positions rounded to this many units per metre (1e4: 0.1
+    /// mm) in a projected CRS; None in degrees (kept as computed).
+    round: Option<f64>,
 }
 
 thread_local! {
@@ -127,23 +130,27 @@ impl Transform {
 
     fn make(crs: RequestCrs, to_crs84: bool) -> Result<Transform, String> {
         let RequestCrs::Epsg(code) = crs else {
-            return Ok(Transform { proj: None, swap: false, to_crs84 });
+            return Ok(Transform { proj: None, swap: false, to_crs84, round: None });
         };
         let name = format!("EPSG:{code}");
         let def = proj::Proj::new(&name).map_err(|e| format!("{name}: {e}"))?;
-        let swap = def
+        let json = def
             .to_projjson(Some(false), None, None)
             .ok()
             .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
-            .and_then(|v| v["coordinate_system"]["axis"][0]["direction"].as_str().map(str::to_string))
-            .is_some_and(|d| d == "north" || d == "south");
+            .unwrap_or_default();
+        let axis = &json["coordinate_system"]["axis"][0];
+        let swap = axis["direction"].as_str().is_some_and(|d| d == "north" || d == "south");
+        // Metres (unit "metre", or an object naming it): 0.1 mm is plenty.
+        let metric = axis["unit"] == "metre" || axis["unit"]["name"] == "metre";
+        let round = (metric && !to_crs84).then_some(1e4);
         let proj = if code == 4326 {
             None
         } else {
             let (from, to) = if to_crs84 { (name.as_str(), "OGC:CRS84") } else { ("OGC:CRS84", name.as_str()) };
             Some(proj::Proj::new_known_crs(from, to, None).map_err(|e| format!("{name}: {e}"))?)
         };
-        Ok(Transform { proj, swap, to_crs84 })
+        Ok(Transform { proj, swap, to_crs84, round })
     }
 
     /// Transforms `g` in place; a position PROJ cannot transform is an error.
@@ -162,6 +169,11 @@ impl Transform {
             p.convert_array(&mut coords).map_err(|e| e.to_string())?;
             if let Some(c) = coords.iter().find(|c| !c.x.is_finite() || !c.y.is_finite()) {
                 return Err(format!("a position has no image in this CRS ({c:?})"));
+            }
+            if let Some(k) = self.round {
+                for c in &mut coords {
+                    *c = Coord { x: (c.x * k).round() / k, y: (c.y * k).round() / k };
+                }
             }
             // The same order as coords_iter.
             let (next, coords) = (std::cell::Cell::new(0), &coords);

@@ -137,6 +137,10 @@ impl ItemsQuery {
             Some(shape) => Some(Filter::and_intersects(filter, shape)),
             None => filter,
         };
+        let filter = match (params.get("datetime").map(|v| datetime_filter(layer, v)).transpose()?, filter) {
+            (Some(d), Some(f)) => Some(f.and(d)),
+            (d, f) => d.or(f),
+        };
         Ok(ItemsQuery { bbox, accepts, filters, filter, crs, limit, offset })
     }
 }
@@ -151,32 +155,56 @@ fn parse_projected_bbox(v: &str) -> Result<[f64; 4], ParamError> {
     Ok(b)
 }
 
-/// Checks the standard's parameters that select nothing by themselves:
-/// `datetime` must be an instant or an interval (features carry no time:
-/// a valid one filters nothing), `f` a format served. Each error names
-/// its parameter.
-fn check_standard_params(params: &(impl QueryParams + ?Sized)) -> Result<(), ParamError> {
-    if let Some(v) = params.get("datetime") {
-        let instant = |s: &str| {
-            chrono::DateTime::parse_from_rfc3339(s).is_ok() || chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
-        };
-        let ok = match v.split_once('/') {
-            None => instant(v),
-            Some((a, b)) => {
-                let open = |s: &str| s.is_empty() || s == "..";
-                (open(a) || instant(a)) && (open(b) || instant(b)) && !(open(a) && open(b))
-            }
-        };
-        if !ok {
-            return Err(ParamError::new(
-                "datetime",
-                format!(
-                    "datetime {v:?} is neither an RFC 3339 instant or date nor an interval such as \
-                     2024-01-01T00:00:00Z/.. (features carry no time: a valid one filters nothing)"
-                ),
-            ));
+/// `datetime` (an instant, a date, or an interval with `..` or empty for
+/// an open end) as a filter on the layer's `time_field`: equal to an
+/// instant (a date matches its whole day), within an interval (ends
+/// included). A layer without one refuses it, saying how to name one.
+fn datetime_filter(layer: &Layer, v: &str) -> Result<Filter, ParamError> {
+    let bad = |m: String| ParamError::new("datetime", m);
+    let literal = |s: &str| -> Option<String> {
+        if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
+            Some(format!("DATE('{s}')"))
+        } else {
+            chrono::DateTime::parse_from_rfc3339(s).is_ok().then(|| format!("TIMESTAMP('{s}')"))
         }
+    };
+    let open = |s: &str| s.is_empty() || s == "..";
+    let ends = match v.split_once('/') {
+        None => literal(v).map(|l| (Some(l.clone()), Some(l), true)),
+        Some((a, b)) if !(open(a) && open(b)) => {
+            let end = |s: &str| if open(s) { Some(None) } else { literal(s).map(Some) };
+            end(a).zip(end(b)).map(|(a, b)| (a, b, false))
+        }
+        _ => None,
+    };
+    let Some((start, end, instant)) = ends else {
+        return Err(bad(format!(
+            "datetime {v:?} is neither an RFC 3339 instant or date nor an interval such as 2024-01-01T00:00:00Z/.."
+        )));
+    };
+    let Some(field) = layer.meta().time_field.as_deref() else {
+        return Err(bad(format!(
+            "collection {} has no time property: name one with time_field in its [[layers]] configuration \
+             (time_field = \"date_maj\") to select features by datetime",
+            layer.id()
+        )));
+    };
+    if layer.field_id(field).is_none() {
+        return Err(bad(format!("time_field {field:?} of collection {} is not one of its properties", layer.id())));
     }
+    let name = format!("\"{}\"", field.replace('"', "\"\""));
+    let text = match (instant, start, end) {
+        (true, Some(l), _) => format!("{name} = {l}"),
+        (_, Some(a), Some(b)) => format!("{name} >= {a} AND {name} <= {b}"),
+        (_, Some(a), None) => format!("{name} >= {a}"),
+        (_, None, Some(b)) => format!("{name} <= {b}"),
+        _ => "TRUE".into(),
+    };
+    Filter::parse(&text, FilterLang::Text, layer, None).map_err(|e| bad(e.message))
+}
+
+/// Checks `f`: a format served.
+fn check_standard_params(params: &(impl QueryParams + ?Sized)) -> Result<(), ParamError> {
     if let Some(v) = params.get("f") {
         if !matches!(v, "json" | "geojson" | "html") {
             return Err(ParamError::new("f", format!("f {v:?} is not a format served here: json or geojson")));
@@ -206,7 +234,7 @@ pub fn items(layer: &Layer, q: &ItemsQuery) -> ItemsPage {
         None => layer.indices().collect(),
     };
     let matcher = q.filter.as_ref().map(|f| f.matcher(layer));
-    let matched: Vec<usize> = candidates
+    let matched = candidates
         .into_iter()
         .filter(|&i| q.accepts == 0 || layer.mask(i) & q.accepts == q.accepts)
         .filter(|&i| {
@@ -218,7 +246,14 @@ pub fn items(layer: &Layer, q: &ItemsQuery) -> ItemsPage {
                 })
             })
         })
-        .filter(|&i| matcher.as_ref().is_none_or(|m| m.matches(layer.feature(i))))
-        .collect();
-    ItemsPage { matched: matched.len(), features: matched.into_iter().skip(q.offset).take(q.limit).collect() }
+        .filter(|&i| matcher.as_ref().is_none_or(|m| m.matches(layer.feature(i))));
+    // Every match is counted; only the page's are kept.
+    let mut page = ItemsPage { matched: 0, features: Vec::with_capacity(q.limit.min(1024)) };
+    for i in matched {
+        if page.matched >= q.offset && page.features.len() < q.limit {
+            page.features.push(i);
+        }
+        page.matched += 1;
+    }
+    page
 }

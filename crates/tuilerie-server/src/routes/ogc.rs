@@ -193,19 +193,30 @@ pub async fn items(
         links.push(json!({"href": link(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"}));
     }
     let header = link_header(&links);
-    let mut body = output::items_collection(&l, &page, json!(links));
+    let html = super::web::wants_html(&params, &headers);
+    let mut body = if q.crs.is_crs84() || html {
+        output::items_collection(&l, &page, json!(links))
+    } else {
+        // Reprojected as it is written, off the async runtime (PROJ; one
+        // transformation kept per thread).
+        let (l, crs) = (l.clone(), q.crs);
+        tokio::task::spawn_blocking(move || {
+            let t = reproj::Transform::get(crs, false).map_err(|e| ApiError::bad("crs", e))?;
+            output::items_collection_mapped(&l, &page, json!(links), &|g| t.apply(g))
+                .map_err(|e| ApiError::bad("crs", e))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??
+    };
     if state.writes.as_ref().is_some_and(|w| w.board.has_layer(&id)) {
         for f in body["features"].as_array_mut().into_iter().flatten() {
             super::status::add_status(&state, &id, f);
         }
     }
-    if super::web::wants_html(&params, &headers) {
+    if html {
         // The map of the page is drawn in CRS84.
         return Ok(super::html::items(&base, &id, &body));
     }
-    let body =
-        in_crs(body, q.crs, |b| b["features"].as_array_mut().map(|v| v.iter_mut().collect()).unwrap_or_default())
-            .await?;
     let mut r = with_vary(geojson(body));
     content_crs(&mut r, q.crs);
     if let Some(h) = header {

@@ -199,6 +199,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
             q("limit", "integer", "page size, default 100; a larger one than 10000 is lowered to 10000"),
             q("offset", "integer", "start of the page"),
             q("accepts", "string", "wastes the features must all accept"),
+            q("datetime", "string", "an RFC 3339 instant or date, or an interval a/b with .. for an open end, on the layer's time_field (400 when the layer has none)"),
             q("f", "string", "json or html: a table of the page and a map (default: from the Accept header)"),
         ],
         responses: &[(200, "GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links", GEOJSON), (200, "readable page", HTML), ERR, NF],

@@ -9,7 +9,7 @@ use crate::layer::Layer;
 use crate::properties::{FieldId, Value};
 use chrono::{DateTime, NaiveDate, Utc};
 use geo::{BoundingRect, Geometry, Intersects, Point, Rect, Relate};
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::cmp::Ordering;
 
 /// A filter bound to one layer's field numbers.
@@ -20,6 +20,10 @@ pub struct Matcher<'a> {
     base: Vec<Option<FieldId>>,
     /// ... and in the edited features laid over them.
     extra: OnceCell<Vec<Option<FieldId>>>,
+    /// Results of the memoized predicates by interned value, for each
+    /// table (values are numbered per table): 0 not yet, 1 false, 2 true,
+    /// 3 unknown.
+    memo: [RefCell<Vec<Vec<u8>>>; 2],
 }
 
 /// A value as the filter compares it.
@@ -37,24 +41,31 @@ impl<'a> Matcher<'a> {
     pub(super) fn new(filter: &'a Filter, layer: &'a Layer) -> Self {
         let table = layer.features_table();
         let base = filter.properties.iter().map(|p| table.field_id(p)).collect();
-        Matcher { filter, layer, base, extra: OnceCell::new() }
+        let memo = || RefCell::new(vec![Vec::new(); filter.slots]);
+        Matcher { filter, layer, base, extra: OnceCell::new(), memo: [memo(), memo()] }
     }
 
     /// Whether the filter is true for `f`.
     pub fn matches(&self, f: FeatureRef<'_>) -> bool {
         let (table, _) = f.local();
-        let fields = if std::ptr::eq(table, self.layer.features_table()) {
-            &self.base
+        let (fields, memo) = if std::ptr::eq(table, self.layer.features_table()) {
+            (&self.base, &self.memo[0])
         } else {
-            self.extra.get_or_init(|| self.filter.properties.iter().map(|p| table.field_id(p)).collect())
+            (
+                self.extra.get_or_init(|| self.filter.properties.iter().map(|p| table.field_id(p)).collect()),
+                &self.memo[1],
+            )
         };
-        Eval { f, fields }.expr(&self.filter.expr) == Some(true)
+        Eval { f, fields, memo, values: table.value_count() }.expr(&self.filter.expr) == Some(true)
     }
 }
 
 struct Eval<'f, 'a> {
     f: FeatureRef<'a>,
     fields: &'f [Option<FieldId>],
+    memo: &'f RefCell<Vec<Vec<u8>>>,
+    /// Distinct values of the feature's table (the size of a memo).
+    values: usize,
 }
 
 impl<'a> Eval<'_, 'a> {
@@ -120,6 +131,30 @@ impl<'a> Eval<'_, 'a> {
             }
             Expr::IsNull(a) => Some(matches!(self.value_or_null(a), V::Null)),
             Expr::Spatial(op, g, rect) => Some(spatial(*op, g, *rect, self.f.geometry())),
+            Expr::Memo { slot, property, inner } => {
+                let Some(id) = self.fields[*property].and_then(|field| self.f.value_id(field)) else {
+                    return self.expr(inner);
+                };
+                let known = self.memo.borrow().get(*slot).and_then(|m| m.get(id.0 as usize).copied()).unwrap_or(0);
+                if known != 0 {
+                    return [None, Some(false), Some(true), None][known as usize];
+                }
+                let r = self.expr(inner);
+                let mut memo = self.memo.borrow_mut();
+                if let Some(m) = memo.get_mut(*slot) {
+                    if m.is_empty() {
+                        m.resize(self.values, 0);
+                    }
+                    if let Some(cell) = m.get_mut(id.0 as usize) {
+                        *cell = match r {
+                            Some(false) => 1,
+                            Some(true) => 2,
+                            None => 3,
+                        };
+                    }
+                }
+                r
+            }
         }
     }
 

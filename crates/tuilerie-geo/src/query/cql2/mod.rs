@@ -132,6 +132,14 @@ pub enum Expr {
     /// The feature's geometry against a literal, already put in that
     /// order, with the literal's bounding box (None: an empty literal).
     Spatial(SpatialOp, Box<Geometry<f64>>, Option<Rect<f64>>),
+    /// A predicate on one property and literals: its result depends on
+    /// the property's interned value only, so each distinct value is
+    /// evaluated once per request (kept in memo `slot`).
+    Memo {
+        slot: usize,
+        property: usize,
+        inner: Box<Expr>,
+    },
 }
 
 /// A filter ready to run over one layer.
@@ -140,6 +148,8 @@ pub struct Filter {
     pub(crate) expr: Expr,
     /// The properties the expression names, numbered by [`Operand::Property`].
     pub(crate) properties: Vec<String>,
+    /// How many [`Expr::Memo`] slots the expression has.
+    pub(crate) slots: usize,
 }
 
 /// Where a filter's matches can be.
@@ -209,9 +219,9 @@ impl Filter {
             FilterLang::Text => text::parse(source)?,
             FilterLang::Json => json::parse(source)?,
         };
-        let mut checker = Checker { layer, properties: Vec::new(), to_crs84 };
+        let mut checker = Checker { layer, properties: Vec::new(), to_crs84, slots: 0 };
         let expr = checker.expr(raw)?;
-        Ok(Filter { expr, properties: checker.properties })
+        Ok(Filter { expr, properties: checker.properties, slots: checker.slots })
     }
 
     /// Where the matching features can be, from the spatial conjuncts at
@@ -243,9 +253,27 @@ impl Filter {
     pub fn and_intersects(filter: Option<Filter>, g: Geometry<f64>) -> Filter {
         let spatial = spatial(SpatialOp::Intersects, g);
         match filter {
-            None => Filter { expr: spatial, properties: Vec::new() },
-            Some(f) => Filter { expr: Expr::And(vec![spatial, f.expr]), properties: f.properties },
+            None => Filter { expr: spatial, properties: Vec::new(), slots: 0 },
+            Some(f) => Filter { expr: Expr::And(vec![spatial, f.expr]), properties: f.properties, slots: f.slots },
         }
+    }
+
+    /// Both filters (`self AND other`).
+    pub fn and(self, other: Filter) -> Filter {
+        let mut properties = self.properties;
+        let mut map = Vec::with_capacity(other.properties.len());
+        for p in other.properties {
+            map.push(match properties.iter().position(|q| *q == p) {
+                Some(i) => i,
+                None => {
+                    properties.push(p);
+                    properties.len() - 1
+                }
+            });
+        }
+        let mut expr = other.expr;
+        renumber(&mut expr, &map, self.slots);
+        Filter { expr: Expr::And(vec![self.expr, expr]), properties, slots: self.slots + other.slots }
     }
 
     /// Evaluates the filter over `layer`'s features.
@@ -258,10 +286,30 @@ struct Checker<'a> {
     layer: &'a Layer,
     properties: Vec<String>,
     to_crs84: Option<ToCrs84<'a>>,
+    slots: usize,
 }
 
 impl Checker<'_> {
     fn expr(&mut self, raw: Raw) -> Result<Expr, ParamError> {
+        let e = self.unmemoized(raw)?;
+        // One property against literals: memoized by the property's value.
+        let mut props = Vec::new();
+        let literal_only = match &e {
+            Expr::Compare(_, a, b) => props_of(&[a, b], &mut props),
+            Expr::Between(a, b, c) => props_of(&[a, b, c], &mut props),
+            Expr::Like(a, _, _) | Expr::IsNull(a) => props_of(&[a], &mut props),
+            Expr::In(a, list) => props_of(&[a], &mut props) && props_of(&list.iter().collect::<Vec<_>>(), &mut props),
+            _ => false,
+        };
+        if literal_only && props.len() == 1 {
+            let slot = self.slots;
+            self.slots += 1;
+            return Ok(Expr::Memo { slot, property: props[0], inner: Box::new(e) });
+        }
+        Ok(e)
+    }
+
+    fn unmemoized(&mut self, raw: Raw) -> Result<Expr, ParamError> {
         Ok(match raw {
             Raw::And(v) => Expr::And(v.into_iter().map(|r| self.expr(r)).collect::<Result<_, _>>()?),
             Raw::Or(v) => Expr::Or(v.into_iter().map(|r| self.expr(r)).collect::<Result<_, _>>()?),
@@ -402,6 +450,53 @@ impl Checker<'_> {
         };
         Err(error(format!("property {name:?} is {kind}; the value compared with it is not")))
     }
+}
+
+/// Renumbers the properties of `e` through `map` (old number -> new) and
+/// shifts its memo slots by `slots`.
+fn renumber(e: &mut Expr, map: &[usize], slots: usize) {
+    let op = |o: &mut Operand| {
+        if let Operand::Property(n) = o {
+            *n = map[*n];
+        }
+    };
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter_mut().for_each(|x| renumber(x, map, slots)),
+        Expr::Not(x) => renumber(x, map, slots),
+        Expr::Memo { slot, property, inner } => {
+            *slot += slots;
+            *property = map[*property];
+            renumber(inner, map, slots);
+        }
+        Expr::Literal(_) | Expr::Spatial(..) => {}
+        Expr::Compare(_, a, b) => {
+            op(a);
+            op(b);
+        }
+        Expr::Like(a, _, _) | Expr::IsNull(a) => op(a),
+        Expr::Between(a, b, c) => {
+            op(a);
+            op(b);
+            op(c);
+        }
+        Expr::In(a, list) => {
+            op(a);
+            list.iter_mut().for_each(op);
+        }
+    }
+}
+
+/// Adds the distinct properties among `ops` to `out`; false when one of
+/// them is neither a property nor a scalar literal.
+fn props_of(ops: &[&Operand], out: &mut Vec<usize>) -> bool {
+    for o in ops {
+        match o {
+            Operand::Property(n) if !out.contains(n) => out.push(*n),
+            Operand::Geometry | Operand::Shape(_) => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 fn spatial(op: SpatialOp, g: Geometry<f64>) -> Expr {
