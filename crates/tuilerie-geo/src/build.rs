@@ -392,6 +392,7 @@ impl LayerBuilder {
             field_keys: self.field_names.iter().map(|n| crate::json::json_key(n)).collect(),
             field_names: std::mem::take(&mut self.field_names),
             by_id: Default::default(),
+            columns: Default::default(),
         }
     }
 

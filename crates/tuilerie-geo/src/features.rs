@@ -46,7 +46,14 @@ pub struct FeatureTable {
     /// Feature index by id as written in URLs, built on the first lookup
     /// of a layer with explicit ids (implicit ids are positions).
     pub(crate) by_id: std::sync::OnceLock<hashbrown::HashMap<Box<str>, u32>>,
+    /// The value id of one field for every feature ([`NO_VALUE`] where
+    /// absent), built the first time a filter reads that field: a scan of
+    /// 4 bytes per feature instead of every feature's properties.
+    pub(crate) columns: std::sync::Mutex<hashbrown::HashMap<FieldId, std::sync::Arc<[u32]>>>,
 }
+
+/// A feature without the column's field.
+pub const NO_VALUE: u32 = u32::MAX;
 
 impl FeatureTable {
     pub fn len(&self) -> usize {
@@ -75,6 +82,20 @@ impl FeatureTable {
     /// Every geometry, by feature index.
     pub fn geometries(&self) -> &[FeatureGeometry] {
         &self.geometries
+    }
+
+    /// Field `field` of every feature as value ids ([`NO_VALUE`] where the
+    /// feature lacks it), built on first use and kept.
+    pub fn column(&self, field: FieldId) -> std::sync::Arc<[u32]> {
+        let mut columns = self.columns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = columns.get(&field) {
+            return c.clone();
+        }
+        let c: std::sync::Arc<[u32]> = (0..self.len())
+            .map(|i| self.props.get(i).find(|(f, _)| *f == field).map_or(NO_VALUE, |(_, v)| v.0))
+            .collect();
+        columns.insert(field, c.clone());
+        c
     }
 
     /// How many distinct property values the table holds.
@@ -135,6 +156,7 @@ impl FeatureTable {
             + self.geometries.capacity() * std::mem::size_of::<FeatureGeometry>()
             + self.props.heap_bytes()
             + self.pool.heap_bytes()
+            + self.columns.lock().map_or(0, |c| c.values().map(|c| c.len() * 4).sum())
     }
 }
 

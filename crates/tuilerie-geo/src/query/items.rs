@@ -229,9 +229,15 @@ pub fn items(layer: &Layer, q: &ItemsQuery) -> ItemsPage {
             }
         },
     };
-    let candidates: Vec<usize> = match within {
-        Some(b) => layer.query_bbox(b).into_iter().map(|i| i as usize).collect(),
-        None => layer.indices().collect(),
+    // Without a box, every feature in order, never collected (a million
+    // indexes would be 8 MB per request).
+    let boxed: Vec<u32>;
+    let candidates: Box<dyn Iterator<Item = usize> + '_> = match within {
+        Some(b) => {
+            boxed = layer.query_bbox(b);
+            Box::new(boxed.iter().map(|&i| i as usize))
+        }
+        None => Box::new(layer.indices()),
     };
     let matcher = q.filter.as_ref().map(|f| f.matcher(layer));
     let matched = candidates

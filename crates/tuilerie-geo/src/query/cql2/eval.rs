@@ -4,12 +4,13 @@
 
 use super::{CmpOp, Expr, Filter, Operand, SpatialOp};
 use crate::features::FeatureRef;
+use crate::features::NO_VALUE;
 use crate::geometry::FeatureGeometry;
 use crate::layer::Layer;
 use crate::properties::{FieldId, Value};
 use chrono::{DateTime, NaiveDate, Utc};
 use geo::{BoundingRect, Geometry, Intersects, Point, Rect, Relate};
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell};
 use std::cmp::Ordering;
 
 /// A filter bound to one layer's field numbers.
@@ -17,13 +18,40 @@ pub struct Matcher<'a> {
     filter: &'a Filter,
     layer: &'a Layer,
     /// Field of each named property in the file's features...
-    base: Vec<Option<FieldId>>,
+    base: Fields,
     /// ... and in the edited features laid over them.
-    extra: OnceCell<Vec<Option<FieldId>>>,
+    extra: OnceCell<Fields>,
     /// Results of the memoized predicates by interned value, for each
     /// table (values are numbered per table): 0 not yet, 1 false, 2 true,
     /// 3 unknown.
-    memo: [RefCell<Vec<Vec<u8>>>; 2],
+    memo: [Vec<OnceCell<Box<[Cell<u8>]>>>; 2],
+}
+
+/// The named properties in one table: each one's field, and its column of
+/// value ids when a memoized predicate reads it.
+struct Fields {
+    ids: Vec<Option<FieldId>>,
+    columns: Vec<Option<std::sync::Arc<[u32]>>>,
+}
+
+impl Fields {
+    fn of(filter: &Filter, table: &crate::features::FeatureTable) -> Fields {
+        let ids: Vec<Option<FieldId>> = filter.properties.iter().map(|p| table.field_id(p)).collect();
+        let mut memoized = vec![false; ids.len()];
+        mark(&filter.expr, &mut memoized);
+        let columns = ids.iter().zip(memoized).map(|(id, m)| id.filter(|_| m).map(|f| table.column(f))).collect();
+        Fields { ids, columns }
+    }
+}
+
+/// Marks the properties of memoized predicates.
+fn mark(e: &Expr, out: &mut [bool]) {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|x| mark(x, out)),
+        Expr::Not(x) => mark(x, out),
+        Expr::Memo { property, .. } => out[*property] = true,
+        _ => {}
+    }
 }
 
 /// A value as the filter compares it.
@@ -39,9 +67,8 @@ enum V<'a> {
 
 impl<'a> Matcher<'a> {
     pub(super) fn new(filter: &'a Filter, layer: &'a Layer) -> Self {
-        let table = layer.features_table();
-        let base = filter.properties.iter().map(|p| table.field_id(p)).collect();
-        let memo = || RefCell::new(vec![Vec::new(); filter.slots]);
+        let base = Fields::of(filter, layer.features_table());
+        let memo = || (0..filter.slots).map(|_| OnceCell::new()).collect();
         Matcher { filter, layer, base, extra: OnceCell::new(), memo: [memo(), memo()] }
     }
 
@@ -51,10 +78,7 @@ impl<'a> Matcher<'a> {
         let (fields, memo) = if std::ptr::eq(table, self.layer.features_table()) {
             (&self.base, &self.memo[0])
         } else {
-            (
-                self.extra.get_or_init(|| self.filter.properties.iter().map(|p| table.field_id(p)).collect()),
-                &self.memo[1],
-            )
+            (self.extra.get_or_init(|| Fields::of(self.filter, table)), &self.memo[1])
         };
         Eval { f, fields, memo, values: table.value_count() }.expr(&self.filter.expr) == Some(true)
     }
@@ -62,8 +86,8 @@ impl<'a> Matcher<'a> {
 
 struct Eval<'f, 'a> {
     f: FeatureRef<'a>,
-    fields: &'f [Option<FieldId>],
-    memo: &'f RefCell<Vec<Vec<u8>>>,
+    fields: &'f Fields,
+    memo: &'f [OnceCell<Box<[Cell<u8>]>>],
     /// Distinct values of the feature's table (the size of a memo).
     values: usize,
 }
@@ -132,28 +156,32 @@ impl<'a> Eval<'_, 'a> {
             Expr::IsNull(a) => Some(matches!(self.value_or_null(a), V::Null)),
             Expr::Spatial(op, g, rect) => Some(spatial(*op, g, *rect, self.f.geometry())),
             Expr::Memo { slot, property, inner } => {
-                let Some(id) = self.fields[*property].and_then(|field| self.f.value_id(field)) else {
-                    return self.expr(inner);
-                };
-                let known = self.memo.borrow().get(*slot).and_then(|m| m.get(id.0 as usize).copied()).unwrap_or(0);
-                if known != 0 {
-                    return [None, Some(false), Some(true), None][known as usize];
-                }
-                let r = self.expr(inner);
-                let mut memo = self.memo.borrow_mut();
-                if let Some(m) = memo.get_mut(*slot) {
-                    if m.is_empty() {
-                        m.resize(self.values, 0);
+                // The cell of the property's value id; the last cell stands
+                // for a feature without the property.
+                let id = match &self.fields.columns[*property] {
+                    Some(col) => col.get(self.f.local().1).copied().unwrap_or(NO_VALUE),
+                    None => {
+                        self.fields.ids[*property].and_then(|field| self.f.value_id(field)).map_or(NO_VALUE, |v| v.0)
                     }
-                    if let Some(cell) = m.get_mut(id.0 as usize) {
-                        *cell = match r {
+                };
+                let cell = if id == NO_VALUE { self.values } else { id as usize };
+                let Some(cells) = self.memo.get(*slot) else { return self.expr(inner) };
+                let cells = cells.get_or_init(|| (0..=self.values).map(|_| Cell::new(0)).collect());
+                let Some(known) = cells.get(cell) else { return self.expr(inner) };
+                match known.get() {
+                    1 => Some(false),
+                    2 => Some(true),
+                    3 => None,
+                    _ => {
+                        let r = self.expr(inner);
+                        known.set(match r {
                             Some(false) => 1,
                             Some(true) => 2,
                             None => 3,
-                        };
+                        });
+                        r
                     }
                 }
-                r
             }
         }
     }
@@ -169,7 +197,7 @@ impl<'a> Eval<'_, 'a> {
     fn value_or_null(&self, o: &'a Operand) -> V<'a> {
         match o {
             Operand::Property(n) => {
-                let Some(field) = self.fields[*n] else { return V::Null };
+                let Some(field) = self.fields.ids[*n] else { return V::Null };
                 match self.f.property_by_id(field) {
                     None | Some(Value::Null) | Some(Value::Json(_)) => V::Null,
                     Some(Value::Bool(b)) => V::Bool(b),
