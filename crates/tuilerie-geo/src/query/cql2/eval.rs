@@ -24,8 +24,11 @@ pub struct Matcher<'a> {
     /// Results of the memoized predicates by interned value, for each
     /// table (values are numbered per table): 0 not yet, 1 false, 2 true,
     /// 3 unknown.
-    memo: [Vec<OnceCell<Box<[Cell<u8>]>>>; 2],
+    memo: [Vec<Memo>; 2],
 }
+
+/// The results of one memoized predicate, a cell per value id.
+type Memo = OnceCell<Box<[Cell<u8>]>>;
 
 /// The named properties in one table: each one's field, and its column of
 /// value ids when a memoized predicate reads it.
@@ -87,7 +90,7 @@ impl<'a> Matcher<'a> {
 struct Eval<'f, 'a> {
     f: FeatureRef<'a>,
     fields: &'f Fields,
-    memo: &'f [OnceCell<Box<[Cell<u8>]>>],
+    memo: &'f [Memo],
     /// Distinct values of the feature's table (the size of a memo).
     values: usize,
 }
