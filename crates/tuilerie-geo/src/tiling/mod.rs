@@ -14,6 +14,7 @@ mod prepare;
 pub mod prepared;
 pub mod render;
 pub mod tile;
+mod valid;
 
 pub use cluster::{ClusterIndex, ClusterOptions};
 pub use prepare::{Clustering, FeatureTags, LayerTiles, TilePrep, TileSettings, DEFAULT_TOLERANCE, MAX_ZOOM};

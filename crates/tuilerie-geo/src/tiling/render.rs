@@ -8,6 +8,7 @@ use super::encode::{zigzag, GeomType, GeometryWriter, LayerWriter, TileValue};
 use super::prepare::LayerTiles;
 use super::prepared::{PartKind, PreparedGeometry};
 use super::tile::{lonlat_to_world, TileCoord};
+use super::valid::{area2, valid_polygons};
 use crate::features::FeatureId;
 use crate::geometry::FeatureGeometry;
 use crate::properties::Value;
@@ -253,6 +254,13 @@ struct Scratch {
     tmp: Vec<P>,
     lines: Vec<Vec<P>>,
     q: Vec<(i32, i32)>,
+    /// The rings of the polygon being cut, then its valid form.
+    rings: Vec<Vec<(i32, i32)>>,
+    /// Whether a ring of that polygon meets a buffer line in several runs,
+    /// and whether one meets it at all.
+    repair: bool,
+    touches: bool,
+    valid: Vec<Vec<Vec<(i32, i32)>>>,
     geom: GeometryWriter,
 }
 
@@ -374,32 +382,20 @@ fn quantize(pts: &[P], q: &mut Vec<(i32, i32)>) {
     }
 }
 
-/// Twice the signed area (shoelace) of an open ring, positive when
-/// clockwise on screen (y down).
-fn area2(r: &[(i32, i32)]) -> i64 {
-    let n = r.len();
-    (0..n)
-        .map(|i| {
-            let (a, b) = (r[i], r[(i + 1) % n]);
-            a.0 as i64 * b.1 as i64 - b.0 as i64 * a.1 as i64
-        })
-        .sum()
-}
-
 fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bool {
     s.geom.clear();
-    let mut outer_kept = false;
+    s.rings.clear();
     let inside_box =
         |pts: &[P]| pts.iter().all(|p| p.0 >= ctx.min && p.0 <= ctx.max && p.1 >= ctx.min && p.1 <= ctx.max);
     for part in &p.parts {
         if part.kind == PartKind::Line {
             continue;
         }
-        if part.kind == PartKind::Inner && !outer_kept {
-            continue;
-        }
         if part.kind == PartKind::Outer {
-            outer_kept = false;
+            flush(s, size);
+        } else if s.rings.is_empty() {
+            // The exterior was dropped: so are its holes.
+            continue;
         }
         simplified(p, part, ctx, &mut s.pts);
         if inside_box(&s.pts) {
@@ -410,30 +406,65 @@ fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) ->
             }
         } else {
             clip_ring(&s.pts, ctx.min, ctx.max, &mut s.out, &mut s.tmp);
+            // A ring that meets one buffer line in more than one run (more
+            // than two vertices on it) has edges along it that may overlap;
+            // a ring on the buffer with other rings may share an edge.
+            let on = |f: &dyn Fn(&P) -> bool| s.out.iter().filter(|p| f(p)).count();
+            let runs =
+                [on(&|p| p.0 == ctx.min), on(&|p| p.0 == ctx.max), on(&|p| p.1 == ctx.min), on(&|p| p.1 == ctx.max)];
+            if runs.iter().any(|&n| n > 2) {
+                s.repair = true;
+            }
+            if runs.iter().any(|&n| n > 0) {
+                s.touches = true;
+            }
         }
         quantize(&s.out, &mut s.q);
         while s.q.len() > 1 && s.q.first() == s.q.last() {
             s.q.pop();
         }
-        if s.q.len() < 3 {
-            continue;
-        }
-        let a = area2(&s.q);
         // Rings of less than one square unit are dropped.
-        if a.abs() < 2 {
+        let a = area2(&s.q);
+        if s.q.len() < 3 || a.abs() < 2 {
             continue;
         }
         let want_positive = part.kind == PartKind::Outer;
         if (a > 0) != want_positive {
             s.q.reverse();
         }
-        if part.kind == PartKind::Outer {
-            outer_kept = true;
-            *size += a.unsigned_abs() as f64;
-        }
-        s.geom.ring(&s.q);
+        s.rings.push(std::mem::take(&mut s.q));
     }
+    flush(s, size);
     !s.geom.is_empty()
+}
+
+/// Writes the polygon whose rings `s.rings` holds; made valid when
+/// clipping may have laid overlapping edges along a buffer line.
+fn flush(s: &mut Scratch, size: &mut f64) {
+    if s.rings.is_empty() {
+        return;
+    }
+    if s.repair || (s.touches && s.rings.len() > 1) {
+        valid_polygons(&s.rings, &mut s.valid);
+        for polygon in &s.valid {
+            *size += area2(&polygon[0]).unsigned_abs() as f64;
+            for ring in polygon {
+                s.geom.ring(ring);
+            }
+        }
+    } else {
+        *size += area2(&s.rings[0]).unsigned_abs() as f64;
+        for ring in &s.rings {
+            s.geom.ring(ring);
+        }
+    }
+    // Keep the ring buffers for the next polygon.
+    if let Some(r) = s.rings.pop() {
+        s.q = r;
+    }
+    s.rings.clear();
+    s.repair = false;
+    s.touches = false;
 }
 
 fn lines(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bool {
