@@ -409,9 +409,13 @@ fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) ->
             // A ring that meets one buffer line in more than one run (more
             // than two vertices on it) has edges along it that may overlap;
             // a ring on the buffer with other rings may share an edge.
-            let on = |f: &dyn Fn(&P) -> bool| s.out.iter().filter(|p| f(p)).count();
-            let runs =
-                [on(&|p| p.0 == ctx.min), on(&|p| p.0 == ctx.max), on(&|p| p.1 == ctx.min), on(&|p| p.1 == ctx.max)];
+            let mut runs = [0u32; 4];
+            for p in &s.out {
+                runs[0] += u32::from(p.0 == ctx.min);
+                runs[1] += u32::from(p.0 == ctx.max);
+                runs[2] += u32::from(p.1 == ctx.min);
+                runs[3] += u32::from(p.1 == ctx.max);
+            }
             if runs.iter().any(|&n| n > 2) {
                 s.repair = true;
             }

@@ -169,10 +169,55 @@ pub async fn items(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let l = layer(&state, &id)?;
-    let q = ItemsQuery::parse(&l, &params, params.keys().map(String::as_str))?;
-    let page = query::items(&l, &q);
-    let (limit, offset) = (q.limit, q.offset);
     let base = base_url(&state, &headers);
+    let html = super::web::wants_html(&params, &headers);
+    // Checking the parameters (PROJ for bbox-crs and filter-crs), the
+    // query (a filter may scan every feature) and writing the page (PROJ
+    // for crs) cost with the request's size: off the async runtime.
+    let (b, i) = (base.clone(), id.clone());
+    let (crs, header, mut body) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let q = ItemsQuery::parse(&l, &params, params.keys().map(String::as_str))?;
+        let page = query::items(&l, &q);
+        let links = page_links(&b, &i, &params, &q, &page);
+        let header = link_header(&links);
+        let body = if q.crs.is_crs84() || html {
+            output::items_collection(&l, &page, json!(links))
+        } else {
+            let t = reproj::Transform::get(q.crs, false).map_err(|e| ApiError::bad("crs", e))?;
+            output::items_collection_mapped(&l, &page, json!(links), &|g| t.apply(g))
+                .map_err(|e| ApiError::bad("crs", e))?
+        };
+        Ok((q.crs, header, body))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    if state.writes.as_ref().is_some_and(|w| w.board.has_layer(&id)) {
+        for f in body["features"].as_array_mut().into_iter().flatten() {
+            super::status::add_status(&state, &id, f);
+        }
+    }
+    if html {
+        // The map of the page is drawn in CRS84.
+        return Ok(super::html::items(&base, &id, &body));
+    }
+    let mut r = with_vary(geojson(body));
+    content_crs(&mut r, crs);
+    if let Some(h) = header {
+        r.headers_mut().insert(header::LINK, h);
+    }
+    Ok(r)
+}
+
+/// The self, next and prev links of a page of items: the request's
+/// parameters in a stable order, with its limit and the page's offset.
+fn page_links(
+    base: &str,
+    id: &str,
+    params: &HashMap<String, String>,
+    q: &ItemsQuery,
+    page: &query::ItemsPage,
+) -> Vec<Value> {
+    let (limit, offset) = (q.limit, q.offset);
     let link = |off: usize| {
         let mut q: Vec<(String, String)> = params
             .iter()
@@ -192,37 +237,7 @@ pub async fn items(
     if offset > 0 {
         links.push(json!({"href": link(offset.saturating_sub(limit)), "rel": "prev", "type": "application/geo+json"}));
     }
-    let header = link_header(&links);
-    let html = super::web::wants_html(&params, &headers);
-    let mut body = if q.crs.is_crs84() || html {
-        output::items_collection(&l, &page, json!(links))
-    } else {
-        // Reprojected as it is written, off the async runtime (PROJ; one
-        // transformation kept per thread).
-        let (l, crs) = (l.clone(), q.crs);
-        tokio::task::spawn_blocking(move || {
-            let t = reproj::Transform::get(crs, false).map_err(|e| ApiError::bad("crs", e))?;
-            output::items_collection_mapped(&l, &page, json!(links), &|g| t.apply(g))
-                .map_err(|e| ApiError::bad("crs", e))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??
-    };
-    if state.writes.as_ref().is_some_and(|w| w.board.has_layer(&id)) {
-        for f in body["features"].as_array_mut().into_iter().flatten() {
-            super::status::add_status(&state, &id, f);
-        }
-    }
-    if html {
-        // The map of the page is drawn in CRS84.
-        return Ok(super::html::items(&base, &id, &body));
-    }
-    let mut r = with_vary(geojson(body));
-    content_crs(&mut r, q.crs);
-    if let Some(h) = header {
-        r.headers_mut().insert(header::LINK, h);
-    }
-    Ok(r)
+    links
 }
 
 /// The links of a body as an RFC 8288 `Link` header (`<href>; rel="next";

@@ -251,10 +251,10 @@ impl Filter {
     /// `filter AND S_INTERSECTS(geometry, g)` (a `bbox` given in another
     /// CRS, as a CRS84 polygon).
     pub fn and_intersects(filter: Option<Filter>, g: Geometry<f64>) -> Filter {
-        let spatial = spatial(SpatialOp::Intersects, g);
+        let spatial = Filter { expr: spatial(SpatialOp::Intersects, g), properties: Vec::new(), slots: 0 };
         match filter {
-            None => Filter { expr: spatial, properties: Vec::new(), slots: 0 },
-            Some(f) => Filter { expr: Expr::And(vec![spatial, f.expr]), properties: f.properties, slots: f.slots },
+            None => spatial,
+            Some(f) => spatial.and(f),
         }
     }
 
