@@ -354,6 +354,7 @@ fn check_simplification(path: &Path, coord: TileCoord) {
         );
         let mut worst: f64 = 0.0;
         let mut checked = 0;
+        let mut beyond = 0;
         for f in &features {
             let code = f["properties"]["code"].as_str().unwrap();
             let i = (0..layer.len()).find(|&i| layer.feature(i).property("code") == Some(Value::String(code))).unwrap();
@@ -402,16 +403,22 @@ fn check_simplification(path: &Path, coord: TileCoord) {
                             .fold(f64::INFINITY, f64::min);
                         worst = worst.max(d);
                         checked += 1;
+                        beyond += usize::from(d > units + 0.75);
                     }
                 }
             }
         }
         assert!(checked > 1000, "{checked} vertices checked");
         dropped_areas.push(sub_pixel_drops(&layer, &features, coord));
-        // Douglas–Peucker bound plus rounding to the integer grid.
+        // Douglas–Peucker bound plus rounding to the integer grid; beyond
+        // it only the rare loops of under one square unit that rounding
+        // made a ring cross itself with, which the validity repair drops
+        // (tiling/valid.rs): a few vertices, within a unit and a half.
         assert!(
-            worst <= units + 0.75,
-            "tolerance {tolerance}: a source vertex is {worst:.2} units from the tile's rings"
+            worst <= units + 1.5 && beyond * 1000 <= checked,
+            "tolerance {tolerance}: a source vertex is {worst:.2} units from the tile's rings, \
+             {beyond} of {checked} beyond {:.2}",
+            units + 0.75
         );
         assert!(worst > units * 0.5, "tolerance {tolerance}: worst {worst:.2}, simplification looks off");
     }

@@ -167,6 +167,12 @@ async fn tilejson_urls_are_absolute_from_forwarded_headers_or_public_url() {
     assert_eq!(j["maxzoom"], 14);
     let bounds: Vec<f64> = serde_json::from_value(j["bounds"].clone()).unwrap();
     assert!((bounds[0] + 1.26).abs() < 0.01 && (bounds[3] - 45.6).abs() < 0.01, "{bounds:?}");
+    // The centre is the middle of the bounds, without float noise.
+    for (i, c) in [(0, &j["center"][0]), (1, &j["center"][1])] {
+        let middle = ((bounds[i] + bounds[i + 2]) / 2.0 * 1e7).round() / 1e7;
+        assert_eq!(c.to_string(), middle.to_string(), "{}", j["center"]);
+        assert!(c.to_string().split('.').nth(1).is_some_and(|d| d.len() <= 7), "{c}");
+    }
     assert_eq!(j["vector_layers"][0]["id"], "communes");
     assert_eq!(j["vector_layers"][0]["fields"]["population"], "Number");
     assert_eq!(j["vector_layers"][1]["fields"]["point_count"], "Number");

@@ -202,6 +202,12 @@ impl Table {
             }
             lines.push(u32::try_from(line).map_err(|_| too_large())?);
         }
+        if lines.is_empty() {
+            return Err(ThematicError::new(
+                "csv",
+                format!("{name}: a header line ({} columns) but no data row: nothing to join", columns.len()),
+            ));
+        }
         cells.shrink_to_fit();
         ends.shrink_to_fit();
         lines.shrink_to_fit();
@@ -287,6 +293,8 @@ mod tests {
         let e = Table::parse("x.csv", b"a;;b\n").unwrap_err();
         assert!(e.message.contains("column 2 has no name"), "{e}");
         assert!(Table::parse("x.csv", b"").is_err());
+        let e = Table::parse("x.csv", b"a;b\n\n;\n").unwrap_err();
+        assert!(e.message.contains("x.csv: a header line (2 columns) but no data row"), "{}", e.message);
         let t = Table::parse("x.csv", b"a;b\n1\n").unwrap();
         assert_eq!(t.row(0), ["1", ""]);
         let e = t.column("c", "value").unwrap_err();
@@ -315,7 +323,8 @@ mod tests {
         // 100,000 distinct column names are checked for duplicates in one
         // pass (a quadratic check took 25 s here), then refused by the limit.
         let header: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
-        let wide = format!("{}\n", header.join(";"));
+        let row: Vec<&str> = vec!["1"; 100_000];
+        let wide = format!("{}\n{}\n", header.join(";"), row.join(";"));
         let e = Table::parse("wide.csv", wide.as_bytes()).unwrap_err();
         assert!(e.message.contains("100000 columns, more than the limit of 1000"), "{e}");
         let relaxed = TableLimits { max_columns: 200_000, ..TableLimits::default() };

@@ -8,7 +8,7 @@ use super::encode::{zigzag, GeomType, GeometryWriter, LayerWriter, TileValue};
 use super::prepare::LayerTiles;
 use super::prepared::{PartKind, PreparedGeometry};
 use super::tile::{lonlat_to_world, TileCoord};
-use super::valid::{area2, valid_polygons};
+use super::valid::{area2, is_valid_polygon, valid_polygons, ValidityScratch};
 use crate::features::FeatureId;
 use crate::geometry::FeatureGeometry;
 use crate::properties::Value;
@@ -256,10 +256,8 @@ struct Scratch {
     q: Vec<(i32, i32)>,
     /// The rings of the polygon being cut, then its valid form.
     rings: Vec<Vec<(i32, i32)>>,
-    /// Whether a ring of that polygon meets a buffer line in several runs,
-    /// and whether one meets it at all.
-    repair: bool,
-    touches: bool,
+    /// Buffers of the validity check.
+    validity: ValidityScratch,
     valid: Vec<Vec<Vec<(i32, i32)>>>,
     geom: GeometryWriter,
 }
@@ -406,22 +404,6 @@ fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) ->
             }
         } else {
             clip_ring(&s.pts, ctx.min, ctx.max, &mut s.out, &mut s.tmp);
-            // A ring that meets one buffer line in more than one run (more
-            // than two vertices on it) has edges along it that may overlap;
-            // a ring on the buffer with other rings may share an edge.
-            let mut runs = [0u32; 4];
-            for p in &s.out {
-                runs[0] += u32::from(p.0 == ctx.min);
-                runs[1] += u32::from(p.0 == ctx.max);
-                runs[2] += u32::from(p.1 == ctx.min);
-                runs[3] += u32::from(p.1 == ctx.max);
-            }
-            if runs.iter().any(|&n| n > 2) {
-                s.repair = true;
-            }
-            if runs.iter().any(|&n| n > 0) {
-                s.touches = true;
-            }
         }
         quantize(&s.out, &mut s.q);
         while s.q.len() > 1 && s.q.first() == s.q.last() {
@@ -442,13 +424,15 @@ fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) ->
     !s.geom.is_empty()
 }
 
-/// Writes the polygon whose rings `s.rings` holds; made valid when
-/// clipping may have laid overlapping edges along a buffer line.
+/// Writes the polygon whose rings `s.rings` holds; made valid when it is
+/// not: clipping lays edges along the buffer lines that may overlap (a hole
+/// crossing the buffer shares one with the exterior), and simplification
+/// and rounding to the grid can make rings cross or touch.
 fn flush(s: &mut Scratch, size: &mut f64) {
     if s.rings.is_empty() {
         return;
     }
-    if s.repair || (s.touches && s.rings.len() > 1) {
+    if !is_valid_polygon(&s.rings, &mut s.validity) {
         valid_polygons(&s.rings, &mut s.valid);
         for polygon in &s.valid {
             *size += area2(&polygon[0]).unsigned_abs() as f64;
@@ -467,8 +451,6 @@ fn flush(s: &mut Scratch, size: &mut f64) {
         s.q = r;
     }
     s.rings.clear();
-    s.repair = false;
-    s.touches = false;
 }
 
 fn lines(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bool {

@@ -215,8 +215,9 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let l = editable(&state, &id)?;
+    // Who asks first: without a valid token, nothing is said of the layer.
     let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
+    let l = editable(&state, &id)?;
     let feature = feature_body(&state, &l, &headers, &body).await?;
     let job = Job::Feature {
         layer: id.clone(),
@@ -237,8 +238,9 @@ pub async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let l = editable(&state, &id)?;
+    // Who asks first: without a valid token, nothing is said of the layer.
     let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
+    let l = editable(&state, &id)?;
     let m = if_match(&headers)?;
     let feature = feature_body(&state, &l, &headers, &body).await?;
     edit_item(&state, &headers, &l, &fid, Action::Replace(feature), m, who.name).await
@@ -251,8 +253,9 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let l = editable(&state, &id)?;
+    // Who asks first: without a valid token, nothing is said of the layer.
     let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
+    let l = editable(&state, &id)?;
     let m = if_match(&headers)?;
     require_content_type(&headers, PATCH_TYPES, "application/merge-patch+json")?;
     check_content_crs(&headers)?;
@@ -267,8 +270,9 @@ pub async fn delete(
     Path((id, fid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let l = editable(&state, &id)?;
+    // Who asks first: without a valid token, nothing is said of the layer.
     let who = state.writes()?.auth.authorize(&headers, Need::Edit(&id))?;
+    let l = editable(&state, &id)?;
     let m = if_match(&headers)?;
     edit_item(&state, &headers, &l, &fid, Action::Delete, m, who.name).await
 }

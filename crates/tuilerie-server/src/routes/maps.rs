@@ -398,7 +398,7 @@ pub async fn style(
         "version": 8,
         "name": m.definition.title,
         "metadata": {"tuilerie:map": id, "tuilerie:bounds": b, "tuilerie:legend": legend(&e)},
-        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0],
+        "center": super::tilejson::centre(&b),
         "zoom": 7,
         "sources": {"map": source},
         "layers": [

@@ -108,7 +108,7 @@ pub fn style(base: &str, layers: &[Arc<Layer>], attribution: Option<&str>, web: 
             "tuilerie:bounds": b,
             "tuilerie:title": web.title.as_deref().unwrap_or("tuilerie"),
         },
-        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0],
+        "center": super::tilejson::centre(&b),
         "zoom": fit_zoom(&b),
         "glyphs": format!("{base}/fonts/{{fontstack}}/{{range}}.pbf"),
         "sources": sources,

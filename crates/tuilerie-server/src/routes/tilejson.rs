@@ -60,7 +60,7 @@ pub fn tilejson(base: &str, list: &str, layers: &[std::sync::Arc<Layer>], attrib
         "minzoom": minzoom,
         "maxzoom": maxzoom,
         "bounds": bounds,
-        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, center_zoom],
+        "center": [centre(&bounds)[0], centre(&bounds)[1], center_zoom],
         "vector_layers": vector_layers,
     });
     if let Some(a) = attribution {
@@ -84,4 +84,11 @@ pub async fn get(
     let resolved = resolve_layers(&catalog, &layers)?;
     let list = resolved.iter().map(|l| l.id().as_str()).collect::<Vec<_>>().join(",");
     Ok(Json(tilejson(&base_url(&state, &headers), &list, &resolved, state.options.attribution.as_deref())))
+}
+
+/// The middle of `[west, south, east, north]`, to 1e-7 degree (about 1 cm):
+/// without the float noise of the halving (`-0.47280949999999994`).
+pub fn centre(b: &[f64]) -> [f64; 2] {
+    let r = |v: f64| (v * 1e7).round() / 1e7;
+    [r((b[0] + b[2]) / 2.0), r((b[1] + b[3]) / 2.0)]
 }
