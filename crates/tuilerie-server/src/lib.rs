@@ -10,6 +10,7 @@ pub mod config;
 pub mod cors;
 pub mod edits;
 pub mod error;
+pub mod export;
 pub mod glyphs;
 pub mod heavy;
 pub mod inspect;

@@ -86,6 +86,35 @@ enum Command {
         #[arg(long, env = "TUILERIE_DATA_DIR", global = true)]
         data_dir: Option<PathBuf>,
     },
+    /// Write every tile of some layers over a box and zoom range to a
+    /// PMTiles or MBTiles archive (for a CDN, QGIS or Martin): the tiles
+    /// `/tiles/{a,b}/{z}/{x}/{y}.mvt` would serve, gzipped; empty tiles
+    /// left out, identical ones stored once; written whole or not at all.
+    Export {
+        /// Files or folders (added to the layers of --config), as for serve.
+        paths: Vec<PathBuf>,
+        /// TOML configuration file (its layers and tile options).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The archive: a name ending in .pmtiles or .mbtiles.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Comma-separated layer ids (default: every layer, in order).
+        #[arg(long)]
+        layers: Option<String>,
+        /// Lowest zoom written.
+        #[arg(long, default_value_t = 0)]
+        minzoom: u8,
+        /// Highest zoom written (default: the layers' highest maxzoom).
+        #[arg(long)]
+        maxzoom: Option<u8>,
+        /// W,S,E,N in degrees (default: the layers' bounds).
+        #[arg(long)]
+        bbox: Option<String>,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Show what tuilerie reads in files: CRS, encoding, counts, fields, skipped features.
     Inspect {
         #[arg(required = true)]
@@ -130,7 +159,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(
         match cli.command {
-            Command::Serve { .. } => "info",
+            Command::Serve { .. } | Command::Export { .. } => "info",
             Command::Inspect { .. } | Command::Token { .. } => "warn",
         },
         cli.log_format,
@@ -140,6 +169,9 @@ fn main() -> ExitCode {
             serve(paths, config, addr, public_url, data_dir)
         }
         Command::Token { command, config, data_dir } => tokens(command, config, data_dir),
+        Command::Export { paths, config, output, layers, minzoom, maxzoom, bbox, threads } => {
+            export(paths, config, output, layers, minzoom, maxzoom, bbox, threads)
+        }
         Command::Inspect { files, crs, encoding, json, config, data_dir } => {
             inspect_files(files, crs, encoding, json, config, data_dir)
         }
@@ -313,6 +345,77 @@ fn tokens(command: TokenCommand, config_path: Option<PathBuf>, data_dir: Option<
     Ok(ExitCode::SUCCESS)
 }
 
+/// The layers of the configuration, then those of `paths` not in it.
+fn configured_layers(config: &Config, paths: &[PathBuf]) -> anyhow::Result<Vec<LayerConfig>> {
+    let mut layers: Vec<LayerConfig> = config.layers.clone();
+    for f in tuilerie_geo::discover(paths)? {
+        if !layers.iter().any(|l| config::same_file(&l.path, &f)) {
+            layers.push(LayerConfig::for_path(f));
+        }
+    }
+    Ok(layers)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn export(
+    paths: Vec<PathBuf>,
+    config_path: Option<PathBuf>,
+    output: PathBuf,
+    list: Option<String>,
+    minzoom: u8,
+    maxzoom: Option<u8>,
+    bbox: Option<String>,
+    threads: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    use tuilerie_server::export;
+    export::Format::of(&output).map_err(anyhow::Error::msg)?;
+    let bbox = bbox.as_deref().map(export::parse_bbox).transpose().map_err(anyhow::Error::msg)?;
+    let config = match &config_path {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    let layers = configured_layers(&config, &paths)?;
+    if layers.is_empty() {
+        bail!("nothing to export: give files or folders (tuilerie export data/ -o out.pmtiles) or layers in --config");
+    }
+    let catalog = loading::load_catalog(&layers, true);
+    if let Some(f) = catalog.failed().first() {
+        bail!("layer not loaded, nothing written: {}", f.error);
+    }
+    let chosen = match &list {
+        Some(list) => tuilerie_server::routes::resolve_layers(&catalog, list)
+            .map_err(|e| anyhow::anyhow!("--layers: {e} (layers: {})", catalog.ids().join(", ")))?,
+        None => catalog.layers().to_vec(),
+    };
+    let maxzoom =
+        maxzoom.unwrap_or_else(|| chosen.iter().map(|l| l.tile_prep().settings().maxzoom).max().unwrap_or(14));
+    let t = &config.tiles;
+    let opts = export::ExportOptions {
+        bbox: bbox.unwrap_or_else(|| export::layers_bounds(&chosen)),
+        layers: chosen,
+        minzoom,
+        maxzoom,
+        tiles: tuilerie_geo::tiling::TileOptions { extent: t.extent, buffer: t.buffer, max_bytes: t.max_bytes },
+        attribution: config.server.attribution.clone(),
+        threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        progress: true,
+    };
+    let start = std::time::Instant::now();
+    let report = export::export(&opts, &output)?;
+    let seconds = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{}: {} tiles cut, {} written ({} distinct), {} bytes, {:.1} s ({:.0} tiles/s)",
+        output.display(),
+        report.addressed,
+        report.written,
+        report.unique,
+        report.bytes,
+        seconds,
+        report.addressed as f64 / seconds.max(1e-9)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn serve(
     paths: Vec<PathBuf>,
     config_path: Option<PathBuf>,
@@ -348,15 +451,8 @@ fn serve(
             Err(e) => return Err(e),
         },
     };
-    let mut layers: Vec<LayerConfig> = config.layers.clone();
+    let layers = configured_layers(&config, &paths)?;
     let folders: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
-    let files = tuilerie_geo::discover(&paths)?;
-    for f in files {
-        let known = layers.iter().any(|l| config::same_file(&l.path, &f));
-        if !known {
-            layers.push(LayerConfig::for_path(f));
-        }
-    }
     if layers.is_empty() {
         bail!("nothing to serve: give files or folders (tuilerie serve data/) or layers in --config");
     }
