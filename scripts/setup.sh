@@ -17,7 +17,9 @@ if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
 # osmium-tool: the independent reader of OSM files and osmChange exports.
 # poppler-utils: pdfinfo and pdftotext check the PDF exports.
 # gdal-bin: GDAL's OAPIF driver as a client of the OGC API (scripts/ogc_clients.py).
-apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium fonts-dejavu-core python3-venv curl wrk osmium-tool poppler-utils gdal-bin)
+# sqlite3: reads exported MBTiles back; nginx-light: the plain static server
+# a MapLibre page reads an exported PMTiles archive from (tests/export.rs).
+apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium fonts-dejavu-core python3-venv curl wrk osmium-tool poppler-utils gdal-bin nginx-light)
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()

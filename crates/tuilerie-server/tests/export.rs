@@ -190,3 +190,98 @@ fn bad_options_are_refused_naming_the_option_and_nothing_is_written() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing written");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The static files of a page drawing `archive` with MapLibre GL JS and the
+/// `pmtiles` protocol: the same MapLibre build the web map embeds.
+fn write_page(www: &Path) {
+    let root = common::root();
+    let maplibre = root.join("crates/tuilerie-server/web/node_modules/maplibre-gl/dist");
+    for f in ["maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css"] {
+        std::fs::copy(maplibre.join(f), www.join(f)).unwrap();
+    }
+    std::fs::copy(root.join("tests/node/node_modules/pmtiles/dist/pmtiles.js"), www.join("pmtiles.js")).unwrap();
+    let page = r##"<!doctype html>
+<html><head><meta charset="utf-8"><title>PMTiles</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="maplibre-gl.css"><script src="pmtiles.js"></script></head>
+<body style="margin:0"><div id="map" style="width:800px;height:600px"></div>
+<script type="module">
+import * as maplibregl from './maplibre-gl.mjs';
+const protocol = new pmtiles.Protocol();
+maplibregl.addProtocol('pmtiles', protocol.tile);
+const map = new maplibregl.Map({
+  container: 'map', center: [-0.58, 44.84], zoom: 11, fadeDuration: 0,
+  style: { version: 8,
+    sources: { archive: { type: 'vector', url: 'pmtiles://' + location.origin + '/gironde.pmtiles' } },
+    layers: [
+      { id: 'background', type: 'background', paint: { 'background-color': '#ffffff' } },
+      { id: 'communes', type: 'fill', source: 'archive', 'source-layer': 'communes', paint: { 'fill-color': '#9ecae1', 'fill-outline-color': '#3182bd' } },
+      { id: 'points', type: 'circle', source: 'archive', 'source-layer': 'points', paint: { 'circle-radius': 3, 'circle-color': '#e6550d' } },
+    ] },
+});
+map.once('idle', () => {
+  window.report = {
+    communes: map.queryRenderedFeatures({ layers: ['communes'] }).length,
+    points: map.queryRenderedFeatures({ layers: ['points'] }).length,
+  };
+});
+</script></body></html>
+"##;
+    std::fs::write(www.join("index.html"), page).unwrap();
+}
+
+#[test]
+fn a_maplibre_page_draws_the_archive_from_nginx_by_range_requests() {
+    let state = common::demo_state();
+    let dir = common::temp_dir("export-nginx");
+    let www = dir.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    export::export(&options(&state, 0, 12), &www.join("gironde.pmtiles")).expect("export");
+    write_page(&www);
+    // nginx from Debian, one process in the foreground, everything in the
+    // temporary directory; a plain static server answering ranges (206).
+    let port = common::free_port();
+    let conf = format!(
+        "daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+         events {{}}\n\
+         http {{ access_log {d}/access.log; client_body_temp_path {d}/body; proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+           types {{ text/html html; text/javascript js mjs; text/css css; application/vnd.pmtiles pmtiles; }}\n\
+           server {{ listen 127.0.0.1:{port}; root {www}; }} }}\n",
+        d = dir.display(),
+        www = www.display()
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let mut nginx = std::process::Command::new("nginx")
+        .args(["-e", &dir.join("error.log").to_string_lossy(), "-p"])
+        .arg(&dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nginx is needed (scripts/setup.sh)");
+    let started = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        common::http_get(port, "/index.html").is_some_and(|(s, _)| s == 200)
+    });
+    let artefacts = common::root().join("test-artifacts/browser");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let result = started.then(|| {
+        common::node(
+            "pmtiles-page.mjs",
+            &[format!("http://127.0.0.1:{port}/index.html").into(), artefacts.join("pmtiles.png")],
+            None,
+        )
+    });
+    let _ = nginx.kill();
+    let _ = nginx.wait();
+    assert!(started, "nginx did not start: {}", std::fs::read_to_string(dir.join("error.log")).unwrap_or_default());
+    let (ok, text) = result.unwrap();
+    assert!(ok, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect(&text);
+    assert!(v["report"]["communes"].as_u64().unwrap() > 10 && v["report"]["points"].as_u64().unwrap() > 10, "{v}");
+    assert!(v["ranges"].as_u64().unwrap() >= 2, "header and directory, then tiles, by range: {v}");
+    assert!(v["statuses"]["gironde.pmtiles 206"].as_u64().unwrap_or(0) >= 2, "{v}");
+    let log = std::fs::read_to_string(dir.join("access.log")).unwrap();
+    assert!(log.lines().any(|l| l.contains("/gironde.pmtiles") && l.contains("\" 206 ")), "{log}");
+    let _ = std::fs::remove_dir_all(dir);
+}
