@@ -8,6 +8,21 @@ use std::sync::Arc;
 use std::time::Duration;
 use tuilerie_geo::{Catalog, ProgressFn};
 
+/// The layers of the configuration, then a layer for each file of `paths`
+/// (folders searched) that the configuration does not name.
+pub fn configured_layers(
+    config: &crate::config::Config,
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<Vec<LayerConfig>> {
+    let mut layers: Vec<LayerConfig> = config.layers.clone();
+    for f in tuilerie_geo::discover(paths)? {
+        if !layers.iter().any(|l| crate::config::same_file(&l.path, &f)) {
+            layers.push(LayerConfig::for_path(f));
+        }
+    }
+    Ok(layers)
+}
+
 /// Loads every layer in parallel (one loader per core). Blocking.
 pub fn load_catalog(layers: &[LayerConfig], progress: bool) -> Catalog {
     let read = Arc::new(AtomicUsize::new(0));

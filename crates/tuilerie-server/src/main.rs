@@ -5,7 +5,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tuilerie_server::config::{self, Config, LayerConfig};
+use tuilerie_server::config::{self, Config};
 use tuilerie_server::store::{self, Store};
 use tuilerie_server::{app_with_policy, inspect, loading, AppState, ServerOptions};
 
@@ -99,9 +99,14 @@ enum Command {
         /// The archive: a name ending in .pmtiles or .mbtiles.
         #[arg(long, short)]
         output: PathBuf,
-        /// Comma-separated layer ids (default: every layer, in order).
+        /// Comma-separated layer ids (default: every layer, in order,
+        /// unless --maps is given).
         #[arg(long)]
         layers: Option<String>,
+        /// Comma-separated thematic map ids of the configuration: their
+        /// derived layers (value and class), as /maps/{id}/tiles serves them.
+        #[arg(long)]
+        maps: Option<String>,
         /// Lowest zoom written.
         #[arg(long, default_value_t = 0)]
         minzoom: u8,
@@ -169,8 +174,18 @@ fn main() -> ExitCode {
             serve(paths, config, addr, public_url, data_dir)
         }
         Command::Token { command, config, data_dir } => tokens(command, config, data_dir),
-        Command::Export { paths, config, output, layers, minzoom, maxzoom, bbox, threads } => {
-            export(paths, config, output, layers, minzoom, maxzoom, bbox, threads)
+        Command::Export { paths, config, output, layers, maps, minzoom, maxzoom, bbox, threads } => {
+            export(tuilerie_server::export::command::ExportArgs {
+                paths,
+                config,
+                output,
+                layers,
+                maps,
+                minzoom,
+                maxzoom,
+                bbox,
+                threads,
+            })
         }
         Command::Inspect { files, crs, encoding, json, config, data_dir } => {
             inspect_files(files, crs, encoding, json, config, data_dir)
@@ -345,74 +360,8 @@ fn tokens(command: TokenCommand, config_path: Option<PathBuf>, data_dir: Option<
     Ok(ExitCode::SUCCESS)
 }
 
-/// The layers of the configuration, then those of `paths` not in it.
-fn configured_layers(config: &Config, paths: &[PathBuf]) -> anyhow::Result<Vec<LayerConfig>> {
-    let mut layers: Vec<LayerConfig> = config.layers.clone();
-    for f in tuilerie_geo::discover(paths)? {
-        if !layers.iter().any(|l| config::same_file(&l.path, &f)) {
-            layers.push(LayerConfig::for_path(f));
-        }
-    }
-    Ok(layers)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn export(
-    paths: Vec<PathBuf>,
-    config_path: Option<PathBuf>,
-    output: PathBuf,
-    list: Option<String>,
-    minzoom: u8,
-    maxzoom: Option<u8>,
-    bbox: Option<String>,
-    threads: Option<usize>,
-) -> anyhow::Result<ExitCode> {
-    use tuilerie_server::export;
-    export::Format::of(&output).map_err(anyhow::Error::msg)?;
-    let bbox = bbox.as_deref().map(export::parse_bbox).transpose().map_err(anyhow::Error::msg)?;
-    let config = match &config_path {
-        Some(p) => Config::from_file(p)?,
-        None => Config::default(),
-    };
-    let layers = configured_layers(&config, &paths)?;
-    if layers.is_empty() {
-        bail!("nothing to export: give files or folders (tuilerie export data/ -o out.pmtiles) or layers in --config");
-    }
-    let catalog = loading::load_catalog(&layers, true);
-    if let Some(f) = catalog.failed().first() {
-        bail!("layer not loaded, nothing written: {}", f.error);
-    }
-    let chosen = match &list {
-        Some(list) => tuilerie_server::routes::resolve_layers(&catalog, list)
-            .map_err(|e| anyhow::anyhow!("--layers: {e} (layers: {})", catalog.ids().join(", ")))?,
-        None => catalog.layers().to_vec(),
-    };
-    let maxzoom =
-        maxzoom.unwrap_or_else(|| chosen.iter().map(|l| l.tile_prep().settings().maxzoom).max().unwrap_or(14));
-    let t = &config.tiles;
-    let opts = export::ExportOptions {
-        bbox: bbox.unwrap_or_else(|| export::layers_bounds(&chosen)),
-        layers: chosen,
-        minzoom,
-        maxzoom,
-        tiles: tuilerie_geo::tiling::TileOptions { extent: t.extent, buffer: t.buffer, max_bytes: t.max_bytes },
-        attribution: config.server.attribution.clone(),
-        threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        progress: true,
-    };
-    let start = std::time::Instant::now();
-    let report = export::export(&opts, &output)?;
-    let seconds = start.elapsed().as_secs_f64();
-    eprintln!(
-        "{}: {} tiles cut, {} written ({} distinct), {} bytes, {:.1} s ({:.0} tiles/s)",
-        output.display(),
-        report.addressed,
-        report.written,
-        report.unique,
-        report.bytes,
-        seconds,
-        report.addressed as f64 / seconds.max(1e-9)
-    );
+fn export(args: tuilerie_server::export::command::ExportArgs) -> anyhow::Result<ExitCode> {
+    tuilerie_server::export::command::run(args)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -451,7 +400,7 @@ fn serve(
             Err(e) => return Err(e),
         },
     };
-    let layers = configured_layers(&config, &paths)?;
+    let layers = loading::configured_layers(&config, &paths)?;
     let folders: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
     if layers.is_empty() {
         bail!("nothing to serve: give files or folders (tuilerie serve data/) or layers in --config");

@@ -285,3 +285,75 @@ fn a_maplibre_page_draws_the_archive_from_nginx_by_range_requests() {
     assert!(log.lines().any(|l| l.contains("/gironde.pmtiles") && l.contains("\" 206 ")), "{log}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn a_thematic_map_is_exported_as_its_tiles_are_served() {
+    use tuilerie_server::config::Config;
+    use tuilerie_server::export::command::{run, ExportArgs};
+    use tuilerie_server::loading;
+    let config_path = common::root().join("data/tuilerie.toml");
+    let dir = common::temp_dir("export-map");
+    let out = dir.join("densite.pmtiles");
+    let args = |maps: &str| ExportArgs {
+        paths: vec![],
+        config: Some(config_path.clone()),
+        output: out.clone(),
+        layers: None,
+        maps: Some(maps.into()),
+        minzoom: 0,
+        maxzoom: Some(9),
+        bbox: None,
+        threads: Some(2),
+    };
+    let e = run(args("densite-population,nope")).unwrap_err().to_string();
+    assert!(e.contains("unknown map \"nope\"") && e.contains("distance-verre"), "{e}");
+    assert!(!out.exists());
+    run(args("densite-population")).expect("export");
+
+    // The server's view of the same configuration.
+    let config = Config::from_file(&config_path).unwrap();
+    let t = &config.tiles;
+    let tiles = tuilerie_geo::tiling::TileOptions { extent: t.extent, buffer: t.buffer, max_bytes: t.max_bytes };
+    let layers = loading::configured_layers(&config, &[]).unwrap();
+    let state = tuilerie_server::AppState::ready(
+        loading::load_catalog(&layers, false),
+        tuilerie_server::ServerOptions { tiles, ..Default::default() },
+    );
+    loading::build_maps(&state, &config.tables, config.maps.clone(), Some(&config_path));
+    let map = state.maps.get("densite-population").expect("the configured map");
+    let bounds = map.map.layer.meta().bounds.unwrap();
+
+    let reader = pmtiles::AsyncPmTilesReader::new_with_path(&out).await.unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&reader.get_metadata().await.unwrap()).unwrap();
+    assert_eq!(meta["vector_layers"].as_array().unwrap().len(), 1);
+    let (mut drawn, mut compared) = (0, 0);
+    for z in 0..=9u8 {
+        let ((x0, x1), (y0, y1)) = export::tile_range(bounds, z);
+        for x in x0..=x1 {
+            for y in y0..=y1 {
+                let r = common::get(&state, &format!("/maps/densite-population/tiles/{z}/{x}/{y}.mvt")).await;
+                let got = reader.get_tile(pmtiles::TileCoord::new(z, x, y).unwrap()).await.unwrap();
+                match (r.status, got) {
+                    (StatusCode::NO_CONTENT, None) => {}
+                    (StatusCode::OK, Some(g)) => {
+                        assert_eq!(gunzip(&g), r.body, "{z}/{x}/{y}");
+                        drawn += 1;
+                    }
+                    (s, g) => panic!("{z}/{x}/{y}: served {s}, archived {:?}", g.map(|g| g.len())),
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert!(drawn > 20 && compared >= drawn, "{drawn} of {compared}");
+    // Its tiles carry the map's value and class (checked by the decoder).
+    let (ok, text) = {
+        let tile = dir.join("tile.mvt");
+        let ((x, _), (y, _)) = export::tile_range(bounds, 8);
+        let t = reader.get_tile(pmtiles::TileCoord::new(8, x, y).unwrap()).await.unwrap().unwrap();
+        std::fs::write(&tile, gunzip(&t)).unwrap();
+        common::node("decode-mvt.mjs", &[tile], None)
+    };
+    assert!(ok && text.contains("\"class\"") && text.contains("\"value\""), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -10,6 +10,7 @@
 //! is written beside the output under a temporary name, synced and renamed:
 //! it appears only when complete.
 
+pub mod command;
 mod mbtiles;
 mod pmtiles;
 
