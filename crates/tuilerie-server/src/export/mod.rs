@@ -195,6 +195,10 @@ fn partial_path(output: &Path) -> PathBuf {
     output.with_file_name(name)
 }
 
+/// Tiles a worker takes at once, and tiles cut before they are written.
+const BLOCK: usize = 64;
+const WINDOW: usize = 16 * 1024;
+
 fn run(opts: &ExportOptions, mut sink: Box<dyn TileSink>) -> anyhow::Result<ExportReport> {
     let levels: Vec<Vec<TileCoord>> = (opts.minzoom..=opts.maxzoom)
         .map(|z| {
@@ -221,49 +225,51 @@ fn run(opts: &ExportOptions, mut sink: Box<dyn TileSink>) -> anyhow::Result<Expo
     };
     let refs: Vec<_> = opts.layers.iter().map(|l| l.tiles()).collect();
     let threads = opts.threads.max(1);
-    for (z, level) in (opts.minzoom..).zip(&levels) {
+    for (z, whole) in (opts.minzoom..).zip(&levels) {
         bar.set_message(format!("z{z}"));
-        // Workers take blocks of the level in turn; the results are put
-        // back in the level's order before they are written.
-        let next = AtomicUsize::new(0);
-        const BLOCK: usize = 64;
-        let mut done: Vec<(usize, Vec<Option<Vec<u8>>>)> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut out = Vec::new();
-                        loop {
-                            let start = next.fetch_add(BLOCK, Ordering::Relaxed);
-                            if start >= level.len() {
-                                break;
+        // A window of the level at a time, so that a level of many tiles is
+        // never held whole: workers take blocks of the window in turn and
+        // the results are put back in order before they are written.
+        for level in whole.chunks(WINDOW) {
+            let next = AtomicUsize::new(0);
+            let mut done: Vec<(usize, Vec<Option<Vec<u8>>>)> = std::thread::scope(|s| {
+                let workers: Vec<_> = (0..threads)
+                    .map(|_| {
+                        s.spawn(|| {
+                            let mut out = Vec::new();
+                            loop {
+                                let start = next.fetch_add(BLOCK, Ordering::Relaxed);
+                                if start >= level.len() {
+                                    break;
+                                }
+                                let block = &level[start..(start + BLOCK).min(level.len())];
+                                let tiles = block
+                                    .iter()
+                                    .map(|&c| {
+                                        render_tile(&refs, c, &opts.tiles)
+                                            .filter(|t| !t.is_empty())
+                                            .map(|t| crate::cache::gzip(&t))
+                                    })
+                                    .collect();
+                                bar.inc(block.len() as u64);
+                                out.push((start, tiles));
                             }
-                            let block = &level[start..(start + BLOCK).min(level.len())];
-                            let tiles = block
-                                .iter()
-                                .map(|&c| {
-                                    render_tile(&refs, c, &opts.tiles)
-                                        .filter(|t| !t.is_empty())
-                                        .map(|t| crate::cache::gzip(&t))
-                                })
-                                .collect();
-                            bar.inc(block.len() as u64);
-                            out.push((start, tiles));
-                        }
-                        out
+                            out
+                        })
                     })
-                })
-                .collect();
-            workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
-        });
-        done.sort_by_key(|(start, _)| *start);
-        let rendered: usize = done.iter().map(|(_, t)| t.len()).sum();
-        if rendered != level.len() {
-            anyhow::bail!("a tile worker stopped at zoom {z}: {rendered} of {} tiles cut", level.len());
-        }
-        for (start, tiles) in done {
-            for (k, gzip) in tiles.into_iter().enumerate() {
-                if let Some(gzip) = gzip {
-                    sink.add(Tile { coord: level[start + k], gzip })?;
+                    .collect();
+                workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+            });
+            done.sort_by_key(|(start, _)| *start);
+            let rendered: usize = done.iter().map(|(_, t)| t.len()).sum();
+            if rendered != level.len() {
+                anyhow::bail!("a tile worker stopped at zoom {z}: {rendered} of {} tiles cut", level.len());
+            }
+            for (start, tiles) in done {
+                for (k, gzip) in tiles.into_iter().enumerate() {
+                    if let Some(gzip) = gzip {
+                        sink.add(Tile { coord: level[start + k], gzip })?;
+                    }
                 }
             }
         }
