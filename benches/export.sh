@@ -34,7 +34,8 @@ for m in communes:"$C" decheteries:"$D" points-1m:"$P"; do
   name="${m%%:*}"; file="${m#*:}"
   for fmt in mbtiles pmtiles; do
     out="$work/$name.$fmt"
-    t=$(for _ in 1 2 3; do rm -f "$out"; timed "$bin" export "$file" -o "$out" --bbox "$bbox" --maxzoom "$maxzoom"; done | median)
+    t=$(for _ in 1 2 3; do rm -f "$out"; timed "$bin" export "$file" -o "$out" --bbox="$bbox" --maxzoom "$maxzoom"; done | median)
+    [ -f "$out" ] || { cat "$work/last.log"; exit 1; }
     tiles=$(grep -o '[0-9]* written' "$work/last.log" | grep -o '[0-9]*')
     printf "%-12s %-22s %9.2f %9s %12s\n" "$name" "tuilerie export $fmt" "$t" "$tiles" "$(stat -c %s "$out")"
   done
@@ -42,6 +43,7 @@ for m in communes:"$C" decheteries:"$D" points-1m:"$P"; do
     out="$work/$name-martin.mbtiles"
     t=$(for _ in 1 2 3; do rm -f "$out"; timed martin-cp --output-file "$out" --mbtiles-type normalized \
       --concurrency "$(nproc)" --bbox="$bbox" --min-zoom 0 --max-zoom "$maxzoom" "$file"; done | median)
+    [ -f "$out" ] || { cat "$work/last.log"; exit 1; }
     tiles=$(sqlite3 "$out" "SELECT count(*) FROM tiles")
     printf "%-12s %-22s %9.2f %9s %12s\n" "$name" "martin-cp mbtiles" "$t" "$tiles" "$(stat -c %s "$out")"
   fi

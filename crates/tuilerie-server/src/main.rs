@@ -113,8 +113,9 @@ enum Command {
         /// Highest zoom written (default: the layers' highest maxzoom).
         #[arg(long)]
         maxzoom: Option<u8>,
-        /// W,S,E,N in degrees (default: the layers' bounds).
-        #[arg(long)]
+        /// W,S,E,N in degrees (default: the layers' bounds); a west below
+        /// zero may follow the flag directly: --bbox -1.27,44.19,0.32,45.58.
+        #[arg(long, allow_hyphen_values = true)]
         bbox: Option<String>,
         /// Worker threads (default: every core).
         #[arg(long)]
