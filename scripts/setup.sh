@@ -19,7 +19,9 @@ if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
 # gdal-bin: GDAL's OAPIF driver as a client of the OGC API (scripts/ogc_clients.py).
 # sqlite3: reads exported MBTiles back; nginx-light: the plain static server
 # a MapLibre page reads an exported PMTiles archive from (tests/export.rs).
-apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium fonts-dejavu-core python3-venv curl wrk osmium-tool poppler-utils gdal-bin nginx-light)
+# postgresql-15: the shared store's tests start their own server in a
+# temporary directory (tests/common/postgres.rs).
+apt_packages=(cmake libsqlite3-dev sqlite3 pkg-config chromium fonts-dejavu-core python3-venv curl wrk osmium-tool poppler-utils gdal-bin nginx-light postgresql-15)
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()

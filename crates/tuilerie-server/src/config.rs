@@ -194,6 +194,9 @@ pub struct ServerConfig {
     /// The store's directory (relative to this file); default
     /// `tuilerie-data/` beside it.
     pub data_dir: Option<PathBuf>,
+    /// A shared store instead of the data directory's SQLite:
+    /// `postgres://user@host:port/db` (replicas on the same database).
+    pub store: Option<String>,
     /// Writes per second allowed to each token (default 50; 0: no limit)
     /// and the burst above that rate (default 200).
     pub write_rate: Option<f64>,

@@ -73,6 +73,10 @@ enum Command {
         /// through the API); default tuilerie-data/ beside --config or here.
         #[arg(long, env = "TUILERIE_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// A PostgreSQL store shared by replicas instead of the data
+        /// directory's SQLite: postgres://user@host:port/database.
+        #[arg(long, env = "TUILERIE_STORE")]
+        store: Option<String>,
     },
     /// Create, list and revoke the tokens that writes need (works while the
     /// server runs; a change is honoured within a second).
@@ -85,6 +89,9 @@ enum Command {
         /// The store's directory, as for serve.
         #[arg(long, env = "TUILERIE_DATA_DIR", global = true)]
         data_dir: Option<PathBuf>,
+        /// The PostgreSQL store, as for serve.
+        #[arg(long, env = "TUILERIE_STORE", global = true)]
+        store: Option<String>,
     },
     /// Write every tile of some layers over a box and zoom range to a
     /// PMTiles or MBTiles archive (for a CDN, QGIS or Martin): the tiles
@@ -171,10 +178,10 @@ fn main() -> ExitCode {
         cli.log_format,
     );
     let result = match cli.command {
-        Command::Serve { paths, config, addr, public_url, data_dir } => {
-            serve(paths, config, addr, public_url, data_dir)
+        Command::Serve { paths, config, addr, public_url, data_dir, store } => {
+            serve(paths, config, addr, public_url, data_dir, store)
         }
-        Command::Token { command, config, data_dir } => tokens(command, config, data_dir),
+        Command::Token { command, config, data_dir, store } => tokens(command, config, data_dir, store),
         Command::Export { paths, config, output, layers, maps, minzoom, maxzoom, bbox, threads } => {
             export(tuilerie_server::export::command::ExportArgs {
                 paths,
@@ -289,19 +296,32 @@ fn open_store(
     config_path: Option<&std::path::Path>,
     config: &Config,
     data_dir: Option<PathBuf>,
+    store: Option<String>,
 ) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    // --store / TUILERIE_STORE / [server] store: PostgreSQL shared by replicas.
+    if let Some(url) = store.filter(|u| !u.is_empty()).or_else(|| config.server.store.clone()) {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!("store {url:?}: expected postgres://user@host:port/database (--store, TUILERIE_STORE or [server] store)");
+        }
+        return Ok(std::sync::Arc::new(store::postgres::PostgresStore::connect(&url)?));
+    }
     let dir = store::data_dir(data_dir, config.server.data_dir.as_deref(), config_path);
     let max = config.server.max_store_mb.map(|mb| mb * 1024 * 1024);
     let s = store::sqlite::SqliteStore::open_with(&dir, max)?;
     Ok(std::sync::Arc::new(s))
 }
 
-fn tokens(command: TokenCommand, config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn tokens(
+    command: TokenCommand,
+    config_path: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    store: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let config = match &config_path {
         Some(p) => Config::from_file(p)?,
         None => Config::default(),
     };
-    let store = open_store(config_path.as_deref(), &config, data_dir)?;
+    let store = open_store(config_path.as_deref(), &config, data_dir, store)?;
     match command {
         TokenCommand::Create { role, layers, name } => {
             if let Some(layers) = &layers {
@@ -372,6 +392,7 @@ fn serve(
     addr: Option<String>,
     public_url: Option<String>,
     data_dir: Option<PathBuf>,
+    store: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let config = match &config_path {
         Some(p) => Config::from_file(p)?,
@@ -390,7 +411,7 @@ fn serve(
     // A store that cannot be written (read-only directory) leaves the
     // server serving reads, writes refused with the reason; a store of a
     // newer version or another application stops the start.
-    let (writes, writes_off) = match open_store(config_path.as_deref(), &config, data_dir) {
+    let (writes, writes_off) = match open_store(config_path.as_deref(), &config, data_dir, store) {
         Ok(store) => (Some(tuilerie_server::edits::Writes::open(store, write_options)?), None),
         Err(e) => match e.downcast::<store::StoreError>() {
             Ok(store::StoreError::ReadOnly(why)) => {

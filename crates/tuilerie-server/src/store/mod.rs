@@ -3,12 +3,14 @@
 //!
 //! [`Store`] is deliberately narrow (one batch of writes in one transaction,
 //! and a few reads) so that another engine can stand behind it; the
-//! embedded implementation is SQLite ([`sqlite::SqliteStore`]). Group commit
+//! embedded implementation is SQLite ([`sqlite::SqliteStore`]); replicas
+//! share PostgreSQL ([`postgres::PostgresStore`]). Group commit
 //! is not the store's business: the committer (`edits::committer`) gathers
 //! the writes that arrive while the previous batch is being synced and hands
 //! them over as one batch.
 
 mod migrations;
+pub mod postgres;
 pub mod sqlite;
 
 use serde::Serialize;

@@ -15,6 +15,8 @@ use std::time::Duration;
 use tower::ServiceExt;
 use tuilerie_server::{app, AppState};
 
+pub mod postgres;
+
 /// The repository's root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -1,0 +1,92 @@
+//! A real PostgreSQL for tests (Debian's, scripts/setup.sh installs it):
+//! `initdb` in a temporary directory, started on a Unix socket in it (no
+//! TCP port), stopped and removed on drop. As root it runs as the
+//! `postgres` user, since initdb refuses root.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Postgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    /// `postgres://postgres@localhost/tuilerie?host=DIR`
+    pub url: String,
+}
+
+fn as_postgres(bin: &Path, tool: &str) -> Command {
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+        c
+    } else {
+        Command::new(bin.join(tool))
+    }
+}
+
+/// The newest installed server's binaries.
+fn binaries() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is needed (scripts/setup.sh installs postgresql-15)")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|b| b.join("initdb").is_file())
+        .collect();
+    versions.sort();
+    versions.pop().expect("no initdb under /usr/lib/postgresql/*/bin")
+}
+
+impl Postgres {
+    pub fn start(name: &str) -> Postgres {
+        let bin = binaries();
+        // A short path: the socket's must stay under 107 bytes.
+        let dir = std::env::temp_dir().join(format!("tlr-pg-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = Command::new("chown").arg("postgres").arg(&dir).status();
+        let data = dir.join("data");
+        let ok = as_postgres(&bin, "initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "-A", "trust", "--no-sync"])
+            .output()
+            .expect("initdb");
+        assert!(ok.status.success(), "initdb: {}", String::from_utf8_lossy(&ok.stderr));
+        let ok = as_postgres(&bin, "pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("log"))
+            .arg("-w")
+            .arg("-o")
+            .arg(format!("-k {} -c listen_addresses='' -c max_connections=50", dir.display()))
+            .arg("start")
+            .output()
+            .expect("pg_ctl");
+        assert!(
+            ok.status.success(),
+            "pg_ctl start: {} {}",
+            String::from_utf8_lossy(&ok.stderr),
+            std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+        );
+        let admin = format!("postgres://postgres@localhost/postgres?host={}", dir.display());
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test server");
+        c.batch_execute("CREATE DATABASE tuilerie").unwrap();
+        Postgres { url: format!("postgres://postgres@localhost/tuilerie?host={}", dir.display()), dir, bin }
+    }
+
+    /// A plain client of the test database.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = as_postgres(&self.bin, "pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,274 @@
+//! The store's contract, run against both engines: the embedded SQLite and
+//! a real PostgreSQL (started in a temporary directory, tests/common/postgres.rs).
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+mod common;
+
+use tuilerie_server::store::postgres::PostgresStore;
+use tuilerie_server::store::sqlite::SqliteStore;
+use tuilerie_server::store::{
+    ChangeRecord, Effect, ObservationFilter, ObservationRecord, Observed, Role, Store, StoreError, TokenRecord, Write,
+};
+
+fn change(id: &str, op: &str, kind: &str) -> ChangeRecord {
+    ChangeRecord {
+        seq: 0,
+        at: tuilerie_server::store::now(),
+        token: "t".into(),
+        op: op.into(),
+        kind: kind.into(),
+        layer: (kind == "feature").then(|| "l".into()),
+        id: id.into(),
+        before: None,
+        after: Some("{\"a\":1}".into()),
+    }
+}
+
+fn feature(id: &str, content: Option<&str>) -> Write {
+    Write {
+        change: change(id, if content.is_some() { "create" } else { "delete" }, "feature"),
+        effect: Effect::Feature { created: true, content: content.map(String::from) },
+    }
+}
+
+fn observation(at: i64, source: &str) -> ObservationRecord {
+    ObservationRecord {
+        layer: "l".into(),
+        feature: "f".into(),
+        kind: "fill_level".into(),
+        source: source.into(),
+        observed_at: at,
+        value: Some(0.5),
+        token: "t".into(),
+        ..Default::default()
+    }
+}
+
+/// Everything the service asks of a store, on an empty one.
+fn contract(s: &dyn Store) {
+    assert_eq!(s.last_seq().unwrap(), 0);
+    // Writes: one transaction, sequence numbers in order.
+    assert_eq!(s.apply(&[feature("a", Some("{}")), feature("b", Some("{}"))]).unwrap(), vec![1, 2]);
+    assert_eq!(s.apply(&[feature("a", None)]).unwrap(), vec![3]);
+    let f = s.features().unwrap();
+    assert_eq!(f.len(), 2);
+    let a = f.iter().find(|r| r.id == "a").unwrap();
+    assert_eq!((a.seq, a.content.as_deref(), a.created), (3, None, true));
+    assert_eq!(s.changes(0, Some("l"), Some("a"), 10).unwrap().len(), 2);
+    assert_eq!(s.changes(2, None, None, 10).unwrap().iter().map(|c| c.seq).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(s.changes(0, None, None, 2).unwrap().len(), 2);
+    assert_eq!(s.changes(0, Some("other"), None, 10).unwrap().len(), 0);
+
+    // Observations share the sequence; a replay is stored once; the
+    // current one survives pruning.
+    let (seqs, got) = s
+        .apply_all(
+            &[feature("c", Some("{}"))],
+            &[observation(1000, "a"), observation(1000, "a"), observation(500, "b"), observation(2000, "a")],
+        )
+        .unwrap();
+    assert_eq!(seqs, vec![4]);
+    assert_eq!(got, vec![Observed::Stored(5), Observed::Duplicate, Observed::Stored(6), Observed::Stored(7)]);
+    let current = s.current_observations().unwrap();
+    assert_eq!(current.iter().map(|c| (c.observed_at, c.seq)).collect::<Vec<_>>(), vec![(2000, 7)]);
+    assert_eq!(current[0].value, Some(0.5));
+    assert_eq!(s.observations_since(5, 10).unwrap().len(), 2);
+    let filter = ObservationFilter { layer: "l".into(), feature: "f".into(), ..Default::default() };
+    let newest_first: Vec<i64> = s.observations(&filter, 0, 10).unwrap().iter().map(|o| o.observed_at).collect();
+    assert_eq!(newest_first, vec![2000, 1000, 500]);
+    assert_eq!(s.observations(&filter, 1, 1).unwrap()[0].observed_at, 1000);
+    let kind = ObservationFilter { kind: Some("crowd".into()), ..filter.clone() };
+    assert!(s.observations(&kind, 0, 10).unwrap().is_empty());
+    assert_eq!(s.prune_observations("l", 3000).unwrap(), 2);
+    assert_eq!(s.observations(&filter, 0, 10).unwrap().len(), 1);
+    assert_eq!(s.last_seq().unwrap(), 7);
+
+    // Maps and tables made through the API.
+    let map = Write {
+        change: change("m", "create", "map"),
+        effect: Effect::PutMap { definition: "{\"title\":\"M\"}".into() },
+    };
+    let table = Write {
+        change: change("t", "create", "table"),
+        effect: Effect::PutTable { name: "t.csv".into(), csv: bytes::Bytes::from_static(b"code;v\n1;2\n") },
+    };
+    s.apply(&[map, table]).unwrap();
+    assert_eq!(
+        s.maps().unwrap().iter().map(|m| (m.id.as_str(), m.text.as_str())).collect::<Vec<_>>(),
+        vec![("m", "{\"title\":\"M\"}")]
+    );
+    let t = &s.tables().unwrap()[0];
+    assert_eq!((t.id.as_str(), t.text.as_str(), t.bytes.as_slice()), ("t", "t.csv", b"code;v\n1;2\n".as_slice()));
+    s.apply(&[Write { change: change("m", "delete", "map"), effect: Effect::DeleteMap }]).unwrap();
+    assert!(s.maps().unwrap().is_empty());
+
+    // Tokens: unique names, revocation once, use recorded.
+    let token = |name: &str| TokenRecord {
+        name: name.into(),
+        hash: [name.len() as u8; 32],
+        role: Role::Editor,
+        layers: Some(vec!["l".into(), "k".into()]),
+        created: tuilerie_server::store::now(),
+        last_used: None,
+        revoked: None,
+    };
+    s.create_token(&token("alice")).unwrap();
+    assert!(matches!(s.create_token(&token("alice")), Err(StoreError::Conflict(_))));
+    s.touch_tokens(&[("alice".into(), "2026-12-01T10:00:00.000Z".into())]).unwrap();
+    let t = &s.tokens().unwrap()[0];
+    assert_eq!(
+        (t.role, t.layers.clone(), t.last_used.as_deref()),
+        (Role::Editor, Some(vec!["l".into(), "k".into()]), Some("2026-12-01T10:00:00.000Z"))
+    );
+    assert_eq!(t.hash, [5; 32]);
+    assert!(s.revoke_token("alice", "2026-12-01T11:00:00.000Z").unwrap());
+    assert!(!s.revoke_token("alice", "2026-12-01T12:00:00.000Z").unwrap());
+    assert_eq!(s.tokens().unwrap()[0].revoked.as_deref(), Some("2026-12-01T11:00:00.000Z"));
+    assert!(s.size_bytes() > 0);
+}
+
+#[test]
+fn the_sqlite_store_keeps_the_contract() {
+    let dir = common::temp_dir("store-contract");
+    contract(&SqliteStore::open(&dir).unwrap());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_postgres_store_keeps_the_contract_and_is_shared_by_replicas() {
+    let pg = common::postgres::Postgres::start("contract");
+    let s = PostgresStore::connect(&pg.url).expect("connect and migrate");
+    contract(&s);
+
+    // Another replica on the same database: it migrates nothing, sees every
+    // write and continues the sequence.
+    let other = PostgresStore::connect(&pg.url).unwrap();
+    assert_eq!(other.last_seq().unwrap(), 10);
+    assert_eq!(other.features().unwrap().len(), 3);
+    assert_eq!(other.apply(&[feature("d", Some("{}"))]).unwrap(), vec![11]);
+    assert_eq!(s.changes(10, None, None, 10).unwrap()[0].id, "d");
+
+    // Two replicas writing at once: every number given once, in commit order.
+    let stores = [std::sync::Arc::new(s), std::sync::Arc::new(other)];
+    let threads: Vec<_> = stores
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                (0..40).flat_map(|i| s.apply(&[feature(&format!("r{k}-{i}"), Some("{}"))]).unwrap()).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<i64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (12..=91).collect::<Vec<_>>());
+    let logged: Vec<i64> = stores[0].changes(11, None, None, 1000).unwrap().iter().map(|c| c.seq).collect();
+    assert_eq!(logged, (12..=91).collect::<Vec<_>>());
+
+    // The audit log cannot be rewritten, even by hand.
+    let mut c = pg.client();
+    for sql in ["DELETE FROM changes", "TRUNCATE changes", "UPDATE changes SET token = 'x'"] {
+        let e = c.batch_execute(sql).unwrap_err();
+        let message = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+        assert!(message.contains("append-only"), "{sql}: {e:?}");
+    }
+    // Features 1-4, the map and table 8-10, then 11-91 (observations: 5-7).
+    assert_eq!(stores[0].changes(0, None, None, 1000).unwrap().len(), 88);
+
+    // A database of a newer schema is refused and left as it is.
+    c.batch_execute("UPDATE tuilerie_store SET value = '99' WHERE key = 'schema_version'").unwrap();
+    let e = PostgresStore::connect(&pg.url).err().unwrap().to_string();
+    assert!(e.contains("schema version 99") && e.contains("newer tuilerie"), "{e}");
+    // A password in the URL never reaches a message.
+    let e = PostgresStore::connect("postgres://u:secret@127.0.0.1:1/db").err().unwrap().to_string();
+    assert!(e.contains("postgres://u@127.0.0.1:1/db") && !e.contains("secret"), "{e}");
+}
+
+/// One HTTP/1.1 request on loopback: status, headers and body as text.
+fn http(port: u16, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    (out.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0), out)
+}
+
+struct Server(std::process::Child, u16);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(config: &std::path::Path, url: &str, dir: &std::path::Path) -> Server {
+    let port = common::free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--addr", &format!("127.0.0.1:{port}"), "--store", url, "--data-dir"])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child, port);
+    let start = std::time::Instant::now();
+    while common::http_get(port, "/health").is_none_or(|(s, _)| s != 200) {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "server not ready");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server
+}
+
+#[test]
+fn servers_on_one_postgres_store_share_tokens_and_edits_and_keep_them_through_a_kill() {
+    let pg = common::postgres::Postgres::start("serve");
+    let dir = common::temp_dir("store-serve");
+    std::fs::copy(common::root().join("data/points-collecte-synthetiques.geojson"), dir.join("points.geojson"))
+        .unwrap();
+    let config = dir.join("tuilerie.toml");
+    std::fs::write(&config, "[[layers]]\npath = \"points.geojson\"\nid = \"points\"\neditable = true\n").unwrap();
+    let token = std::process::Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .args(["token", "create", "--role", "editor", "--layers", "points", "--name", "field", "--store", &pg.url])
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    // Each server keeps its own data directory: what they share is the store.
+    let (dir_a, dir_b) = (dir.join("a"), dir.join("b"));
+    let a = serve(&config, &pg.url, &dir_a);
+    let feature = r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[-0.57,44.84]},"properties":{"name":"Nouveau point","recycling:glass":"yes"}}"#;
+    let (status, reply) = http(a.1, "POST", "/collections/points/items", &token, feature);
+    assert_eq!(status, 201, "{reply}");
+    let location = reply.lines().find_map(|l| l.strip_prefix("location: ")).unwrap().trim().to_string();
+    let path = location[location.find("/collections/points/items/").unwrap()..].to_string();
+    // Acknowledged, then the server is killed: the edit is in PostgreSQL.
+    drop(a);
+    let b = serve(&config, &pg.url, &dir_b);
+    let (status, body) = common::http_get(b.1, &path).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Nouveau point"), "{body}");
+    // The token made on the command line works on every server, and the
+    // audit log is the same from each.
+    let (status, reply) = http(b.1, "DELETE", &path, &token, "");
+    assert_eq!(status, 428, "If-Match is asked for, so the token was accepted: {reply}");
+    let a = serve(&config, &pg.url, &dir_a);
+    let mut c = pg.client();
+    let n: i64 = c.query_one("SELECT count(*) FROM changes WHERE layer = 'points'", &[]).unwrap().get(0);
+    assert_eq!(n, 1);
+    let (status, body) = common::http_get(a.1, &path).unwrap();
+    assert_eq!((status, body.contains("Nouveau point")), (200, true), "{body}");
+    assert!(!dir_a.join("tuilerie.db").exists() && !dir_b.join("tuilerie.db").exists(), "no SQLite store was made");
+    let _ = std::fs::remove_dir_all(dir);
+}
