@@ -140,20 +140,31 @@ fn the_postgres_store_keeps_the_contract_and_is_shared_by_replicas() {
     let s = PostgresStore::connect(&pg.url).expect("connect and migrate");
     contract(&s);
 
-    // Another replica on the same database: it migrates nothing, sees every
-    // write and continues the sequence.
+    // Another server on the same database: it migrates nothing and reads
+    // every write, but the first server that wrote holds the write lease;
+    // tokens anyone writes.
     let other = PostgresStore::connect(&pg.url).unwrap();
     assert_eq!(other.last_seq().unwrap(), 10);
     assert_eq!(other.features().unwrap().len(), 3);
-    assert_eq!(other.apply(&[feature("d", Some("{}"))]).unwrap(), vec![11]);
-    assert_eq!(s.changes(10, None, None, 10).unwrap()[0].id, "d");
+    let e = other.apply(&[feature("d", Some("{}"))]).unwrap_err().to_string();
+    assert!(e.contains("another tuilerie server holds the write lease"), "{e}");
+    other
+        .create_token(&TokenRecord {
+            name: "bob".into(),
+            hash: [9; 32],
+            role: Role::Sensor,
+            layers: None,
+            created: tuilerie_server::store::now(),
+            last_used: None,
+            revoked: None,
+        })
+        .unwrap();
+    assert_eq!(s.tokens().unwrap().len(), 2);
 
-    // Two replicas writing at once: every number given once, in commit order.
-    let stores = [std::sync::Arc::new(s), std::sync::Arc::new(other)];
-    let threads: Vec<_> = stores
-        .iter()
-        .enumerate()
-        .map(|(k, s)| {
+    // Writers of one server at once: every number given once, in commit order.
+    let s = std::sync::Arc::new(s);
+    let threads: Vec<_> = (0..2)
+        .map(|k| {
             let s = s.clone();
             std::thread::spawn(move || {
                 (0..40).flat_map(|i| s.apply(&[feature(&format!("r{k}-{i}"), Some("{}"))]).unwrap()).collect::<Vec<_>>()
@@ -162,9 +173,21 @@ fn the_postgres_store_keeps_the_contract_and_is_shared_by_replicas() {
         .collect();
     let mut seqs: Vec<i64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, (12..=91).collect::<Vec<_>>());
-    let logged: Vec<i64> = stores[0].changes(11, None, None, 1000).unwrap().iter().map(|c| c.seq).collect();
-    assert_eq!(logged, (12..=91).collect::<Vec<_>>());
+    assert_eq!(seqs, (11..=90).collect::<Vec<_>>());
+    let logged: Vec<i64> = other.changes(10, None, None, 1000).unwrap().iter().map(|c| c.seq).collect();
+    assert_eq!(logged, (11..=90).collect::<Vec<_>>());
+    // The lease goes with its holder's session.
+    drop(s);
+    let start = std::time::Instant::now();
+    let seq = loop {
+        match other.apply(&[feature("d", Some("{}"))]) {
+            Ok(seq) => break seq,
+            Err(e) => assert!(start.elapsed().as_secs() < 10, "{e}"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(seq, vec![91]);
+    let stores = [other];
 
     // The audit log cannot be rewritten, even by hand.
     let mut c = pg.client();
@@ -263,10 +286,17 @@ fn servers_on_one_postgres_store_share_tokens_and_edits_and_keep_them_through_a_
     // audit log is the same from each.
     let (status, reply) = http(b.1, "DELETE", &path, &token, "");
     assert_eq!(status, 428, "If-Match is asked for, so the token was accepted: {reply}");
+    // B writes now: it holds the write lease; A, started again, serves
+    // reads and answers writes with 503 saying why.
+    let (status, reply) = http(b.1, "POST", "/collections/points/items", &token, feature);
+    assert_eq!(status, 201, "{reply}");
     let a = serve(&config, &pg.url, &dir_a);
+    let (status, reply) = http(a.1, "POST", "/collections/points/items", &token, feature);
+    assert_eq!(status, 503, "{reply}");
+    assert!(reply.contains("write lease"), "{reply}");
     let mut c = pg.client();
     let n: i64 = c.query_one("SELECT count(*) FROM changes WHERE layer = 'points'", &[]).unwrap().get(0);
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
     let (status, body) = common::http_get(a.1, &path).unwrap();
     assert_eq!((status, body.contains("Nouveau point")), (200, true), "{body}");
     assert!(!dir_a.join("tuilerie.db").exists() && !dir_b.join("tuilerie.db").exists(), "no SQLite store was made");

@@ -14,6 +14,12 @@
 //!   an advisory lock (replicas starting together migrate once). A database
 //!   of a newer schema, or one whose tables have our names without our
 //!   marker, is refused and left unchanged.
+//! - One server writes at a time: the first that writes edits, maps,
+//!   tables or observations takes a session-scoped advisory lock, the
+//!   write lease, kept while its session lives; the others serve reads and
+//!   answer those writes with 503 naming the lease, until servers follow
+//!   each other's writes as they happen (issue 17, part 2). Tokens anyone
+//!   writes (`tuilerie token` while servers run).
 //! - The `postgres` client is blocking and must not run inside the async
 //!   runtime: each connection lives on its own thread (one writes, one
 //!   reads, as SQLite's), which callers hand their work to. A lost
@@ -31,6 +37,8 @@ use std::sync::Mutex;
 /// `pg_advisory_xact_lock` keys: schema migrations, and the sequence.
 const MIGRATE_LOCK: i64 = 0x5455_4c52_0001;
 const WRITE_LOCK: i64 = 0x5455_4c52_0002;
+/// Session-scoped: the write lease of one server (see `write_leased`).
+const LEASE: i64 = 0x5455_4c52_0003;
 
 /// Schema migrations; version N is the state after `MIGRATIONS[..N]`
 /// (the SQLite schema's, in PostgreSQL's types).
@@ -102,7 +110,13 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-type Job = Box<dyn FnOnce(&mut Option<Client>) + Send>;
+/// A connection and whether it holds the write lease.
+struct Session {
+    client: Client,
+    leased: bool,
+}
+
+type Job = Box<dyn FnOnce(Option<&mut Session>) + Send>;
 
 /// A connection on its own thread.
 struct Connection {
@@ -115,12 +129,14 @@ impl Connection {
         std::thread::Builder::new()
             .name(format!("store-{name}"))
             .spawn(move || {
-                let mut client: Option<Client> = None;
+                let mut session: Option<Session> = None;
                 for job in rx {
-                    if client.as_ref().is_none_or(Client::is_closed) {
-                        client = config.connect(NoTls).ok();
+                    if session.as_ref().is_none_or(|s| s.client.is_closed()) {
+                        // A new session holds no lease (a lost one is lost
+                        // with its session, as PostgreSQL releases it).
+                        session = config.connect(NoTls).ok().map(|client| Session { client, leased: false });
                     }
-                    job(&mut client);
+                    job(session.as_mut());
                 }
             })
             .map_err(|e| StoreError::Open(format!("cannot start the store's {name} thread: {e}")))?;
@@ -132,12 +148,12 @@ impl Connection {
         &self,
         target: &str,
         what: &str,
-        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
+        f: impl FnOnce(&mut Session) -> Result<T, String> + Send + 'static,
     ) -> StoreResult<T> {
         let (tx, rx) = mpsc::channel();
-        let job: Job = Box::new(move |client: &mut Option<Client>| {
-            let result = match client.as_mut() {
-                Some(c) => f(c).map_err(|e| describe(&e)),
+        let job: Job = Box::new(move |session: Option<&mut Session>| {
+            let result = match session {
+                Some(s) => f(s),
                 None => Err("no connection to the database".to_string()),
             };
             let _ = tx.send(result);
@@ -203,7 +219,36 @@ impl PostgresStore {
         what: &str,
         f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
     ) -> StoreResult<T> {
-        self.writer.run(&self.target, what, f)
+        self.writer.run(&self.target, what, |s| f(&mut s.client).map_err(|e| describe(&e)))
+    }
+
+    /// A write of the data the servers keep in memory (edits, maps, tables,
+    /// observations): only the server holding the write lease makes them.
+    /// Until servers follow each other's writes as they happen (issue 17,
+    /// part 2), two writing servers could check an edit against states
+    /// that differ; the lease makes the first server that writes the only
+    /// writer while its session lives, the others answer 503 saying so.
+    /// Tokens are written by anyone (`tuilerie token` while servers run).
+    fn write_leased<T: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
+    ) -> StoreResult<T> {
+        let target = self.target.clone();
+        self.writer.run(&self.target, what, move |s| {
+            if !s.leased {
+                let got: bool =
+                    s.client.query_one("SELECT pg_try_advisory_lock($1)", &[&LEASE]).map_err(|e| describe(&e))?.get(0);
+                if !got {
+                    return Err(format!(
+                        "another tuilerie server holds the write lease of {target}: this one serves reads \
+                         (send writes to the other; followers of each other's writes are not built yet)"
+                    ));
+                }
+                s.leased = true;
+            }
+            f(&mut s.client).map_err(|e| describe(&e))
+        })
     }
 
     fn read<T: Send + 'static>(
@@ -211,7 +256,7 @@ impl PostgresStore {
         what: &str,
         f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
     ) -> StoreResult<T> {
-        self.reader.run(&self.target, what, f)
+        self.reader.run(&self.target, what, |s| f(&mut s.client).map_err(|e| describe(&e)))
     }
 }
 
@@ -302,7 +347,7 @@ fn token_row(r: &Row) -> TokenRecord {
 impl Store for PostgresStore {
     fn apply_all(&self, batch: &[Write], observations: &[ObservationRecord]) -> StoreResult<(Vec<i64>, Vec<Observed>)> {
         let (batch, observations) = (batch.to_vec(), observations.to_vec());
-        self.write("write", move |client| {
+        self.write_leased("write", move |client| {
             let mut tx = client.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
             let mut next: i64 = tx.query_one(LAST_SEQ, &[])?.get::<_, i64>(0) + 1;
@@ -426,7 +471,7 @@ impl Store for PostgresStore {
 
     fn prune_observations(&self, layer: &str, before: i64) -> StoreResult<usize> {
         let layer = layer.to_string();
-        self.write("prune observations", move |c| {
+        self.write_leased("prune observations", move |c| {
             let n = c.execute(
                 "DELETE FROM observations WHERE layer = $1 AND observed_at < $2
                  AND seq NOT IN (SELECT seq FROM current_status WHERE layer = $1)",
