@@ -40,72 +40,7 @@ const WRITE_LOCK: i64 = 0x5455_4c52_0002;
 /// Session-scoped: the write lease of one server (see `write_leased`).
 const LEASE: i64 = 0x5455_4c52_0003;
 
-/// Schema migrations; version N is the state after `MIGRATIONS[..N]`
-/// (the SQLite schema's, in PostgreSQL's types).
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE tokens (
-        name TEXT PRIMARY KEY,
-        hash BYTEA NOT NULL UNIQUE,
-        role TEXT NOT NULL,
-        layers TEXT,
-        created TEXT NOT NULL,
-        last_used TEXT,
-        revoked TEXT
-     );
-     CREATE TABLE changes (
-        seq BIGINT PRIMARY KEY,
-        at TEXT NOT NULL,
-        token TEXT NOT NULL,
-        op TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        layer TEXT,
-        id TEXT NOT NULL,
-        before TEXT,
-        after TEXT
-     );
-     CREATE INDEX changes_by_feature ON changes (layer, id, seq);
-     CREATE FUNCTION tuilerie_append_only() RETURNS trigger LANGUAGE plpgsql AS
-        $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
-     CREATE TRIGGER changes_no_rewrite BEFORE UPDATE OR DELETE ON changes
-        FOR EACH ROW EXECUTE FUNCTION tuilerie_append_only();
-     CREATE TRIGGER changes_no_truncate BEFORE TRUNCATE ON changes
-        FOR EACH STATEMENT EXECUTE FUNCTION tuilerie_append_only();
-     CREATE TABLE features (
-        layer TEXT NOT NULL,
-        id TEXT NOT NULL,
-        created BOOLEAN NOT NULL,
-        seq BIGINT NOT NULL,
-        content TEXT,
-        PRIMARY KEY (layer, id)
-     );
-     CREATE TABLE maps (id TEXT PRIMARY KEY, definition TEXT NOT NULL, seq BIGINT NOT NULL);
-     CREATE TABLE csv_tables (id TEXT PRIMARY KEY, name TEXT NOT NULL, csv BYTEA NOT NULL, seq BIGINT NOT NULL);",
-    "CREATE TABLE observations (
-        seq BIGINT PRIMARY KEY,
-        layer TEXT NOT NULL,
-        feature TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        category TEXT NOT NULL,
-        source TEXT NOT NULL,
-        observed_at BIGINT NOT NULL,
-        value DOUBLE PRECISION,
-        count BIGINT,
-        state TEXT,
-        until BIGINT,
-        token TEXT NOT NULL,
-        received BIGINT NOT NULL
-     );
-     CREATE UNIQUE INDEX observations_once ON observations (layer, feature, observed_at, kind, category, source);
-     CREATE TABLE current_status (
-        layer TEXT NOT NULL,
-        feature TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        category TEXT NOT NULL,
-        observed_at BIGINT NOT NULL,
-        seq BIGINT NOT NULL,
-        PRIMARY KEY (layer, feature, kind, category)
-     );",
-];
+use super::migrations::POSTGRES as MIGRATIONS;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
