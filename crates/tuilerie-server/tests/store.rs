@@ -213,10 +213,11 @@ fn http(port: u16, method: &str, path: &str, token: &str, body: &str) -> (u16, S
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let media = if path.ends_with("/observations") { "application/json" } else { "application/geo+json" };
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/geo+json\r\nContent-Length: {}\r\n\r\n{body}",
+         Content-Type: {media}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -300,5 +301,73 @@ fn servers_on_one_postgres_store_share_tokens_and_edits_and_keep_them_through_a_
     let (status, body) = common::http_get(a.1, &path).unwrap();
     assert_eq!((status, body.contains("Nouveau point")), (200, true), "{body}");
     assert!(!dir_a.join("tuilerie.db").exists() && !dir_b.join("tuilerie.db").exists(), "no SQLite store was made");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// GETs `path` on `port` until `ok` holds of the body; how long it took.
+fn until(port: u16, path: &str, ok: impl Fn(&str) -> bool) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some((200, body)) = common::http_get(port, path) {
+            if ok(&body) {
+                return start.elapsed();
+            }
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{path} not as expected after 10 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_server_follows_the_writes_of_another_as_they_commit() {
+    let pg = common::postgres::Postgres::start("follow");
+    let dir = common::temp_dir("store-follow");
+    std::fs::copy(common::root().join("data/points-collecte-synthetiques.geojson"), dir.join("points.geojson"))
+        .unwrap();
+    let config = dir.join("tuilerie.toml");
+    std::fs::write(&config, "[[layers]]\npath = \"points.geojson\"\nid = \"points\"\neditable = true\n").unwrap();
+    let token = std::process::Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .args(["token", "create", "--role", "editor", "--layers", "points", "--name", "field", "--store", &pg.url])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    let a = serve(&config, &pg.url, &dir.join("a"));
+    let b = serve(&config, &pg.url, &dir.join("b"));
+    // An edit through A: B serves it, with the same ETag, without a restart.
+    let feature =
+        r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[-0.57,44.84]},"properties":{"name":"Suivi"}}"#;
+    let (status, reply) = http(a.1, "POST", "/collections/points/items", &token, feature);
+    assert_eq!(status, 201, "{reply}");
+    let location = reply.lines().find_map(|l| l.strip_prefix("location: ")).unwrap().trim().to_string();
+    let path = location[location.find("/collections/points/items/").unwrap()..].to_string();
+    let etag = reply.lines().find_map(|l| l.strip_prefix("etag: ")).unwrap().trim().to_string();
+    let waited = until(b.1, &path, |body| body.contains("Suivi"));
+    eprintln!("edit visible on the other server after {waited:?}");
+    // B's nearest answers and its tiles know the point too.
+    until(b.1, "/nearest?lon=-0.57&lat=44.84&k=1&layers=points", |body| body.contains("Suivi"));
+    // A status observation through A reaches B's item.
+    let now = tuilerie_server::store::now();
+    let obs = format!(r#"{{"kind":"crowd","value":0.8,"observed_at":"{now}","source":"capteur"}}"#);
+    let (status, reply) = http(a.1, "POST", &format!("{path}/observations"), &token, &obs);
+    assert!(status == 201, "{reply}");
+    until(b.1, &path, |body| body.contains("\"crowd\""));
+    // The ETag B gives is the one A gave: If-Match works across servers.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", b.1)).unwrap();
+    use std::io::{Read, Write};
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut head = String::new();
+    s.read_to_string(&mut head).unwrap();
+    assert!(head.contains(&format!("etag: {etag}")), "{head}");
+    // A deletion through A: gone from B.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", a.1)).unwrap();
+    write!(s, "DELETE {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nIf-Match: {etag}\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 204"), "{reply}");
+    let start = std::time::Instant::now();
+    while common::http_get(b.1, &path).is_some_and(|(s, _)| s == 200) {
+        assert!(start.elapsed().as_secs() < 10, "still served by B");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let _ = std::fs::remove_dir_all(dir);
 }

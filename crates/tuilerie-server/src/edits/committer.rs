@@ -57,6 +57,9 @@ pub enum Job {
     /// Status observations (checked), stored in the same transaction as
     /// the batch's other writes; the reply says each one's outcome.
     Observations { list: Vec<ObservationRecord>, reply: oneshot::Sender<Result<Vec<Observed>, Refused>> },
+    /// Another server committed to the shared store: catch up by sequence
+    /// number (see `follow.rs`).
+    Catchup,
 }
 
 /// A committed feature write.
@@ -113,6 +116,13 @@ pub(super) struct Committer {
     pub board: Arc<Board>,
     /// Observations that became current, for the live publisher.
     pub changed: std::sync::mpsc::Sender<Vec<ObservationRecord>>,
+    /// The store's sequence number up to which this server has applied
+    /// every write, its own and others' (a shared store).
+    pub applied: i64,
+    /// This server's own writes above `applied` (not applied twice).
+    pub own: std::collections::BTreeSet<i64>,
+    /// Whether other servers write to the store (kept `own` only then).
+    pub following: bool,
 }
 
 /// A job checked and turned into a write, waiting for the commit.
@@ -150,7 +160,12 @@ impl Committer {
         let number_before = self.last_number;
         let mut observations: Vec<ObservationRecord> = Vec::new();
         let mut observers = Vec::new();
+        let mut catchup = false;
         for (job, reply) in jobs {
+            if let Job::Catchup = job {
+                catchup = true;
+                continue;
+            }
             if let Job::Observations { list, reply } = job {
                 observers.push((observations.len()..observations.len() + list.len(), reply));
                 observations.extend(list);
@@ -173,6 +188,9 @@ impl Committer {
             }
         }
         if writes.is_empty() && observations.is_empty() {
+            if catchup {
+                self.catch_up();
+            }
             return;
         }
         let started = std::time::Instant::now();
@@ -181,6 +199,13 @@ impl Committer {
         metrics::histogram!("tuilerie_store_batch_writes").record((writes.len() + observations.len()) as f64);
         let result = match result {
             Ok((seqs, observed)) => {
+                if self.following {
+                    self.own.extend(seqs.iter().copied());
+                    self.own.extend(observed.iter().filter_map(|o| match o {
+                        Observed::Stored(seq) => Some(*seq),
+                        Observed::Duplicate => None,
+                    }));
+                }
                 self.observed(observations, observers, observed);
                 Ok(seqs)
             }
@@ -242,12 +267,20 @@ impl Committer {
                 }
             }
         }
+        if catchup {
+            self.catch_up();
+        }
     }
 
     /// After a commit: the stored observations become current where they
     /// are the latest (before the callers hear back), and each caller gets
     /// its outcomes.
-    fn observed(&self, mut observations: Vec<ObservationRecord>, observers: Observers, observed: Vec<Observed>) {
+    pub(super) fn observed(
+        &self,
+        mut observations: Vec<ObservationRecord>,
+        observers: Observers,
+        observed: Vec<Observed>,
+    ) {
         let mut changed = Vec::new();
         for (o, outcome) in observations.iter_mut().zip(&observed) {
             if let Observed::Stored(seq) = *outcome {
@@ -275,7 +308,9 @@ impl Committer {
             }
             Job::Feature { layer, id, action, if_match, base, token } => (layer, id, action, if_match, base, token),
             // Taken apart in `commit` before any job is prepared.
-            Job::Observations { .. } => return Err(Refused::Store("observations reached the edit check".into())),
+            Job::Observations { .. } | Job::Catchup => {
+                return Err(Refused::Store("observations or a catch-up reached the edit check".into()))
+            }
         };
         let (id, current, created) = match id {
             None => {

@@ -9,6 +9,7 @@
 //! ```
 
 pub mod committer;
+mod follow;
 mod live;
 pub mod overlay;
 mod rebuild;
@@ -119,6 +120,9 @@ impl Writes {
     /// The write path over `store`: reads the edited features and tokens,
     /// starts the committer thread and the token refresher.
     pub fn open(store: Arc<dyn Store>, options: WriteOptions) -> Result<Arc<Self>, crate::store::StoreError> {
+        // Read before the state: a write committed meanwhile is applied
+        // again by the first catch-up, which is harmless.
+        let applied = store.last_seq()?;
         let overlay = Arc::new(Overlay::load(store.features()?));
         let board = Arc::new(crate::status::Board::load(store.current_observations()?));
         let (changed, changed_rx) = channel();
@@ -126,6 +130,11 @@ impl Writes {
         auth.start();
         let (jobs, rx) = channel();
         let (dirty_tx, dirty_rx) = channel();
+        // A shared store: other servers' writes are applied as they commit.
+        let wake = jobs.clone();
+        let following = store.follow(Box::new(move || {
+            let _ = wake.send((Job::Catchup, None));
+        }));
         let committer = Committer {
             store: store.clone(),
             overlay: overlay.clone(),
@@ -134,6 +143,9 @@ impl Writes {
             dirty: dirty_tx.clone(),
             board: board.clone(),
             changed,
+            applied,
+            own: Default::default(),
+            following,
         };
         std::thread::Builder::new()
             .name("tuilerie-commit".into())

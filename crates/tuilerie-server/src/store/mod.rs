@@ -268,6 +268,15 @@ pub trait Store: Send + Sync + 'static {
     fn touch_tokens(&self, used: &[(String, String)]) -> StoreResult<()>;
     /// Bytes on disk (database and journal).
     fn size_bytes(&self) -> u64;
+    /// For a store other servers write to (a shared database): calls `wake`
+    /// whenever another commit may have happened (a notice from the
+    /// database, a reconnection, and every few seconds: a notice is a
+    /// hint, the caller catches up by sequence number). `false` (the
+    /// default) when no other server writes to this store.
+    fn follow(&self, wake: Box<dyn Fn() + Send>) -> bool {
+        drop(wake);
+        false
+    }
 }
 
 /// Where the store lives: `--data-dir`, `TUILERIE_DATA_DIR`, `[server]

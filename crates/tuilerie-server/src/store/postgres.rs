@@ -37,6 +37,10 @@ use std::sync::Mutex;
 /// `pg_advisory_xact_lock` keys: schema migrations, and the sequence.
 const MIGRATE_LOCK: i64 = 0x5455_4c52_0001;
 const WRITE_LOCK: i64 = 0x5455_4c52_0002;
+/// Seconds without a notice after which the follower catches up anyway.
+const FOLLOW_EVERY_S: u32 = 5;
+/// The channel of commit notices (`LISTEN tuilerie`).
+const CHANNEL: &str = "tuilerie";
 /// Session-scoped: the write lease of one server (see `write_leased`).
 const LEASE: i64 = 0x5455_4c52_0003;
 
@@ -115,6 +119,7 @@ fn describe(e: &postgres::Error) -> String {
 pub struct PostgresStore {
     /// The URL without its password, for messages.
     target: String,
+    config: postgres::Config,
     writer: Connection,
     reader: Connection,
 }
@@ -144,8 +149,9 @@ impl PostgresStore {
         drop(client);
         Ok(PostgresStore {
             writer: Connection::start(config.clone(), "writer")?,
-            reader: Connection::start(config, "reader")?,
+            reader: Connection::start(config.clone(), "reader")?,
             target,
+            config,
         })
     }
 
@@ -286,6 +292,7 @@ impl Store for PostgresStore {
             let mut tx = client.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
             let mut next: i64 = tx.query_one(LAST_SEQ, &[])?.get::<_, i64>(0) + 1;
+            let first = next;
             let log = tx.prepare(
                 "INSERT INTO changes (seq, at, token, op, kind, layer, id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )?;
@@ -356,6 +363,10 @@ impl Store for PostgresStore {
                     observed.push(Observed::Stored(next));
                     next += 1;
                 }
+            }
+            if next > first {
+                // Delivered to the other servers when the commit is.
+                tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &(next - 1).to_string()])?;
             }
             tx.commit()?;
             Ok((seqs, observed))
@@ -527,6 +538,48 @@ impl Store for PostgresStore {
             }
             tx.commit()
         })
+    }
+
+    fn follow(&self, wake: Box<dyn Fn() + Send>) -> bool {
+        let (config, target) = (self.config.clone(), self.target.clone());
+        let listen = move || {
+            use postgres::fallible_iterator::FallibleIterator;
+            loop {
+                match config.connect(NoTls) {
+                    Ok(mut client) => match client.batch_execute(&format!("LISTEN {CHANNEL}")) {
+                        Ok(()) => {
+                            // Whatever was committed while nobody listened.
+                            wake();
+                            let mut quiet = 0;
+                            loop {
+                                match client.notifications().timeout_iter(std::time::Duration::from_secs(1)).next() {
+                                    Ok(Some(_)) => {
+                                        quiet = 0;
+                                        wake();
+                                    }
+                                    Ok(None) => {
+                                        quiet += 1;
+                                        if quiet % FOLLOW_EVERY_S == 0 {
+                                            wake();
+                                        }
+                                    }
+                                    Err(e) => {
+                                        tracing::warn!(store = %target, error = %describe(&e), "lost the store's notices; reconnecting");
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) => tracing::warn!(store = %target, error = %describe(&e), "cannot listen to the store"),
+                    },
+                    Err(e) => {
+                        tracing::warn!(store = %target, error = %describe(&e), "cannot reach the store to follow it")
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        };
+        std::thread::Builder::new().name("store-follow".into()).spawn(listen).is_ok()
     }
 
     fn size_bytes(&self) -> u64 {
