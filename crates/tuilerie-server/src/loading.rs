@@ -204,3 +204,32 @@ pub fn restore_api_resources(state: &crate::AppState) {
         Err(e) => tracing::error!("cannot read the stored maps: {e}"),
     }
 }
+
+/// The maps and tables made through the API brought in line with the store
+/// (another server on a shared store made, replaced or deleted some): those
+/// gone from the store removed here (maps first: they join tables), then
+/// every stored one put again.
+pub fn sync_api_resources(state: &crate::AppState) {
+    let Some(w) = &state.writes else { return };
+    let (tables, maps) = match (w.store.tables(), w.store.maps()) {
+        (Ok(t), Ok(m)) => (t, m),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!("cannot read the maps and tables another server changed: {e}");
+            return;
+        }
+    };
+    let stored_maps: std::collections::HashSet<&str> = maps.iter().map(|m| m.id.as_str()).collect();
+    let stored_tables: std::collections::HashSet<&str> = tables.iter().map(|t| t.id.as_str()).collect();
+    for e in state.maps.list() {
+        let id = e.map.id.as_str();
+        if state.maps.configured_map(id).is_none() && !stored_maps.contains(id) {
+            state.maps.remove(id);
+        }
+    }
+    for (id, _) in state.maps.tables() {
+        if state.maps.configured_table(&id).is_none() && !stored_tables.contains(id.as_str()) {
+            let _ = state.maps.remove_table(&id);
+        }
+    }
+    restore_api_resources(state);
+}

@@ -213,7 +213,13 @@ fn http(port: u16, method: &str, path: &str, token: &str, body: &str) -> (u16, S
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    let media = if path.ends_with("/observations") { "application/json" } else { "application/geo+json" };
+    let media = if path.ends_with("/observations") || path.starts_with("/maps") {
+        "application/json"
+    } else if path.starts_with("/tables") {
+        "text/csv"
+    } else {
+        "application/geo+json"
+    };
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
@@ -325,7 +331,13 @@ fn a_server_follows_the_writes_of_another_as_they_commit() {
     std::fs::copy(common::root().join("data/points-collecte-synthetiques.geojson"), dir.join("points.geojson"))
         .unwrap();
     let config = dir.join("tuilerie.toml");
-    std::fs::write(&config, "[[layers]]\npath = \"points.geojson\"\nid = \"points\"\neditable = true\n").unwrap();
+    std::fs::copy(common::root().join("data/communes-gironde.geojson"), dir.join("communes.geojson")).unwrap();
+    std::fs::write(
+        &config,
+        "[[layers]]\npath = \"points.geojson\"\nid = \"points\"\neditable = true\n\
+         [[layers]]\npath = \"communes.geojson\"\nid = \"communes\"\n",
+    )
+    .unwrap();
     let token = std::process::Command::new(env!("CARGO_BIN_EXE_tuilerie"))
         .args(["token", "create", "--role", "editor", "--layers", "points", "--name", "field", "--store", &pg.url])
         .output()
@@ -364,10 +376,31 @@ fn a_server_follows_the_writes_of_another_as_they_commit() {
     let mut reply = String::new();
     s.read_to_string(&mut reply).unwrap();
     assert!(reply.starts_with("HTTP/1.1 204"), "{reply}");
-    let start = std::time::Instant::now();
-    while common::http_get(b.1, &path).is_some_and(|(s, _)| s == 200) {
-        assert!(start.elapsed().as_secs() < 10, "still served by B");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    let gone = |port: u16, path: &str| {
+        let start = std::time::Instant::now();
+        while common::http_get(port, path).is_some_and(|(s, _)| s == 200) {
+            assert!(start.elapsed().as_secs() < 10, "{path} still served");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    gone(b.1, &path);
+    // A table and a map made through A are served by B; deleted, gone.
+    let admin = std::process::Command::new(env!("CARGO_BIN_EXE_tuilerie"))
+        .args(["token", "create", "--role", "admin", "--name", "admin", "--store", &pg.url])
+        .output()
+        .unwrap();
+    let admin = String::from_utf8(admin.stdout).unwrap().trim().to_string();
+    let (status, reply) = http(a.1, "POST", "/tables?id=stats", &admin, "code;v\n1;2\n2;5\n");
+    assert_eq!(status, 201, "{reply}");
+    until(b.1, "/tables/stats", |body| body.contains("\"rows\":2"));
+    let map = r#"{"id":"m","title":"Carte","layer":"communes","value":{"field":"population"},"classes":4}"#;
+    let (status, reply) = http(a.1, "POST", "/maps", &admin, map);
+    assert_eq!(status, 201, "{reply}");
+    until(b.1, "/maps/m/legend", |body| body.contains("\"total\":534"));
+    for path in ["/maps/m", "/tables/stats"] {
+        let (status, reply) = http(a.1, "DELETE", path, &admin, "");
+        assert_eq!(status, 204, "{reply}");
+        gone(b.1, path);
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -9,8 +9,9 @@
 //! collide), the rebuild of their layers with the tiles they touched and
 //! their `/events`, the status board. Sequence numbers follow commit order
 //! (the store numbers batches under a lock), so reading from the last one
-//! applied never skips a write committed late. Maps and tables made on
-//! another server are served here from the next start.
+//! applied never skips a write committed late. Maps and tables made or
+//! deleted on another server are read again from the store by the
+//! rebuilder (`loading::sync_api_resources`).
 
 use super::committer::{etag_of, Committed, Committer, Dirty};
 use super::overlay::Entry;
@@ -22,6 +23,11 @@ use tuilerie_geo::edit::EditedFeature;
 
 /// Changes and observations read at a time.
 const PAGE: usize = 1000;
+
+/// The `Dirty` layer name that asks the rebuilder to bring the maps and
+/// tables made through the API in line with the store (no layer id is
+/// empty).
+pub const RESOURCES: &str = "";
 
 impl Committer {
     /// Applies every write of other servers after `applied`.
@@ -73,10 +79,12 @@ impl Committer {
     fn follow_changes(&mut self, changes: Vec<ChangeRecord>) {
         let mut dirty: Vec<Dirty> = Vec::new();
         let mut updates = Vec::new();
+        let mut resources = false;
         let parse = |t: &Option<String>| t.as_deref().and_then(|t| serde_json::from_str::<Json>(t).ok());
         for c in changes {
             let Some(layer) = c.layer.clone().filter(|_| c.kind == "feature") else {
-                tracing::info!(kind = %c.kind, id = %c.id, seq = c.seq, "changed on another server: served here from the next start");
+                // A map or a table: the rebuilder reads them from the store.
+                resources = true;
                 continue;
             };
             let known = self.overlay.get(&layer, &c.id);
@@ -104,6 +112,9 @@ impl Committer {
         }
         if !updates.is_empty() {
             self.overlay.apply(updates);
+        }
+        if resources {
+            dirty.push(Dirty { layer: RESOURCES.into(), bboxes: Vec::new(), edits: Vec::new() });
         }
         if !dirty.is_empty() {
             let _ = self.dirty.send(dirty);

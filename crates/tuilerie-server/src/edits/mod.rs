@@ -9,7 +9,7 @@
 //! ```
 
 pub mod committer;
-mod follow;
+pub mod follow;
 mod live;
 pub mod overlay;
 mod rebuild;

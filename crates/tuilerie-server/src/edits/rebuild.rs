@@ -66,6 +66,10 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
         }
         let mut rebuilt = Vec::new();
         for (layer, (bboxes, edits)) in by_layer {
+            if layer == super::follow::RESOURCES {
+                crate::loading::sync_api_resources(&state);
+                continue;
+            }
             if rebuild(&state, &layer, &bboxes, false) {
                 if state.catalog().and_then(|c| c.get(&layer).map(|l| l.has_delta())).unwrap_or(false) {
                     overlaid.insert(layer.clone());
