@@ -134,7 +134,7 @@ struct Pending {
     bboxes: Vec<[f64; 4]>,
 }
 
-fn bbox(feature: &Json) -> Option<[f64; 4]> {
+pub(super) fn bbox(feature: &Json) -> Option<[f64; 4]> {
     EditedFeature::parse(feature).ok()?.bbox()
 }
 

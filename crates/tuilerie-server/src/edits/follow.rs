@@ -99,7 +99,7 @@ impl Committer {
                 self.last_number = self.last_number.max(n);
             }
             let bboxes: Vec<[f64; 4]> =
-                [&before, &after].into_iter().flatten().filter_map(|j| EditedFeature::parse(j).ok()?.bbox()).collect();
+                [&before, &after].into_iter().flatten().filter_map(super::committer::bbox).collect();
             let committed = Committed { seq: c.seq, id: c.id.clone(), etag: etag_of(c.seq), content: after };
             match dirty.iter_mut().find(|d| d.layer == layer) {
                 Some(d) => {

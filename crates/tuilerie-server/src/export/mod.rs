@@ -129,19 +129,7 @@ pub fn parse_bbox(text: &str) -> Result<[f64; 4], String> {
     }
 }
 
-/// The union of the layers' bounds (the whole world when none has any).
-pub fn layers_bounds(layers: &[Arc<Layer>]) -> [f64; 4] {
-    layers
-        .iter()
-        .filter_map(|l| l.meta().bounds)
-        .fold(None, |acc: Option<[f64; 4]>, b| {
-            Some(match acc {
-                None => b,
-                Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
-            })
-        })
-        .unwrap_or([-180.0, -85.051129, 180.0, 85.051129])
-}
+pub use crate::routes::tilejson::layers_bounds;
 
 /// The archive's metadata: the TileJSON of the layers (name, bounds,
 /// centre, zooms, `vector_layers`), for both formats.

@@ -10,18 +10,26 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use tuilerie_geo::Layer;
 
+/// The union of the layers' bounds (the whole Web Mercator world when none
+/// has any).
+pub fn layers_bounds(layers: &[std::sync::Arc<Layer>]) -> [f64; 4] {
+    layers
+        .iter()
+        .filter_map(|l| l.meta().bounds)
+        .fold(None, |acc: Option<[f64; 4]>, b| {
+            Some(match acc {
+                None => b,
+                Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+            })
+        })
+        .unwrap_or([-180.0, -85.051129, 180.0, 85.051129])
+}
+
 /// The TileJSON document of `layers`.
 pub fn tilejson(base: &str, list: &str, layers: &[std::sync::Arc<Layer>], attribution: Option<&str>) -> Value {
     let minzoom = layers.iter().map(|l| l.tile_prep().settings().minzoom).min().unwrap_or(0);
     let maxzoom = layers.iter().map(|l| l.tile_prep().settings().maxzoom).max().unwrap_or(14);
-    let mut bounds: Option<[f64; 4]> = None;
-    for b in layers.iter().filter_map(|l| l.meta().bounds) {
-        bounds = Some(match bounds {
-            None => b,
-            Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
-        });
-    }
-    let bounds = bounds.unwrap_or([-180.0, -85.051129, 180.0, 85.051129]);
+    let bounds = layers_bounds(layers);
     let center_zoom = fit_zoom(&bounds).clamp(minzoom, maxzoom);
     let vector_layers: Vec<Value> = layers
         .iter()
