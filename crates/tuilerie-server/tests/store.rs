@@ -140,14 +140,19 @@ fn the_postgres_store_keeps_the_contract_and_is_shared_by_replicas() {
     let s = PostgresStore::connect(&pg.url).expect("connect and migrate");
     contract(&s);
 
-    // Another server on the same database: it migrates nothing and reads
-    // every write, but the first server that wrote holds the write lease;
-    // tokens anyone writes.
+    // Another server on the same database: it migrates nothing, reads
+    // every write and writes too; a batch checked against an older state
+    // than the store's is refused whole, and tokens anyone writes.
     let other = PostgresStore::connect(&pg.url).unwrap();
     assert_eq!(other.last_seq().unwrap(), 10);
     assert_eq!(other.features().unwrap().len(), 3);
-    let e = other.apply(&[feature("d", Some("{}"))]).unwrap_err().to_string();
-    assert!(e.contains("another tuilerie server holds the write lease"), "{e}");
+    match other.apply_after(9, &[feature("d", Some("{}"))], &[observation(9000, "late")]) {
+        Err(StoreError::Behind(10)) => {}
+        other => panic!("a stale batch was not refused: {other:?}"),
+    }
+    assert_eq!(other.last_seq().unwrap(), 10, "nothing of the refused batch was written");
+    assert_eq!(other.apply_after(10, &[feature("d", Some("{}"))], &[]).unwrap().0, vec![11]);
+    assert_eq!(s.apply(&[feature("e", Some("{}"))]).unwrap(), vec![12]);
     other
         .create_token(&TokenRecord {
             name: "bob".into(),
@@ -161,33 +166,46 @@ fn the_postgres_store_keeps_the_contract_and_is_shared_by_replicas() {
         .unwrap();
     assert_eq!(s.tokens().unwrap().len(), 2);
 
-    // Writers of one server at once: every number given once, in commit order.
-    let s = std::sync::Arc::new(s);
-    let threads: Vec<_> = (0..2)
-        .map(|k| {
-            let s = s.clone();
+    // Writers of two servers at once: every number given once, in commit
+    // order, and each server's checked writes go through once it is
+    // caught up.
+    let (s, other) = (std::sync::Arc::new(s), std::sync::Arc::new(other));
+    let threads: Vec<_> = [s.clone(), other.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(k, s)| {
             std::thread::spawn(move || {
-                (0..40).flat_map(|i| s.apply(&[feature(&format!("r{k}-{i}"), Some("{}"))]).unwrap()).collect::<Vec<_>>()
+                let mut seqs = Vec::new();
+                let mut behind = 0;
+                for i in 0..40 {
+                    loop {
+                        let applied = s.last_seq().unwrap();
+                        match s.apply_after(applied, &[feature(&format!("r{k}-{i}"), Some("{}"))], &[]) {
+                            Ok((got, _)) => break seqs.extend(got),
+                            Err(StoreError::Behind(last)) => {
+                                assert!(last > applied);
+                                behind += 1
+                            }
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                }
+                (seqs, behind)
             })
         })
         .collect();
-    let mut seqs: Vec<i64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let mut seqs: Vec<i64> = Vec::new();
+    for t in threads {
+        let (got, behind) = t.join().unwrap();
+        eprintln!("{} writes, {behind} refused as behind", got.len());
+        seqs.extend(got);
+    }
     seqs.sort_unstable();
-    assert_eq!(seqs, (11..=90).collect::<Vec<_>>());
-    let logged: Vec<i64> = other.changes(10, None, None, 1000).unwrap().iter().map(|c| c.seq).collect();
-    assert_eq!(logged, (11..=90).collect::<Vec<_>>());
-    // The lease goes with its holder's session.
-    drop(s);
-    let start = std::time::Instant::now();
-    let seq = loop {
-        match other.apply(&[feature("d", Some("{}"))]) {
-            Ok(seq) => break seq,
-            Err(e) => assert!(start.elapsed().as_secs() < 10, "{e}"),
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    assert_eq!(seq, vec![91]);
+    assert_eq!(seqs, (13..=92).collect::<Vec<_>>());
+    let logged: Vec<i64> = other.changes(12, None, None, 1000).unwrap().iter().map(|c| c.seq).collect();
+    assert_eq!(logged, (13..=92).collect::<Vec<_>>());
     let stores = [other];
+    drop(s);
 
     // The audit log cannot be rewritten, even by hand.
     let mut c = pg.client();
@@ -196,8 +214,8 @@ fn the_postgres_store_keeps_the_contract_and_is_shared_by_replicas() {
         let message = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
         assert!(message.contains("append-only"), "{sql}: {e:?}");
     }
-    // Features 1-4, the map and table 8-10, then 11-91 (observations: 5-7).
-    assert_eq!(stores[0].changes(0, None, None, 1000).unwrap().len(), 88);
+    // Features 1-4, the map and table 8-10, then 11-92 (observations: 5-7).
+    assert_eq!(stores[0].changes(0, None, None, 1000).unwrap().len(), 89);
 
     // A database of a newer schema is refused and left as it is.
     c.batch_execute("UPDATE tuilerie_store SET value = '99' WHERE key = 'schema_version'").unwrap();
@@ -293,17 +311,53 @@ fn servers_on_one_postgres_store_share_tokens_and_edits_and_keep_them_through_a_
     // audit log is the same from each.
     let (status, reply) = http(b.1, "DELETE", &path, &token, "");
     assert_eq!(status, 428, "If-Match is asked for, so the token was accepted: {reply}");
-    // B writes now: it holds the write lease; A, started again, serves
-    // reads and answers writes with 503 saying why.
+    // Both write: A, started again, edits what B created, and B, given
+    // the ETag from before A's edit, refuses it (412) whether or not it
+    // heard of A's edit yet: its batch is checked against the store's
+    // latest sequence number.
     let (status, reply) = http(b.1, "POST", "/collections/points/items", &token, feature);
     assert_eq!(status, 201, "{reply}");
+    let header = |reply: &str, name: &str| {
+        reply.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).unwrap().trim().to_string()
+    };
+    let (created, old) = (header(&reply, "location"), header(&reply, "etag"));
+    let created = created[created.find("/collections/").unwrap()..].to_string();
     let a = serve(&config, &pg.url, &dir_a);
-    let (status, reply) = http(a.1, "POST", "/collections/points/items", &token, feature);
-    assert_eq!(status, 503, "{reply}");
-    assert!(reply.contains("write lease"), "{reply}");
+    let patch = |port: u16, etag: &str, name: &str| {
+        use std::io::{Read, Write};
+        let body = format!(r#"{{"properties":{{"name":"{name}"}}}}"#);
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "PATCH {created} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/merge-patch+json\r\nIf-Match: {etag}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let reply = patch(a.1, &old, "par A");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let reply = patch(b.1, &old, "par B");
+    assert!(reply.starts_with("HTTP/1.1 412"), "a stale If-Match passed on the other server: {reply}");
     let mut c = pg.client();
     let n: i64 = c.query_one("SELECT count(*) FROM changes WHERE layer = 'points'", &[]).unwrap().get(0);
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
+    // The database goes away: reads go on, writes answer 503 until it is
+    // back, then go through again, and the other server follows.
+    drop(c);
+    pg.stop();
+    let (status, body) = common::http_get(a.1, &path).unwrap();
+    assert_eq!((status, body.contains("Nouveau point")), (200, true), "{body}");
+    let (status, reply) = http(a.1, "POST", "/collections/points/items", &token, feature);
+    assert_eq!(status, 503, "{reply}");
+    pg.restart();
+    let (status, reply) = http(a.1, "POST", "/collections/points/items", &token, feature);
+    assert_eq!(status, 201, "{reply}");
+    let again = header(&reply, "location");
+    until(b.1, &again[again.find("/collections/").unwrap()..], |body| body.contains("Nouveau point"));
     let (status, body) = common::http_get(a.1, &path).unwrap();
     assert_eq!((status, body.contains("Nouveau point")), (200, true), "{body}");
     assert!(!dir_a.join("tuilerie.db").exists() && !dir_b.join("tuilerie.db").exists(), "no SQLite store was made");

@@ -8,7 +8,7 @@
 
 use super::overlay::{Entry, Overlay};
 use crate::status::Board;
-use crate::store::{ChangeRecord, Effect, ObservationRecord, Observed, Store, Write};
+use crate::store::{ChangeRecord, Effect, ObservationRecord, Observed, Store, StoreError, Write};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -18,6 +18,8 @@ use tuilerie_geo::edit::{merge_patch, EditedFeature};
 
 /// Most writes in one transaction.
 pub const MAX_BATCH: usize = 1024;
+/// Times a batch is checked again after another server wrote first.
+const MAX_ATTEMPTS: u32 = 8;
 
 /// A file feature as it is before its first edit.
 #[derive(Debug, Clone)]
@@ -127,7 +129,6 @@ pub(super) struct Committer {
 
 /// A job checked and turned into a write, waiting for the commit.
 struct Pending {
-    reply: Option<Reply>,
     key: Option<(String, String)>,
     entry: Option<Entry>,
     content: Option<Json>,
@@ -153,122 +154,151 @@ impl Committer {
     }
 
     fn commit(&mut self, jobs: Vec<(Job, Option<Reply>)>) {
-        // What this batch changed so far, seen by later jobs of the batch.
-        let mut scratch: HashMap<(String, String), Entry> = HashMap::new();
-        let mut writes = Vec::with_capacity(jobs.len());
-        let mut pending = Vec::with_capacity(jobs.len());
-        let number_before = self.last_number;
         let mut observations: Vec<ObservationRecord> = Vec::new();
         let mut observers = Vec::new();
         let mut catchup = false;
+        let mut edits = Vec::with_capacity(jobs.len());
         for (job, reply) in jobs {
-            if let Job::Catchup = job {
-                catchup = true;
-                continue;
+            match job {
+                Job::Catchup => catchup = true,
+                Job::Observations { list, reply } => {
+                    observers.push((observations.len()..observations.len() + list.len(), reply));
+                    observations.extend(list);
+                }
+                job => edits.push((job, reply)),
             }
-            if let Job::Observations { list, reply } = job {
-                observers.push((observations.len()..observations.len() + list.len(), reply));
-                observations.extend(list);
-                continue;
-            }
-            match self.prepare(job, &scratch) {
-                Ok((write, mut p)) => {
+        }
+        // Others' writes first: the edits are checked against the latest.
+        if catchup {
+            self.catch_up();
+        }
+        let mut attempts = 0;
+        let (prepared, result) = loop {
+            let number_before = self.last_number;
+            // What this batch changed so far, seen by later jobs of the batch.
+            let mut scratch: HashMap<(String, String), Entry> = HashMap::new();
+            let mut writes = Vec::with_capacity(edits.len());
+            let mut prepared = Vec::with_capacity(edits.len());
+            for (job, _) in &edits {
+                let outcome = self.prepare(job, &scratch).map(|(write, p)| {
                     if let (Some(k), Some(e)) = (&p.key, &p.entry) {
                         scratch.insert(k.clone(), e.clone());
                     }
-                    p.reply = reply;
                     writes.push(write);
-                    pending.push(p);
+                    p
+                });
+                prepared.push(outcome);
+            }
+            if writes.is_empty() && observations.is_empty() {
+                break (prepared, Ok((Vec::new(), Vec::new())));
+            }
+            let started = std::time::Instant::now();
+            // Edits were checked against this server's state: on a shared
+            // store they are written only if no other server wrote since.
+            // Observations alone have nothing to check.
+            let result = if writes.is_empty() {
+                self.store.apply_all(&writes, &observations)
+            } else {
+                self.store.apply_after(self.applied, &writes, &observations)
+            };
+            metrics::histogram!("tuilerie_store_commit_seconds").record(started.elapsed().as_secs_f64());
+            metrics::histogram!("tuilerie_store_batch_writes").record((writes.len() + observations.len()) as f64);
+            match result {
+                Err(StoreError::Behind(last)) if attempts < MAX_ATTEMPTS => {
+                    attempts += 1;
+                    metrics::counter!("tuilerie_store_behind_total").increment(1);
+                    tracing::debug!(applied = self.applied, last, "another server wrote first; catching up");
+                    self.last_number = number_before;
+                    self.catch_up();
                 }
+                Err(e) => {
+                    self.last_number = number_before;
+                    break (prepared, Err(e));
+                }
+                Ok((seqs, observed)) => {
+                    let stored = seqs.iter().copied().chain(observed.iter().filter_map(|o| match o {
+                        Observed::Stored(seq) => Some(*seq),
+                        Observed::Duplicate => None,
+                    }));
+                    if writes.is_empty() {
+                        // Unchecked: others' writes may lie between.
+                        if self.following {
+                            self.own.extend(stored);
+                        }
+                    } else {
+                        // Checked: nothing lies between what was applied
+                        // and this batch's numbers.
+                        self.applied = self.applied.max(stored.max().unwrap_or(0));
+                        let applied = self.applied;
+                        self.own.retain(|&s| s > applied);
+                    }
+                    break (prepared, Ok((seqs, observed)));
+                }
+            }
+        };
+        let seqs = match result {
+            Ok((seqs, observed)) => {
+                self.observed(observations, observers, observed);
+                seqs
+            }
+            Err(e) => {
+                tracing::error!(writes = edits.len(), error = %e, "store commit failed; the writes were refused");
+                metrics::counter!("tuilerie_store_commit_failures_total").increment(1);
+                for (_, reply) in observers {
+                    let _ = reply.send(Err(Refused::Store(e.to_string())));
+                }
+                for ((_, reply), outcome) in edits.into_iter().zip(prepared) {
+                    if let Some(r) = reply {
+                        let _ = r.send(Err(outcome.err().unwrap_or_else(|| Refused::Store(e.to_string()))));
+                    }
+                }
+                return;
+            }
+        };
+        let mut dirty: Vec<Dirty> = Vec::new();
+        let mut updates = Vec::new();
+        let mut replies = Vec::new();
+        let mut seqs = seqs.into_iter();
+        for ((_, reply), outcome) in edits.into_iter().zip(prepared) {
+            let p = match outcome {
+                Ok(p) => p,
                 Err(refused) => {
                     if let Some(r) = reply {
                         let _ = r.send(Err(refused));
                     }
+                    continue;
                 }
+            };
+            let Some(seq) = seqs.next() else { break };
+            let Some((layer, id)) = p.key else {
+                if let Some(r) = reply {
+                    let _ = r.send(Ok(Committed { seq, id: String::new(), etag: String::new(), content: None }));
+                }
+                continue;
+            };
+            let mut entry = p.entry.unwrap_or_default();
+            entry.seq = seq;
+            let committed = Committed { seq, id: id.clone(), etag: etag_of(seq), content: p.content };
+            match dirty.iter_mut().find(|d| d.layer == layer) {
+                Some(d) => {
+                    d.bboxes.extend(p.bboxes);
+                    d.edits.push(committed.clone());
+                }
+                None => dirty.push(Dirty { layer: layer.clone(), bboxes: p.bboxes, edits: vec![committed.clone()] }),
+            }
+            updates.push((layer, id, entry));
+            replies.push((reply, committed));
+        }
+        // Published before the callers hear back: a read after the 2xx sees
+        // the write.
+        self.overlay.apply(updates);
+        for (reply, committed) in replies {
+            if let Some(r) = reply {
+                let _ = r.send(Ok(committed));
             }
         }
-        if writes.is_empty() && observations.is_empty() {
-            if catchup {
-                self.catch_up();
-            }
-            return;
-        }
-        let started = std::time::Instant::now();
-        let result = self.store.apply_all(&writes, &observations);
-        metrics::histogram!("tuilerie_store_commit_seconds").record(started.elapsed().as_secs_f64());
-        metrics::histogram!("tuilerie_store_batch_writes").record((writes.len() + observations.len()) as f64);
-        let result = match result {
-            Ok((seqs, observed)) => {
-                if self.following {
-                    self.own.extend(seqs.iter().copied());
-                    self.own.extend(observed.iter().filter_map(|o| match o {
-                        Observed::Stored(seq) => Some(*seq),
-                        Observed::Duplicate => None,
-                    }));
-                }
-                self.observed(observations, observers, observed);
-                Ok(seqs)
-            }
-            Err(e) => {
-                for (_, reply) in observers {
-                    let _ = reply.send(Err(Refused::Store(e.to_string())));
-                }
-                Err(e)
-            }
-        };
-        match result {
-            Err(e) => {
-                self.last_number = number_before;
-                tracing::error!(writes = writes.len(), error = %e, "store commit failed; the writes were refused");
-                metrics::counter!("tuilerie_store_commit_failures_total").increment(1);
-                for p in pending {
-                    if let Some(r) = p.reply {
-                        let _ = r.send(Err(Refused::Store(e.to_string())));
-                    }
-                }
-            }
-            Ok(seqs) => {
-                let mut dirty: Vec<Dirty> = Vec::new();
-                let mut updates = Vec::new();
-                let mut replies = Vec::new();
-                for (p, seq) in pending.into_iter().zip(seqs) {
-                    let Some((layer, id)) = p.key else {
-                        if let Some(r) = p.reply {
-                            let _ =
-                                r.send(Ok(Committed { seq, id: String::new(), etag: String::new(), content: None }));
-                        }
-                        continue;
-                    };
-                    let mut entry = p.entry.unwrap_or_default();
-                    entry.seq = seq;
-                    let committed = Committed { seq, id: id.clone(), etag: etag_of(seq), content: p.content };
-                    match dirty.iter_mut().find(|d| d.layer == layer) {
-                        Some(d) => {
-                            d.bboxes.extend(p.bboxes);
-                            d.edits.push(committed.clone());
-                        }
-                        None => {
-                            dirty.push(Dirty { layer: layer.clone(), bboxes: p.bboxes, edits: vec![committed.clone()] })
-                        }
-                    }
-                    updates.push((layer, id, entry));
-                    replies.push((p.reply, committed));
-                }
-                // Published before the callers hear back: a read after the
-                // 2xx sees the write.
-                self.overlay.apply(updates);
-                for (reply, committed) in replies {
-                    if let Some(r) = reply {
-                        let _ = r.send(Ok(committed));
-                    }
-                }
-                if !dirty.is_empty() {
-                    let _ = self.dirty.send(dirty);
-                }
-            }
-        }
-        if catchup {
-            self.catch_up();
+        if !dirty.is_empty() {
+            let _ = self.dirty.send(dirty);
         }
     }
 
@@ -300,11 +330,11 @@ impl Committer {
 
     /// Checks a job against the current state; the write and what to
     /// publish once it is committed.
-    fn prepare(&mut self, job: Job, scratch: &HashMap<(String, String), Entry>) -> Result<(Write, Pending), Refused> {
+    fn prepare(&mut self, job: &Job, scratch: &HashMap<(String, String), Entry>) -> Result<(Write, Pending), Refused> {
         let (layer, id, action, if_match, base, token) = match job {
             Job::Resource { change, effect } => {
-                let p = Pending { reply: None, key: None, entry: None, content: None, bboxes: Vec::new() };
-                return Ok((Write { change, effect }, p));
+                let p = Pending { key: None, entry: None, content: None, bboxes: Vec::new() };
+                return Ok((Write { change: change.clone(), effect: effect.clone() }, p));
             }
             Job::Feature { layer, id, action, if_match, base, token } => (layer, id, action, if_match, base, token),
             // Taken apart in `commit` before any job is prepared.
@@ -312,7 +342,7 @@ impl Committer {
                 return Err(Refused::Store("observations or a catch-up reached the edit check".into()))
             }
         };
-        let (id, current, created) = match id {
+        let (id, current, created) = match id.clone() {
             None => {
                 self.last_number += 1;
                 let id = format!("{}{}", super::CREATED_PREFIX, self.last_number);
@@ -331,14 +361,14 @@ impl Committer {
                         (id, Some((etag, content)), e.created)
                     }
                     None => match base {
-                        Some(b) => (id, Some((b.etag, Some(b.json))), false),
+                        Some(b) => (id, Some((b.etag.clone(), Some(b.json.clone()))), false),
                         None => return Err(Refused::NotFound),
                     },
                 }
             }
         };
         let before = current.as_ref().and_then(|(_, c)| c.clone());
-        if let (Some(expected), Some((etag, _))) = (&if_match, &current) {
+        if let (Some(expected), Some((etag, _))) = (if_match, &current) {
             if !if_match_accepts(expected, etag) {
                 return Err(Refused::Precondition(etag.clone()));
             }
@@ -346,11 +376,11 @@ impl Committer {
         // The id keeps its JSON type (a file's numeric id stays a number).
         let id_value = before.as_ref().and_then(|b| b.get("id").cloned()).unwrap_or_else(|| Json::String(id.clone()));
         let (op, after, checked) = match action {
-            Action::Create(f) => ("create", Some(with_id(f, &id_value)), None),
-            Action::Replace(f) => ("replace", Some(with_id(f, &id_value)), None),
+            Action::Create(f) => ("create", Some(with_id(f.clone(), &id_value)), None),
+            Action::Replace(f) => ("replace", Some(with_id(f.clone(), &id_value)), None),
             Action::Patch(patch) => {
                 let mut merged = before.clone().unwrap_or_default();
-                merge_patch(&mut merged, &patch);
+                merge_patch(&mut merged, patch);
                 let merged = with_id(merged, &id_value);
                 let checked = EditedFeature::parse(&merged).map_err(Refused::Invalid)?;
                 ("update", Some(merged), Some(checked))
@@ -366,7 +396,7 @@ impl Committer {
         let change = ChangeRecord {
             seq: 0,
             at: crate::store::now(),
-            token,
+            token: token.clone(),
             op: op.into(),
             kind: "feature".into(),
             layer: Some(layer.clone()),
@@ -376,7 +406,7 @@ impl Committer {
         };
         let entry = Entry { seq: 0, created, content: after_text.clone().map(Arc::from), feature };
         let write = Write { change, effect: Effect::Feature { created, content: after_text } };
-        Ok((write, Pending { reply: None, key: Some((layer, id)), entry: Some(entry), content: after, bboxes }))
+        Ok((write, Pending { key: Some((layer.clone(), id)), entry: Some(entry), content: after, bboxes }))
     }
 }
 

@@ -34,6 +34,11 @@ pub enum StoreError {
     /// A write that conflicts with what is stored (a token name in use).
     #[error("{0}")]
     Conflict(String),
+    /// `apply_after`: another server committed after the given sequence
+    /// number (the highest now): nothing was written; catch up and check
+    /// the writes again.
+    #[error("another server wrote up to {0} since; nothing of the batch was written")]
+    Behind(i64),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -226,6 +231,21 @@ pub trait Store: Send + Sync + 'static {
     /// writes' sequence numbers and each observation's outcome, in order.
     /// Sequence numbers are shared by both and increase.
     fn apply_all(&self, batch: &[Write], observations: &[ObservationRecord]) -> StoreResult<(Vec<i64>, Vec<Observed>)>;
+    /// As `apply_all`, but only if nothing was committed after `applied`
+    /// (checked and numbered under the same lock), else
+    /// [`StoreError::Behind`] and nothing written: several servers write
+    /// to a shared store, each checking an edit against a state that is
+    /// the store's latest. A store only one server writes to has nothing
+    /// to check (the default).
+    fn apply_after(
+        &self,
+        applied: i64,
+        batch: &[Write],
+        observations: &[ObservationRecord],
+    ) -> StoreResult<(Vec<i64>, Vec<Observed>)> {
+        let _ = applied;
+        self.apply_all(batch, observations)
+    }
     /// The current observation of every (layer, feature, kind, category):
     /// the latest by `observed_at` (then by sequence).
     fn current_observations(&self) -> StoreResult<Vec<ObservationRecord>>;

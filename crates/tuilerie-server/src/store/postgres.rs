@@ -14,12 +14,12 @@
 //!   an advisory lock (replicas starting together migrate once). A database
 //!   of a newer schema, or one whose tables have our names without our
 //!   marker, is refused and left unchanged.
-//! - One server writes at a time: the first that writes edits, maps,
-//!   tables or observations takes a session-scoped advisory lock, the
-//!   write lease, kept while its session lives; the others serve reads and
-//!   answer those writes with 503 naming the lease, until servers follow
-//!   each other's writes as they happen (issue 17, part 2). Tokens anyone
-//!   writes (`tuilerie token` while servers run).
+//! - Every server writes: an edit is checked against the state of the
+//!   server that received it, so a batch of edits is stored only if that
+//!   server had applied every write before it (`apply_after`, checked
+//!   under the sequence lock); else nothing is written, the server catches
+//!   up and checks the edits again (`edits::committer`). `If-Match` and
+//!   created ids thus hold across servers as on one.
 //! - The `postgres` client is blocking and must not run inside the async
 //!   runtime: each connection lives on its own thread (one writes, one
 //!   reads, as SQLite's), which callers hand their work to. A lost
@@ -41,21 +41,13 @@ const WRITE_LOCK: i64 = 0x5455_4c52_0002;
 const FOLLOW_EVERY_S: u32 = 5;
 /// The channel of commit notices (`LISTEN tuilerie`).
 const CHANNEL: &str = "tuilerie";
-/// Session-scoped: the write lease of one server (see `write_leased`).
-const LEASE: i64 = 0x5455_4c52_0003;
 
 use super::migrations::POSTGRES as MIGRATIONS;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-/// A connection and whether it holds the write lease.
-struct Session {
-    client: Client,
-    leased: bool,
-}
-
-type Job = Box<dyn FnOnce(Option<&mut Session>) + Send>;
+type Job = Box<dyn FnOnce(Option<&mut Client>) + Send>;
 
 /// A connection on its own thread.
 struct Connection {
@@ -68,12 +60,10 @@ impl Connection {
         std::thread::Builder::new()
             .name(format!("store-{name}"))
             .spawn(move || {
-                let mut session: Option<Session> = None;
+                let mut session: Option<Client> = None;
                 for job in rx {
-                    if session.as_ref().is_none_or(|s| s.client.is_closed()) {
-                        // A new session holds no lease (a lost one is lost
-                        // with its session, as PostgreSQL releases it).
-                        session = config.connect(NoTls).ok().map(|client| Session { client, leased: false });
+                    if session.as_ref().is_none_or(|c| c.is_closed()) {
+                        session = config.connect(NoTls).ok();
                     }
                     job(session.as_mut());
                 }
@@ -87,20 +77,23 @@ impl Connection {
         &self,
         target: &str,
         what: &str,
-        f: impl FnOnce(&mut Session) -> Result<T, String> + Send + 'static,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError> + Send + 'static,
     ) -> StoreResult<T> {
         let (tx, rx) = mpsc::channel();
-        let job: Job = Box::new(move |session: Option<&mut Session>| {
+        let job: Job = Box::new(move |session: Option<&mut Client>| {
             let result = match session {
                 Some(s) => f(s),
-                None => Err("no connection to the database".to_string()),
+                None => Err(StoreError::Io("no connection to the database".to_string())),
             };
             let _ = tx.send(result);
         });
         let sent = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job);
         let fail = |e: String| StoreError::Io(format!("store {target}: {what}: {e}"));
         sent.map_err(|_| fail("the store's thread stopped".into()))?;
-        rx.recv().map_err(|_| fail("the store's thread stopped".into()))?.map_err(fail)
+        match rx.recv().map_err(|_| fail("the store's thread stopped".into()))? {
+            Err(StoreError::Io(e)) => Err(fail(e)),
+            other => other,
+        }
     }
 }
 
@@ -160,36 +153,7 @@ impl PostgresStore {
         what: &str,
         f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
     ) -> StoreResult<T> {
-        self.writer.run(&self.target, what, |s| f(&mut s.client).map_err(|e| describe(&e)))
-    }
-
-    /// A write of the data the servers keep in memory (edits, maps, tables,
-    /// observations): only the server holding the write lease makes them.
-    /// Until servers follow each other's writes as they happen (issue 17,
-    /// part 2), two writing servers could check an edit against states
-    /// that differ; the lease makes the first server that writes the only
-    /// writer while its session lives, the others answer 503 saying so.
-    /// Tokens are written by anyone (`tuilerie token` while servers run).
-    fn write_leased<T: Send + 'static>(
-        &self,
-        what: &str,
-        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
-    ) -> StoreResult<T> {
-        let target = self.target.clone();
-        self.writer.run(&self.target, what, move |s| {
-            if !s.leased {
-                let got: bool =
-                    s.client.query_one("SELECT pg_try_advisory_lock($1)", &[&LEASE]).map_err(|e| describe(&e))?.get(0);
-                if !got {
-                    return Err(format!(
-                        "another tuilerie server holds the write lease of {target}: this one serves reads \
-                         (send writes to the other; followers of each other's writes are not built yet)"
-                    ));
-                }
-                s.leased = true;
-            }
-            f(&mut s.client).map_err(|e| describe(&e))
-        })
+        self.writer.run(&self.target, what, |c| f(c).map_err(io))
     }
 
     fn read<T: Send + 'static>(
@@ -197,8 +161,122 @@ impl PostgresStore {
         what: &str,
         f: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
     ) -> StoreResult<T> {
-        self.reader.run(&self.target, what, |s| f(&mut s.client).map_err(|e| describe(&e)))
+        self.reader.run(&self.target, what, |c| f(c).map_err(io))
     }
+
+    /// Applies a batch; with `after`, only if nothing was committed after it.
+    fn apply_checked(
+        &self,
+        after: Option<i64>,
+        batch: &[Write],
+        observations: &[ObservationRecord],
+    ) -> StoreResult<(Vec<i64>, Vec<Observed>)> {
+        let (batch, observations) = (batch.to_vec(), observations.to_vec());
+        self.writer.run(&self.target, "write", move |client| {
+            let mut tx = client.transaction().map_err(io)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(io)?;
+            let last: i64 = tx.query_one(LAST_SEQ, &[]).map_err(io)?.get(0);
+            if after.is_some_and(|a| last > a) {
+                return Err(StoreError::Behind(last));
+            }
+            let (seqs, observed) = insert(&mut tx, last + 1, &batch, &observations).map_err(io)?;
+            tx.commit().map_err(io)?;
+            Ok((seqs, observed))
+        })
+    }
+}
+
+/// A client error as the store's I/O failure, with the server's message.
+fn io(e: postgres::Error) -> StoreError {
+    StoreError::Io(describe(&e))
+}
+
+/// Writes a batch and its observations from sequence number `next` on, in
+/// an open transaction holding the sequence lock, and notifies the other
+/// servers (delivered when the transaction commits).
+fn insert(
+    tx: &mut postgres::Transaction<'_>,
+    mut next: i64,
+    batch: &[Write],
+    observations: &[ObservationRecord],
+) -> Result<(Vec<i64>, Vec<Observed>), postgres::Error> {
+    let first = next;
+    let log = tx.prepare(
+        "INSERT INTO changes (seq, at, token, op, kind, layer, id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )?;
+    let mut seqs = Vec::with_capacity(batch.len());
+    for w in batch {
+        let c = &w.change;
+        let seq = next;
+        next += 1;
+        tx.execute(&log, &[&seq, &c.at, &c.token, &c.op, &c.kind, &c.layer, &c.id, &c.before, &c.after])?;
+        seqs.push(seq);
+        match &w.effect {
+            Effect::Feature { created, content } => tx.execute(
+                "INSERT INTO features (layer, id, created, seq, content) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (layer, id) DO UPDATE SET seq = EXCLUDED.seq, content = EXCLUDED.content",
+                &[&c.layer, &c.id, created, &seq, content],
+            )?,
+            Effect::PutMap { definition } => tx.execute(
+                "INSERT INTO maps (id, definition, seq) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET definition = EXCLUDED.definition, seq = EXCLUDED.seq",
+                &[&c.id, definition, &seq],
+            )?,
+            Effect::DeleteMap => tx.execute("DELETE FROM maps WHERE id = $1", &[&c.id])?,
+            Effect::PutTable { name, csv } => tx.execute(
+                "INSERT INTO csv_tables (id, name, csv, seq) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, csv = EXCLUDED.csv, seq = EXCLUDED.seq",
+                &[&c.id, name, &csv.as_ref(), &seq],
+            )?,
+            Effect::DeleteTable => tx.execute("DELETE FROM csv_tables WHERE id = $1", &[&c.id])?,
+        };
+    }
+    let mut observed = Vec::with_capacity(observations.len());
+    if !observations.is_empty() {
+        let insert = tx.prepare(
+            "INSERT INTO observations (seq, layer, feature, kind, category, source, observed_at, value, count, state, until, token, received)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (layer, feature, observed_at, kind, category, source) DO NOTHING",
+        )?;
+        let current = tx.prepare(
+            "INSERT INTO current_status (layer, feature, kind, category, observed_at, seq) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (layer, feature, kind, category) DO UPDATE SET observed_at = EXCLUDED.observed_at, seq = EXCLUDED.seq
+             WHERE EXCLUDED.observed_at > current_status.observed_at
+                OR (EXCLUDED.observed_at = current_status.observed_at AND EXCLUDED.seq > current_status.seq)",
+        )?;
+        for o in observations {
+            let n = tx.execute(
+                &insert,
+                &[
+                    &next,
+                    &o.layer,
+                    &o.feature,
+                    &o.kind,
+                    &o.category,
+                    &o.source,
+                    &o.observed_at,
+                    &o.value,
+                    &o.count,
+                    &o.state,
+                    &o.until,
+                    &o.token,
+                    &o.received,
+                ],
+            )?;
+            if n == 0 {
+                observed.push(Observed::Duplicate);
+                continue;
+            }
+            tx.execute(&current, &[&o.layer, &o.feature, &o.kind, &o.category, &o.observed_at, &next])?;
+            observed.push(Observed::Stored(next));
+            next += 1;
+        }
+    }
+    if next > first {
+        // Delivered to the other servers when the commit is.
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &(next - 1).to_string()])?;
+    }
+    Ok((seqs, observed))
 }
 
 fn migrate(client: &mut Client, target: &str) -> StoreResult<()> {
@@ -287,90 +365,16 @@ fn token_row(r: &Row) -> TokenRecord {
 
 impl Store for PostgresStore {
     fn apply_all(&self, batch: &[Write], observations: &[ObservationRecord]) -> StoreResult<(Vec<i64>, Vec<Observed>)> {
-        let (batch, observations) = (batch.to_vec(), observations.to_vec());
-        self.write_leased("write", move |client| {
-            let mut tx = client.transaction()?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-            let mut next: i64 = tx.query_one(LAST_SEQ, &[])?.get::<_, i64>(0) + 1;
-            let first = next;
-            let log = tx.prepare(
-                "INSERT INTO changes (seq, at, token, op, kind, layer, id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )?;
-            let mut seqs = Vec::with_capacity(batch.len());
-            for w in &batch {
-                let c = &w.change;
-                let seq = next;
-                next += 1;
-                tx.execute(&log, &[&seq, &c.at, &c.token, &c.op, &c.kind, &c.layer, &c.id, &c.before, &c.after])?;
-                seqs.push(seq);
-                match &w.effect {
-                    Effect::Feature { created, content } => tx.execute(
-                        "INSERT INTO features (layer, id, created, seq, content) VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (layer, id) DO UPDATE SET seq = EXCLUDED.seq, content = EXCLUDED.content",
-                        &[&c.layer, &c.id, created, &seq, content],
-                    )?,
-                    Effect::PutMap { definition } => tx.execute(
-                        "INSERT INTO maps (id, definition, seq) VALUES ($1, $2, $3)
-                         ON CONFLICT (id) DO UPDATE SET definition = EXCLUDED.definition, seq = EXCLUDED.seq",
-                        &[&c.id, definition, &seq],
-                    )?,
-                    Effect::DeleteMap => tx.execute("DELETE FROM maps WHERE id = $1", &[&c.id])?,
-                    Effect::PutTable { name, csv } => tx.execute(
-                        "INSERT INTO csv_tables (id, name, csv, seq) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, csv = EXCLUDED.csv, seq = EXCLUDED.seq",
-                        &[&c.id, name, &csv.as_ref(), &seq],
-                    )?,
-                    Effect::DeleteTable => tx.execute("DELETE FROM csv_tables WHERE id = $1", &[&c.id])?,
-                };
-            }
-            let mut observed = Vec::with_capacity(observations.len());
-            if !observations.is_empty() {
-                let insert = tx.prepare(
-                    "INSERT INTO observations (seq, layer, feature, kind, category, source, observed_at, value, count, state, until, token, received)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                     ON CONFLICT (layer, feature, observed_at, kind, category, source) DO NOTHING",
-                )?;
-                let current = tx.prepare(
-                    "INSERT INTO current_status (layer, feature, kind, category, observed_at, seq) VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (layer, feature, kind, category) DO UPDATE SET observed_at = EXCLUDED.observed_at, seq = EXCLUDED.seq
-                     WHERE EXCLUDED.observed_at > current_status.observed_at
-                        OR (EXCLUDED.observed_at = current_status.observed_at AND EXCLUDED.seq > current_status.seq)",
-                )?;
-                for o in &observations {
-                    let n = tx.execute(
-                        &insert,
-                        &[
-                            &next,
-                            &o.layer,
-                            &o.feature,
-                            &o.kind,
-                            &o.category,
-                            &o.source,
-                            &o.observed_at,
-                            &o.value,
-                            &o.count,
-                            &o.state,
-                            &o.until,
-                            &o.token,
-                            &o.received,
-                        ],
-                    )?;
-                    if n == 0 {
-                        observed.push(Observed::Duplicate);
-                        continue;
-                    }
-                    tx.execute(&current, &[&o.layer, &o.feature, &o.kind, &o.category, &o.observed_at, &next])?;
-                    observed.push(Observed::Stored(next));
-                    next += 1;
-                }
-            }
-            if next > first {
-                // Delivered to the other servers when the commit is.
-                tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &(next - 1).to_string()])?;
-            }
-            tx.commit()?;
-            Ok((seqs, observed))
-        })
+        self.apply_checked(None, batch, observations)
+    }
+
+    fn apply_after(
+        &self,
+        applied: i64,
+        batch: &[Write],
+        observations: &[ObservationRecord],
+    ) -> StoreResult<(Vec<i64>, Vec<Observed>)> {
+        self.apply_checked(Some(applied), batch, observations)
     }
 
     fn current_observations(&self) -> StoreResult<Vec<ObservationRecord>> {
@@ -417,10 +421,11 @@ impl Store for PostgresStore {
 
     fn prune_observations(&self, layer: &str, before: i64) -> StoreResult<usize> {
         let layer = layer.to_string();
-        self.write_leased("prune observations", move |c| {
+        self.write("prune observations", move |c| {
             let n = c.execute(
                 "DELETE FROM observations WHERE layer = $1 AND observed_at < $2
-                 AND seq NOT IN (SELECT seq FROM current_status WHERE layer = $1)",
+                 AND seq NOT IN (SELECT seq FROM current_status WHERE layer = $1)
+                 AND seq < (SELECT max(seq) FROM observations)",
                 &[&layer, &before],
             )?;
             Ok(n as usize)

@@ -348,7 +348,8 @@ impl Store for SqliteStore {
         let conn = self.writer();
         conn.execute(
             "DELETE FROM observations WHERE layer = ?1 AND observed_at < ?2
-             AND seq NOT IN (SELECT seq FROM current_status WHERE layer = ?1)",
+             AND seq NOT IN (SELECT seq FROM current_status WHERE layer = ?1)
+             AND seq < (SELECT max(seq) FROM observations)",
             params![layer, before],
         )
         .map_err(io(&self.path, "delete old observations"))

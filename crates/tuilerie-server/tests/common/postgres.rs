@@ -51,27 +51,45 @@ impl Postgres {
             .output()
             .expect("initdb");
         assert!(ok.status.success(), "initdb: {}", String::from_utf8_lossy(&ok.stderr));
-        let ok = as_postgres(&bin, "pg_ctl")
+        let url = format!("postgres://postgres@localhost/tuilerie?host={}", dir.display());
+        let pg = Postgres { url, dir, bin };
+        pg.restart();
+        let admin = format!("postgres://postgres@localhost/postgres?host={}", pg.dir.display());
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test server");
+        c.batch_execute("CREATE DATABASE tuilerie").unwrap();
+        pg
+    }
+
+    /// Stops the server (fast shutdown: sessions are cut).
+    pub fn stop(&self) {
+        let ok = as_postgres(&self.bin, "pg_ctl")
             .arg("-D")
-            .arg(&data)
+            .arg(self.dir.join("data"))
+            .args(["-m", "fast", "-w", "stop"])
+            .output()
+            .expect("pg_ctl stop");
+        assert!(ok.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&ok.stderr));
+    }
+
+    /// Starts the server (again, after `stop`).
+    pub fn restart(&self) {
+        let ok = as_postgres(&self.bin, "pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
             .arg("-l")
-            .arg(dir.join("log"))
+            .arg(self.dir.join("log"))
             .arg("-w")
             .arg("-o")
-            .arg(format!("-k {} -c listen_addresses='' -c max_connections=50", dir.display()))
+            .arg(format!("-k {} -c listen_addresses='' -c max_connections=50", self.dir.display()))
             .arg("start")
             .output()
-            .expect("pg_ctl");
+            .expect("pg_ctl start");
         assert!(
             ok.status.success(),
             "pg_ctl start: {} {}",
             String::from_utf8_lossy(&ok.stderr),
-            std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
         );
-        let admin = format!("postgres://postgres@localhost/postgres?host={}", dir.display());
-        let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test server");
-        c.batch_execute("CREATE DATABASE tuilerie").unwrap();
-        Postgres { url: format!("postgres://postgres@localhost/tuilerie?host={}", dir.display()), dir, bin }
     }
 
     /// A plain client of the test database.
