@@ -28,78 +28,66 @@ args = ap.parse_args()
 binary = serverkit.binary(args.binary)
 root = serverkit.ROOT
 
-pgbin = sorted(d for d in (os.path.join("/usr/lib/postgresql", v, "bin") for v in os.listdir("/usr/lib/postgresql"))
-               if os.path.exists(os.path.join(d, "initdb")))[-1]
-work = tempfile.mkdtemp(prefix="tlr-lat-")
-as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-if os.geteuid() == 0:
-    shutil.chown(work, "postgres")
-data = os.path.join(work, "pg")
-subprocess.run(as_pg + [f"{pgbin}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"], check=True, capture_output=True)
-subprocess.run(as_pg + [f"{pgbin}/pg_ctl", "-D", data, "-l", os.path.join(work, "pg.log"), "-w", "-o",
-                        f"-k {work} -c listen_addresses=''", "start"], check=True, capture_output=True)
 servers = []
-try:
-    subprocess.run(as_pg + [f"{pgbin}/psql", "-h", work, "-U", "postgres", "-c", "CREATE DATABASE tuilerie"], check=True, capture_output=True)
-    url = f"postgres://postgres@localhost/tuilerie?host={work}"
-    layer = os.path.join(work, "points.geojson")
-    shutil.copy(os.path.join(root, "data", "points-collecte-synthetiques.geojson"), layer)
-    config = os.path.join(work, "tuilerie.toml")
-    with open(config, "w") as f:
-        f.write(f'[[layers]]\npath = "{layer}"\nid = "points"\neditable = true\n[server]\nwrite_rate = 0\n')
-    token = subprocess.run([binary, "token", "create", "--role", "editor", "--layers", "points", "--name", "bench", "--store", url],
-                           check=True, capture_output=True, text=True).stdout.strip()
-    bases = []
-    for name in ("a", "b"):
-        port = serverkit.free_port()
-        p = subprocess.Popen([binary, "serve", "--config", config, "--store", url, "--addr", f"127.0.0.1:{port}",
-                              "--data-dir", os.path.join(work, name)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        servers.append(p)
-        base = f"http://127.0.0.1:{port}"
-        if not serverkit.wait_ready(base, p):
-            sys.exit(f"replica_latency: server {name} did not start")
-        bases.append(base)
-    a, b = bases
-    auth = {"Authorization": f"Bearer {token}"}
-    latencies = []
-    created = []
-    for i in range(args.edits):
-        if i < args.edits // 2:
-            body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.6 + i * 1e-4, 44.8]},
-                    "properties": {"name": f"latence {i}"}}
-            status, reply = serverkit.request(a, "/collections/points/items", json.dumps(body).encode(), "POST",
-                                              {**auth, "Content-Type": "application/geo+json"})
-            assert status == 201, reply
-            fid = json.loads(reply)["id"]
-            created.append(fid)
-            want = f"latence {i}"
-        else:
-            fid = created[i - args.edits // 2]
+with serverkit.Postgres("lat") as pg:
+    try:
+        url, work = pg.url, pg.dir
+        layer = os.path.join(work, "points.geojson")
+        shutil.copy(os.path.join(root, "data", "points-collecte-synthetiques.geojson"), layer)
+        config = os.path.join(work, "tuilerie.toml")
+        with open(config, "w") as f:
+            f.write(f'[[layers]]\npath = "{layer}"\nid = "points"\neditable = true\n[server]\nwrite_rate = 0\n')
+        token = subprocess.run([binary, "token", "create", "--role", "editor", "--layers", "points", "--name", "bench", "--store", url],
+                               check=True, capture_output=True, text=True).stdout.strip()
+        bases = []
+        for name in ("a", "b"):
+            port = serverkit.free_port()
+            p = subprocess.Popen([binary, "serve", "--config", config, "--store", url, "--addr", f"127.0.0.1:{port}",
+                                  "--data-dir", os.path.join(work, name)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            servers.append(p)
+            base = f"http://127.0.0.1:{port}"
+            if not serverkit.wait_ready(base, p):
+                sys.exit(f"replica_latency: server {name} did not start")
+            bases.append(base)
+        a, b = bases
+        auth = {"Authorization": f"Bearer {token}"}
+        latencies = []
+        created = []
+        for i in range(args.edits):
+            if i < args.edits // 2:
+                body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-0.6 + i * 1e-4, 44.8]},
+                        "properties": {"name": f"latence {i}"}}
+                status, reply = serverkit.request(a, "/collections/points/items", json.dumps(body).encode(), "POST",
+                                                  {**auth, "Content-Type": "application/geo+json"})
+                assert status == 201, reply
+                fid = json.loads(reply)["id"]
+                created.append(fid)
+                want = f"latence {i}"
+            else:
+                fid = created[i - args.edits // 2]
+                path = f"/collections/points/items/{fid}"
+                with urllib.request.urlopen(urllib.request.Request(a + path, headers=auth)) as r:
+                    etag = r.headers["ETag"]
+                patch = {"properties": {"name": f"moved {i}"}}
+                status, reply = serverkit.request(a, path, json.dumps(patch).encode(), "PATCH",
+                                                  {**auth, "Content-Type": "application/merge-patch+json", "If-Match": etag})
+                assert status == 200, reply
+                want = f"moved {i}"
+            t0 = time.perf_counter()
             path = f"/collections/points/items/{fid}"
-            with urllib.request.urlopen(urllib.request.Request(a + path, headers=auth)) as r:
-                etag = r.headers["ETag"]
-            patch = {"properties": {"name": f"moved {i}"}}
-            status, reply = serverkit.request(a, path, json.dumps(patch).encode(), "PATCH",
-                                              {**auth, "Content-Type": "application/merge-patch+json", "If-Match": etag})
-            assert status == 200, reply
-            want = f"moved {i}"
-        t0 = time.perf_counter()
-        path = f"/collections/points/items/{fid}"
-        while True:
-            status, reply = serverkit.request(b, path)
-            if status == 200 and want.encode() in reply:
-                break
-            if time.perf_counter() - t0 > 10:
-                sys.exit(f"replica_latency: {path} not on B after 10 s")
-            time.sleep(0.001)
-        latencies.append(time.perf_counter() - t0)
-    latencies.sort()
-    q = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
-    print(f"replica_latency: {len(latencies)} edits through A seen on B: p50 {q(0.5):.2f} ms, p90 {q(0.9):.2f} ms, "
-          f"p99 {q(0.99):.2f} ms, max {latencies[-1] * 1000:.2f} ms")
-finally:
-    for p in servers:
-        p.kill()
-        p.wait()
-    subprocess.run(as_pg + [f"{pgbin}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(work, ignore_errors=True)
+            while True:
+                status, reply = serverkit.request(b, path)
+                if status == 200 and want.encode() in reply:
+                    break
+                if time.perf_counter() - t0 > 10:
+                    sys.exit(f"replica_latency: {path} not on B after 10 s")
+                time.sleep(0.001)
+            latencies.append(time.perf_counter() - t0)
+        latencies.sort()
+        q = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+        print(f"replica_latency: {len(latencies)} edits through A seen on B: p50 {q(0.5):.2f} ms, p90 {q(0.9):.2f} ms, "
+              f"p99 {q(0.99):.2f} ms, max {latencies[-1] * 1000:.2f} ms")
+    finally:
+        for p in servers:
+            p.kill()
+            p.wait()

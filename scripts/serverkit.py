@@ -60,3 +60,43 @@ def wait_ready(base, server, seconds=60):
             return False
         time.sleep(0.1)
     return False
+
+
+class Postgres:
+    """A PostgreSQL started in a temporary directory on a Unix socket in it
+    (no TCP port), as the tests do (Debian's postgresql-15; as root it runs
+    as the postgres user, since initdb refuses root), with a `tuilerie`
+    database; stopped and removed on exit. `url` is for --store."""
+
+    def __init__(self, name="pg", settings=()):
+        import shutil
+        import tempfile
+        versions = (os.path.join("/usr/lib/postgresql", v, "bin") for v in os.listdir("/usr/lib/postgresql"))
+        self.bin = sorted(d for d in versions if os.path.exists(os.path.join(d, "initdb")))[-1]
+        self.dir = tempfile.mkdtemp(prefix=f"tlr-{name}-")
+        self.as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        self.data = os.path.join(self.dir, "data")
+        self.settings = " ".join(f"-c {s}" for s in ("listen_addresses=''", "max_connections=100", *settings))
+        subprocess.run(self.as_pg + [f"{self.bin}/initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync"],
+                       check=True, capture_output=True)
+        self.start()
+        self.psql("CREATE DATABASE tuilerie", database="postgres")
+        self.url = f"postgres://postgres@localhost/tuilerie?host={self.dir}"
+
+    def start(self):
+        subprocess.run(self.as_pg + [f"{self.bin}/pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w",
+                                     "-o", f"-k {self.dir} {self.settings}", "start"], check=True, capture_output=True)
+
+    def psql(self, sql, database="tuilerie"):
+        return subprocess.run(self.as_pg + [f"{self.bin}/psql", "-h", self.dir, "-U", "postgres", "-d", database, "-At",
+                                            "-c", sql], check=True, capture_output=True, text=True).stdout.strip()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        import shutil
+        subprocess.run(self.as_pg + [f"{self.bin}/pg_ctl", "-D", self.data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)

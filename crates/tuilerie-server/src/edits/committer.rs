@@ -350,7 +350,7 @@ impl Committer {
             }
             Some(id) => {
                 let key = (layer.clone(), id.clone());
-                let edited = scratch.get(&key).cloned().or_else(|| self.overlay.get(&layer, &id));
+                let edited = scratch.get(&key).cloned().or_else(|| self.overlay.get(layer, &id));
                 match edited {
                     Some(e) => {
                         let content = e.content.as_deref().map(|c| serde_json::from_str::<Json>(c).unwrap_or_default());
