@@ -57,3 +57,8 @@ python3 scripts/hostile.py --binary "$CARGO_TARGET_DIR/debug/tuilerie"
 # Durability of acknowledged writes: 16 writers while the server is killed
 # with SIGKILL 20 times (the debug binary; the release one is faster still).
 python3 scripts/durability.py --kills 20 --writers 16 --binary "$CARGO_TARGET_DIR/debug/tuilerie"
+# Three replicas on one PostgreSQL behind nginx (deploy/nginx/tuilerie.conf
+# itself), writers and readers through nginx and directly, one replica
+# killed with SIGKILL and started again: no acknowledged write lost, every
+# replica serving the same items and tiles at the end.
+python3 scripts/replicas.py --replicas 3 --seconds 10 --binary "$CARGO_TARGET_DIR/debug/tuilerie"

@@ -199,7 +199,7 @@ impl ClusterPatch {
 
 /// A node compared between two views: Morton code, x and y bits, count,
 /// category counts.
-type NodeKey = (u64, u64, u64, u32, Vec<(u8, u32)>);
+type NodeKey = (u64, u64, u64, u32, u64, Vec<(u8, u32)>);
 
 /// A node as tiles show it.
 #[derive(Debug, Clone)]
@@ -322,14 +322,15 @@ impl<'a> ClusterView<'a> {
     fn effective_level(&self, z: u8) -> Vec<NodeKey> {
         let mut out = Vec::new();
         self.for_each_in(z, [0.0, 0.0, 1.0, 1.0], |n| {
-            out.push((morton(n.x, n.y), n.x.to_bits(), n.y.to_bits(), n.count, n.category_counts.to_vec()))
+            out.push((morton(n.x, n.y), n.x.to_bits(), n.y.to_bits(), n.count, n.id, n.category_counts.to_vec()))
         });
         out.sort_unstable();
         out
     }
 
     /// World positions of the nodes of level `z` that differ between
-    /// `self` and `other` (position, count or category counts), from both:
+    /// `self` and `other` (position, count, category counts or, over
+    /// different bases, the cluster id a tile shows), from both:
     /// the places whose tiles an edit changed. Over one base, only the
     /// patches are compared; else every node is.
     pub fn differences(&self, other: &ClusterView<'_>, z: u8, mut f: impl FnMut(f64, f64)) {

@@ -18,8 +18,10 @@ use tuilerie_geo::edit::{merge_patch, EditedFeature};
 
 /// Most writes in one transaction.
 pub const MAX_BATCH: usize = 1024;
-/// Times a batch is checked again after another server wrote first.
-const MAX_ATTEMPTS: u32 = 8;
+/// Times a batch is checked again after another server wrote first (from
+/// the third, after a random pause of up to as many milliseconds, so that
+/// servers writing in step fall out of it).
+const MAX_ATTEMPTS: u32 = 32;
 
 /// A file feature as it is before its first edit.
 #[derive(Debug, Clone)]
@@ -189,6 +191,20 @@ impl Committer {
                 });
                 prepared.push(outcome);
             }
+            // An edit refused as unknown or stale on a shared store may
+            // only be refused by this server: another may have written it
+            // a moment ago. Catch up first, then decide.
+            let refused_here = prepared.iter().any(|p| matches!(p, Err(Refused::NotFound | Refused::Precondition(_))));
+            if refused_here && self.following && attempts < MAX_ATTEMPTS {
+                if let Ok(last) = self.store.last_seq() {
+                    if last > self.applied {
+                        attempts += 1;
+                        self.last_number = number_before;
+                        self.catch_up();
+                        continue;
+                    }
+                }
+            }
             if writes.is_empty() && observations.is_empty() {
                 break (prepared, Ok((Vec::new(), Vec::new())));
             }
@@ -209,6 +225,12 @@ impl Committer {
                     metrics::counter!("tuilerie_store_behind_total").increment(1);
                     tracing::debug!(applied = self.applied, last, "another server wrote first; catching up");
                     self.last_number = number_before;
+                    if attempts > 2 {
+                        let nanos = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.subsec_nanos());
+                        std::thread::sleep(std::time::Duration::from_micros(u64::from(nanos % (attempts * 1000))));
+                    }
                     self.catch_up();
                 }
                 Err(e) => {

@@ -81,19 +81,24 @@ impl Committer {
         let mut updates = Vec::new();
         let mut resources = false;
         let parse = |t: &Option<String>| t.as_deref().and_then(|t| serde_json::from_str::<Json>(t).ok());
+        // What the earlier changes of this page did (a creation and its
+        // edits may come in one page): the overlay gets them at the end.
+        let mut seen: std::collections::HashMap<(String, String), (i64, bool)> = std::collections::HashMap::new();
         for c in changes {
             let Some(layer) = c.layer.clone().filter(|_| c.kind == "feature") else {
                 // A map or a table: the rebuilder reads them from the store.
                 resources = true;
                 continue;
             };
-            let known = self.overlay.get(&layer, &c.id);
-            if known.as_ref().is_some_and(|e| e.seq >= c.seq) {
+            let key = (layer.clone(), c.id.clone());
+            let known = seen.get(&key).copied().or_else(|| self.overlay.get(&layer, &c.id).map(|e| (e.seq, e.created)));
+            if known.is_some_and(|(seq, _)| seq >= c.seq) {
                 continue;
             }
             let (before, after) = (parse(&c.before), parse(&c.after));
             let feature = after.as_ref().and_then(|j| EditedFeature::parse(j).ok()).map(Arc::new);
-            let created = c.op == "create" || known.is_some_and(|e| e.created);
+            let created = c.op == "create" || known.is_some_and(|(_, created)| created);
+            seen.insert(key, (c.seq, created));
             // Ids this server gives next come after the others' too.
             if let Some(n) = c.id.strip_prefix(CREATED_PREFIX).and_then(|n| n.parse::<i64>().ok()) {
                 self.last_number = self.last_number.max(n);

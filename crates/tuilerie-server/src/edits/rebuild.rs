@@ -10,7 +10,7 @@
 
 use super::committer::Dirty;
 use crate::AppState;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,14 +34,17 @@ const MAX_TILES: usize = 200_000;
 const IDLE_COMPACTION: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
-    // Layers with edits laid over their last full build.
-    let mut overlaid: HashSet<String> = HashSet::new();
+    // Layers with edits laid over their last full build, and the boxes of
+    // those edits: a full build places them otherwise (an edited file
+    // feature where the file has it, not after the others), so the tiles
+    // cached from the overlaid layer are dropped then too.
+    let mut overlaid: HashMap<String, Vec<[f64; 4]>> = HashMap::new();
     loop {
         let first = match rx.recv_timeout(IDLE_COMPACTION) {
             Ok(first) => first,
             Err(RecvTimeoutError::Timeout) => {
-                for layer in std::mem::take(&mut overlaid) {
-                    if rebuild(&state, &layer, &[], true) {
+                for (layer, boxes) in std::mem::take(&mut overlaid) {
+                    if rebuild(&state, &layer, &[], &boxes, true) {
                         if let Some(catalog) = state.catalog() {
                             state.maps.rebuild_on(std::slice::from_ref(&layer), &catalog, "compacted");
                         }
@@ -70,11 +73,14 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
                 crate::loading::sync_api_resources(&state);
                 continue;
             }
-            if rebuild(&state, &layer, &bboxes, false) {
+            let since_full = overlaid.remove(&layer).unwrap_or_default();
+            if rebuild(&state, &layer, &bboxes, &since_full, false) {
                 if state.catalog().and_then(|c| c.get(&layer).map(|l| l.has_delta())).unwrap_or(false) {
-                    overlaid.insert(layer.clone());
+                    overlaid.insert(layer.clone(), [since_full, bboxes.clone()].concat());
                 }
                 rebuilt.push(layer.clone());
+            } else if !since_full.is_empty() {
+                overlaid.insert(layer.clone(), since_full);
             }
             // Visible in tiles and queries now: announced.
             super::live::announce_edits(&state, &layer, &bboxes, &edits);
@@ -89,8 +95,10 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
 }
 
 /// Swaps `layer` under its current edits into the catalog (built in full
-/// when `compact`) and drops the tiles that changed.
-fn rebuild(state: &AppState, layer: &str, bboxes: &[[f64; 4]], compact: bool) -> bool {
+/// when `compact`) and drops the tiles that changed: those of `bboxes`,
+/// and of `since_full` (the edits laid over since the last full build)
+/// when the layer is built in full.
+fn rebuild(state: &AppState, layer: &str, bboxes: &[[f64; 4]], since_full: &[[f64; 4]], compact: bool) -> bool {
     let Some(w) = &state.writes else { return false };
     let _build = w.build_lock.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
@@ -101,7 +109,8 @@ fn rebuild(state: &AppState, layer: &str, bboxes: &[[f64; 4]], compact: bool) ->
         return false;
     }
     let margin = state.options.tiles.buffer as f64 / state.options.tiles.extent.max(1) as f64;
-    let tiles = changed_tiles(bboxes, margin, old.as_ref().and_then(|l| l.clusters()), new.clusters(), MAX_TILES);
+    let boxes = if new.has_delta() { bboxes.to_vec() } else { [bboxes, since_full].concat() };
+    let tiles = changed_tiles(&boxes, margin, old.as_ref().and_then(|l| l.clusters()), new.clusters(), MAX_TILES);
     let features = new.len();
     let kind = if new.has_delta() { "overlay" } else { "full" };
     match tiles {
