@@ -44,7 +44,8 @@ ROOT = serverkit.ROOT
 
 
 class Replicas:
-    """N servers and nginx in front, on one PostgreSQL."""
+    """N servers and nginx in front, on one PostgreSQL (`pg`; None: one
+    server on its own SQLite store)."""
 
     def __init__(self, binary, pg, work, n, public):
         self.binary, self.pg, self.work = binary, pg, work
@@ -64,7 +65,8 @@ class Replicas:
 
     def start(self, i):
         log = open(os.path.join(self.work, f"replica-{i}.log"), "ab")
-        p = subprocess.Popen([self.binary, "serve", "--config", self.config, "--store", self.pg.url,
+        store = ["--store", self.pg.url] if self.pg else []
+        p = subprocess.Popen([self.binary, "serve", "--config", self.config, *store,
                               "--addr", f"127.0.0.1:{self.ports[i]}", "--data-dir", os.path.join(self.work, f"r{i}")],
                              stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "RUST_LOG": "warn"})
         self.procs[i] = p
@@ -78,14 +80,26 @@ class Replicas:
         self.procs[i].send_signal(signal.SIGKILL)
         self.procs[i].wait()
 
-    def nginx(self, upstreams, workers=1):
+    def nginx(self, upstreams, workers=1, writes_everywhere=False):
         """Runs deploy/nginx/tuilerie.conf in front of the first `upstreams`
-        replicas."""
+        replicas (`writes_everywhere`: writes to every replica in turn
+        too, not to one, for comparison)."""
         conf = open(os.path.join(ROOT, "deploy", "nginx", "tuilerie.conf")).read()
-        servers = re.findall(r"^\s*server 127\.0\.0\.1:808\d.*$", conf, re.M)
-        assert len(servers) == 3 and "listen 8080;" in conf, "deploy/nginx/tuilerie.conf changed shape"
-        lines = [servers[0].replace("127.0.0.1:8081", f"127.0.0.1:{p}") for p in self.ports[:upstreams]]
-        conf = conf.replace("\n".join(servers), "\n".join(lines)).replace("listen 8080;", f"listen 127.0.0.1:{self.nginx_port};")
+        assert len(re.findall(r"^\s*server 127\.0\.0\.1:808[1-3]", conf, re.M)) == 6 and "listen 8080;" in conf, \
+            "deploy/nginx/tuilerie.conf changed shape"
+        lines = []
+        for line in conf.split("\n"):
+            m = re.match(r"^\s*server 127\.0\.0\.1:808([1-3])", line)
+            if m:
+                i = int(m.group(1)) - 1
+                if i >= upstreams:
+                    continue
+                line = line.replace(f"127.0.0.1:808{i + 1}", f"127.0.0.1:{self.ports[i]}")
+            lines.append(line)
+        conf = "\n".join(lines).replace("listen 8080;", f"listen 127.0.0.1:{self.nginx_port};")
+        if writes_everywhere:
+            assert "default tuilerie_writes;" in conf
+            conf = conf.replace("default tuilerie_writes;", "default tuilerie;")
         d = os.path.join(self.work, "nginx")
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "tuilerie.conf"), "w") as f:
@@ -288,7 +302,7 @@ def check(args, binary):
                        for _ in range(args.readers)]
             for t in writers + readers:
                 t.start()
-            victim = 1 % args.replicas
+            victim = 0  # the replica nginx sends writes to
             time.sleep(args.seconds / 3)
             r.kill(victim)
             killed_at = time.time()
@@ -405,7 +419,7 @@ def bench(args, binary):
                 r.start(i)
 
             def wrk(base):
-                out = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{args.bench}s", "-s", lua, base, "--",
+                out = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{int(args.bench)}s", "-s", lua, base, "--",
                                       tiles, "/tiles/communes/"], check=True, capture_output=True, text=True).stdout
                 return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
