@@ -21,8 +21,9 @@
 //!   up and checks the edits again (`edits::committer`). `If-Match` and
 //!   created ids thus hold across servers as on one.
 //! - The `postgres` client is blocking and must not run inside the async
-//!   runtime: each connection lives on its own thread (one writes, one
-//!   reads, as SQLite's), which callers hand their work to. A lost
+//!   runtime: each connection lives on its own thread, which callers hand
+//!   their work to: one writes (in sequence order, as SQLite's writer), a
+//!   pool of up to [`READERS`] reads. A lost
 //!   connection fails the operation (503 for writes) and is opened again
 //!   for the next one.
 
@@ -39,6 +40,9 @@ const MIGRATE_LOCK: i64 = 0x5455_4c52_0001;
 const WRITE_LOCK: i64 = 0x5455_4c52_0002;
 /// Seconds without a notice after which the follower catches up anyway.
 const FOLLOW_EVERY_S: u32 = 5;
+/// Connections that read at once (history, audit log, catch-up), opened
+/// as they are needed.
+const READERS: usize = 4;
 /// The channel of commit notices (`LISTEN tuilerie`).
 const CHANNEL: &str = "tuilerie";
 
@@ -55,20 +59,29 @@ struct Connection {
 }
 
 impl Connection {
-    fn start(config: postgres::Config, name: &str) -> StoreResult<Connection> {
+    /// `threads` connections taking jobs from one queue (a pool of
+    /// blocking clients), each opened at its first job and again after it
+    /// was lost.
+    fn start(config: postgres::Config, name: &str, threads: usize) -> StoreResult<Connection> {
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name(format!("store-{name}"))
-            .spawn(move || {
-                let mut session: Option<Client> = None;
-                for job in rx {
-                    if session.as_ref().is_none_or(|c| c.is_closed()) {
-                        session = config.connect(NoTls).ok();
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let (config, rx) = (config.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("store-{name}-{i}"))
+                .spawn(move || {
+                    let mut session: Option<Client> = None;
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(job) = job else { return };
+                        if session.as_ref().is_none_or(|c| c.is_closed()) {
+                            session = config.connect(NoTls).ok();
+                        }
+                        job(session.as_mut());
                     }
-                    job(session.as_mut());
-                }
-            })
-            .map_err(|e| StoreError::Open(format!("cannot start the store's {name} thread: {e}")))?;
+                })
+                .map_err(|e| StoreError::Open(format!("cannot start the store's {name} thread: {e}")))?;
+        }
         Ok(Connection { jobs: Mutex::new(tx) })
     }
 
@@ -141,8 +154,8 @@ impl PostgresStore {
         migrate(&mut client, &target)?;
         drop(client);
         Ok(PostgresStore {
-            writer: Connection::start(config.clone(), "writer")?,
-            reader: Connection::start(config.clone(), "reader")?,
+            writer: Connection::start(config.clone(), "writer", 1)?,
+            reader: Connection::start(config.clone(), "reader", READERS)?,
             target,
             config,
         })
