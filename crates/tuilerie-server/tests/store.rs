@@ -399,6 +399,11 @@ fn a_server_follows_the_writes_of_another_as_they_commit() {
     let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
     let a = serve(&config, &pg.url, &dir.join("a"));
     let b = serve(&config, &pg.url, &dir.join("b"));
+    // B's live stream, open before the edit.
+    use std::io::{Read, Write};
+    let mut events = std::net::TcpStream::connect(("127.0.0.1", b.1)).unwrap();
+    write!(events, "GET /events?layers=points HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    events.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
     // An edit through A: B serves it, with the same ETag, without a restart.
     let feature =
         r#"{"type":"Feature","geometry":{"type":"Point","coordinates":[-0.57,44.84]},"properties":{"name":"Suivi"}}"#;
@@ -407,6 +412,18 @@ fn a_server_follows_the_writes_of_another_as_they_commit() {
     let location = reply.lines().find_map(|l| l.strip_prefix("location: ")).unwrap().trim().to_string();
     let path = location[location.find("/collections/points/items/").unwrap()..].to_string();
     let etag = reply.lines().find_map(|l| l.strip_prefix("etag: ")).unwrap().trim().to_string();
+    // ... and announces it on its own /events, with A's sequence number.
+    let id = &path["/collections/points/items/".len()..];
+    let seq = &etag[2..etag.len() - 1];
+    let (mut seen, start) = (String::new(), std::time::Instant::now());
+    while !(seen.contains(&format!("\"feature_id\":\"{id}\"")) && seen.contains(&format!("id: {seq}\n"))) {
+        assert!(start.elapsed().as_secs() < 10, "B's /events did not announce {id}: {seen}");
+        let mut buf = [0u8; 4096];
+        if let Ok(n) = events.read(&mut buf) {
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    drop(events);
     let waited = until(b.1, &path, |body| body.contains("Suivi"));
     eprintln!("edit visible on the other server after {waited:?}");
     // B's nearest answers and its tiles know the point too.
@@ -419,7 +436,6 @@ fn a_server_follows_the_writes_of_another_as_they_commit() {
     until(b.1, &path, |body| body.contains("\"crowd\""));
     // The ETag B gives is the one A gave: If-Match works across servers.
     let mut s = std::net::TcpStream::connect(("127.0.0.1", b.1)).unwrap();
-    use std::io::{Read, Write};
     write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
     let mut head = String::new();
     s.read_to_string(&mut head).unwrap();
