@@ -321,9 +321,25 @@ impl<'a> ClusterView<'a> {
     /// Morton code of its position.
     fn effective_level(&self, z: u8) -> Vec<NodeKey> {
         let mut out = Vec::new();
-        self.for_each_in(z, [0.0, 0.0, 1.0, 1.0], |n| {
+        let mut push = |n: ViewNode<'_>| {
             out.push((morton(n.x, n.y), n.x.to_bits(), n.y.to_bits(), n.count, n.id, n.category_counts.to_vec()))
-        });
+        };
+        // Every node of the level once, not cell by cell (4^z cells).
+        let changed = self.patch.and_then(|p| p.changed.get(z as usize)).filter(|c| !c.is_empty());
+        if let Some(level) = self.index.levels.get(z as usize) {
+            for (i, node) in level.nodes.iter().enumerate() {
+                match changed.and_then(|c| c.get(&(i as u32))) {
+                    Some(p) if p.count > 0 => push(Self::patched_node(p, self.patched_id(node, z, i as u32))),
+                    Some(_) => {}
+                    None => push(self.base_node(node)),
+                }
+            }
+        }
+        if let Some(added) = self.patch.and_then(|p| p.added.get(z as usize)) {
+            for (k, p) in added.iter().enumerate() {
+                push(Self::patched_node(p, (1 << 52) | PATCHED | ADDED | ((z as u64) << 32) | k as u64));
+            }
+        }
         out.sort_unstable();
         out
     }

@@ -73,14 +73,16 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
                 crate::loading::sync_api_resources(&state);
                 continue;
             }
-            let since_full = overlaid.remove(&layer).unwrap_or_default();
+            let was = overlaid.remove(&layer);
+            let since_full = was.clone().unwrap_or_default();
             if rebuild(&state, &layer, &bboxes, &since_full, false) {
                 if state.catalog().and_then(|c| c.get(&layer).map(|l| l.has_delta())).unwrap_or(false) {
                     overlaid.insert(layer.clone(), [since_full, bboxes.clone()].concat());
                 }
                 rebuilt.push(layer.clone());
-            } else if !since_full.is_empty() {
-                overlaid.insert(layer.clone(), since_full);
+            } else if let Some(boxes) = was {
+                // Nothing swapped in: still overlaid as before.
+                overlaid.insert(layer.clone(), boxes);
             }
             // Visible in tiles and queries now: announced.
             super::live::announce_edits(&state, &layer, &bboxes, &edits);
