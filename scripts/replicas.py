@@ -125,6 +125,16 @@ class Replicas:
                 p.wait()
 
 
+def stop_nginx(p):
+    """SIGTERM: nginx's master stops its workers (SIGKILL would orphan them)."""
+    p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
 def get(base, path, timeout=10):
     """(status, headers, body); status 0 when the server cannot be reached."""
     try:
@@ -396,8 +406,7 @@ def check(args, binary):
                 print(f"replicas: kept for 900 s: {[r.base(i) for i in range(args.replicas)]} {pg.url}", flush=True)
                 time.sleep(900)
             if nginx:
-                nginx.kill()
-                nginx.wait()
+                stop_nginx(nginx)
             r.stop()
             shutil.rmtree(work, ignore_errors=True)
     for f in failures:
@@ -434,8 +443,7 @@ def bench(args, binary):
                     try:
                         results.setdefault(f"nginx, {n} replica(s)", []).append(wrk(front))
                     finally:
-                        p.kill()
-                        p.wait()
+                        stop_nginx(p)
         finally:
             r.stop()
             shutil.rmtree(work, ignore_errors=True)

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 
 import serverkit
-from replicas import Replicas
+from replicas import Replicas, stop_nginx
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--seconds", type=int, default=10)
@@ -63,8 +63,7 @@ def measure(mode):
                 "p99_ms": line["p99_ms"], "refused": line["errors"], "stored": stored, "acknowledged": acked}
     finally:
         if nginx:
-            nginx.kill()
-            nginx.wait()
+            stop_nginx(nginx)
         r.stop()
         if pg:
             pg.__exit__()
