@@ -74,10 +74,10 @@ pub(super) fn run(state: AppState, rx: Receiver<Vec<Dirty>>) {
                 continue;
             }
             let was = overlaid.remove(&layer);
-            let since_full = was.clone().unwrap_or_default();
-            if rebuild(&state, &layer, &bboxes, &since_full, false) {
+            let since_full = was.as_deref().unwrap_or_default();
+            if rebuild(&state, &layer, &bboxes, since_full, false) {
                 if state.catalog().and_then(|c| c.get(&layer).map(|l| l.has_delta())).unwrap_or(false) {
-                    overlaid.insert(layer.clone(), [since_full, bboxes.clone()].concat());
+                    overlaid.insert(layer.clone(), [since_full, &bboxes].concat());
                 }
                 rebuilt.push(layer.clone());
             } else if let Some(boxes) = was {
