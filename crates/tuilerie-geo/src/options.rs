@@ -52,6 +52,11 @@ pub struct LoadOptions {
     /// tags, osmChange files).
     pub osm: Option<OsmOptions>,
     pub progress: Option<ProgressFn>,
+    /// Directory where the built layer is kept as a snapshot, and looked
+    /// for first at the next load (see [`crate::snapshot`]); `None`: only a
+    /// snapshot next to the file (`tuilerie snapshot`) is looked for, and
+    /// none is written.
+    pub snapshots: Option<std::path::PathBuf>,
 }
 
 impl LoadOptions {
@@ -78,6 +83,7 @@ impl std::fmt::Debug for LoadOptions {
             .field("id", &self.id)
             .field("title", &self.title)
             .field("id_field", &self.id_field)
+            .field("time_field", &self.time_field)
             .field("properties", &self.properties)
             .field("crs", &self.crs)
             .field("encoding", &self.encoding)

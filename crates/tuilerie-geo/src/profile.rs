@@ -67,6 +67,10 @@ pub trait Profile: Send + Sync + fmt::Debug {
 
     /// Approximate heap bytes.
     fn heap_bytes(&self) -> usize;
+
+    /// The profile as `Any`, for what must know its concrete type (a
+    /// snapshot writing it).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// A profile that adds nothing: no classes, no attributes, no hours.
@@ -100,5 +104,9 @@ impl Profile for PlainProfile {
 
     fn heap_bytes(&self) -> usize {
         0
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }

@@ -109,13 +109,13 @@ impl FieldType {
 pub struct ValueId(pub u32);
 
 #[derive(Debug, Clone, Copy)]
-struct Span {
-    start: u32,
-    len: u32,
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Stored {
+pub(crate) enum Stored {
     Null,
     Bool(bool),
     Int(i64),
@@ -140,8 +140,8 @@ fn load<'a>(values: &[Stored], arena: &'a str, i: u32) -> Value<'a> {
 /// Deduplicated storage of property values; strings live in one arena.
 #[derive(Debug, Default, Clone)]
 pub struct ValuePool {
-    values: Vec<Stored>,
-    arena: String,
+    pub(crate) values: Vec<Stored>,
+    pub(crate) arena: String,
     /// Only used while building; dropped by [`ValuePool::shrink`].
     dedup: HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
@@ -240,6 +240,11 @@ impl ValuePool {
         Ok(Span { start, len })
     }
 
+    /// A pool as a snapshot kept it (built and shrunk: no hash table).
+    pub(crate) fn from_parts(values: Vec<Stored>, arena: String) -> Self {
+        ValuePool { values, arena, ..Default::default() }
+    }
+
     /// Drops the build-time hash table and trims buffers.
     pub fn shrink(&mut self) {
         self.dedup = HashTable::new();
@@ -258,16 +263,16 @@ impl ValuePool {
 pub struct FieldId(pub u32);
 
 #[derive(Debug, Clone, Copy)]
-struct Entry {
-    field: u32,
-    value: u32,
+pub(crate) struct Entry {
+    pub(crate) field: u32,
+    pub(crate) value: u32,
 }
 
 /// The properties of every feature of a layer, as runs of `(field, value)`.
 #[derive(Debug, Default)]
 pub struct PropertyTable {
-    starts: Vec<u32>,
-    entries: Vec<Entry>,
+    pub(crate) starts: Vec<u32>,
+    pub(crate) entries: Vec<Entry>,
 }
 
 impl PropertyTable {

@@ -62,15 +62,15 @@ fn ecef_box([w, s, e, n]: [f64; 4]) -> [[f64; 3]; 2] {
 pub(crate) const CHORD_MARGIN: f64 = 1e-3;
 
 #[derive(Debug, Clone, Copy)]
-struct Node {
-    min: [f32; 3],
-    max: [f32; 3],
+pub(crate) struct Node {
+    pub(crate) min: [f32; 3],
+    pub(crate) max: [f32; 3],
     /// Categories accepted by at least one point below.
-    mask: CategoryMask,
+    pub(crate) mask: CategoryMask,
     /// First child node, or first point slot for a leaf.
-    first: u32,
-    len: u16,
-    leaf: bool,
+    pub(crate) first: u32,
+    pub(crate) len: u16,
+    pub(crate) leaf: bool,
 }
 
 impl Node {
@@ -95,23 +95,23 @@ impl Node {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Slot {
-    p: [f64; 3],
-    mask: u32,
+pub(crate) struct Slot {
+    pub(crate) p: [f64; 3],
+    pub(crate) mask: u32,
     /// Feature index.
-    id: u32,
+    pub(crate) id: u32,
 }
 
 /// Points (with a feature index each) in a static 3D tree.
 #[derive(Debug, Default)]
 pub struct GlobeTree {
-    nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Node>,
     /// Points in tree order, each with its categories (interleaved: a leaf
     /// is one run of memory).
-    points: Vec<Slot>,
+    pub(crate) points: Vec<Slot>,
     /// Whether slots and nodes carry categories (set by
     /// [`GlobeTree::set_categories`], when every mask fits 32 bits).
-    filtered: bool,
+    pub(crate) filtered: bool,
     /// Largest chord from a feature's representative point to its vertices.
     pub(crate) max_radius: f64,
     /// Every feature is a single point (the tree holds the points themselves).

@@ -27,15 +27,20 @@ pub type EnvelopeEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 /// The R-trees of one layer.
 #[derive(Debug, Default)]
 pub struct LayerIndex {
-    globe: GlobeTree,
-    envelopes: Option<RTree<EnvelopeEntry>>,
+    pub(crate) globe: GlobeTree,
+    pub(crate) envelopes: Option<RTree<EnvelopeEntry>>,
 }
 
 impl LayerIndex {
     /// Bulk-loads the trees for `geometries` (entry data = feature index).
     pub fn build(geometries: &[FeatureGeometry]) -> Self {
+        LayerIndex { globe: GlobeTree::build(geometries), envelopes: Self::envelopes_of(geometries) }
+    }
+
+    /// The envelope tree of `geometries`, when they are not all points.
+    pub(crate) fn envelopes_of(geometries: &[FeatureGeometry]) -> Option<RTree<EnvelopeEntry>> {
         let only_points = geometries.iter().all(|g| matches!(g, FeatureGeometry::Point(_)));
-        let envelopes = (!only_points).then(|| {
+        (!only_points).then(|| {
             RTree::bulk_load(
                 geometries
                     .iter()
@@ -49,8 +54,7 @@ impl LayerIndex {
                     })
                     .collect(),
             )
-        });
-        LayerIndex { globe: GlobeTree::build(geometries), envelopes }
+        })
     }
 
     /// The Earth-centred tree of representative points.

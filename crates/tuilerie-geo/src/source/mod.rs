@@ -81,6 +81,14 @@ pub fn load_many(path: &Path, options: Vec<LoadOptions>) -> Vec<(LoadOptions, Ge
 /// Loads layers that read the same file (several only for OSM files, whose
 /// options are already expanded): the file is read once.
 pub fn load_group(path: &Path, options: Vec<LoadOptions>) -> Vec<GeoResult<Layer>> {
+    // Snapshots first: when every layer of the file has a current one,
+    // the file is not read.
+    let mut found: Vec<Option<Layer>> = options.iter().map(|o| from_snapshot(path, o)).collect();
+    if !found.is_empty() && found.iter().all(Option::is_some) {
+        return found.iter_mut().filter_map(Option::take).map(Ok).collect();
+    }
+    drop(found);
+    let kept = options.clone();
     let results = match SourceFormat::of(path) {
         Some(SourceFormat::OsmPbf) => osm::load_layers(path, options),
         Some(SourceFormat::GeoJson) => options.into_iter().map(|o| geojson::load(path, o)).collect(),
@@ -90,7 +98,44 @@ pub fn load_group(path: &Path, options: Vec<LoadOptions>) -> Vec<GeoResult<Layer
     for layer in results.iter().flatten() {
         log_loaded(path, layer);
     }
+    for (layer, o) in results.iter().zip(&kept) {
+        if let (Ok(layer), Some(dir)) = (layer, &o.snapshots) {
+            let dest = crate::snapshot::path_in(dir, path, o);
+            let started = std::time::Instant::now();
+            match crate::snapshot::write(&dest, layer, path, o) {
+                Ok(bytes) => tracing::info!(layer = %layer.id(), snapshot = %dest.display(), bytes,
+                    ms = started.elapsed().as_millis() as u64, "snapshot written"),
+                Err(e) => tracing::warn!(layer = %layer.id(), snapshot = %dest.display(), "snapshot not written: {e}"),
+            }
+        }
+    }
     results
+}
+
+/// The layer from a current snapshot, if one is found; a snapshot found
+/// and not current or damaged is logged with its reason (the layer is then
+/// built from its file).
+fn from_snapshot(path: &Path, options: &LoadOptions) -> Option<Layer> {
+    match crate::snapshot::open(path, options) {
+        crate::snapshot::Found::Layer(layer, file) => {
+            tracing::info!(
+                layer = %layer.id(),
+                path = %path.display(),
+                snapshot = %file.display(),
+                features = layer.len(),
+                ms = layer.meta().load_time.as_millis() as u64,
+                "loaded from snapshot"
+            );
+            Some(*layer)
+        }
+        crate::snapshot::Found::None => None,
+        crate::snapshot::Found::Rejected(all) => {
+            for (file, reason) in all {
+                tracing::warn!(path = %path.display(), snapshot = %file.display(), "snapshot ignored, building from the file: {reason}");
+            }
+            None
+        }
+    }
 }
 
 fn log_loaded(path: &Path, layer: &Layer) {

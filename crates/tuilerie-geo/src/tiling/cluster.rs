@@ -53,26 +53,26 @@ impl ClusterInfo<'_> {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Level {
-    pub(super) nodes: Vec<Node>,
-    codes: Vec<u64>,
+pub(crate) struct Level {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) codes: Vec<u64>,
 }
 
 /// The clustered levels of a point layer.
 #[derive(Debug, Default)]
 pub struct ClusterIndex {
-    pub(super) options: Option<ClusterOptions>,
-    pub(super) levels: Vec<Level>,
+    pub(crate) options: Option<ClusterOptions>,
+    pub(crate) levels: Vec<Level>,
     /// Cluster i's category counts are `counts[starts[i]..starts[i + 1]]`:
     /// sparse, since most clusters hold few categories.
-    starts: Vec<u32>,
-    counts: Vec<(u8, u32)>,
+    pub(crate) starts: Vec<u32>,
+    pub(crate) counts: Vec<(u8, u32)>,
     /// Node of level `max_zoom` holding each feature (`u32::MAX`: none).
-    pub(super) raw_parent: Vec<u32>,
+    pub(crate) raw_parent: Vec<u32>,
     /// `parents[z][i]`: node of level z-1 holding node i of level z.
-    pub(super) parents: Vec<Vec<u32>>,
+    pub(crate) parents: Vec<Vec<u32>>,
     /// Number of categories counted.
-    pub(super) n_categories: usize,
+    pub(crate) n_categories: usize,
 }
 
 /// Calls its second argument with the live points in a world box

@@ -99,10 +99,10 @@ pub struct TilePrep {
     pub(crate) settings: TileSettings,
     /// World-unit geometry with simplification importances, per feature;
     /// empty for point-only layers.
-    prepared: Vec<PreparedGeometry>,
-    clusters: Option<ClusterIndex>,
+    pub(crate) prepared: Vec<PreparedGeometry>,
+    pub(crate) clusters: Option<ClusterIndex>,
     /// `count_<class>` property names of cluster features, by class.
-    count_keys: Vec<String>,
+    pub(crate) count_keys: Vec<String>,
 }
 
 impl TilePrep {

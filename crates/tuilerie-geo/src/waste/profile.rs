@@ -51,15 +51,15 @@ impl WasteOptions {
 /// Categories and opening hours of a layer's facilities.
 #[derive(Debug)]
 pub struct WasteProfile {
-    classes: Vec<String>,
-    categories: Vec<CategoryMask>,
-    classified: usize,
+    pub(crate) classes: Vec<String>,
+    pub(crate) categories: Vec<CategoryMask>,
+    pub(crate) classified: usize,
     /// Each distinct combination's tile attributes, `waste_category` (the
     /// first category, taxonomy order) and `waste_categories` (all, comma-
     /// separated): joined once per layer, not per feature and tile.
     texts: HashMap<CategoryMask, [(&'static str, Box<str>); 2]>,
-    schedules: Option<Schedules>,
-    timezone: Tz,
+    pub(crate) schedules: Option<Schedules>,
+    pub(crate) timezone: Tz,
 }
 
 impl WasteProfile {
@@ -73,14 +73,7 @@ impl WasteProfile {
             .features()
             .map(|f| accepted_categories(&f, taxonomy, options.accepts_field.as_deref(), defaults))
             .collect();
-        let mut texts = HashMap::new();
-        for &m in categories.iter().filter(|&&m| m != 0) {
-            texts.entry(m).or_insert_with(|| {
-                let ids = mask_ids(m, taxonomy);
-                let primary = ids.first().copied().unwrap_or_default();
-                [("waste_category", primary.into()), ("waste_categories", ids.join(",").into_boxed_str())]
-            });
-        }
+        let texts = tile_texts(&categories);
         let schedules = features.field_id("opening_hours").map(|field| {
             Schedules::build(
                 features.features().map(|f| match f.property_by_id(field) {
@@ -95,6 +88,39 @@ impl WasteProfile {
             classified: categories.iter().filter(|&&m| m != 0).count(),
             categories,
             texts,
+            schedules,
+            timezone,
+        }
+    }
+}
+
+/// Each distinct combination's tile attributes.
+fn tile_texts(categories: &[CategoryMask]) -> HashMap<CategoryMask, [(&'static str, Box<str>); 2]> {
+    let taxonomy = Taxonomy::builtin();
+    let mut texts = HashMap::new();
+    for &m in categories.iter().filter(|&&m| m != 0) {
+        texts.entry(m).or_insert_with(|| {
+            let ids = mask_ids(m, taxonomy);
+            let primary = ids.first().copied().unwrap_or_default();
+            [("waste_category", primary.into()), ("waste_categories", ids.join(",").into_boxed_str())]
+        });
+    }
+    texts
+}
+
+impl WasteProfile {
+    /// A profile as a snapshot kept it (the tile texts joined again).
+    pub(crate) fn from_parts(
+        classes: Vec<String>,
+        categories: Vec<CategoryMask>,
+        schedules: Option<Schedules>,
+        timezone: Tz,
+    ) -> WasteProfile {
+        WasteProfile {
+            classes,
+            classified: categories.iter().filter(|&&m| m != 0).count(),
+            texts: tile_texts(&categories),
+            categories,
             schedules,
             timezone,
         }
@@ -128,6 +154,10 @@ impl Profile for WasteProfile {
 
     fn timezone(&self) -> Option<Tz> {
         Some(self.timezone)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     fn heap_bytes(&self) -> usize {

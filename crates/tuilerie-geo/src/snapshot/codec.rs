@@ -1,0 +1,359 @@
+//! The byte codec of snapshot sections: little-endian numbers, lengths as
+//! `u64`, strings as UTF-8 bytes, columns of numbers in bulk. Decoding
+//! never trusts a length: one larger than what is left is an error, not an
+//! allocation.
+
+use geo::{Coord, Geometry, GeometryCollection, Line, LineString, MultiLineString, MultiPoint, MultiPolygon};
+use geo::{Point, Polygon, Rect, Triangle};
+
+/// Why a section does not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+pub type DecodeResult<T> = Result<T, DecodeError>;
+
+fn bad<T>(what: impl Into<String>) -> DecodeResult<T> {
+    Err(DecodeError(what.into()))
+}
+
+/// Writes a section.
+#[derive(Default)]
+pub struct Enc {
+    pub buf: Vec<u8>,
+}
+
+impl Enc {
+    pub fn u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+    pub fn bool(&mut self, v: bool) {
+        self.buf.push(v as u8);
+    }
+    pub fn u16(&mut self, v: u16) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn i64(&mut self, v: i64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn f32(&mut self, v: f32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn f64(&mut self, v: f64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn len(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+    pub fn str(&mut self, s: &str) {
+        self.len(s.len());
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+    pub fn opt_str(&mut self, s: Option<&str>) {
+        self.bool(s.is_some());
+        if let Some(s) = s {
+            self.str(s);
+        }
+    }
+    pub fn strs<S: AsRef<str>>(&mut self, v: &[S]) {
+        self.len(v.len());
+        for s in v {
+            self.str(s.as_ref());
+        }
+    }
+    /// A column of `u32`, in bulk.
+    pub fn u32s(&mut self, v: &[u32]) {
+        self.len(v.len());
+        self.buf.reserve(v.len() * 4);
+        for x in v {
+            self.buf.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    pub fn u64s(&mut self, v: &[u64]) {
+        self.len(v.len());
+        self.buf.reserve(v.len() * 8);
+        for x in v {
+            self.buf.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    pub fn coord(&mut self, c: Coord<f64>) {
+        self.f64(c.x);
+        self.f64(c.y);
+    }
+    fn coords(&mut self, l: &LineString<f64>) {
+        self.len(l.0.len());
+        for c in &l.0 {
+            self.coord(*c);
+        }
+    }
+    fn polygon(&mut self, p: &Polygon<f64>) {
+        self.coords(p.exterior());
+        self.len(p.interiors().len());
+        for r in p.interiors() {
+            self.coords(r);
+        }
+    }
+    /// A `geo` geometry, recursively.
+    pub fn geometry(&mut self, g: &Geometry<f64>) {
+        match g {
+            Geometry::Point(p) => {
+                self.u8(0);
+                self.coord(p.0);
+            }
+            Geometry::Line(l) => {
+                self.u8(1);
+                self.coord(l.start);
+                self.coord(l.end);
+            }
+            Geometry::LineString(l) => {
+                self.u8(2);
+                self.coords(l);
+            }
+            Geometry::Polygon(p) => {
+                self.u8(3);
+                self.polygon(p);
+            }
+            Geometry::MultiPoint(m) => {
+                self.u8(4);
+                self.len(m.0.len());
+                for p in &m.0 {
+                    self.coord(p.0);
+                }
+            }
+            Geometry::MultiLineString(m) => {
+                self.u8(5);
+                self.len(m.0.len());
+                for l in &m.0 {
+                    self.coords(l);
+                }
+            }
+            Geometry::MultiPolygon(m) => {
+                self.u8(6);
+                self.len(m.0.len());
+                for p in &m.0 {
+                    self.polygon(p);
+                }
+            }
+            Geometry::GeometryCollection(c) => {
+                self.u8(7);
+                self.len(c.0.len());
+                for g in &c.0 {
+                    self.geometry(g);
+                }
+            }
+            Geometry::Rect(r) => {
+                self.u8(8);
+                self.coord(r.min());
+                self.coord(r.max());
+            }
+            Geometry::Triangle(t) => {
+                self.u8(9);
+                self.coord(t.v1());
+                self.coord(t.v2());
+                self.coord(t.v3());
+            }
+        }
+    }
+}
+
+/// Reads a section.
+pub struct Dec<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    /// What is being read, for error messages.
+    section: &'static str,
+}
+
+impl<'a> Dec<'a> {
+    pub fn new(buf: &'a [u8], section: &'static str) -> Self {
+        Dec { buf, pos: 0, section }
+    }
+
+    pub fn error<T>(&self, what: &str) -> DecodeResult<T> {
+        bad(format!("section {}, byte {}: {what}", self.section, self.pos))
+    }
+
+    /// Checks that the whole section was read.
+    pub fn end(&self) -> DecodeResult<()> {
+        if self.pos != self.buf.len() {
+            return self.error(&format!("{} bytes left over", self.buf.len() - self.pos));
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, n: usize) -> DecodeResult<&'a [u8]> {
+        match self.pos.checked_add(n).filter(|&e| e <= self.buf.len()) {
+            Some(end) => {
+                let s = &self.buf[self.pos..end];
+                self.pos = end;
+                Ok(s)
+            }
+            None => self.error(&format!("{n} bytes asked, {} left", self.buf.len() - self.pos)),
+        }
+    }
+
+    fn array<const N: usize>(&mut self) -> DecodeResult<[u8; N]> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    pub fn u8(&mut self) -> DecodeResult<u8> {
+        Ok(self.take(1)?[0])
+    }
+    pub fn bool(&mut self) -> DecodeResult<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => self.error(&format!("boolean byte {b}")),
+        }
+    }
+    pub fn u16(&mut self) -> DecodeResult<u16> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+    pub fn u32(&mut self) -> DecodeResult<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    pub fn u64(&mut self) -> DecodeResult<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    pub fn i64(&mut self) -> DecodeResult<i64> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+    pub fn f32(&mut self) -> DecodeResult<f32> {
+        Ok(f32::from_le_bytes(self.array()?))
+    }
+    pub fn f64(&mut self) -> DecodeResult<f64> {
+        Ok(f64::from_le_bytes(self.array()?))
+    }
+    /// A count of items of at least `item_bytes` bytes each: never more
+    /// than what is left could hold.
+    pub fn len(&mut self, item_bytes: usize) -> DecodeResult<usize> {
+        let n = self.u64()?;
+        let left = (self.buf.len() - self.pos) as u64;
+        if n.saturating_mul(item_bytes.max(1) as u64) > left && !(item_bytes == 0 && n <= left) {
+            return self.error(&format!("a count of {n} does not fit in the {left} bytes left"));
+        }
+        Ok(n as usize)
+    }
+    pub fn str(&mut self) -> DecodeResult<&'a str> {
+        let n = self.len(1)?;
+        let s = self.take(n)?;
+        match std::str::from_utf8(s) {
+            Ok(s) => Ok(s),
+            Err(_) => self.error("text is not UTF-8"),
+        }
+    }
+    pub fn string(&mut self) -> DecodeResult<String> {
+        Ok(self.str()?.to_string())
+    }
+    pub fn opt_string(&mut self) -> DecodeResult<Option<String>> {
+        Ok(if self.bool()? { Some(self.string()?) } else { None })
+    }
+    pub fn strings(&mut self) -> DecodeResult<Vec<String>> {
+        let n = self.len(8)?;
+        (0..n).map(|_| self.string()).collect()
+    }
+    pub fn u32s(&mut self) -> DecodeResult<Vec<u32>> {
+        let n = self.len(4)?;
+        Ok(self.take(n * 4)?.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+    pub fn u64s(&mut self) -> DecodeResult<Vec<u64>> {
+        let n = self.len(8)?;
+        Ok(self
+            .take(n * 8)?
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect())
+    }
+    pub fn coord(&mut self) -> DecodeResult<Coord<f64>> {
+        Ok(Coord { x: self.f64()?, y: self.f64()? })
+    }
+    fn coords(&mut self) -> DecodeResult<LineString<f64>> {
+        let n = self.len(16)?;
+        (0..n).map(|_| self.coord()).collect::<DecodeResult<Vec<_>>>().map(LineString)
+    }
+    fn polygon(&mut self) -> DecodeResult<Polygon<f64>> {
+        let exterior = self.coords()?;
+        let n = self.len(8)?;
+        let interiors = (0..n).map(|_| self.coords()).collect::<DecodeResult<Vec<_>>>()?;
+        Ok(Polygon::new(exterior, interiors))
+    }
+    /// A geometry written by [`Enc::geometry`]; collections nest at most
+    /// 32 deep.
+    pub fn geometry(&mut self) -> DecodeResult<Geometry<f64>> {
+        self.geometry_at(0)
+    }
+    fn geometry_at(&mut self, depth: usize) -> DecodeResult<Geometry<f64>> {
+        Ok(match self.u8()? {
+            0 => Geometry::Point(Point(self.coord()?)),
+            1 => Geometry::Line(Line::new(self.coord()?, self.coord()?)),
+            2 => Geometry::LineString(self.coords()?),
+            3 => Geometry::Polygon(self.polygon()?),
+            4 => {
+                let n = self.len(16)?;
+                Geometry::MultiPoint(MultiPoint((0..n).map(|_| self.coord().map(Point)).collect::<DecodeResult<_>>()?))
+            }
+            5 => {
+                let n = self.len(8)?;
+                Geometry::MultiLineString(MultiLineString((0..n).map(|_| self.coords()).collect::<DecodeResult<_>>()?))
+            }
+            6 => {
+                let n = self.len(16)?;
+                Geometry::MultiPolygon(MultiPolygon((0..n).map(|_| self.polygon()).collect::<DecodeResult<_>>()?))
+            }
+            7 if depth < 32 => {
+                let n = self.len(1)?;
+                Geometry::GeometryCollection(GeometryCollection(
+                    (0..n).map(|_| self.geometry_at(depth + 1)).collect::<DecodeResult<_>>()?,
+                ))
+            }
+            8 => Geometry::Rect(Rect::new(self.coord()?, self.coord()?)),
+            9 => Geometry::Triangle(Triangle::new(self.coord()?, self.coord()?, self.coord()?)),
+            t => return self.error(&format!("geometry tag {t}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometries_and_columns_come_back_as_written() {
+        let g: Geometry<f64> = Geometry::GeometryCollection(GeometryCollection(vec![
+            Geometry::Point(Point::new(-0.57, 44.84)),
+            Geometry::Polygon(Polygon::new(
+                LineString::from(vec![(0., 0.), (1., 0.), (1., 1.), (0., 0.)]),
+                vec![LineString::from(vec![(0.2, 0.2), (0.4, 0.2), (0.4, 0.4), (0.2, 0.2)])],
+            )),
+            Geometry::MultiLineString(MultiLineString(vec![LineString::from(vec![(1., 2.), (3., 4.)])])),
+        ]));
+        let mut e = Enc::default();
+        e.geometry(&g);
+        e.u32s(&[1, 2, u32::MAX]);
+        e.opt_str(Some("é"));
+        let mut d = Dec::new(&e.buf, "test");
+        assert_eq!(d.geometry().unwrap(), g);
+        assert_eq!(d.u32s().unwrap(), vec![1, 2, u32::MAX]);
+        assert_eq!(d.opt_string().unwrap().as_deref(), Some("é"));
+        d.end().unwrap();
+    }
+
+    #[test]
+    fn a_count_larger_than_the_bytes_left_is_an_error_not_an_allocation() {
+        let mut e = Enc::default();
+        e.u64(u64::MAX / 2);
+        let err = Dec::new(&e.buf, "test").u32s().unwrap_err();
+        assert!(err.0.contains("does not fit"), "{err:?}");
+        let mut e = Enc::default();
+        e.u8(200);
+        assert!(Dec::new(&e.buf, "test").geometry().unwrap_err().0.contains("geometry tag 200"));
+    }
+}
