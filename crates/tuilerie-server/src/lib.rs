@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod reload;
 pub mod routes;
 pub mod serve;
+pub mod snapshots;
 pub mod state;
 pub mod status;
 pub mod store;

@@ -128,6 +128,19 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Build the snapshots of layers ahead of time (next to each file, or
+    /// in --dir): a server then starts from them without parsing the files.
+    Snapshot {
+        /// Files or folders (added to the layers of --config), as for serve.
+        paths: Vec<PathBuf>,
+        /// TOML configuration file (its layers and their options).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Write into this folder (a server's `snapshots` directory)
+        /// instead of next to each file.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Show what tuilerie reads in files: CRS, encoding, counts, fields, skipped features.
     Inspect {
         #[arg(required = true)]
@@ -172,7 +185,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(
         match cli.command {
-            Command::Serve { .. } | Command::Export { .. } => "info",
+            Command::Serve { .. } | Command::Export { .. } | Command::Snapshot { .. } => "info",
             Command::Inspect { .. } | Command::Token { .. } => "warn",
         },
         cli.log_format,
@@ -195,6 +208,7 @@ fn main() -> ExitCode {
                 threads,
             })
         }
+        Command::Snapshot { paths, config, dir } => snapshot(paths, config, dir),
         Command::Inspect { files, crs, encoding, json, config, data_dir } => {
             inspect_files(files, crs, encoding, json, config, data_dir)
         }
@@ -386,6 +400,18 @@ fn export(args: tuilerie_server::export::command::ExportArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+fn snapshot(paths: Vec<PathBuf>, config_path: Option<PathBuf>, dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let config = match &config_path {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    let layers = loading::configured_layers(&config, &paths)?;
+    if layers.is_empty() {
+        bail!("nothing to snapshot: give files or folders, or layers in --config");
+    }
+    tuilerie_server::snapshots::build(&layers, dir.as_deref())
+}
+
 fn serve(
     paths: Vec<PathBuf>,
     config_path: Option<PathBuf>,
@@ -411,6 +437,11 @@ fn serve(
     // A store that cannot be written (read-only directory) leaves the
     // server serving reads, writes refused with the reason; a store of a
     // newer version or another application stops the start.
+    let snapshots = tuilerie_server::snapshots::dir_for(
+        &config,
+        config_path.as_deref(),
+        &store::data_dir(data_dir.clone(), config.server.data_dir.as_deref(), config_path.as_deref()),
+    );
     let (writes, writes_off) = match open_store(config_path.as_deref(), &config, data_dir, store) {
         Ok(store) => (Some(tuilerie_server::edits::Writes::open(store, write_options)?), None),
         Err(e) => match e.downcast::<store::StoreError>() {
@@ -422,7 +453,8 @@ fn serve(
             Err(e) => return Err(e),
         },
     };
-    let layers = loading::configured_layers(&config, &paths)?;
+    let mut layers = loading::configured_layers(&config, &paths)?;
+    tuilerie_server::snapshots::assign(&mut layers, snapshots.as_deref());
     let folders: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
     if layers.is_empty() {
         bail!("nothing to serve: give files or folders (tuilerie serve data/) or layers in --config");

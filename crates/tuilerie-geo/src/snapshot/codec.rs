@@ -23,27 +23,35 @@ pub struct Enc {
 }
 
 impl Enc {
+    #[inline]
     pub fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }
+    #[inline]
     pub fn bool(&mut self, v: bool) {
         self.buf.push(v as u8);
     }
+    #[inline]
     pub fn u16(&mut self, v: u16) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn u32(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn u64(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn i64(&mut self, v: i64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn f32(&mut self, v: f32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    #[inline]
     pub fn f64(&mut self, v: f64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
@@ -81,6 +89,7 @@ impl Enc {
             self.buf.extend_from_slice(&x.to_le_bytes());
         }
     }
+    #[inline]
     pub fn coord(&mut self, c: Coord<f64>) {
         self.f64(c.x);
         self.f64(c.y);
@@ -161,6 +170,24 @@ impl Enc {
     }
 }
 
+/// Little-endian numbers at fixed places of a record (`at` within it).
+#[inline(always)]
+pub fn f64_at(b: &[u8], at: usize) -> f64 {
+    f64::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]])
+}
+#[inline(always)]
+pub fn f32_at(b: &[u8], at: usize) -> f32 {
+    f32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+#[inline(always)]
+pub fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+#[inline(always)]
+pub fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]])
+}
+
 /// Reads a section.
 pub struct Dec<'a> {
     buf: &'a [u8],
@@ -186,6 +213,7 @@ impl<'a> Dec<'a> {
         Ok(())
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> DecodeResult<&'a [u8]> {
         match self.pos.checked_add(n).filter(|&e| e <= self.buf.len()) {
             Some(end) => {
@@ -197,6 +225,7 @@ impl<'a> Dec<'a> {
         }
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> DecodeResult<[u8; N]> {
         let s = self.take(N)?;
         let mut a = [0u8; N];
@@ -204,9 +233,11 @@ impl<'a> Dec<'a> {
         Ok(a)
     }
 
+    #[inline]
     pub fn u8(&mut self) -> DecodeResult<u8> {
         Ok(self.take(1)?[0])
     }
+    #[inline]
     pub fn bool(&mut self) -> DecodeResult<bool> {
         match self.u8()? {
             0 => Ok(false),
@@ -214,21 +245,29 @@ impl<'a> Dec<'a> {
             b => self.error(&format!("boolean byte {b}")),
         }
     }
+    #[inline]
+    #[allow(dead_code)]
     pub fn u16(&mut self) -> DecodeResult<u16> {
         Ok(u16::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn u32(&mut self) -> DecodeResult<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn u64(&mut self) -> DecodeResult<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn i64(&mut self) -> DecodeResult<i64> {
         Ok(i64::from_le_bytes(self.array()?))
     }
+    #[inline]
+    #[allow(dead_code)]
     pub fn f32(&mut self) -> DecodeResult<f32> {
         Ok(f32::from_le_bytes(self.array()?))
     }
+    #[inline]
     pub fn f64(&mut self) -> DecodeResult<f64> {
         Ok(f64::from_le_bytes(self.array()?))
     }
@@ -260,6 +299,14 @@ impl<'a> Dec<'a> {
         let n = self.len(8)?;
         (0..n).map(|_| self.string()).collect()
     }
+    /// `n` records of `size` bytes each, read by `f` from its bytes (a
+    /// column in one pass, without a bounds check per field).
+    #[inline(always)]
+    pub fn records<T>(&mut self, n: usize, size: usize, f: impl FnMut(&[u8]) -> T) -> DecodeResult<Vec<T>> {
+        let Some(bytes) = n.checked_mul(size) else { return self.error("a column too large") };
+        Ok(self.take(bytes)?.chunks_exact(size).map(f).collect())
+    }
+
     pub fn u32s(&mut self) -> DecodeResult<Vec<u32>> {
         let n = self.len(4)?;
         Ok(self.take(n * 4)?.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
@@ -272,6 +319,7 @@ impl<'a> Dec<'a> {
             .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
             .collect())
     }
+    #[inline]
     pub fn coord(&mut self) -> DecodeResult<Coord<f64>> {
         Ok(Coord { x: self.f64()?, y: self.f64()? })
     }

@@ -186,42 +186,42 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
     ) else {
         return Err("a section is missing".into());
     };
-    check_key(&load_section(&f, key)?, source, options)?;
+    let map = map(&f)?;
+    let map: &[u8] = &map;
+    if (map.len() as u64) < file_len {
+        return Err("the file shrank while read".into());
+    }
+    check_key(load_section(map, key)?, source, options)?;
     let meta = {
-        let bytes = load_section(&f, meta)?;
-        let mut d = Dec::new(&bytes, "meta");
+        let bytes = load_section(map, meta)?;
+        let mut d = Dec::new(bytes, "meta");
         let m = parts::get_meta(&mut d, source).map_err(|e| e.0)?;
         d.end().map_err(|e| e.0)?;
         m
     };
     let n = meta.feature_count;
-    let decode = |s: Section, name: &'static str| -> Result<Vec<u8>, String> {
-        let _ = name;
-        load_section(&f, s)
-    };
+    let decode = |s: Section| load_section(map, s);
     // Features on this thread; the point tree, profile and tiling data on
     // a second one.
     let (features, rest) = std::thread::scope(|scope| {
         let rest = scope.spawn(|| -> Result<_, String> {
-            let bytes = decode(index, "index")?;
-            let mut d = Dec::new(&bytes, "index");
+            let bytes = decode(index)?;
+            let mut d = Dec::new(bytes, "index");
             let globe = parts::get_globe(&mut d, n).map_err(|e| e.0)?;
             d.end().map_err(|e| e.0)?;
-            drop(bytes);
-            let bytes = decode(profile, "profile")?;
-            let mut d = Dec::new(&bytes, "profile");
+            let bytes = decode(profile)?;
+            let mut d = Dec::new(bytes, "profile");
             let profile = parts::get_profile(&mut d, n).map_err(|e| e.0)?;
             d.end().map_err(|e| e.0)?;
-            drop(bytes);
-            let bytes = decode(tiles, "tiles")?;
-            let mut d = Dec::new(&bytes, "tiles");
+            let bytes = decode(tiles)?;
+            let mut d = Dec::new(bytes, "tiles");
             let tiles = tiles::get_tiles(&mut d, n).map_err(|e| e.0)?;
             d.end().map_err(|e| e.0)?;
             Ok((globe, profile, tiles))
         });
         let features = (|| -> Result<_, String> {
-            let bytes = decode(features, "features")?;
-            let mut d = Dec::new(&bytes, "features");
+            let bytes = decode(features)?;
+            let mut d = Dec::new(bytes, "features");
             let t = parts::get_features(&mut d).map_err(|e| e.0)?;
             d.end().map_err(|e| e.0)?;
             Ok(t)
@@ -275,13 +275,24 @@ fn read_table(f: &File, file_len: u64) -> Result<Vec<Section>, String> {
 }
 
 /// A section's bytes, checked against their checksum.
-fn load_section(f: &File, s: Section) -> Result<Vec<u8>, String> {
-    let mut bytes = vec![0u8; s.len as usize];
-    f.read_exact_at(&mut bytes, s.offset).map_err(|e| format!("section {:?}: {e}", s.kind))?;
-    if xxh3_64(&bytes) != s.checksum {
+fn load_section(map: &[u8], s: Section) -> Result<&[u8], String> {
+    let bytes = &map[s.offset as usize..(s.offset + s.len) as usize];
+    if xxh3_64(bytes) != s.checksum {
         return Err(format!("section {:?} checksum mismatch (damaged)", s.kind));
     }
     Ok(bytes)
+}
+
+/// The file mapped read-only: its pages are the page cache's, read where
+/// they are instead of copied. Snapshots are replaced by renaming a new
+/// file over the old one, never written in place, so the mapped file does
+/// not change while it is read (the mapping lives for the read only).
+fn map(f: &File) -> Result<memmap2::Mmap, String> {
+    #[allow(unsafe_code)]
+    // SAFETY: the file is only replaced by rename (a new inode), never
+    // modified in place by tuilerie; the map is dropped before `read` returns.
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(f) };
+    map.map_err(|e| format!("cannot map: {e}"))
 }
 
 fn put_key(e: &mut Enc, options: &LoadOptions, stamps: &[Stamp]) {

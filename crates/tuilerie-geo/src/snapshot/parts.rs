@@ -5,7 +5,7 @@
 //! tree links, feature numbers), so a section that decodes is one the
 //! layer can serve from without a panic.
 
-use super::codec::{Dec, DecodeResult, Enc};
+use super::codec::{f32_at, f64_at, u32_at, u64_at, Dec, DecodeResult, Enc};
 use crate::features::{FeatureTable, StoredId};
 use crate::geometry::{FeatureGeometry, GeometryKind};
 use crate::hours::Schedules;
@@ -15,6 +15,7 @@ use crate::layer::{Field, LayerMeta, Provenance, SkipReason, SkipReport, Skipped
 use crate::profile::{PlainProfile, Profile};
 use crate::properties::{Entry, FieldType, PropertyTable, Span, Stored, ValuePool};
 use crate::waste::WasteProfile;
+use geo::Coord;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -216,18 +217,20 @@ pub(super) fn put_features(e: &mut Enc, t: &FeatureTable) {
             }
         }
     }
-    // Geometries: points inline, the rest as `geo` geometries.
+    // Geometries: a kind per feature (0: point), the points' coordinates
+    // as one column, then the other geometries.
     e.len(t.geometries.len());
     for g in &t.geometries {
-        match g {
-            FeatureGeometry::Point(c) => {
-                e.u8(0);
-                e.coord(*c)
-            }
-            FeatureGeometry::Other(g) => {
-                e.u8(1);
-                e.geometry(g)
-            }
+        e.u8(matches!(g, FeatureGeometry::Other(_)) as u8);
+    }
+    for g in &t.geometries {
+        if let FeatureGeometry::Point(c) = g {
+            e.coord(*c);
+        }
+    }
+    for g in &t.geometries {
+        if let FeatureGeometry::Other(g) = g {
+            e.geometry(g);
         }
     }
     // Property runs.
@@ -283,23 +286,25 @@ pub(super) fn get_features(d: &mut Dec<'_>) -> DecodeResult<FeatureTable> {
         });
     }
     let n = d.len(17)?;
+    let kinds = d.records(n, 1, |b| b[0])?;
+    if kinds.iter().any(|&k| k > 1) {
+        return d.error("a geometry kind other than 0 or 1");
+    }
+    let n_points = kinds.iter().filter(|&&k| k == 0).count();
+    let mut points = d.records(n_points, 16, |b| Coord { x: f64_at(b, 0), y: f64_at(b, 8) })?.into_iter();
     let mut geometries = Vec::with_capacity(n);
-    for _ in 0..n {
-        geometries.push(match d.u8()? {
-            0 => FeatureGeometry::Point(d.coord()?),
-            1 => FeatureGeometry::Other(Box::new(d.geometry()?)),
-            t => return d.error(&format!("geometry kind tag {t}")),
+    for k in kinds {
+        geometries.push(if k == 0 {
+            FeatureGeometry::Point(points.next().unwrap_or_default())
+        } else {
+            FeatureGeometry::Other(Box::new(d.geometry()?))
         });
     }
     let starts = d.u32s()?;
     let n_entries = d.len(8)?;
-    let mut entries = Vec::with_capacity(n_entries);
-    let (n_fields, mut bad) = (field_names.len() as u32, false);
-    for _ in 0..n_entries {
-        let (field, value) = (d.u32()?, d.u32()?);
-        bad |= field >= n_fields || value as usize >= n_values;
-        entries.push(Entry { field, value });
-    }
+    let entries = d.records(n_entries, 8, |b| Entry { field: u32_at(b, 0), value: u32_at(b, 4) })?;
+    let n_fields = field_names.len() as u32;
+    let bad = entries.iter().any(|x| x.field >= n_fields || x.value as usize >= n_values);
     if bad {
         return d.error("a property names a field or value the layer does not have");
     }
@@ -354,31 +359,22 @@ pub(super) fn put_index(e: &mut Enc, index: &LayerIndex) {
 /// bulk-loaded again from the geometries: only layers with lines or
 /// polygons have one, and it is quick).
 pub(super) fn get_globe(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<GlobeTree> {
-    let n = d.len(43)?;
-    let mut nodes = Vec::with_capacity(n);
-    for _ in 0..n {
-        let mut b = [0f32; 6];
-        for v in &mut b {
-            *v = d.f32()?;
-        }
-        nodes.push(TreeNode {
-            min: [b[0], b[1], b[2]],
-            max: [b[3], b[4], b[5]],
-            mask: d.u64()?,
-            first: d.u32()?,
-            len: d.u16()?,
-            leaf: d.bool()?,
-        });
-    }
+    let n = d.len(39)?;
+    let nodes = d.records(n, 39, |b| TreeNode {
+        min: [f32_at(b, 0), f32_at(b, 4), f32_at(b, 8)],
+        max: [f32_at(b, 12), f32_at(b, 16), f32_at(b, 20)],
+        mask: u64_at(b, 24),
+        first: u32_at(b, 32),
+        len: u16::from_le_bytes([b[36], b[37]]),
+        leaf: b[38] != 0,
+    })?;
     let n = d.len(32)?;
-    let mut points = Vec::with_capacity(n);
-    let mut bad = false;
-    for _ in 0..n {
-        let p = [d.f64()?, d.f64()?, d.f64()?];
-        let (mask, id) = (d.u32()?, d.u32()?);
-        bad |= id as usize >= n_features;
-        points.push(Slot { p, mask, id });
-    }
+    let points = d.records(n, 32, |b| Slot {
+        p: [f64_at(b, 0), f64_at(b, 8), f64_at(b, 16)],
+        mask: u32_at(b, 24),
+        id: u32_at(b, 28),
+    })?;
+    let bad = points.iter().any(|s| s.id as usize >= n_features);
     let links_ok = nodes.iter().enumerate().all(|(i, n)| {
         let end = n.first as usize + n.len as usize;
         if n.leaf {
@@ -452,4 +448,3 @@ pub(super) fn get_profile(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<Ar
         t => d.error(&format!("profile tag {t}")),
     }
 }
-

@@ -3,7 +3,7 @@
 //! checks every link tiles and edits follow (parts within their vertices,
 //! nodes to features or clusters, parents to the level above).
 
-use super::codec::{Dec, DecodeResult, Enc};
+use super::codec::{f32_at, f64_at, u32_at, Dec, DecodeResult, Enc};
 use crate::tiling::cluster::{ClusterIndex, ClusterOptions, Level, Node as ClusterNode};
 use crate::tiling::prepared::{Part, PartKind, PreparedGeometry, WorldVertex};
 use crate::tiling::{Clustering, TilePrep, TileSettings};
@@ -103,10 +103,8 @@ pub(super) fn get_tiles(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<Tile
     let mut prepared = Vec::with_capacity(n);
     for _ in 0..n {
         let nv = d.len(20)?;
-        let mut vertices = Vec::with_capacity(nv);
-        for _ in 0..nv {
-            vertices.push(WorldVertex { x: d.f64()?, y: d.f64()?, importance: d.f32()? });
-        }
+        let vertices =
+            d.records(nv, 20, |b| WorldVertex { x: f64_at(b, 0), y: f64_at(b, 8), importance: f32_at(b, 16) })?;
         let np = d.len(17)?;
         let mut parts = Vec::with_capacity(np);
         for _ in 0..np {
@@ -138,10 +136,12 @@ fn get_clusters(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<ClusterIndex
     let mut levels = Vec::with_capacity(n);
     for _ in 0..n {
         let nn = d.len(24)?;
-        let mut nodes = Vec::with_capacity(nn);
-        for _ in 0..nn {
-            nodes.push(ClusterNode { x: d.f64()?, y: d.f64()?, count: d.u32()?, item: d.u32()? });
-        }
+        let nodes = d.records(nn, 24, |b| ClusterNode {
+            x: f64_at(b, 0),
+            y: f64_at(b, 8),
+            count: u32_at(b, 16),
+            item: u32_at(b, 20),
+        })?;
         let codes = d.u64s()?;
         levels.push(Level { nodes, codes });
     }
