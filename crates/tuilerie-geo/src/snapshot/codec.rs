@@ -6,6 +6,19 @@
 use geo::{Coord, Geometry, GeometryCollection, Line, LineString, MultiLineString, MultiPoint, MultiPolygon};
 use geo::{Point, Polygon, Rect, Triangle};
 
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Bytes hashed at a time, and of a column decoded right after (within
+/// the L2 cache).
+const BLOCK: usize = 64 * 1024;
+
+/// A section's checksum: the xxh3-64 of the xxh3-64s of its 64 KiB blocks
+/// (so that a reader checks each block as it decodes it).
+pub fn checksum(bytes: &[u8]) -> u64 {
+    let sums: Vec<u8> = bytes.chunks(BLOCK).flat_map(|b| xxh3_64(b).to_le_bytes()).collect();
+    xxh3_64(&sums)
+}
+
 /// Why a section does not decode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError(pub String);
@@ -194,11 +207,38 @@ pub struct Dec<'a> {
     pos: usize,
     /// What is being read, for error messages.
     section: &'static str,
+    /// The block checksums of the bytes read so far ([`checksum`]), and up
+    /// to where: columns are hashed a block at a time just before they are
+    /// decoded, so that a section is read from memory once, not twice.
+    hash: Option<(Vec<u8>, usize)>,
 }
 
 impl<'a> Dec<'a> {
     pub fn new(buf: &'a [u8], section: &'static str) -> Self {
-        Dec { buf, pos: 0, section }
+        Dec { buf, pos: 0, section, hash: None }
+    }
+
+    /// A reader that also computes the section's xxh3-64 ([`Dec::digest`]).
+    pub fn checked(buf: &'a [u8], section: &'static str) -> Self {
+        Dec { buf, pos: 0, section, hash: Some((Vec::with_capacity(buf.len() / BLOCK * 8 + 8), 0)) }
+    }
+
+    /// Hashes the blocks holding the bytes below `end`.
+    #[inline]
+    fn hash_to(&mut self, end: usize) {
+        if let Some((sums, done)) = &mut self.hash {
+            while *done < end {
+                let stop = (*done + BLOCK).min(self.buf.len());
+                sums.extend_from_slice(&xxh3_64(&self.buf[*done..stop]).to_le_bytes());
+                *done = stop;
+            }
+        }
+    }
+
+    /// The checksum of the whole section (of a [`Dec::checked`] reader).
+    pub fn digest(&mut self) -> Option<u64> {
+        self.hash_to(self.buf.len());
+        self.hash.as_ref().map(|(sums, _)| xxh3_64(sums))
     }
 
     pub fn error<T>(&self, what: &str) -> DecodeResult<T> {
@@ -302,22 +342,29 @@ impl<'a> Dec<'a> {
     /// `n` records of `size` bytes each, read by `f` from its bytes (a
     /// column in one pass, without a bounds check per field).
     #[inline(always)]
-    pub fn records<T>(&mut self, n: usize, size: usize, f: impl FnMut(&[u8]) -> T) -> DecodeResult<Vec<T>> {
-        let Some(bytes) = n.checked_mul(size) else { return self.error("a column too large") };
-        Ok(self.take(bytes)?.chunks_exact(size).map(f).collect())
+    pub fn records<T>(&mut self, n: usize, size: usize, mut f: impl FnMut(&[u8]) -> T) -> DecodeResult<Vec<T>> {
+        let Some(len) = n.checked_mul(size) else { return self.error("a column too large") };
+        let start = self.pos;
+        let bytes = self.take(len)?;
+        let mut out = Vec::with_capacity(n);
+        let size = size.max(1);
+        let step = (BLOCK / size).max(1) * size;
+        for (k, chunk) in bytes.chunks(step).enumerate() {
+            self.hash_to(start + k * step + chunk.len());
+            // A closure calling `f` (not `&mut f`): the call is inlined.
+            #[allow(clippy::redundant_closure)]
+            out.extend(chunk.chunks_exact(size).map(|r| f(r)));
+        }
+        Ok(out)
     }
 
     pub fn u32s(&mut self) -> DecodeResult<Vec<u32>> {
         let n = self.len(4)?;
-        Ok(self.take(n * 4)?.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        self.records(n, 4, |c| u32_at(c, 0))
     }
     pub fn u64s(&mut self) -> DecodeResult<Vec<u64>> {
         let n = self.len(8)?;
-        Ok(self
-            .take(n * 8)?
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect())
+        self.records(n, 8, |c| u64_at(c, 0))
     }
     #[inline]
     pub fn coord(&mut self) -> DecodeResult<Coord<f64>> {

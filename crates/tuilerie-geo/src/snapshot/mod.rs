@@ -19,8 +19,9 @@
 //! flushed to disk, renamed over the old one, then the folder flushed.
 //!
 //! Layout (little-endian): `TUILSNAP`, format version (u32), section count
-//! (u32), per section its kind (u32), offset (u64), length (u64) and xxh3-64
-//! checksum (u64), the checksum of all that (u64); then the sections.
+//! (u32), per section its kind (u32), offset (u64), length (u64) and
+//! checksum (u64: the xxh3-64 of the xxh3-64s of its 64 KiB blocks), the
+//! xxh3-64 of all that (u64); then the sections.
 
 mod codec;
 mod parts;
@@ -40,7 +41,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
 const MAGIC: &[u8; 8] = b"TUILSNAP";
 /// Raise when the layout of a section or of a built part changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 3;
 const EXTENSION: &str = "tsnap";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,39 +201,26 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
         m
     };
     let n = meta.feature_count;
-    let decode = |s: Section| load_section(map, s);
     // Features on this thread; the point tree, profile and tiling data on
     // a second one.
     let (features, rest) = std::thread::scope(|scope| {
         let rest = scope.spawn(|| -> Result<_, String> {
-            let bytes = decode(index)?;
-            let mut d = Dec::new(bytes, "index");
-            let globe = parts::get_globe(&mut d, n).map_err(|e| e.0)?;
-            d.end().map_err(|e| e.0)?;
-            let bytes = decode(profile)?;
-            let mut d = Dec::new(bytes, "profile");
-            let profile = parts::get_profile(&mut d, n).map_err(|e| e.0)?;
-            d.end().map_err(|e| e.0)?;
-            let bytes = decode(tiles)?;
-            let mut d = Dec::new(bytes, "tiles");
-            let tiles = tiles::get_tiles(&mut d, n).map_err(|e| e.0)?;
-            d.end().map_err(|e| e.0)?;
+            let globe = decode(map, index, "index", |d| parts::get_globe(d, n))?;
+            let profile = decode(map, profile, "profile", |d| parts::get_profile(d, n))?;
+            let tiles = decode(map, tiles, "tiles", |d| tiles::get_tiles(d, n))?;
             Ok((globe, profile, tiles))
         });
-        let features = (|| -> Result<_, String> {
-            let bytes = decode(features)?;
-            let mut d = Dec::new(bytes, "features");
-            let t = parts::get_features(&mut d).map_err(|e| e.0)?;
-            d.end().map_err(|e| e.0)?;
-            Ok(t)
-        })();
+        let features = decode(map, features, "features", parts::get_features);
         (features, rest.join().unwrap_or_else(|_| Err("a reading thread failed".into())))
     });
     let (features, (globe, profile, tiles)) = (features?, rest?);
     if features.len() != n {
         return Err(format!("{} features where the metadata says {n}", features.len()));
     }
-    let index = LayerIndex { envelopes: LayerIndex::envelopes_of(features.geometries()), globe };
+    // Only layers with other than single points have an envelope tree.
+    let points_only = meta.geometry_kinds.iter().all(|k| *k == crate::geometry::GeometryKind::Point);
+    let envelopes = if points_only { None } else { LayerIndex::envelopes_of(features.geometries()) };
+    let index = LayerIndex { envelopes, globe };
     let mut layer = Layer::new(meta, features, index, profile, tiles);
     layer.meta.load_time = started.elapsed();
     Ok(layer)
@@ -277,10 +265,33 @@ fn read_table(f: &File, file_len: u64) -> Result<Vec<Section>, String> {
 /// A section's bytes, checked against their checksum.
 fn load_section(map: &[u8], s: Section) -> Result<&[u8], String> {
     let bytes = &map[s.offset as usize..(s.offset + s.len) as usize];
-    if xxh3_64(bytes) != s.checksum {
+    if codec::checksum(bytes) != s.checksum {
         return Err(format!("section {:?} checksum mismatch (damaged)", s.kind));
     }
     Ok(bytes)
+}
+
+/// Decodes a section with `f`, checking its checksum as it goes (a
+/// section that does not decode is reported damaged when its checksum
+/// does not hold, else with the decoder's reason).
+fn decode<T>(
+    map: &[u8],
+    s: Section,
+    name: &'static str,
+    f: impl FnOnce(&mut Dec<'_>) -> codec::DecodeResult<T>,
+) -> Result<T, String> {
+    let bytes = &map[s.offset as usize..(s.offset + s.len) as usize];
+    let damaged = || format!("section {:?} checksum mismatch (damaged)", s.kind);
+    let mut d = Dec::checked(bytes, name);
+    match f(&mut d).and_then(|v| d.end().map(|_| v)) {
+        Ok(v) if d.digest() == Some(s.checksum) => Ok(v),
+        Ok(_) => Err(damaged()),
+        Err(e) if codec::checksum(bytes) != s.checksum => {
+            let _ = e;
+            Err(damaged())
+        }
+        Err(e) => Err(e.0),
+    }
 }
 
 /// The file mapped read-only: its pages are the page cache's, read where
@@ -377,7 +388,7 @@ pub fn write(dest: &Path, layer: &Layer, source: &Path, options: &LoadOptions) -
             }
             f.write_all(&e.buf).map_err(io)?;
             let len = e.buf.len() as u64;
-            sections.push(Section { kind, offset, len, checksum: xxh3_64(&e.buf) });
+            sections.push(Section { kind, offset, len, checksum: codec::checksum(&e.buf) });
             offset += len;
         }
         let mut head = Vec::with_capacity(table_len as usize);

@@ -399,6 +399,7 @@ pub(super) fn put_profile(e: &mut Enc, p: &dyn Profile) {
     e.u8(1);
     e.strs(&w.classes);
     e.u64s(&w.categories);
+    e.u64s(&w.distinct_masks());
     e.str(w.timezone.name());
     e.bool(w.schedules.is_some());
     if let Some(s) = &w.schedules {
@@ -420,6 +421,7 @@ pub(super) fn get_profile(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<Ar
         1 => {
             let classes = d.strings()?;
             let categories = d.u64s()?;
+            let distinct = d.u64s()?;
             let tz = d.string()?;
             let Ok(timezone) = crate::hours::parse_timezone(&tz) else { return d.error("an unknown time zone") };
             let schedules = if d.bool()? {
@@ -443,7 +445,7 @@ pub(super) fn get_profile(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<Ar
             if !(categories.is_empty() || categories.len() == n_features) {
                 return d.error("waste categories for another number of features");
             }
-            Ok(Arc::new(WasteProfile::from_parts(classes, categories, schedules, timezone)))
+            Ok(Arc::new(WasteProfile::from_parts(classes, categories, &distinct, schedules, timezone)))
         }
         t => d.error(&format!("profile tag {t}")),
     }

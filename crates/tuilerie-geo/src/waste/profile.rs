@@ -73,7 +73,7 @@ impl WasteProfile {
             .features()
             .map(|f| accepted_categories(&f, taxonomy, options.accepts_field.as_deref(), defaults))
             .collect();
-        let texts = tile_texts(&categories);
+        let texts = tile_texts(&categories, None);
         let schedules = features.field_id("opening_hours").map(|field| {
             Schedules::build(
                 features.features().map(|f| match f.property_by_id(field) {
@@ -94,11 +94,15 @@ impl WasteProfile {
     }
 }
 
-/// Each distinct combination's tile attributes.
-fn tile_texts(categories: &[CategoryMask]) -> HashMap<CategoryMask, [(&'static str, Box<str>); 2]> {
+/// Each distinct combination's tile attributes (of the masks given, or of
+/// `distinct` when known).
+fn tile_texts(
+    categories: &[CategoryMask],
+    distinct: Option<&[CategoryMask]>,
+) -> HashMap<CategoryMask, [(&'static str, Box<str>); 2]> {
     let taxonomy = Taxonomy::builtin();
     let mut texts = HashMap::new();
-    for &m in categories.iter().filter(|&&m| m != 0) {
+    for &m in distinct.unwrap_or(categories).iter().filter(|&&m| m != 0) {
         texts.entry(m).or_insert_with(|| {
             let ids = mask_ids(m, taxonomy);
             let primary = ids.first().copied().unwrap_or_default();
@@ -109,17 +113,26 @@ fn tile_texts(categories: &[CategoryMask]) -> HashMap<CategoryMask, [(&'static s
 }
 
 impl WasteProfile {
-    /// A profile as a snapshot kept it (the tile texts joined again).
+    /// The distinct combinations of categories, ascending.
+    pub(crate) fn distinct_masks(&self) -> Vec<CategoryMask> {
+        let mut m: Vec<CategoryMask> = self.texts.keys().copied().collect();
+        m.sort_unstable();
+        m
+    }
+
+    /// A profile as a snapshot kept it (the tile texts joined again for
+    /// the `distinct` combinations).
     pub(crate) fn from_parts(
         classes: Vec<String>,
         categories: Vec<CategoryMask>,
+        distinct: &[CategoryMask],
         schedules: Option<Schedules>,
         timezone: Tz,
     ) -> WasteProfile {
         WasteProfile {
             classes,
             classified: categories.iter().filter(|&&m| m != 0).count(),
-            texts: tile_texts(&categories),
+            texts: tile_texts(&categories, Some(distinct)),
             categories,
             schedules,
             timezone,
