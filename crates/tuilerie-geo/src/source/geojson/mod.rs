@@ -22,14 +22,23 @@ mod geometry;
 
 use geometry::{build_geometry, Coords, CoordsSeed, GeometryListSeed, GeometrySeed, GEOMETRY_TYPES};
 
-/// Loads a GeoJSON file as a layer.
+/// Loads a GeoJSON file as a layer. The file's bytes are freed once
+/// parsed, before the indexes and clusters are built.
 pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
     let bytes = std::fs::read(path).map_err(|e| GeoError::io(path, e))?;
-    load_bytes(path, &bytes, options)
+    let (builder, crs_origin) = parse(path, &bytes, options)?;
+    drop(bytes);
+    Ok(builder.finish("GeoJSON", crs_origin.describe(), None))
 }
 
 /// Loads GeoJSON from memory; `path` names the source in errors and metadata.
 pub fn load_bytes(path: &Path, bytes: &[u8], options: LoadOptions) -> GeoResult<Layer> {
+    let (builder, crs_origin) = parse(path, bytes, options)?;
+    Ok(builder.finish("GeoJSON", crs_origin.describe(), None))
+}
+
+/// Reads every feature of `bytes` into a builder.
+fn parse(path: &Path, bytes: &[u8], options: LoadOptions) -> GeoResult<(LayerBuilder, CrsOrigin)> {
     let config_crs = options.crs.clone();
     let crs = match &config_crs {
         Some(c) => Crs::new(c.clone(), CrsOrigin::Config),
@@ -58,7 +67,7 @@ pub fn load_bytes(path: &Path, bytes: &[u8], options: LoadOptions) -> GeoResult<
             })
         }
     }
-    Ok(builder.finish("GeoJSON", crs_origin.describe(), None))
+    Ok((builder, crs_origin))
 }
 
 /// serde_json appends " at line L column C"; we report those separately.
