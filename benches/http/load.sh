@@ -11,16 +11,16 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tuilerie-target}"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk"; exit 2; }
 cargo build --release -q -p tuilerie-server --bin tuilerie --example static_ceiling
 bin="$CARGO_TARGET_DIR/release"
-shared="${TUILERIE_SHARED_DATA:-../shared/data}"
+shared=$(realpath "${TUILERIE_SHARED_DATA:-../shared/data}")
 cfg=$(mktemp --suffix .toml)
 cat > "$cfg" <<TOML
 [server]
 addr = "127.0.0.1:18080"
 [[layers]]
-path = "$PWD/$shared/gironde/communes-33.geojson"
+path = "$shared/gironde/communes-33.geojson"
 id = "communes"
 [[layers]]
-path = "$PWD/$shared/gironde/decheteries-6element.geojson"
+path = "$shared/gironde/decheteries-6element.geojson"
 id = "decheteries"
 [[layers]]
 path = "$PWD/bench-data/containers-france-1000000.geojson"
