@@ -141,3 +141,37 @@ fn id_field_and_property_selection_apply() {
     assert_eq!(f.id(), FeatureId::Str("33063"));
     assert_eq!(f.properties().map(|(k, _)| k).collect::<Vec<_>>(), vec!["nom"]);
 }
+
+/// A file of several 8 MiB blocks is read a block at a time on a second
+/// thread: the layer is the one the whole file gives, feature for feature,
+/// with features cut across blocks, a crs member before the features, and
+/// strings holding brackets, quotes and escapes.
+#[test]
+fn a_large_file_read_in_blocks_gives_the_layer_of_the_whole_file() {
+    let dir = common::temp_dir("geojson-blocks");
+    let points = common::synthetic_points(120_000, 11);
+    let body = points.trim_start_matches("{\"type\":\"FeatureCollection\",\"features\":[");
+    let mut text = String::from(
+        "{\"type\": \"FeatureCollection\", \"name\": \"a [b] {c} \\\"d\\\"\",\n \"crs\": {\"type\": \"name\", \"properties\": {\"name\": \"urn:ogc:def:crs:OGC:1.3:CRS84\"}},\n \"features\": [\n",
+    );
+    text.push_str("{\"type\":\"Feature\",\"id\":\"x}]\\\"\",\"properties\":{\"note\":\"{[\\\\\\\"]}\",\"n\":[1,{\"a\":[]}]},\"geometry\":{\"type\":\"Point\",\"coordinates\":[-0.5,44.8]}},\n");
+    text.push_str(body);
+    text.push('\n');
+    assert!(text.len() > 20 << 20, "several blocks: {} bytes", text.len());
+    let path = dir.join("big.geojson");
+    std::fs::write(&path, &text).unwrap();
+    let streamed = tuilerie_geo::source::geojson::load_streaming(&path, &LoadOptions::default()).expect("streams");
+    let whole = load_bytes(&path, text.as_bytes(), LoadOptions::default()).unwrap();
+    assert_eq!(streamed.len(), 120_001);
+    assert_eq!(serde_json::to_string(streamed.meta()).unwrap(), serde_json::to_string(whole.meta()).unwrap());
+    for (a, b) in streamed.features().zip(whole.features()) {
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+    assert_eq!(streamed.feature(0).id().to_string(), "x}]\"");
+
+    // A cut file: reported as a whole file's error, at its place.
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    assert!(tuilerie_geo::source::geojson::load_streaming(&path, &LoadOptions::default()).is_none());
+    let err = tuilerie_geo::load(&path, LoadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("big.geojson") && err.contains("line"), "{err}");
+}

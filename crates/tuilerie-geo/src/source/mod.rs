@@ -130,8 +130,14 @@ fn from_snapshot(path: &Path, options: &LoadOptions) -> Option<Layer> {
         }
         crate::snapshot::Found::None => None,
         crate::snapshot::Found::Rejected(all) => {
+            // A stale snapshot (the file or the options changed) is the
+            // normal course of a reload; a damaged one is worth a warning.
             for (file, reason) in all {
-                tracing::warn!(path = %path.display(), snapshot = %file.display(), "snapshot ignored, building from the file: {reason}");
+                if reason.contains("damaged") || reason.contains("truncated") || reason.contains("header") {
+                    tracing::warn!(path = %path.display(), snapshot = %file.display(), "snapshot ignored, building from the file: {reason}");
+                } else {
+                    tracing::info!(path = %path.display(), snapshot = %file.display(), "snapshot ignored, building from the file: {reason}");
+                }
             }
             None
         }

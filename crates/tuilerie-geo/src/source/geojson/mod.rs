@@ -17,28 +17,65 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
+use std::sync::mpsc::Receiver;
 
 mod geometry;
+mod stream;
 
 use geometry::{build_geometry, Coords, CoordsSeed, GeometryListSeed, GeometrySeed, GEOMETRY_TYPES};
 
-/// Loads a GeoJSON file as a layer. The file's bytes are freed once
-/// parsed, before the indexes and clusters are built.
+/// Loads a GeoJSON file as a layer. A FeatureCollection of the common
+/// shape is read a block at a time on a second thread while its features
+/// are parsed ([`stream`]); any other file is read whole, and its bytes
+/// freed once parsed, before the indexes and clusters are built.
 pub fn load(path: &Path, options: LoadOptions) -> GeoResult<Layer> {
+    if let Some(layer) = load_streaming(path, &options) {
+        return Ok(layer);
+    }
     let bytes = std::fs::read(path).map_err(|e| GeoError::io(path, e))?;
-    let (builder, crs_origin) = parse(path, &bytes, options)?;
+    let (builder, crs_origin, _) = parse(path, &bytes, options, None)?;
     drop(bytes);
     Ok(builder.finish("GeoJSON", crs_origin.describe(), None))
 }
 
+/// The layer of a FeatureCollection read in blocks, or `None` when the
+/// file is not of the shape that streams or has an error (the caller then
+/// reads it whole and reports the error at its place).
+pub fn load_streaming(path: &Path, options: &LoadOptions) -> Option<Layer> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let (bytes, at) = stream::prefix(&mut file)?;
+    // The document up to the array, closed: its members (type, crs) are
+    // read as in a whole file, the features come from the channel.
+    let mut doc = bytes[..at].to_vec();
+    doc.extend_from_slice(b"]}");
+    let rest = bytes[at..].to_vec();
+    drop(bytes);
+    let (tx, rx) = stream::channel();
+    let (builder, crs_origin) = std::thread::scope(|scope| {
+        scope.spawn(move || stream::read_features(file, rest, tx));
+        match parse(path, &doc, options.clone(), Some(rx)) {
+            Ok((b, origin, true)) => Some((b, origin)),
+            _ => None,
+        }
+    })?;
+    Some(builder.finish("GeoJSON", crs_origin.describe(), None))
+}
+
 /// Loads GeoJSON from memory; `path` names the source in errors and metadata.
 pub fn load_bytes(path: &Path, bytes: &[u8], options: LoadOptions) -> GeoResult<Layer> {
-    let (builder, crs_origin) = parse(path, bytes, options)?;
+    let (builder, crs_origin, _) = parse(path, bytes, options, None)?;
     Ok(builder.finish("GeoJSON", crs_origin.describe(), None))
 }
 
-/// Reads every feature of `bytes` into a builder.
-fn parse(path: &Path, bytes: &[u8], options: LoadOptions) -> GeoResult<(LayerBuilder, CrsOrigin)> {
+/// Reads every feature of `bytes` (and of `stream`, when given: then
+/// `bytes` ends with an empty `features` array) into a builder; the flag
+/// says whether the stream ended as expected.
+fn parse(
+    path: &Path,
+    bytes: &[u8],
+    options: LoadOptions,
+    stream: Option<Receiver<stream::Batch>>,
+) -> GeoResult<(LayerBuilder, CrsOrigin, bool)> {
     let config_crs = options.crs.clone();
     let crs = match &config_crs {
         Some(c) => Crs::new(c.clone(), CrsOrigin::Config),
@@ -47,11 +84,17 @@ fn parse(path: &Path, bytes: &[u8], options: LoadOptions) -> GeoResult<(LayerBui
     let reprojector = crs.to_wgs84(path)?;
     let mut builder = LayerBuilder::new(path, options, reprojector);
     builder.validate_options()?;
-    let mut state =
-        State { builder: &mut builder, fatal: None, crs_origin: crs.origin(), crs_locked: config_crs.is_some() };
+    let mut state = State {
+        builder: &mut builder,
+        fatal: None,
+        crs_origin: crs.origin(),
+        crs_locked: config_crs.is_some(),
+        stream,
+        streamed: false,
+    };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let outcome = TopSeed { state: &mut state }.deserialize(&mut de).and_then(|r| de.end().map(|_| r));
-    let crs_origin = state.crs_origin;
+    let (crs_origin, streamed) = (state.crs_origin, state.streamed);
     if let Some(fatal) = state.fatal.take() {
         return Err(fatal);
     }
@@ -67,7 +110,7 @@ fn parse(path: &Path, bytes: &[u8], options: LoadOptions) -> GeoResult<(LayerBui
             })
         }
     }
-    Ok((builder, crs_origin))
+    Ok((builder, crs_origin, streamed))
 }
 
 /// serde_json appends " at line L column C"; we report those separately.
@@ -85,6 +128,10 @@ struct State<'b> {
     crs_origin: CrsOrigin,
     /// The CRS is fixed (config override, or features already read).
     crs_locked: bool,
+    /// The features of a file read in blocks (see [`stream`]).
+    stream: Option<Receiver<stream::Batch>>,
+    /// Whether that stream ended as expected.
+    streamed: bool,
 }
 
 impl State<'_> {
@@ -264,6 +311,21 @@ impl<'de> Visitor<'de> for FeaturesSeed<'_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element_seed(FeatureSeed { state: &mut *self.state })?.is_some() {}
+        let Some(rx) = self.state.stream.take() else { return Ok(()) };
+        for batch in rx {
+            for &(from, to) in &batch.ranges {
+                let mut de = serde_json::Deserializer::from_slice(&batch.bytes[from..to]);
+                FeatureSeed { state: &mut *self.state }
+                    .deserialize(&mut de)
+                    .and_then(|()| de.end())
+                    .map_err(|e| de::Error::custom(format!("in a streamed feature: {e}")))?;
+            }
+            match batch.end {
+                stream::End::More => {}
+                stream::End::Done => self.state.streamed = true,
+                stream::End::GiveUp => return Err(de::Error::custom("the file does not stream")),
+            }
+        }
         Ok(())
     }
 }
