@@ -2,7 +2,7 @@
 //! does not hold the whole file in memory and the reading overlaps the
 //! parsing.
 //!
-//! A second thread reads the file in 8 MiB blocks and cuts them after the
+//! A second thread reads the file in 1 MiB blocks and cuts them after the
 //! last whole feature of the `features` array (a scan of brackets and
 //! strings, not a parse); the loading thread parses each feature as it
 //! comes. Only the common shape streams: an object whose members before
@@ -15,7 +15,10 @@
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-const BLOCK: usize = 8 << 20;
+/// Small enough that freeing a block does not raise glibc's dynamic mmap
+/// threshold far (8 MiB blocks did: a later 8 MiB upload then stayed in
+/// the heap, resident, and `scripts/memory.py` saw 4.1 times its size).
+const BLOCK: usize = 1 << 20;
 /// How far into the file the `features` array must start.
 const PREFIX_LIMIT: usize = 64 << 20;
 
