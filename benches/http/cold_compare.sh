@@ -20,6 +20,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; git w
 trap cleanup EXIT
 # The revision's binary (same target directory: the dependencies are reused).
 git worktree add -q --detach "$work/tree" "$rev"
+npm ci --prefix "$work/tree/crates/tuilerie-server/web" --no-audit --no-fund --loglevel=error >/dev/null
 (cd "$work/tree" && cargo build --release -q -p tuilerie-server --bin tuilerie)
 cp "$CARGO_TARGET_DIR/release/tuilerie" "$work/before"
 cargo build --release -q -p tuilerie-server --bin tuilerie
