@@ -286,11 +286,6 @@ impl<'a> Dec<'a> {
         }
     }
     #[inline]
-    #[allow(dead_code)]
-    pub fn u16(&mut self) -> DecodeResult<u16> {
-        Ok(u16::from_le_bytes(self.array()?))
-    }
-    #[inline]
     pub fn u32(&mut self) -> DecodeResult<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
@@ -301,11 +296,6 @@ impl<'a> Dec<'a> {
     #[inline]
     pub fn i64(&mut self) -> DecodeResult<i64> {
         Ok(i64::from_le_bytes(self.array()?))
-    }
-    #[inline]
-    #[allow(dead_code)]
-    pub fn f32(&mut self) -> DecodeResult<f32> {
-        Ok(f32::from_le_bytes(self.array()?))
     }
     #[inline]
     pub fn f64(&mut self) -> DecodeResult<f64> {

@@ -286,10 +286,7 @@ fn decode<T>(
     match f(&mut d).and_then(|v| d.end().map(|_| v)) {
         Ok(v) if d.digest() == Some(s.checksum) => Ok(v),
         Ok(_) => Err(damaged()),
-        Err(e) if codec::checksum(bytes) != s.checksum => {
-            let _ = e;
-            Err(damaged())
-        }
+        Err(_) if codec::checksum(bytes) != s.checksum => Err(damaged()),
         Err(e) => Err(e.0),
     }
 }
