@@ -28,7 +28,8 @@ up)
   start=$(date +%s.%N)
   pg="PG:host=$SOCK port=$PORT dbname=bench user=postgres"
   for spec in "communes:$shared/gironde/communes-33.geojson" "decheteries:$shared/gironde/decheteries-6element.geojson" \
-              "points:$PWD/bench-data/containers-france-1000000.geojson"; do
+              "points:$PWD/bench-data/containers-france-1000000.geojson" \
+              "communes_france:$PWD/bench-data/communes-france.geojson"; do
     name="${spec%%:*}"; file="${spec#*:}"
     ogr2ogr -f PostgreSQL "$pg" "$file" -nln "$name" -lco GEOMETRY_NAME=geom4326 -lco SPATIAL_INDEX=NONE \
       -lco FID=fid -gt 65536 --config PG_USE_COPY YES -nlt PROMOTE_TO_MULTI

