@@ -336,7 +336,7 @@ impl<'a> Dec<'a> {
         let Some(len) = n.checked_mul(size) else { return self.error("a column too large") };
         let start = self.pos;
         let bytes = self.take(len)?;
-        let mut out = Vec::with_capacity(n);
+        let mut out = big_vec(n);
         let size = size.max(1);
         let step = (BLOCK / size).max(1) * size;
         for (k, chunk) in bytes.chunks(step).enumerate() {
@@ -404,6 +404,34 @@ impl<'a> Dec<'a> {
             t => return self.error(&format!("geometry tag {t}")),
         })
     }
+}
+
+/// `Vec::with_capacity(n)`; when that is large (4 MiB or more), the kernel
+/// is asked to back it with transparent huge pages, where it offers them
+/// on request (Linux's `madvise` mode): a decoded column is written once,
+/// front to back, and its first touches cost one fault per 2 MiB instead of
+/// one per 4 KiB (page faults were a third of a 10M-point snapshot's read).
+pub fn big_vec<T>(n: usize) -> Vec<T> {
+    let v = Vec::with_capacity(n);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
+        if bytes >= 2 * HUGE {
+            // The whole huge pages inside the allocation.
+            let start = (v.as_ptr() as usize).next_multiple_of(HUGE);
+            let end = (v.as_ptr() as usize + bytes) / HUGE * HUGE;
+            if end > start {
+                #[allow(unsafe_code)]
+                // SAFETY: madvise only advises on how to back the range, which
+                // lies inside this live allocation; it reads and writes no memory.
+                unsafe {
+                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+                }
+            }
+        }
+    }
+    v
 }
 
 #[cfg(test)]

@@ -247,7 +247,7 @@ pub(super) fn get_features(d: &mut Dec<'_>) -> DecodeResult<FeatureTable> {
     let field_names = d.strings()?;
     let arena = d.string()?;
     let n = d.len(1)?;
-    let mut values = Vec::with_capacity(n);
+    let mut values = super::codec::big_vec(n);
     let span = |d: &mut Dec<'_>| -> DecodeResult<Span> {
         let (start, len) = (d.u32()?, d.u32()?);
         let end = start as usize + len as usize;
@@ -292,7 +292,7 @@ pub(super) fn get_features(d: &mut Dec<'_>) -> DecodeResult<FeatureTable> {
     }
     let n_points = kinds.iter().filter(|&&k| k == 0).count();
     let mut points = d.records(n_points, 16, |b| Coord { x: f64_at(b, 0), y: f64_at(b, 8) })?.into_iter();
-    let mut geometries = Vec::with_capacity(n);
+    let mut geometries = super::codec::big_vec(n);
     for k in kinds {
         geometries.push(if k == 0 {
             FeatureGeometry::Point(points.next().unwrap_or_default())
