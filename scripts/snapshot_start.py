@@ -14,6 +14,13 @@ nearest-france.txt.
     python3 scripts/snapshot_start.py data/points-collecte-synthetiques.geojson --runs 2   # quick
 
 Target (10M points): serving in at most 0.5 s from the snapshot.
+
+With --replicas N, N servers then start at once from the same snapshot
+file (each its own data directory, whose snapshots/ links to it), answer
+the same, and each one's memory is read from /proc/PID/smaps_rollup:
+resident, proportional (PSS: shared pages divided among the processes
+mapping them) and shared with the others. The point tree is read in place
+from the map, so its pages are held once for all replicas.
 """
 import argparse, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -59,11 +66,49 @@ def stop(proc):
         proc.wait()
 
 
+def rollup(pid):
+    """Resident, proportional and shared kB of a process."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1])
+    return out["Rss"], out["Pss"], out.get("Shared_Clean", 0) + out.get("Shared_Dirty", 0)
+
+
+def replicas(n, binary, path, data, snap, layer, want, reference):
+    """Starts n servers at once from one snapshot file; prints their memory."""
+    procs, differ = [], 0
+    try:
+        for i in range(n):
+            d = os.path.join(data, f"replica-{i}")
+            os.makedirs(os.path.join(d, "snapshots"), exist_ok=True)
+            os.symlink(snap, os.path.join(d, "snapshots", f"{layer}.tsnap"))
+            procs.append(start(binary, path, d))
+        for i, (proc, base, took) in enumerate(procs):
+            got = [serverkit.request(base, u) for u in want]
+            bad = sum(r != g for r, g in zip(reference, got))
+            differ += bad
+            rss, pss, shared = rollup(proc.pid)
+            print(f"  replica {i + 1}: started in {took:.3f} s, {len(want) - bad}/{len(want)} answers identical; "
+                  f"resident {rss / 1024:.0f} MiB, proportional {pss / 1024:.0f} MiB, shared {shared / 1024:.0f} MiB")
+        total_rss = sum(rollup(p.pid)[0] for p, _, _ in procs)
+        total_pss = sum(rollup(p.pid)[1] for p, _, _ in procs)
+        print(f"{n} replicas: {total_pss / 1024:.0f} MiB of memory in all (sum of PSS), "
+              f"against {total_rss / 1024:.0f} MiB resident summed")
+    finally:
+        for proc, _, _ in procs:
+            stop(proc)
+    return differ
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file")
     ap.add_argument("--binary")
     ap.add_argument("--runs", type=int, default=3, help="starts from the snapshot (default 3)")
+    ap.add_argument("--replicas", type=int, default=0, help="then start this many servers at once (default 0)")
     a = ap.parse_args()
     binary = serverkit.binary(a.binary)
     path = os.path.abspath(a.file)
@@ -89,6 +134,8 @@ def main():
             differ += len(bad)
             print(f"  start {run + 1} from the snapshot: {took:.3f} s, {len(want) - len(bad)}/{len(want)} answers identical"
                   + (f" (first differing: {bad[0]})" if bad else ""))
+        if a.replicas:
+            differ += replicas(a.replicas, binary, path, data, snap, layer, want, reference)
         statuses = sorted({r[0] for r in reference})
         print(f"median start from the snapshot: {statistics.median(times):.3f} s "
               f"(parse start {parsed:.2f} s); answers compared: {len(want)} (statuses {statuses})")

@@ -14,6 +14,7 @@
 
 mod build;
 mod catalog;
+mod column;
 pub mod edit;
 mod error;
 mod features;

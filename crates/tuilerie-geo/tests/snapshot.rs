@@ -119,10 +119,30 @@ fn a_layer_from_its_snapshot_answers_as_the_layer_built_from_its_file() {
         assert!(snapshot::path_in(&dir, source, &o).is_file(), "snapshot of {} written", source.display());
         let read = reopen(source, &o);
         assert_same(&built, &read);
+        // The point tree's slots are read in place from the map (32 bytes
+        // each), not copied; a layer built from its file has none mapped.
+        assert_eq!(built.index().globe().mapped_bytes(), 0);
+        assert_eq!(read.index().globe().mapped_bytes(), 32 * read.len(), "{}", source.display());
         // load_group serves it from the snapshot too.
         let again = build(source, &o);
         assert_same(&built, &again);
     }
+}
+
+#[test]
+fn a_layer_read_in_place_keeps_answering_when_its_snapshot_is_replaced_or_deleted() {
+    let dir = common::temp_dir("snapshot-replaced");
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/points-collecte-synthetiques.geojson");
+    let o = options(&dir);
+    let built = build(&source, &o);
+    let read = reopen(&source, &o);
+    assert!(read.index().globe().mapped_bytes() > 0);
+    // A new snapshot renamed over the mapped one (as every write does),
+    // then the file deleted: the map keeps the old inode.
+    let file = snapshot::path_in(&dir, &source, &o);
+    snapshot::write(&file, &built, &source, &o).unwrap();
+    std::fs::remove_file(&file).unwrap();
+    assert_same(&built, &read);
 }
 
 #[test]

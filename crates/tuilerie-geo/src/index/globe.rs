@@ -12,6 +12,7 @@
 //! Points keep f64 coordinates (so chords are exact and the geodesic
 //! closed form can start from them); node boxes are f32, rounded outwards.
 
+use crate::column::{Column, Plain};
 use crate::geodesic::{ecef, A, F};
 use crate::geometry::FeatureGeometry;
 use crate::prefetch::{prefetch, prefetch_all};
@@ -94,7 +95,10 @@ impl Node {
     }
 }
 
+/// A point of the tree: 32 bytes in the order the snapshot stores them,
+/// so that a snapshot's slots are read in place ([`Column`]).
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub(crate) struct Slot {
     pub(crate) p: [f64; 3],
     pub(crate) mask: u32,
@@ -102,13 +106,19 @@ pub(crate) struct Slot {
     pub(crate) id: u32,
 }
 
+const _: () = assert!(std::mem::size_of::<Slot>() == 32 && std::mem::align_of::<Slot>() == 8);
+
+#[allow(unsafe_code)]
+// SAFETY: repr(C), three f64 then two u32: no padding, any bits valid.
+unsafe impl Plain for Slot {}
+
 /// Points (with a feature index each) in a static 3D tree.
 #[derive(Debug, Default)]
 pub struct GlobeTree {
     pub(crate) nodes: Vec<Node>,
     /// Points in tree order, each with its categories (interleaved: a leaf
     /// is one run of memory).
-    pub(crate) points: Vec<Slot>,
+    pub(crate) points: Column<Slot>,
     /// Whether slots and nodes carry categories (set by
     /// [`GlobeTree::set_categories`], when every mask fits 32 bits).
     pub(crate) filtered: bool,
@@ -168,6 +178,16 @@ fn split(items: &mut [([f64; 3], u32)], base: usize, capacity: usize, groups: &m
 }
 
 impl GlobeTree {
+    /// Bytes of the tree read in place from a snapshot's map (shared with
+    /// every process mapping the same file) rather than held in this
+    /// process's memory.
+    pub fn mapped_bytes(&self) -> usize {
+        if self.points.is_mapped() {
+            self.points.len() * std::mem::size_of::<Slot>()
+        } else {
+            0
+        }
+    }
     /// Builds the tree of the representative points of `geometries`
     /// (entry = feature index), in Earth-centred coordinates.
     pub fn build(geometries: &[FeatureGeometry]) -> Self {
@@ -200,7 +220,7 @@ impl GlobeTree {
         }
         tree.nodes.push(Node { min: [0.0; 3], max: [0.0; 3], mask: 0, first: 0, len: 0, leaf: true });
         tree.build_node(&mut items, 0, 0);
-        tree.points = items.iter().map(|&(p, id)| Slot { p, id, mask: 0 }).collect();
+        tree.points = items.iter().map(|&(p, id)| Slot { p, id, mask: 0 }).collect::<Vec<_>>().into();
         tree.nodes.shrink_to_fit();
         tree
     }
@@ -244,7 +264,7 @@ impl GlobeTree {
         if !self.filtered {
             return;
         }
-        for slot in &mut self.points {
+        for slot in self.points.iter_mut() {
             slot.mask = of(slot.id) as u32;
         }
         // Children come after their parent, so one reverse pass sees them first.
@@ -265,7 +285,7 @@ impl GlobeTree {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>() + self.points.capacity() * std::mem::size_of::<Slot>()
+        self.nodes.capacity() * std::mem::size_of::<Node>() + self.points.heap_bytes()
     }
 
     /// Calls `f` with the feature index of every point inside the box

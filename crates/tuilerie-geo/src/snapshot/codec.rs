@@ -6,6 +6,8 @@
 use geo::{Coord, Geometry, GeometryCollection, Line, LineString, MultiLineString, MultiPoint, MultiPolygon};
 use geo::{Point, Polygon, Rect, Triangle};
 
+use crate::column::{Column, Plain};
+use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Bytes hashed at a time, and of a column decoded right after (within
@@ -30,12 +32,23 @@ fn bad<T>(what: impl Into<String>) -> DecodeResult<T> {
 }
 
 /// Writes a section.
+/// Sections start at multiples of this in the file.
+pub const SECTION_ALIGN: u64 = 64;
+
 #[derive(Default)]
 pub struct Enc {
     pub buf: Vec<u8>,
 }
 
 impl Enc {
+    /// Zero bytes up to a multiple of `n` from the section's start (which
+    /// the file aligns to [`SECTION_ALIGN`]): a column read in place
+    /// ([`Dec::column`]) starts aligned for its records.
+    pub fn align(&mut self, n: usize) {
+        while !self.buf.len().is_multiple_of(n) {
+            self.buf.push(0);
+        }
+    }
     #[inline]
     pub fn u8(&mut self, v: u8) {
         self.buf.push(v);
@@ -211,16 +224,52 @@ pub struct Dec<'a> {
     /// to where: columns are hashed a block at a time just before they are
     /// decoded, so that a section is read from memory once, not twice.
     hash: Option<(Vec<u8>, usize)>,
+    /// The map `buf` lies in, and where: columns of plain records are then
+    /// read in place ([`Dec::column`]).
+    map: Option<(Arc<memmap2::Mmap>, usize)>,
 }
 
 impl<'a> Dec<'a> {
     pub fn new(buf: &'a [u8], section: &'static str) -> Self {
-        Dec { buf, pos: 0, section, hash: None }
+        Dec { buf, pos: 0, section, hash: None, map: None }
     }
 
     /// A reader that also computes the section's xxh3-64 ([`Dec::digest`]).
     pub fn checked(buf: &'a [u8], section: &'static str) -> Self {
-        Dec { buf, pos: 0, section, hash: Some((Vec::with_capacity(buf.len() / BLOCK * 8 + 8), 0)) }
+        Dec { buf, pos: 0, section, hash: Some((Vec::with_capacity(buf.len() / BLOCK * 8 + 8), 0)), map: None }
+    }
+
+    /// Tells the reader that `buf` is the bytes of `map` from `offset`.
+    pub fn in_map(mut self, map: Arc<memmap2::Mmap>, offset: usize) -> Self {
+        self.map = Some((map, offset));
+        self
+    }
+
+    /// Skips the padding [`Enc::align`] wrote.
+    pub fn align(&mut self, n: usize) -> DecodeResult<()> {
+        let pad = self.pos.next_multiple_of(n) - self.pos;
+        if self.take(pad)?.iter().any(|&b| b != 0) {
+            return self.error("padding that is not zero");
+        }
+        Ok(())
+    }
+
+    /// `n` records of `T`, `size` bytes each as `f` reads them: in place
+    /// when the section is mapped and the records are aligned (checked
+    /// against their checksum all the same), else decoded by `f` into
+    /// owned memory.
+    pub fn column<T: Plain>(&mut self, n: usize, size: usize, f: impl FnMut(&[u8]) -> T) -> DecodeResult<Column<T>> {
+        if let Some((map, offset)) = &self.map {
+            if size == std::mem::size_of::<T>() {
+                if let Some(c) = Column::mapped(map.clone(), offset + self.pos, n) {
+                    let Some(len) = n.checked_mul(size) else { return self.error("a column too large") };
+                    self.take(len)?;
+                    self.hash_to(self.pos);
+                    return Ok(c);
+                }
+            }
+        }
+        Ok(Column::Owned(self.records(n, size, f)?))
     }
 
     /// Hashes the blocks holding the bytes below `end`.
@@ -457,6 +506,26 @@ mod tests {
         assert_eq!(d.u32s().unwrap(), vec![1, 2, u32::MAX]);
         assert_eq!(d.opt_string().unwrap().as_deref(), Some("é"));
         d.end().unwrap();
+    }
+
+    #[test]
+    fn padding_is_skipped_and_must_be_zero_and_an_unmapped_column_is_decoded() {
+        let mut e = Enc::default();
+        e.u8(7);
+        e.align(8);
+        e.u64(42);
+        assert_eq!(e.buf.len(), 16);
+        let mut d = Dec::new(&e.buf, "test");
+        assert_eq!(d.u8().unwrap(), 7);
+        d.align(8).unwrap();
+        let c = d.column(1, 8, |b| u64_at(b, 0)).unwrap();
+        assert!(!c.is_mapped());
+        assert_eq!(&c[..], &[42]);
+        d.end().unwrap();
+        e.buf[3] = 1;
+        let mut d = Dec::new(&e.buf, "test");
+        d.u8().unwrap();
+        assert!(d.align(8).unwrap_err().0.contains("padding"));
     }
 
     #[test]

@@ -41,7 +41,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
 const MAGIC: &[u8; 8] = b"TUILSNAP";
 /// Raise when the layout of a section or of a built part changes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 const EXTENSION: &str = "tsnap";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,8 +187,9 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
     ) else {
         return Err("a section is missing".into());
     };
-    let map = map(&f)?;
-    let map: &[u8] = &map;
+    // The map lives as long as a column read in place from it.
+    let mapped = std::sync::Arc::new(map(&f)?);
+    let map: &[u8] = &mapped;
     if (map.len() as u64) < file_len {
         return Err("the file shrank while read".into());
     }
@@ -205,12 +206,12 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
     // a second one.
     let (features, rest) = std::thread::scope(|scope| {
         let rest = scope.spawn(|| -> Result<_, String> {
-            let globe = decode(map, index, "index", |d| parts::get_globe(d, n))?;
-            let profile = decode(map, profile, "profile", |d| parts::get_profile(d, n))?;
-            let tiles = decode(map, tiles, "tiles", |d| tiles::get_tiles(d, n))?;
+            let globe = decode(map, index, "index", Some(&mapped), |d| parts::get_globe(d, n))?;
+            let profile = decode(map, profile, "profile", None, |d| parts::get_profile(d, n))?;
+            let tiles = decode(map, tiles, "tiles", None, |d| tiles::get_tiles(d, n))?;
             Ok((globe, profile, tiles))
         });
-        let features = decode(map, features, "features", parts::get_features);
+        let features = decode(map, features, "features", None, parts::get_features);
         (features, rest.join().unwrap_or_else(|_| Err("a reading thread failed".into())))
     });
     let (features, (globe, profile, tiles)) = (features?, rest?);
@@ -220,6 +221,9 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
     // Only layers with other than single points have an envelope tree.
     let points_only = meta.geometry_kinds.iter().all(|k| *k == crate::geometry::GeometryKind::Point);
     let envelopes = if points_only { None } else { LayerIndex::envelopes_of(features.geometries()) };
+    // The rest of the map was decoded and is not read again: its pages
+    // leave this process (they stay in the page cache).
+    release_except(&mapped, globe.points.mapped_range());
     let index = LayerIndex { envelopes, globe };
     let mut layer = Layer::new(meta, features, index, profile, tiles);
     layer.meta.load_time = started.elapsed();
@@ -278,11 +282,15 @@ fn decode<T>(
     map: &[u8],
     s: Section,
     name: &'static str,
+    in_place: Option<&std::sync::Arc<memmap2::Mmap>>,
     f: impl FnOnce(&mut Dec<'_>) -> codec::DecodeResult<T>,
 ) -> Result<T, String> {
     let bytes = &map[s.offset as usize..(s.offset + s.len) as usize];
     let damaged = || format!("section {:?} checksum mismatch (damaged)", s.kind);
     let mut d = Dec::checked(bytes, name);
+    if let Some(m) = in_place {
+        d = d.in_map(m.clone(), s.offset as usize);
+    }
     match f(&mut d).and_then(|v| d.end().map(|_| v)) {
         Ok(v) if d.digest() == Some(s.checksum) => Ok(v),
         Ok(_) => Err(damaged()),
@@ -292,15 +300,36 @@ fn decode<T>(
 }
 
 /// The file mapped read-only: its pages are the page cache's, read where
-/// they are instead of copied. Snapshots are replaced by renaming a new
-/// file over the old one, never written in place, so the mapped file does
-/// not change while it is read (the mapping lives for the read only).
+/// they are instead of copied, and kept by the columns read in place
+/// (shared by every process that maps the file). Snapshots are replaced by
+/// renaming a new file over the old one, never written in place, so the
+/// mapped file does not change while it is mapped (the old inode lives on
+/// while mapped). Another program truncating a snapshot in place would
+/// make reads of the lost pages fault (README: never edit one in place).
 fn map(f: &File) -> Result<memmap2::Mmap, String> {
     #[allow(unsafe_code)]
     // SAFETY: the file is only replaced by rename (a new inode), never
-    // modified in place by tuilerie; the map is dropped before `read` returns.
+    // modified in place by tuilerie.
     let map = unsafe { memmap2::MmapOptions::new().populate().map(f) };
     map.map_err(|e| format!("cannot map: {e}"))
+}
+
+/// Drops this process's mapping of the pages of `map` outside `keep`
+/// (which columns read in place). Reading them again would fault them in
+/// from the page cache as before: the advice loses no data on a read-only
+/// file mapping.
+fn release_except(map: &memmap2::Mmap, keep: Option<std::ops::Range<usize>>) {
+    const PAGE: usize = 4096;
+    let len = map.len();
+    let keep = keep.map_or(0..0, |k| (k.start / PAGE * PAGE)..k.end.next_multiple_of(PAGE).min(len));
+    for (start, end) in [(0, keep.start), (keep.end, len)] {
+        if end > start {
+            #[allow(unsafe_code)]
+            // SAFETY: MADV_DONTNEED on a read-only, file-backed mapping only
+            // unmaps pages; the map and the file are unchanged.
+            let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
+        }
+    }
 }
 
 fn put_key(e: &mut Enc, options: &LoadOptions, stamps: &[Stamp]) {
@@ -383,6 +412,11 @@ pub fn write(dest: &Path, layer: &Layer, source: &Path, options: &LoadOptions) -
                 Kind::Profile => parts::put_profile(&mut e, layer.profile()),
                 Kind::Tiles => tiles::put_tiles(&mut e, &layer.tiles),
             }
+            // Each section starts aligned, so that its aligned columns are
+            // aligned in the file (and in the map) too.
+            let pad = offset.next_multiple_of(codec::SECTION_ALIGN) - offset;
+            f.write_all(&vec![0u8; pad as usize]).map_err(io)?;
+            offset += pad;
             f.write_all(&e.buf).map_err(io)?;
             let len = e.buf.len() as u64;
             sections.push(Section { kind, offset, len, checksum: codec::checksum(&e.buf) });

@@ -343,7 +343,9 @@ pub(super) fn put_index(e: &mut Enc, index: &LayerIndex) {
         e.bool(n.leaf);
     }
     e.len(g.points.len());
-    for s in &g.points {
+    // Read in place at the next start: 8-byte aligned, as `Slot` is laid out.
+    e.align(8);
+    for s in g.points.iter() {
         for v in s.p {
             e.f64(v);
         }
@@ -369,7 +371,8 @@ pub(super) fn get_globe(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<Glob
         leaf: b[38] != 0,
     })?;
     let n = d.len(32)?;
-    let points = d.records(n, 32, |b| Slot {
+    d.align(8)?;
+    let points = d.column(n, 32, |b| Slot {
         p: [f64_at(b, 0), f64_at(b, 8), f64_at(b, 16)],
         mask: u32_at(b, 24),
         id: u32_at(b, 28),
