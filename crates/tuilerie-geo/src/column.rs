@@ -49,6 +49,25 @@ impl<T: Plain> Column<T> {
         matches!(self, Column::Mapped { .. })
     }
 
+    /// The column as a vector to change, copied out of the map first when
+    /// it is mapped.
+    pub(crate) fn vec_mut(&mut self) -> &mut Vec<T> {
+        if self.is_mapped() {
+            *self = Column::Owned(self.to_vec());
+        }
+        match self {
+            Column::Owned(v) => v,
+            Column::Mapped { .. } => unreachable!("made owned above"),
+        }
+    }
+
+    /// Frees an owned column's spare capacity (a mapped one has none).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        if let Column::Owned(v) = self {
+            v.shrink_to_fit();
+        }
+    }
+
     /// The bytes of the map this column reads in place.
     pub(crate) fn mapped_range(&self) -> Option<std::ops::Range<usize>> {
         match self {
@@ -88,13 +107,7 @@ impl<T: Plain> Deref for Column<T> {
 /// Writing to a mapped column copies it into owned memory first.
 impl<T: Plain> DerefMut for Column<T> {
     fn deref_mut(&mut self) -> &mut [T] {
-        if self.is_mapped() {
-            *self = Column::Owned(self.to_vec());
-        }
-        match self {
-            Column::Owned(v) => v,
-            Column::Mapped { .. } => &mut [],
-        }
+        self.vec_mut()
     }
 }
 

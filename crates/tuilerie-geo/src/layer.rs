@@ -381,6 +381,13 @@ impl Layer {
         &self.index
     }
 
+    /// Bytes of the layer read in place from a snapshot's map (the point
+    /// tree and the property runs), shared with every process mapping the
+    /// same file, rather than held in this process's memory.
+    pub fn mapped_bytes(&self) -> usize {
+        self.index.globe().mapped_bytes() + self.features.props.mapped_bytes()
+    }
+
     /// What the layer's domain adds to its features (its classes, time
     /// zone; per feature, use [`Layer::mask`], [`Layer::schedules`],
     /// [`Layer::tile_attributes`]).

@@ -8,6 +8,7 @@
 //! - each feature holds a run of `(field, value)` pairs in one shared vector
 //!   ([`PropertyTable`]), indexed by a start offset per feature.
 
+use crate::column::{Column, Plain};
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, Hash, Hasher};
 
@@ -262,22 +263,36 @@ impl ValuePool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldId(pub u32);
 
+/// One property of a feature: 8 bytes in the order the snapshot stores
+/// them, so that a snapshot's runs are read in place ([`Column`]).
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub(crate) struct Entry {
     pub(crate) field: u32,
     pub(crate) value: u32,
 }
 
+const _: () = assert!(std::mem::size_of::<Entry>() == 8 && std::mem::align_of::<Entry>() == 4);
+
+#[allow(unsafe_code)]
+// SAFETY: repr(C), two u32: no padding, any bits valid.
+unsafe impl Plain for Entry {}
+
 /// The properties of every feature of a layer, as runs of `(field, value)`.
 #[derive(Debug, Default)]
 pub struct PropertyTable {
-    pub(crate) starts: Vec<u32>,
-    pub(crate) entries: Vec<Entry>,
+    pub(crate) starts: Column<u32>,
+    pub(crate) entries: Column<Entry>,
 }
 
 impl PropertyTable {
     pub fn new() -> Self {
-        Self { starts: vec![0], entries: Vec::new() }
+        Self { starts: vec![0].into(), entries: Column::default() }
+    }
+
+    /// Bytes of the runs read in place from a snapshot's map.
+    pub fn mapped_bytes(&self) -> usize {
+        [self.starts.mapped_range(), self.entries.mapped_range()].into_iter().flatten().map(|r| r.len()).sum()
     }
 
     /// Number of features with a recorded run.
@@ -288,14 +303,14 @@ impl PropertyTable {
 
     /// Adds a property to the feature being built.
     pub fn push(&mut self, field: FieldId, value: ValueId) {
-        self.entries.push(Entry { field: field.0, value: value.0 });
+        self.entries.vec_mut().push(Entry { field: field.0, value: value.0 });
     }
 
     /// Ends the feature being built; returns false when the table is full.
     pub fn end_feature(&mut self) -> bool {
         match u32::try_from(self.entries.len()) {
             Ok(end) => {
-                self.starts.push(end);
+                self.starts.vec_mut().push(end);
                 true
             }
             Err(_) => false,
@@ -305,7 +320,7 @@ impl PropertyTable {
     /// Forgets the properties pushed since the last `end_feature`.
     pub fn discard_feature(&mut self) {
         let start = *self.starts.last().unwrap_or(&0) as usize;
-        self.entries.truncate(start);
+        self.entries.vec_mut().truncate(start);
     }
 
     /// Whether the feature being built already has `field` (duplicate keys).
@@ -320,7 +335,7 @@ impl PropertyTable {
         let mut i = start;
         while i < self.entries.len() {
             if self.entries[i].field == field.0 {
-                self.entries.remove(i);
+                self.entries.vec_mut().remove(i);
             } else {
                 i += 1;
             }
@@ -352,7 +367,7 @@ impl PropertyTable {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.starts.capacity() * 4 + self.entries.capacity() * std::mem::size_of::<Entry>()
+        self.starts.heap_bytes() + self.entries.heap_bytes()
     }
 }
 

@@ -119,10 +119,18 @@ fn a_layer_from_its_snapshot_answers_as_the_layer_built_from_its_file() {
         assert!(snapshot::path_in(&dir, source, &o).is_file(), "snapshot of {} written", source.display());
         let read = reopen(source, &o);
         assert_same(&built, &read);
-        // The point tree's slots are read in place from the map (32 bytes
-        // each), not copied; a layer built from its file has none mapped.
-        assert_eq!(built.index().globe().mapped_bytes(), 0);
+        // The point tree's slots (32 bytes each) and the property runs (4
+        // bytes a feature and 8 a property) are read in place from the
+        // map, not copied; a layer built from its file has none mapped.
+        assert_eq!(built.mapped_bytes(), 0);
         assert_eq!(read.index().globe().mapped_bytes(), 32 * read.len(), "{}", source.display());
+        let properties: usize = (0..read.len()).map(|i| read.feature(i).properties().count()).sum();
+        assert_eq!(
+            read.mapped_bytes(),
+            32 * read.len() + 4 * (read.len() + 1) + 8 * properties,
+            "{}",
+            source.display()
+        );
         // load_group serves it from the snapshot too.
         let again = build(source, &o);
         assert_same(&built, &again);

@@ -41,7 +41,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
 const MAGIC: &[u8; 8] = b"TUILSNAP";
 /// Raise when the layout of a section or of a built part changes.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 const EXTENSION: &str = "tsnap";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +211,7 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
             let tiles = decode(map, tiles, "tiles", None, |d| tiles::get_tiles(d, n))?;
             Ok((globe, profile, tiles))
         });
-        let features = decode(map, features, "features", None, parts::get_features);
+        let features = decode(map, features, "features", Some(&mapped), parts::get_features);
         (features, rest.join().unwrap_or_else(|_| Err("a reading thread failed".into())))
     });
     let (features, (globe, profile, tiles)) = (features?, rest?);
@@ -223,7 +223,9 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
     let envelopes = if points_only { None } else { LayerIndex::envelopes_of(features.geometries()) };
     // The rest of the map was decoded and is not read again: its pages
     // leave this process (they stay in the page cache).
-    release_except(&mapped, globe.points.mapped_range());
+    let kept =
+        [globe.points.mapped_range(), features.props.starts.mapped_range(), features.props.entries.mapped_range()];
+    release_except(&mapped, kept.into_iter().flatten().collect());
     let index = LayerIndex { envelopes, globe };
     let mut layer = Layer::new(meta, features, index, profile, tiles);
     layer.meta.load_time = started.elapsed();
@@ -314,15 +316,23 @@ fn map(f: &File) -> Result<memmap2::Mmap, String> {
     map.map_err(|e| format!("cannot map: {e}"))
 }
 
-/// Drops this process's mapping of the pages of `map` outside `keep`
-/// (which columns read in place). Reading them again would fault them in
-/// from the page cache as before: the advice loses no data on a read-only
-/// file mapping.
-fn release_except(map: &memmap2::Mmap, keep: Option<std::ops::Range<usize>>) {
+/// Drops this process's mapping of the pages of `map` outside the ranges
+/// `keep` (which columns read in place). Reading them again would fault
+/// them in from the page cache as before: the advice loses no data on a
+/// read-only file mapping.
+fn release_except(map: &memmap2::Mmap, mut keep: Vec<std::ops::Range<usize>>) {
     const PAGE: usize = 4096;
     let len = map.len();
-    let keep = keep.map_or(0..0, |k| (k.start / PAGE * PAGE)..k.end.next_multiple_of(PAGE).min(len));
-    for (start, end) in [(0, keep.start), (keep.end, len)] {
+    keep.sort_by_key(|k| k.start);
+    // The gaps between the kept ranges, widened to whole pages.
+    let mut gaps = Vec::new();
+    let mut from = 0;
+    for k in keep {
+        gaps.push((from, k.start / PAGE * PAGE));
+        from = from.max(k.end.next_multiple_of(PAGE).min(len));
+    }
+    gaps.push((from, len));
+    for (start, end) in gaps {
         if end > start {
             #[allow(unsafe_code)]
             // SAFETY: MADV_DONTNEED on a read-only, file-backed mapping only

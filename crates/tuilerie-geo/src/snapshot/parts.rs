@@ -233,11 +233,18 @@ pub(super) fn put_features(e: &mut Enc, t: &FeatureTable) {
             e.geometry(g);
         }
     }
-    // Property runs.
-    e.u32s(&t.props.starts);
+    // Property runs, read in place at the next start: each column aligned
+    // for its records (4 bytes).
+    e.len(t.props.starts.len());
+    e.align(4);
+    e.buf.reserve(t.props.starts.len() * 4);
+    for s in t.props.starts.iter() {
+        e.u32(*s);
+    }
     e.len(t.props.entries.len());
+    e.align(4);
     e.buf.reserve(t.props.entries.len() * 8);
-    for x in &t.props.entries {
+    for x in t.props.entries.iter() {
         e.u32(x.field);
         e.u32(x.value);
     }
@@ -300,9 +307,12 @@ pub(super) fn get_features(d: &mut Dec<'_>) -> DecodeResult<FeatureTable> {
             FeatureGeometry::Other(Box::new(d.geometry()?))
         });
     }
-    let starts = d.u32s()?;
+    let n_starts = d.len(4)?;
+    d.align(4)?;
+    let starts = d.column(n_starts, 4, |b| u32_at(b, 0))?;
     let n_entries = d.len(8)?;
-    let entries = d.records(n_entries, 8, |b| Entry { field: u32_at(b, 0), value: u32_at(b, 4) })?;
+    d.align(4)?;
+    let entries = d.column(n_entries, 8, |b| Entry { field: u32_at(b, 0), value: u32_at(b, 4) })?;
     let n_fields = field_names.len() as u32;
     let bad = entries.iter().any(|x| x.field >= n_fields || x.value as usize >= n_values);
     if bad {
