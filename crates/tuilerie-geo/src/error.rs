@@ -52,6 +52,11 @@ pub enum GeoError {
 
     #[error("invalid layer option `{option}`: {message}")]
     Option { option: String, message: String },
+
+    #[error(
+        "{path}: changed while the layer was built from it; no snapshot written (the next load builds the layer again)"
+    )]
+    ChangedWhileRead { path: PathBuf },
 }
 
 /// An option of a layer (or of a stage) with a value it cannot take; the

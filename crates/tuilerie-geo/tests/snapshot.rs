@@ -148,7 +148,7 @@ fn a_layer_read_in_place_keeps_answering_when_its_snapshot_is_replaced_or_delete
     // A new snapshot renamed over the mapped one (as every write does),
     // then the file deleted: the map keeps the old inode.
     let file = snapshot::path_in(&dir, &source, &o);
-    snapshot::write(&file, &built, &source, &o).unwrap();
+    snapshot::write(&file, &built, &o, &snapshot::Sources::take(&source, &o).unwrap()).unwrap();
     std::fs::remove_file(&file).unwrap();
     assert_same(&built, &read);
 }
@@ -236,9 +236,37 @@ fn a_snapshot_beside_its_file_serves_when_the_data_directory_has_none() {
     let plain = LoadOptions::default();
     let built = tuilerie_geo::load(&source, plain.clone()).unwrap();
     let beside = snapshot::path_beside(&source, &plain);
-    snapshot::write(&beside, &built, &source, &plain).unwrap();
+    snapshot::write(&beside, &built, &plain, &snapshot::Sources::take(&source, &plain).unwrap()).unwrap();
     assert_eq!(beside.file_name().unwrap(), "decheteries-6element.geojson.decheteries-6element.tsnap");
     // Found with or without a data directory.
     assert_same(&built, &reopen(&source, &plain));
     assert_same(&built, &reopen(&source, &options(&dir.join("empty"))));
+}
+
+#[test]
+fn a_file_changed_while_its_layer_was_built_gets_no_snapshot() {
+    let dir = common::temp_dir("snapshot-changed-while-read");
+    let source = copy_to(&dir, &common::gironde("decheteries-6element.geojson"));
+    let snaps = dir.join("snaps");
+    let o = options(&snaps);
+    // Stamped, then read (the old content), then the file rewritten before
+    // the snapshot is written: the write refuses, naming the file, and
+    // leaves neither a snapshot nor a temporary file.
+    let sources = snapshot::Sources::take(&source, &o).unwrap();
+    let built = tuilerie_geo::load(&source, LoadOptions { snapshots: None, ..o.clone() }).unwrap();
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&source, text.replacen("\"Lescar\"", "\"LESCAR\"", 1)).unwrap();
+    let dest = snapshot::path_in(&snaps, &source, &o);
+    let err = snapshot::write(&dest, &built, &o, &sources).unwrap_err().to_string();
+    assert!(err.contains("changed while the layer was built") && err.contains("decheteries-6element.geojson"), "{err}");
+    assert!(!dest.exists());
+    assert_eq!(std::fs::read_dir(&snaps).map(|d| d.count()).unwrap_or(0), 0);
+    // The next load builds from the new content and writes its snapshot.
+    let rebuilt = build(&source, &o);
+    assert!(dest.is_file());
+    let name =
+        |l: &Layer| (0..l.len()).filter(|&i| format!("{:?}", l.feature(i).property("name")).contains("LESCAR")).count();
+    assert_eq!(name(&rebuilt), 1);
+    assert_same(&rebuilt, &reopen(&source, &o));
 }

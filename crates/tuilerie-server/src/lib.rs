@@ -58,25 +58,38 @@ pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
     router
         .fallback(routes::tiles::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(state.options.limits.max_body_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), read_body))
-        .layer(middleware::from_fn_with_state(state.clone(), read_token))
+        .layer(middleware::from_fn_with_state(state.clone(), admit))
         .layer(cors)
         .layer(middleware::from_fn(metrics::track))
         .with_state(state)
 }
 
-/// With `[server] require_token_for_reads`, every request but `/health`
-/// needs a valid token (any role); writes check their own role.
-async fn read_token(
+/// Before a handler: the token a read needs ([`read_token`]), then the
+/// body of a write read whole ([`read_body`]). One middleware for both, so
+/// that a read passes one boxed step instead of two.
+async fn admit(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
+    use axum::http::Method;
     use axum::response::IntoResponse;
-    if !state.options.require_token_for_reads || req.uri().path() == "/health" {
+    if let Err(e) = read_token(&state, &req) {
+        return e.into_response();
+    }
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let checked = match &state.writes {
+    read_body(state, req, next).await
+}
+
+/// With `[server] require_token_for_reads`, every request but `/health`
+/// needs a valid token (any role); writes check their own role.
+fn read_token(state: &AppState, req: &axum::extract::Request) -> Result<(), error::ApiError> {
+    if !state.options.require_token_for_reads || req.uri().path() == "/health" {
+        return Ok(());
+    }
+    match &state.writes {
         None => Err(error::ApiError::Unavailable { message: "reads need a token but this server has no store".into() }),
         Some(w) => match w.auth.principal(req.headers()) {
             Ok(Some(_)) => Ok(()),
@@ -85,27 +98,16 @@ async fn read_token(
             }),
             Err(e) => Err(e),
         },
-    };
-    match checked {
-        Ok(()) => next.run(req).await,
-        Err(e) => e.into_response(),
     }
 }
 
 /// Reads the body of a write request whole, within the body timeout and
 /// the size limit, before the handler runs: a client that sends its body
 /// slowly (or stops) gets 408 and frees its connection, one that sends too
-/// much gets 413. GET, HEAD and OPTIONS pass through.
-async fn read_body(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-    next: middleware::Next,
-) -> axum::response::Response {
-    use axum::http::{Method, StatusCode};
+/// much gets 413.
+async fn read_body(state: AppState, req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
     let limit = state.options.limits.max_body_bytes;
     let refuse = |status: StatusCode, message: String| {
         (status, axum::Json(serde_json::json!({"error": message, "parameter": "body"}))).into_response()

@@ -12,10 +12,12 @@
 //! - `connections_open`, `connections_total`, `refusals_total{limit}`.
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -113,19 +115,68 @@ fn new_id() -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct Route(pub &'static str);
 
-/// The route label: the matched template, else the [`Route`] the fallback
-/// gave, else `unmatched` (so unknown paths cannot grow the label set).
-fn route_label(matched: Option<String>, response: &Response) -> String {
-    matched
-        .or_else(|| response.extensions().get::<Route>().map(|r| r.0.to_string()))
-        .unwrap_or_else(|| "unmatched".to_string())
+/// The method label: the standard methods by name, any other `OTHER` (a
+/// client may send any token as a method; labels must stay bounded).
+fn method_label(m: &Method) -> &'static str {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    KNOWN.iter().find(|k| *k == m).map_or("OTHER", |k| k.as_str())
+}
+
+/// Counts a request and records its duration. The labelled handles are
+/// kept per thread by route, method and status: looking a labelled metric
+/// up in the registry builds its key (label strings) and hashes it, on
+/// every request otherwise. (Routes are templates, so the set is bounded.)
+fn record(route: &str, method: &Method, status: StatusCode, elapsed: Duration) {
+    struct Handles {
+        duration: metrics::Histogram,
+        counts: Vec<(&'static str, u16, metrics::Counter)>,
+    }
+    thread_local! {
+        static HANDLES: RefCell<HashMap<String, Handles>> = RefCell::new(HashMap::new());
+    }
+    let method = method_label(method);
+    HANDLES.with_borrow_mut(|all| {
+        if !all.contains_key(route) {
+            let duration = metrics::histogram!("tuilerie_http_request_duration_seconds", "route" => route.to_string());
+            all.insert(route.to_string(), Handles { duration, counts: Vec::new() });
+        }
+        let Some(h) = all.get_mut(route) else { return };
+        h.duration.record(elapsed.as_secs_f64());
+        let code = status.as_u16();
+        match h.counts.iter().find(|(m, c, _)| *m == method && *c == code) {
+            Some((_, _, counter)) => counter.increment(1),
+            None => {
+                let labels =
+                    [("route", route.to_string()), ("method", method.to_string()), ("status", code.to_string())];
+                let counter = metrics::counter!("tuilerie_http_requests_total", &labels);
+                counter.increment(1);
+                h.counts.push((method, code, counter));
+            }
+        }
+    });
 }
 
 /// Middleware: request id, span, access log line (debug; errors at warn
 /// and error) and the request metrics.
 pub async fn track(req: Request, next: Next) -> Response {
-    let id = req.headers().get(REQUEST_ID).and_then(client_id).map_or_else(new_id, str::to_string);
-    let matched = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    // The client's id when it is sane (its header value kept as is), else
+    // a new one.
+    let (id, header) =
+        match req.headers().get(REQUEST_ID).and_then(|v| client_id(v).map(|s| (s.to_string(), v.clone()))) {
+            Some((id, v)) => (id, Some(v)),
+            None => (new_id(), None),
+        };
+    let matched = req.extensions().get::<MatchedPath>().cloned();
     let method = req.method().clone();
     let span = tracing::info_span!("request", id = %id, method = %method, route = tracing::field::Empty);
     if let Some(m) = &matched {
@@ -134,9 +185,14 @@ pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     let elapsed = start.elapsed();
-    let route = route_label(matched, &response);
+    // The route label: the matched template, else the [`Route`] the
+    // fallback gave, else `unmatched` (so unknown paths cannot grow the
+    // label set).
+    let fallback = response.extensions().get::<Route>().map(|r| r.0);
+    let route = matched.as_ref().map(|m| m.as_str()).or(fallback).unwrap_or("unmatched");
     let status = response.status();
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    let header = header.or_else(|| HeaderValue::from_maybe_shared(bytes::Bytes::from(id)).ok());
+    if let Some(v) = header {
         response.headers_mut().insert(REQUEST_ID, v);
     }
     span.in_scope(|| {
@@ -157,10 +213,7 @@ pub async fn track(req: Request, next: Next) -> Response {
         }
     });
     if handle().is_some() {
-        let labels =
-            [("route", route.clone()), ("method", method.to_string()), ("status", status.as_u16().to_string())];
-        metrics::counter!("tuilerie_http_requests_total", &labels).increment(1);
-        metrics::histogram!("tuilerie_http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
+        record(route, &method, status, elapsed);
     }
     response
 }

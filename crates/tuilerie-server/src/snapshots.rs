@@ -51,7 +51,24 @@ pub fn build(layers: &[LayerConfig], dir: Option<&Path>) -> anyhow::Result<ExitC
             continue;
         }
         let started = Instant::now();
-        for (o, result) in tuilerie_geo::source::load_many(&l.path, expanded) {
+        // Stamped before the file is read: a file that changes while it is
+        // read gets no snapshot (snapshot::write says so).
+        let mut cache = snapshot::StampCache::new();
+        let mut sources = Vec::new();
+        for o in &expanded {
+            match snapshot::Sources::take_cached(&l.path, o, &mut cache) {
+                Ok(s) => sources.push(s),
+                Err(e) => {
+                    eprintln!("{e}");
+                    failed += 1;
+                    break;
+                }
+            }
+        }
+        if sources.len() != expanded.len() {
+            continue;
+        }
+        for ((o, result), sources) in tuilerie_geo::source::load_many(&l.path, expanded).into_iter().zip(&sources) {
             let layer = match result {
                 Ok(layer) => layer,
                 Err(e) => {
@@ -61,7 +78,7 @@ pub fn build(layers: &[LayerConfig], dir: Option<&Path>) -> anyhow::Result<ExitC
                 }
             };
             let file = dest(&o);
-            match snapshot::write(&file, &layer, &l.path, &o) {
+            match snapshot::write(&file, &layer, &o, sources) {
                 Ok(bytes) => println!(
                     "{}: layer {}, {} features, snapshot {} ({:.1} MB, {:.1} s)",
                     l.path.display(),

@@ -341,6 +341,29 @@ fn request_ids_are_echoed_or_made_and_carried_by_the_log_lines() {
             span["id"] == "rq-4242" && span["route"] == "/collections/{id}" && v["fields"]["status"] == 404
         })
     });
+    // The request metrics count every request once, whichever worker
+    // thread answered it (their handles are kept per thread), and a
+    // method nobody standardised is labelled OTHER (bounded labels).
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            std::thread::spawn(move || assert!(http_raw(port, "/collections/nope", "").starts_with("HTTP/1.1 404")))
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "BREW /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut brewed = Vec::new();
+    let _ = s.read_to_end(&mut brewed);
+    assert!(String::from_utf8_lossy(&brewed).starts_with("HTTP/1.1 405"), "{}", String::from_utf8_lossy(&brewed));
+    let (_, metrics) = http_get(port, "/metrics").unwrap();
+    for needle in [
+        "tuilerie_http_requests_total{route=\"/collections/{id}\",method=\"GET\",status=\"404\"} 4",
+        "tuilerie_http_requests_total{route=\"/health\",method=\"OTHER\",status=\"405\"} 1",
+        "tuilerie_http_request_duration_seconds_count{route=\"/collections/{id}\"} 4",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing in\n{metrics}");
+    }
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

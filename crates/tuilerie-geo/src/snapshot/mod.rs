@@ -17,6 +17,9 @@
 //!
 //! Written atomically ([`write`]): a temporary file in the same folder,
 //! flushed to disk, renamed over the old one, then the folder flushed.
+//! The key's stamps are taken before the source is read ([`Sources`]) and
+//! checked again before the write: a file that changed meanwhile gets no
+//! snapshot, and a file shared by several layers is hashed once.
 //!
 //! Layout (little-endian): `TUILSNAP`, format version (u32), section count
 //! (u32), per section its kind (u32), offset (u64), length (u64) and
@@ -390,18 +393,72 @@ fn check_key(bytes: &[u8], source: &Path, options: &LoadOptions) -> Result<(), S
     d.end().map_err(|e| e.0)
 }
 
-/// Writes the snapshot of `layer` (loaded from `source` with `options`) to
-/// `dest`, atomically. Returns the bytes written.
-pub fn write(dest: &Path, layer: &Layer, source: &Path, options: &LoadOptions) -> GeoResult<u64> {
+/// The source files of a layer as they were before it was read: size,
+/// modification time and content hash of each. Taken before the parse
+/// ([`Sources::take`]) and checked again when the snapshot is written, so
+/// that a file changed while it was read never gets a snapshot that pairs
+/// its new stamp with the layer of its old content.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    files: Vec<(PathBuf, Stamp)>,
+}
+
+/// Stamps already taken, by path: the layers of one OSM file share it, so
+/// it is hashed once for all of them.
+#[derive(Debug, Default)]
+pub struct StampCache(Vec<(PathBuf, Stamp)>);
+
+impl StampCache {
+    pub fn new() -> Self {
+        StampCache::default()
+    }
+}
+
+impl Sources {
+    /// Stats and hashes every source file of a load of `source` with
+    /// `options` (the file, a shapefile's companions, osmChange files).
+    pub fn take(source: &Path, options: &LoadOptions) -> GeoResult<Sources> {
+        Sources::take_cached(source, options, &mut StampCache::new())
+    }
+
+    /// [`Sources::take`], reusing and filling `cache`.
+    pub fn take_cached(source: &Path, options: &LoadOptions, cache: &mut StampCache) -> GeoResult<Sources> {
+        let mut files = Vec::new();
+        for p in source_files(source, options) {
+            let stamp = match cache.0.iter().find(|(q, _)| *q == p) {
+                Some((_, s)) => s.clone(),
+                None => {
+                    let (size, mtime_ns) = stat(&p)?;
+                    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let s = Stamp { name, size, mtime_ns, hash: content_hash(&p)? };
+                    cache.0.push((p.clone(), s.clone()));
+                    s
+                }
+            };
+            files.push((p, stamp));
+        }
+        Ok(Sources { files })
+    }
+
+    /// `Err` names the first file whose size or time changed since the
+    /// stamps were taken.
+    fn unchanged(&self) -> GeoResult<()> {
+        for (p, s) in &self.files {
+            if stat(p)? != (s.size, s.mtime_ns) {
+                return Err(GeoError::ChangedWhileRead { path: p.clone() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes the snapshot of `layer` to `dest`, atomically, keyed by
+/// `options` and `sources` (taken before the layer was read). Returns the
+/// bytes written; refuses when a source file changed since `sources`.
+pub fn write(dest: &Path, layer: &Layer, options: &LoadOptions, sources: &Sources) -> GeoResult<u64> {
     let io = |e: std::io::Error| GeoError::io(dest, e);
-    let stamps = source_files(source, options)
-        .iter()
-        .map(|p| {
-            let (size, mtime_ns) = stat(p)?;
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            Ok(Stamp { name, size, mtime_ns, hash: content_hash(p)? })
-        })
-        .collect::<GeoResult<Vec<_>>>()?;
+    sources.unchanged()?;
+    let stamps: Vec<Stamp> = sources.files.iter().map(|(_, s)| s.clone()).collect();
     if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| GeoError::io(dir, e))?;
     }

@@ -88,6 +88,19 @@ pub fn load_group(path: &Path, options: Vec<LoadOptions>) -> Vec<GeoResult<Layer
         return found.iter_mut().filter_map(Option::take).map(Ok).collect();
     }
     drop(found);
+    // The source files' stamps, taken before the file is read, for the
+    // snapshots written after (one hash per file for all the layers).
+    let mut cache = crate::snapshot::StampCache::new();
+    let sources: Vec<Option<crate::snapshot::Sources>> = options
+        .iter()
+        .map(|o| {
+            o.snapshots.as_ref()?;
+            crate::snapshot::Sources::take_cached(path, o, &mut cache)
+                .map_err(|e| tracing::warn!(path = %path.display(), "no snapshot will be written: {e}"))
+                .ok()
+        })
+        .collect();
+    drop(cache);
     let kept = options.clone();
     let results = match SourceFormat::of(path) {
         Some(SourceFormat::OsmPbf) => osm::load_layers(path, options),
@@ -98,11 +111,11 @@ pub fn load_group(path: &Path, options: Vec<LoadOptions>) -> Vec<GeoResult<Layer
     for layer in results.iter().flatten() {
         log_loaded(path, layer);
     }
-    for (layer, o) in results.iter().zip(&kept) {
-        if let (Ok(layer), Some(dir)) = (layer, &o.snapshots) {
+    for ((layer, o), sources) in results.iter().zip(&kept).zip(&sources) {
+        if let (Ok(layer), Some(dir), Some(sources)) = (layer, &o.snapshots, sources) {
             let dest = crate::snapshot::path_in(dir, path, o);
             let started = std::time::Instant::now();
-            match crate::snapshot::write(&dest, layer, path, o) {
+            match crate::snapshot::write(&dest, layer, o, sources) {
                 Ok(bytes) => tracing::info!(layer = %layer.id(), snapshot = %dest.display(), bytes,
                     ms = started.elapsed().as_millis() as u64, "snapshot written"),
                 Err(e) => tracing::warn!(layer = %layer.id(), snapshot = %dest.display(), "snapshot not written: {e}"),
