@@ -1,10 +1,13 @@
 //! The byte codec of snapshot sections: little-endian numbers, lengths as
 //! `u64`, strings as UTF-8 bytes, columns of numbers in bulk. Decoding
 //! never trusts a length: one larger than what is left is an error, not an
-//! allocation.
+//! allocation. Writing is [`super::encode::Enc`].
 
 use geo::{Coord, Geometry, GeometryCollection, Line, LineString, MultiLineString, MultiPoint, MultiPolygon};
 use geo::{Point, Polygon, Rect, Triangle};
+
+#[cfg(test)]
+use super::encode::Enc;
 
 use crate::column::{Column, Plain};
 use std::sync::Arc;
@@ -12,7 +15,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// Bytes hashed at a time, and of a column decoded right after (within
 /// the L2 cache).
-const BLOCK: usize = 64 * 1024;
+pub const BLOCK: usize = 64 * 1024;
 
 /// A section's checksum: the xxh3-64 of the xxh3-64s of its 64 KiB blocks
 /// (so that a reader checks each block as it decodes it).
@@ -31,170 +34,8 @@ fn bad<T>(what: impl Into<String>) -> DecodeResult<T> {
     Err(DecodeError(what.into()))
 }
 
-/// Writes a section.
 /// Sections start at multiples of this in the file.
 pub const SECTION_ALIGN: u64 = 64;
-
-#[derive(Default)]
-pub struct Enc {
-    pub buf: Vec<u8>,
-}
-
-impl Enc {
-    /// Zero bytes up to a multiple of `n` from the section's start (which
-    /// the file aligns to [`SECTION_ALIGN`]): a column read in place
-    /// ([`Dec::column`]) starts aligned for its records.
-    pub fn align(&mut self, n: usize) {
-        while !self.buf.len().is_multiple_of(n) {
-            self.buf.push(0);
-        }
-    }
-    #[inline]
-    pub fn u8(&mut self, v: u8) {
-        self.buf.push(v);
-    }
-    #[inline]
-    pub fn bool(&mut self, v: bool) {
-        self.buf.push(v as u8);
-    }
-    #[inline]
-    pub fn u16(&mut self, v: u16) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    pub fn u32(&mut self, v: u32) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    pub fn u64(&mut self, v: u64) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    pub fn i64(&mut self, v: i64) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    pub fn f32(&mut self, v: f32) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    pub fn f64(&mut self, v: f64) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-    pub fn len(&mut self, n: usize) {
-        self.u64(n as u64);
-    }
-    pub fn str(&mut self, s: &str) {
-        self.len(s.len());
-        self.buf.extend_from_slice(s.as_bytes());
-    }
-    pub fn opt_str(&mut self, s: Option<&str>) {
-        self.bool(s.is_some());
-        if let Some(s) = s {
-            self.str(s);
-        }
-    }
-    pub fn strs<S: AsRef<str>>(&mut self, v: &[S]) {
-        self.len(v.len());
-        for s in v {
-            self.str(s.as_ref());
-        }
-    }
-    /// A column of `u32`, in bulk.
-    pub fn u32s(&mut self, v: &[u32]) {
-        self.len(v.len());
-        self.buf.reserve(v.len() * 4);
-        for x in v {
-            self.buf.extend_from_slice(&x.to_le_bytes());
-        }
-    }
-    pub fn u64s(&mut self, v: &[u64]) {
-        self.len(v.len());
-        self.buf.reserve(v.len() * 8);
-        for x in v {
-            self.buf.extend_from_slice(&x.to_le_bytes());
-        }
-    }
-    #[inline]
-    pub fn coord(&mut self, c: Coord<f64>) {
-        self.f64(c.x);
-        self.f64(c.y);
-    }
-    fn coords(&mut self, l: &LineString<f64>) {
-        self.len(l.0.len());
-        for c in &l.0 {
-            self.coord(*c);
-        }
-    }
-    fn polygon(&mut self, p: &Polygon<f64>) {
-        self.coords(p.exterior());
-        self.len(p.interiors().len());
-        for r in p.interiors() {
-            self.coords(r);
-        }
-    }
-    /// A `geo` geometry, recursively.
-    pub fn geometry(&mut self, g: &Geometry<f64>) {
-        match g {
-            Geometry::Point(p) => {
-                self.u8(0);
-                self.coord(p.0);
-            }
-            Geometry::Line(l) => {
-                self.u8(1);
-                self.coord(l.start);
-                self.coord(l.end);
-            }
-            Geometry::LineString(l) => {
-                self.u8(2);
-                self.coords(l);
-            }
-            Geometry::Polygon(p) => {
-                self.u8(3);
-                self.polygon(p);
-            }
-            Geometry::MultiPoint(m) => {
-                self.u8(4);
-                self.len(m.0.len());
-                for p in &m.0 {
-                    self.coord(p.0);
-                }
-            }
-            Geometry::MultiLineString(m) => {
-                self.u8(5);
-                self.len(m.0.len());
-                for l in &m.0 {
-                    self.coords(l);
-                }
-            }
-            Geometry::MultiPolygon(m) => {
-                self.u8(6);
-                self.len(m.0.len());
-                for p in &m.0 {
-                    self.polygon(p);
-                }
-            }
-            Geometry::GeometryCollection(c) => {
-                self.u8(7);
-                self.len(c.0.len());
-                for g in &c.0 {
-                    self.geometry(g);
-                }
-            }
-            Geometry::Rect(r) => {
-                self.u8(8);
-                self.coord(r.min());
-                self.coord(r.max());
-            }
-            Geometry::Triangle(t) => {
-                self.u8(9);
-                self.coord(t.v1());
-                self.coord(t.v2());
-                self.coord(t.v3());
-            }
-        }
-    }
-}
 
 /// Little-endian numbers at fixed places of a record (`at` within it).
 #[inline(always)]

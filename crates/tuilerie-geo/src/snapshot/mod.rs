@@ -27,6 +27,7 @@
 //! xxh3-64 of all that (u64); then the sections.
 
 mod codec;
+mod encode;
 mod parts;
 mod tiles;
 
@@ -34,7 +35,8 @@ use crate::error::{GeoError, GeoResult};
 use crate::index::LayerIndex;
 use crate::layer::{Layer, LayerId};
 use crate::options::LoadOptions;
-use codec::{Dec, Enc};
+use codec::Dec;
+use encode::Enc;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -347,13 +349,13 @@ fn release_except(map: &memmap2::Mmap, mut keep: Vec<std::ops::Range<usize>>) {
 
 fn put_key(e: &mut Enc, options: &LoadOptions, stamps: &[Stamp]) {
     e.str(env!("CARGO_PKG_VERSION"));
-    e.buf.extend_from_slice(&options_hash(options).to_le_bytes());
+    e.bytes(&options_hash(options).to_le_bytes());
     e.len(stamps.len());
     for s in stamps {
         e.str(&s.name);
         e.u64(s.size);
         e.u64(s.mtime_ns);
-        e.buf.extend_from_slice(&s.hash.to_le_bytes());
+        e.bytes(&s.hash.to_le_bytes());
     }
 }
 
@@ -470,7 +472,12 @@ pub fn write(dest: &Path, layer: &Layer, options: &LoadOptions, sources: &Source
         let mut offset = table_len;
         let mut sections = Vec::new();
         for kind in KINDS {
-            let mut e = Enc::default();
+            // Each section starts aligned, so that its aligned columns are
+            // aligned in the file (and in the map) too.
+            let pad = offset.next_multiple_of(codec::SECTION_ALIGN) - offset;
+            f.write_all(&vec![0u8; pad as usize]).map_err(io)?;
+            offset += pad;
+            let mut e = Enc::to_file(f.try_clone().map_err(io)?);
             match kind {
                 Kind::Key => put_key(&mut e, options, &stamps),
                 Kind::Meta => parts::put_meta(&mut e, layer.meta()),
@@ -479,14 +486,8 @@ pub fn write(dest: &Path, layer: &Layer, options: &LoadOptions, sources: &Source
                 Kind::Profile => parts::put_profile(&mut e, layer.profile()),
                 Kind::Tiles => tiles::put_tiles(&mut e, &layer.tiles),
             }
-            // Each section starts aligned, so that its aligned columns are
-            // aligned in the file (and in the map) too.
-            let pad = offset.next_multiple_of(codec::SECTION_ALIGN) - offset;
-            f.write_all(&vec![0u8; pad as usize]).map_err(io)?;
-            offset += pad;
-            f.write_all(&e.buf).map_err(io)?;
-            let len = e.buf.len() as u64;
-            sections.push(Section { kind, offset, len, checksum: codec::checksum(&e.buf) });
+            let (len, checksum) = e.finish().map_err(io)?;
+            sections.push(Section { kind, offset, len, checksum });
             offset += len;
         }
         let mut head = Vec::with_capacity(table_len as usize);

@@ -5,7 +5,8 @@
 //! tree links, feature numbers), so a section that decodes is one the
 //! layer can serve from without a panic.
 
-use super::codec::{f32_at, f64_at, u32_at, u64_at, Dec, DecodeResult, Enc};
+use super::codec::{f32_at, f64_at, u32_at, u64_at, Dec, DecodeResult};
+use super::encode::Enc;
 use crate::features::{FeatureTable, StoredId};
 use crate::geometry::{FeatureGeometry, GeometryKind};
 use crate::hours::Schedules;
@@ -237,13 +238,11 @@ pub(super) fn put_features(e: &mut Enc, t: &FeatureTable) {
     // for its records (4 bytes).
     e.len(t.props.starts.len());
     e.align(4);
-    e.buf.reserve(t.props.starts.len() * 4);
     for s in t.props.starts.iter() {
         e.u32(*s);
     }
     e.len(t.props.entries.len());
     e.align(4);
-    e.buf.reserve(t.props.entries.len() * 8);
     for x in t.props.entries.iter() {
         e.u32(x.field);
         e.u32(x.value);

@@ -3,7 +3,8 @@
 //! checks every link tiles and edits follow (parts within their vertices,
 //! nodes to features or clusters, parents to the level above).
 
-use super::codec::{f32_at, f64_at, u32_at, Dec, DecodeResult, Enc};
+use super::codec::{f32_at, f64_at, u32_at, Dec, DecodeResult};
+use super::encode::Enc;
 use crate::tiling::cluster::{ClusterIndex, ClusterOptions, Level, Node as ClusterNode};
 use crate::tiling::prepared::{Part, PartKind, PreparedGeometry, WorldVertex};
 use crate::tiling::{Clustering, TilePrep, TileSettings};
