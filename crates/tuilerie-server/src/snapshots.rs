@@ -54,21 +54,14 @@ pub fn build(layers: &[LayerConfig], dir: Option<&Path>) -> anyhow::Result<ExitC
         // Stamped before the file is read: a file that changes while it is
         // read gets no snapshot (snapshot::write says so).
         let mut cache = snapshot::StampCache::new();
-        let mut sources = Vec::new();
-        for o in &expanded {
-            match snapshot::Sources::take_cached(&l.path, o, &mut cache) {
-                Ok(s) => sources.push(s),
-                Err(e) => {
-                    eprintln!("{e}");
-                    failed += 1;
-                    break;
-                }
-            }
-        }
-        if sources.len() != expanded.len() {
+        if let Err(e) =
+            expanded.iter().try_for_each(|o| snapshot::Sources::take_cached(&l.path, o, &mut cache).map(drop))
+        {
+            eprintln!("{e}");
+            failed += 1;
             continue;
         }
-        for ((o, result), sources) in tuilerie_geo::source::load_many(&l.path, expanded).into_iter().zip(&sources) {
+        for (o, result) in tuilerie_geo::source::load_many(&l.path, expanded) {
             let layer = match result {
                 Ok(layer) => layer,
                 Err(e) => {
@@ -78,7 +71,12 @@ pub fn build(layers: &[LayerConfig], dir: Option<&Path>) -> anyhow::Result<ExitC
                 }
             };
             let file = dest(&o);
-            match snapshot::write(&file, &layer, &o, sources) {
+            // From the stamps taken above (load_many may reorder an OSM
+            // file's layers, so they are found by their files, not by
+            // position): no file is read again.
+            let written = snapshot::Sources::take_cached(&l.path, &o, &mut cache)
+                .and_then(|sources| snapshot::write(&file, &layer, &o, &sources));
+            match written {
                 Ok(bytes) => println!(
                     "{}: layer {}, {} features, snapshot {} ({:.1} MB, {:.1} s)",
                     l.path.display(),

@@ -20,8 +20,17 @@ pub const BLOCK: usize = 64 * 1024;
 /// A section's checksum: the xxh3-64 of the xxh3-64s of its 64 KiB blocks
 /// (so that a reader checks each block as it decodes it).
 pub fn checksum(bytes: &[u8]) -> u64 {
-    let sums: Vec<u8> = bytes.chunks(BLOCK).flat_map(|b| xxh3_64(b).to_le_bytes()).collect();
+    let mut sums = Vec::with_capacity(bytes.len().div_ceil(BLOCK) * 8);
+    block_sums(bytes, &mut sums);
     xxh3_64(&sums)
+}
+
+/// Appends the xxh3-64 of each 64 KiB block of `bytes` (the last one may
+/// be shorter) to `sums`.
+pub fn block_sums(bytes: &[u8], sums: &mut Vec<u8>) {
+    for b in bytes.chunks(BLOCK) {
+        sums.extend_from_slice(&xxh3_64(b).to_le_bytes());
+    }
 }
 
 /// Why a section does not decode.

@@ -2,7 +2,7 @@
 //! reads, little-endian numbers, lengths as `u64`, strings as UTF-8
 //! bytes.
 
-use super::codec::{checksum, BLOCK};
+use super::codec::{block_sums, checksum, BLOCK};
 use geo::{Coord, Geometry, LineString, Polygon};
 use std::fs::File;
 use std::io::Write;
@@ -59,9 +59,7 @@ impl Enc {
     fn spill(&mut self) {
         let Some(s) = &mut self.sink else { return };
         let whole = self.buf.len() / BLOCK * BLOCK;
-        for b in self.buf[..whole].chunks(BLOCK) {
-            s.sums.extend_from_slice(&xxh3_64(b).to_le_bytes());
-        }
+        block_sums(&self.buf[..whole], &mut s.sums);
         if s.error.is_none() {
             s.error = s.file.write_all(&self.buf[..whole]).err();
         }
@@ -75,9 +73,7 @@ impl Enc {
         let Some(mut s) = self.sink.take() else {
             return Ok((self.buf.len() as u64, checksum(&self.buf)));
         };
-        for b in self.buf.chunks(BLOCK) {
-            s.sums.extend_from_slice(&xxh3_64(b).to_le_bytes());
-        }
+        block_sums(&self.buf, &mut s.sums);
         if let Some(e) = s.error {
             return Err(e);
         }
@@ -104,33 +100,27 @@ impl Enc {
     }
     #[inline]
     pub fn u16(&mut self, v: u16) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self.grown();
+        self.bytes(&v.to_le_bytes());
     }
     #[inline]
     pub fn u32(&mut self, v: u32) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self.grown();
+        self.bytes(&v.to_le_bytes());
     }
     #[inline]
     pub fn u64(&mut self, v: u64) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self.grown();
+        self.bytes(&v.to_le_bytes());
     }
     #[inline]
     pub fn i64(&mut self, v: i64) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self.grown();
+        self.bytes(&v.to_le_bytes());
     }
     #[inline]
     pub fn f32(&mut self, v: f32) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self.grown();
+        self.bytes(&v.to_le_bytes());
     }
     #[inline]
     pub fn f64(&mut self, v: f64) {
-        self.buf.extend_from_slice(&v.to_le_bytes());
-        self.grown();
+        self.bytes(&v.to_le_bytes());
     }
     pub fn len(&mut self, n: usize) {
         self.u64(n as u64);
@@ -141,6 +131,7 @@ impl Enc {
     }
     /// Bytes as they are (no length); a long run (the text of a layer's
     /// values) goes through the buffer a piece at a time.
+    #[inline]
     pub fn bytes(&mut self, b: &[u8]) {
         for piece in b.chunks(SPILL) {
             self.buf.extend_from_slice(piece);
