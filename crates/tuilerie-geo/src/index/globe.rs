@@ -147,10 +147,10 @@ fn up(x: f64) -> f32 {
     }
 }
 
-fn bounds(items: &[([f64; 3], u32)]) -> ([f64; 3], [f64; 3]) {
+fn bounds(items: &[Slot]) -> ([f64; 3], [f64; 3]) {
     let mut min = [f64::INFINITY; 3];
     let mut max = [f64::NEG_INFINITY; 3];
-    for (p, _) in items {
+    for Slot { p, .. } in items {
         for k in 0..3 {
             min[k] = min[k].min(p[k]);
             max[k] = max[k].max(p[k]);
@@ -162,7 +162,7 @@ fn bounds(items: &[([f64; 3], u32)]) -> ([f64; 3], [f64; 3]) {
 /// Cuts `items` (starting at slot `base`) into consecutive groups of at
 /// most `capacity` points, each a compact box: median splits on the widest
 /// axis at a multiple of `capacity`.
-fn split(items: &mut [([f64; 3], u32)], base: usize, capacity: usize, groups: &mut Vec<(usize, usize)>) {
+fn split(items: &mut [Slot], base: usize, capacity: usize, groups: &mut Vec<(usize, usize)>) {
     if items.len() <= capacity {
         groups.push((base, items.len()));
         return;
@@ -171,7 +171,7 @@ fn split(items: &mut [([f64; 3], u32)], base: usize, capacity: usize, groups: &m
     let axis = (0..3).max_by(|&a, &b| (max[a] - min[a]).total_cmp(&(max[b] - min[b]))).unwrap_or(0);
     let count = items.len().div_ceil(capacity);
     let left = count / 2 * capacity;
-    items.select_nth_unstable_by(left, |a, b| a.0[axis].total_cmp(&b.0[axis]));
+    items.select_nth_unstable_by(left, |a, b| a.p[axis].total_cmp(&b.p[axis]));
     let (l, r) = items.split_at_mut(left);
     split(l, base, capacity, groups);
     split(r, base + left, capacity, groups);
@@ -192,7 +192,9 @@ impl GlobeTree {
     /// (entry = feature index), in Earth-centred coordinates.
     pub fn build(geometries: &[FeatureGeometry]) -> Self {
         let mut max_radius: f64 = 0.0;
-        let mut entries = Vec::with_capacity(geometries.len());
+        // The slots themselves are sorted into tree order: no second copy
+        // of 32 bytes a point (320 MB on 10 million) while the tree is built.
+        let mut slots = Vec::with_capacity(geometries.len());
         for (i, g) in geometries.iter().enumerate() {
             let Some(rep) = crate::geometry::representative_point(g) else { continue };
             let r = ecef(rep.x, rep.y);
@@ -204,23 +206,30 @@ impl GlobeTree {
                     max_radius = max_radius.max(d);
                 }
             }
-            entries.push((r, i as u32));
+            slots.push(Slot { p: r, mask: 0, id: i as u32 });
         }
-        let mut tree = GlobeTree::from_points(entries);
+        let mut tree = GlobeTree::from_slots(slots);
         tree.max_radius = max_radius;
         tree.points_only = geometries.iter().all(|g| matches!(g, FeatureGeometry::Point(_)));
         tree
     }
 
     /// Builds the tree of `items` (Earth-centred point, feature index).
-    pub(crate) fn from_points(mut items: Vec<([f64; 3], u32)>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn from_points(items: Vec<([f64; 3], u32)>) -> Self {
+        GlobeTree::from_slots(items.into_iter().map(|(p, id)| Slot { p, mask: 0, id }).collect())
+    }
+
+    /// Builds the tree of `slots`, sorted in place into tree order.
+    fn from_slots(mut slots: Vec<Slot>) -> Self {
         let mut tree = GlobeTree::default();
-        if items.is_empty() {
+        if slots.is_empty() {
             return tree;
         }
         tree.nodes.push(Node { min: [0.0; 3], max: [0.0; 3], mask: 0, first: 0, len: 0, leaf: true });
-        tree.build_node(&mut items, 0, 0);
-        tree.points = items.iter().map(|&(p, id)| Slot { p, id, mask: 0 }).collect::<Vec<_>>().into();
+        tree.build_node(&mut slots, 0, 0);
+        slots.shrink_to_fit();
+        tree.points = slots.into();
         tree.nodes.shrink_to_fit();
         tree
     }
@@ -234,7 +243,7 @@ impl GlobeTree {
         self.for_each_in_box(lo.map(|x| x - CHORD_MARGIN), hi.map(|x| x + CHORD_MARGIN), &mut f);
     }
 
-    fn build_node(&mut self, items: &mut [([f64; 3], u32)], base: usize, node: usize) {
+    fn build_node(&mut self, items: &mut [Slot], base: usize, node: usize) {
         let (lo, hi) = bounds(items);
         let (min, max) = (lo.map(down), hi.map(up));
         let n = items.len();
