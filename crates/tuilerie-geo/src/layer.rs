@@ -382,10 +382,12 @@ impl Layer {
     }
 
     /// Bytes of the layer read in place from a snapshot's map (the point
-    /// tree and the property runs), shared with every process mapping the
-    /// same file, rather than held in this process's memory.
+    /// tree, the property runs, the cluster levels and their links), shared
+    /// with every process mapping the same file, rather than held in this
+    /// process's memory.
     pub fn mapped_bytes(&self) -> usize {
-        self.index.globe().mapped_bytes() + self.features.props.mapped_bytes()
+        let clusters = self.tiles.clusters.as_ref().map(|c| c.mapped_ranges().iter().map(|r| r.len()).sum());
+        self.index.globe().mapped_bytes() + self.features.props.mapped_bytes() + clusters.unwrap_or(0)
     }
 
     /// What the layer's domain adds to its features (its classes, time

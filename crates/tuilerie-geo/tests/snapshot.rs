@@ -119,15 +119,25 @@ fn a_layer_from_its_snapshot_answers_as_the_layer_built_from_its_file() {
         assert!(snapshot::path_in(&dir, source, &o).is_file(), "snapshot of {} written", source.display());
         let read = reopen(source, &o);
         assert_same(&built, &read);
-        // The point tree's slots (32 bytes each) and the property runs (4
-        // bytes a feature and 8 a property) are read in place from the
-        // map, not copied; a layer built from its file has none mapped.
+        // The point tree's slots (32 bytes each), the property runs (4
+        // bytes a feature and 8 a property) and the cluster levels (a node
+        // of 24 bytes and its code of 8, its parent's number of 4 above
+        // level 0, the top level's node of every feature) are read in
+        // place from the map, not copied; a layer built from its file has
+        // none mapped.
         assert_eq!(built.mapped_bytes(), 0);
         assert_eq!(read.index().globe().mapped_bytes(), 32 * read.len(), "{}", source.display());
         let properties: usize = (0..read.len()).map(|i| read.feature(i).properties().count()).sum();
+        let clusters = read.clusters().map_or(0, |c| {
+            let top = c.options().map_or(0, |o| o.max_zoom);
+            let nodes: usize = (0..=top).map(|z| c.index.level_len(z)).sum();
+            let linked: usize = (1..=top).map(|z| c.index.level_len(z)).sum();
+            32 * nodes + 4 * linked + 4 * read.len()
+        });
+        assert_eq!(source != &communes, clusters > 0, "{}: clusters of point layers only", source.display());
         assert_eq!(
             read.mapped_bytes(),
-            32 * read.len() + 4 * (read.len() + 1) + 8 * properties,
+            32 * read.len() + 4 * (read.len() + 1) + 8 * properties + clusters,
             "{}",
             source.display()
         );

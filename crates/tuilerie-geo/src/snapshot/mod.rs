@@ -46,7 +46,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
 const MAGIC: &[u8; 8] = b"TUILSNAP";
 /// Raise when the layout of a section or of a built part changes.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 const EXTENSION: &str = "tsnap";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +213,7 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
         let rest = scope.spawn(|| -> Result<_, String> {
             let globe = decode(map, index, "index", Some(&mapped), |d| parts::get_globe(d, n))?;
             let profile = decode(map, profile, "profile", None, |d| parts::get_profile(d, n))?;
-            let tiles = decode(map, tiles, "tiles", None, |d| tiles::get_tiles(d, n))?;
+            let tiles = decode(map, tiles, "tiles", Some(&mapped), |d| tiles::get_tiles(d, n))?;
             Ok((globe, profile, tiles))
         });
         let features = decode(map, features, "features", Some(&mapped), parts::get_features);
@@ -228,9 +228,13 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
     let envelopes = if points_only { None } else { LayerIndex::envelopes_of(features.geometries()) };
     // The rest of the map was decoded and is not read again: its pages
     // leave this process (they stay in the page cache).
-    let kept =
-        [globe.points.mapped_range(), features.props.starts.mapped_range(), features.props.entries.mapped_range()];
-    release_except(&mapped, kept.into_iter().flatten().collect());
+    let mut kept: Vec<_> =
+        [globe.points.mapped_range(), features.props.starts.mapped_range(), features.props.entries.mapped_range()]
+            .into_iter()
+            .flatten()
+            .collect();
+    kept.extend(tiles.clusters.as_ref().map(|c| c.mapped_ranges()).unwrap_or_default());
+    release_except(&mapped, kept);
     let index = LayerIndex { envelopes, globe };
     let mut layer = Layer::new(meta, features, index, profile, tiles);
     layer.meta.load_time = started.elapsed();

@@ -1,13 +1,30 @@
 //! The tiling data of a layer in its snapshot section: settings, prepared
 //! geometry (world vertices with their importances), clusters. Reading
 //! checks every link tiles and edits follow (parts within their vertices,
-//! nodes to features or clusters, parents to the level above).
+//! nodes to features or clusters, parents to the level above). The
+//! cluster levels and their links are read in place from the map.
 
-use super::codec::{f32_at, f64_at, u32_at, Dec, DecodeResult};
+use super::codec::{f32_at, f64_at, u32_at, u64_at, Dec, DecodeResult};
 use super::encode::Enc;
+use crate::column::Column;
 use crate::tiling::cluster::{ClusterIndex, ClusterOptions, Level, Node as ClusterNode};
 use crate::tiling::prepared::{Part, PartKind, PreparedGeometry, WorldVertex};
 use crate::tiling::{Clustering, TilePrep, TileSettings};
+
+/// A column of node numbers, aligned to be read in place.
+fn put_links(e: &mut Enc, v: &[u32]) {
+    e.len(v.len());
+    e.align(4);
+    for x in v {
+        e.u32(*x);
+    }
+}
+
+fn get_links(d: &mut Dec<'_>) -> DecodeResult<Column<u32>> {
+    let n = d.len(4)?;
+    d.align(4)?;
+    d.column(n, 4, |b| u32_at(b, 0))
+}
 
 fn put_cluster_options(e: &mut Enc, o: &ClusterOptions) {
     e.f64(o.radius);
@@ -64,16 +81,23 @@ pub(super) fn put_tiles(e: &mut Enc, t: &TilePrep) {
         if let Some(o) = &c.options {
             put_cluster_options(e, o);
         }
+        // Levels and links are read in place at the next start: each
+        // column aligned for its records.
         e.len(c.levels.len());
         for l in &c.levels {
             e.len(l.nodes.len());
-            for n in &l.nodes {
+            e.align(8);
+            for n in l.nodes.iter() {
                 e.f64(n.x);
                 e.f64(n.y);
                 e.u32(n.count);
                 e.u32(n.item);
             }
-            e.u64s(&l.codes);
+            e.len(l.codes.len());
+            e.align(8);
+            for code in l.codes.iter() {
+                e.u64(*code);
+            }
         }
         e.u32s(&c.starts);
         e.len(c.counts.len());
@@ -81,10 +105,10 @@ pub(super) fn put_tiles(e: &mut Enc, t: &TilePrep) {
             e.u8(*k);
             e.u32(*n);
         }
-        e.u32s(&c.raw_parent);
+        put_links(e, &c.raw_parent);
         e.len(c.parents.len());
         for p in &c.parents {
-            e.u32s(p);
+            put_links(e, p);
         }
         e.len(c.n_categories);
     }
@@ -137,13 +161,16 @@ fn get_clusters(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<ClusterIndex
     let mut levels = Vec::with_capacity(n);
     for _ in 0..n {
         let nn = d.len(24)?;
-        let nodes = d.records(nn, 24, |b| ClusterNode {
+        d.align(8)?;
+        let nodes = d.column(nn, 24, |b| ClusterNode {
             x: f64_at(b, 0),
             y: f64_at(b, 8),
             count: u32_at(b, 16),
             item: u32_at(b, 20),
         })?;
-        let codes = d.u64s()?;
+        let nc = d.len(8)?;
+        d.align(8)?;
+        let codes = d.column(nc, 8, |b| u64_at(b, 0))?;
         levels.push(Level { nodes, codes });
     }
     let starts = d.u32s()?;
@@ -152,9 +179,9 @@ fn get_clusters(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<ClusterIndex
     for _ in 0..n {
         counts.push((d.u8()?, d.u32()?));
     }
-    let raw_parent = d.u32s()?;
+    let raw_parent = get_links(d)?;
     let n = d.len(8)?;
-    let parents = (0..n).map(|_| d.u32s()).collect::<DecodeResult<Vec<_>>>()?;
+    let parents = (0..n).map(|_| get_links(d)).collect::<DecodeResult<Vec<_>>>()?;
     let n_categories = d.u64()? as usize;
     // What tiles and edits index with: a point's feature, a cluster's
     // counts, a node's parent.

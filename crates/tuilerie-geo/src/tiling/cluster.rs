@@ -7,7 +7,10 @@
 //! at their weighted centroid. Each level is kept sorted by Morton code, so
 //! a tile, like a neighbourhood cell, is one contiguous range. Each node
 //! knows the node of the level below that holds it, so that an edit can
-//! be followed down the levels ([`super::patch`]).
+//! be followed down the levels ([`super::patch`]). The levels and the
+//! links between them are columns, read in place from a snapshot.
+
+use crate::column::{Column, Plain};
 
 /// Options of a layer's clustering.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,8 +29,11 @@ impl Default for ClusterOptions {
     }
 }
 
-/// A node of a level: an original point (count 1) or a cluster.
+/// A node of a level: an original point (count 1) or a cluster. 24 bytes
+/// in the order the snapshot stores them, so that a snapshot's levels are
+/// read in place.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub struct Node {
     pub x: f64,
     pub y: f64,
@@ -35,6 +41,12 @@ pub struct Node {
     /// Feature index when `count == 1`, else index in `ClusterIndex::clusters`.
     pub item: u32,
 }
+
+const _: () = assert!(std::mem::size_of::<Node>() == 24 && std::mem::align_of::<Node>() == 8);
+
+#[allow(unsafe_code)]
+// SAFETY: repr(C), two f64 then two u32: no padding, any bits valid.
+unsafe impl Plain for Node {}
 
 /// What a cluster holds.
 #[derive(Debug, Clone, Copy)]
@@ -54,8 +66,8 @@ impl ClusterInfo<'_> {
 
 #[derive(Debug, Default)]
 pub(crate) struct Level {
-    pub(crate) nodes: Vec<Node>,
-    pub(crate) codes: Vec<u64>,
+    pub(crate) nodes: Column<Node>,
+    pub(crate) codes: Column<u64>,
 }
 
 /// The clustered levels of a point layer.
@@ -68,9 +80,9 @@ pub struct ClusterIndex {
     pub(crate) starts: Vec<u32>,
     pub(crate) counts: Vec<(u8, u32)>,
     /// Node of level `max_zoom` holding each feature (`u32::MAX`: none).
-    pub(crate) raw_parent: Vec<u32>,
+    pub(crate) raw_parent: Column<u32>,
     /// `parents[z][i]`: node of level z-1 holding node i of level z.
-    pub(crate) parents: Vec<Vec<u32>>,
+    pub(crate) parents: Vec<Column<u32>>,
     /// Number of categories counted.
     pub(crate) n_categories: usize,
 }
@@ -192,7 +204,7 @@ impl Level {
         let mut codes: Vec<u64> = keys.into_iter().map(|(code, _)| code).collect();
         // A level is kept for the layer's life: no spare capacity.
         codes.shrink_to_fit();
-        (Level { nodes, codes }, moved)
+        (Level { nodes: nodes.into(), codes: codes.into() }, moved)
     }
 
     /// Calls `f` with the nodes in the 3x3 cells of grid `g` (2^g cells a
@@ -242,7 +254,7 @@ impl ClusterIndex {
             options: Some(options),
             starts: vec![0],
             n_categories,
-            parents: vec![Vec::new(); options.max_zoom as usize + 1],
+            parents: (0..=options.max_zoom).map(|_| Column::default()).collect(),
             ..Default::default()
         };
         let features = points.iter().map(|p| p.2 as usize + 1).max().unwrap_or(0);
@@ -252,14 +264,15 @@ impl ClusterIndex {
         for z in (0..=options.max_zoom as u32).rev() {
             let (next, parent) = index.cluster_level(&current, z, bits, n_categories, options);
             if z == options.max_zoom as u32 {
-                index.raw_parent = vec![u32::MAX; features];
+                let mut raw_parent = vec![u32::MAX; features];
                 for (n, &p) in current.nodes.iter().zip(&parent) {
-                    index.raw_parent[n.item as usize] = p;
+                    raw_parent[n.item as usize] = p;
                 }
+                index.raw_parent = raw_parent.into();
                 // The raw points' level is not kept: freed now, not at the end.
                 current = next;
             } else {
-                index.parents[z as usize + 1] = parent;
+                index.parents[z as usize + 1] = parent.into();
                 levels_rev.push(std::mem::replace(&mut current, next));
             }
             // `levels_rev` holds levels max..=z+1; `current` is level z.
@@ -400,14 +413,19 @@ impl ClusterIndex {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.levels
-            .iter()
-            .map(|l| l.nodes.capacity() * std::mem::size_of::<Node>() + l.codes.capacity() * 8)
-            .sum::<usize>()
+        self.levels.iter().map(|l| l.nodes.heap_bytes() + l.codes.heap_bytes()).sum::<usize>()
             + self.starts.capacity() * 4
             + self.counts.capacity() * std::mem::size_of::<(u8, u32)>()
-            + self.raw_parent.capacity() * 4
-            + self.parents.iter().map(|p| p.capacity() * 4).sum::<usize>()
+            + self.raw_parent.heap_bytes()
+            + self.parents.iter().map(|p| p.heap_bytes()).sum::<usize>()
+    }
+
+    /// The byte ranges of a snapshot's map that the levels and their links
+    /// are read from in place (none when they were built here).
+    pub(crate) fn mapped_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let levels = self.levels.iter().flat_map(|l| [l.nodes.mapped_range(), l.codes.mapped_range()]);
+        let links = self.parents.iter().map(|p| p.mapped_range());
+        levels.chain(links).chain([self.raw_parent.mapped_range()]).flatten().collect()
     }
 
     /// The nearest node of level z within the cluster radius of (x, y)
@@ -507,7 +525,7 @@ mod tests {
             let (level, moved) = Level::from_nodes(nodes.clone(), true);
             let items = |v: &[Node]| v.iter().map(|n| n.item).collect::<Vec<_>>();
             assert_eq!(items(&level.nodes), items(&expect), "len {len}");
-            assert_eq!(level.codes, expect.iter().map(|n| morton(n.x, n.y)).collect::<Vec<_>>());
+            assert_eq!(level.codes.to_vec(), expect.iter().map(|n| morton(n.x, n.y)).collect::<Vec<_>>());
             for (old, &new) in moved.iter().enumerate() {
                 assert_eq!(level.nodes[new as usize].item, nodes[old].item);
             }
