@@ -63,6 +63,36 @@ impl Ctx {
 /// Renders `layer` into an encoded MVT layer for `coord`; `None` when the
 /// tile has no feature of this layer. `budget` is this layer's byte share.
 pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions, budget: usize) -> Option<Vec<u8>> {
+    let (mut scratch, mut arena) = BUFFERS.with(|b| b.take()).unwrap_or_default();
+    arena.clear();
+    let encoded = render_layer_with(layer, coord, opts, budget, &mut scratch, &mut arena);
+    // Kept for the thread's next tile unless a large tile grew them.
+    if arena.capacity() * 4 + scratch.heap_bytes() <= KEEP_BYTES {
+        BUFFERS.with(|b| b.set(Some((scratch, arena))));
+    }
+    encoded
+}
+
+thread_local! {
+    /// Each thread's cutting buffers and command arena, reused from one
+    /// tile to the next instead of grown from empty by every tile (on a
+    /// communes tile, dozens of allocations and copies).
+    static BUFFERS: std::cell::Cell<Option<(Scratch, Vec<u32>)>> = const { std::cell::Cell::new(None) };
+}
+
+/// The most a thread keeps between tiles: a communes tile at z10 needs
+/// tens of kilobytes; the blocking pool may hold hundreds of threads for a
+/// while, so a large tile's buffers are freed, not kept.
+const KEEP_BYTES: usize = 256 << 10;
+
+fn render_layer_with(
+    layer: &LayerTiles<'_>,
+    coord: TileCoord,
+    opts: &TileOptions,
+    budget: usize,
+    scratch: &mut Scratch,
+    arena: &mut Vec<u32>,
+) -> Option<Vec<u8>> {
     let meta = &layer.prep.settings;
     if coord.z < meta.minzoom {
         return None;
@@ -81,10 +111,8 @@ pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions
         sq_tol: if coord.z >= meta.maxzoom { 0.0 } else { (meta.tolerance / (512.0 * coord.scale())).powi(2) },
     };
     let mut rendered: Vec<Rendered> = Vec::new();
-    let mut scratch = Scratch::default();
-    // Every feature's command stream, one after the other: no allocation
-    // per feature.
-    let mut arena: Vec<u32> = Vec::new();
+    // `arena`: every feature's command stream, one after the other (no
+    // allocation per feature).
 
     // Category counts of the tile's clusters.
     let mut counts: Vec<Cow<'_, [(u8, u32)]>> = Vec::new();
@@ -102,7 +130,7 @@ pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions
             rendered.push(Rendered {
                 feature,
                 geom_type: GeomType::Point,
-                geometry: push_point(&mut arena, q),
+                geometry: push_point(arena, q),
                 priority: node.count as f64 + rank(feature),
                 cluster,
                 label: false,
@@ -110,7 +138,7 @@ pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions
         });
     } else {
         layer.for_each_in_bbox(coord.lonlat_bounds(margin), |i| {
-            render_feature(layer, i, &ctx, &mut scratch, &mut arena, &mut rendered);
+            render_feature(layer, i, &ctx, scratch, arena, &mut rendered);
         });
     }
     if rendered.is_empty() {
@@ -120,7 +148,7 @@ pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions
     rendered.sort_by_key(|r| (r.cluster.is_some(), r.feature));
     let mut keep = rendered.len();
     loop {
-        let bytes = encode(layer, &rendered, &arena, &counts, keep, opts.extent);
+        let bytes = encode(layer, &rendered, arena, &counts, keep, opts.extent);
         if bytes.len() <= budget || keep <= 1 {
             return Some(bytes);
         }
@@ -260,6 +288,21 @@ struct Scratch {
     validity: ValidityScratch,
     valid: Vec<Vec<Vec<(i32, i32)>>>,
     geom: GeometryWriter,
+}
+
+impl Scratch {
+    /// Bytes the buffers hold (their capacities).
+    fn heap_bytes(&self) -> usize {
+        let pt = std::mem::size_of::<P>();
+        let q = std::mem::size_of::<(i32, i32)>();
+        (self.pts.capacity() + self.out.capacity() + self.tmp.capacity()) * pt
+            + self.lines.iter().map(|l| l.capacity() * pt).sum::<usize>()
+            + self.q.capacity() * q
+            + self.rings.iter().map(|r| r.capacity() * q).sum::<usize>()
+            + self.valid.iter().flatten().map(|r| r.capacity() * q).sum::<usize>()
+            + self.validity.heap_bytes()
+            + self.geom.data.capacity() * 4
+    }
 }
 
 fn render_feature(

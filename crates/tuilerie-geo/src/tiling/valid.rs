@@ -173,6 +173,13 @@ fn inside(p: Pt, ring: &[Pt]) -> bool {
 }
 
 impl ValidityScratch {
+    /// Bytes the buffers hold (their capacities).
+    pub fn heap_bytes(&self) -> usize {
+        self.segments.capacity() * std::mem::size_of::<Seg>()
+            + self.chains.capacity() * std::mem::size_of::<Chain>()
+            + (self.order.capacity() + self.active.capacity()) * 4
+    }
+
     /// Ends the chain of `segments[start..]`: in increasing order, boxed.
     fn close(&mut self, start: usize, forward: bool, ymin: i32, ymax: i32) {
         let run = &mut self.segments[start..];
