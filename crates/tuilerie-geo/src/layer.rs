@@ -386,8 +386,21 @@ impl Layer {
     /// with every process mapping the same file, rather than held in this
     /// process's memory.
     pub fn mapped_bytes(&self) -> usize {
-        let clusters = self.tiles.clusters.as_ref().map(|c| c.mapped_ranges().iter().map(|r| r.len()).sum());
-        self.index.globe().mapped_bytes() + self.features.props.mapped_bytes() + clusters.unwrap_or(0)
+        self.mapped_ranges().iter().map(|r| r.len()).sum()
+    }
+
+    /// The byte ranges of the snapshot's map that [`Layer::mapped_bytes`]
+    /// counts: the pages the layer keeps reading (the rest is released
+    /// once the snapshot is decoded).
+    pub(crate) fn mapped_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        let props = &self.features.props;
+        let mut ranges: Vec<_> =
+            [self.index.globe().points.mapped_range(), props.starts.mapped_range(), props.entries.mapped_range()]
+                .into_iter()
+                .flatten()
+                .collect();
+        ranges.extend(self.tiles.clusters.as_ref().map(|c| c.mapped_ranges()).unwrap_or_default());
+        ranges
     }
 
     /// What the layer's domain adds to its features (its classes, time

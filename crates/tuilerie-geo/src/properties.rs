@@ -290,11 +290,6 @@ impl PropertyTable {
         Self { starts: vec![0].into(), entries: Column::default() }
     }
 
-    /// Bytes of the runs read in place from a snapshot's map.
-    pub fn mapped_bytes(&self) -> usize {
-        [self.starts.mapped_range(), self.entries.mapped_range()].into_iter().flatten().map(|r| r.len()).sum()
-    }
-
     /// Number of features with a recorded run.
     #[cfg(test)]
     pub fn len(&self) -> usize {

@@ -122,6 +122,13 @@ impl<'a> Dec<'a> {
         Ok(Column::Owned(self.records(n, size, f)?))
     }
 
+    /// What [`Enc::u32_column`] wrote, in place when the section is mapped.
+    pub fn u32_column(&mut self) -> DecodeResult<Column<u32>> {
+        let n = self.len(4)?;
+        self.align(4)?;
+        self.column(n, 4, |b| u32_at(b, 0))
+    }
+
     /// Hashes the blocks holding the bytes below `end`.
     #[inline]
     fn hash_to(&mut self, end: usize) {

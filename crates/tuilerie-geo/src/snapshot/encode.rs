@@ -157,6 +157,15 @@ impl Enc {
             self.u32(*x);
         }
     }
+    /// Numbers to be read in place ([`super::codec::Dec::u32_column`]):
+    /// the count, then the values aligned for them.
+    pub fn u32_column(&mut self, v: &[u32]) {
+        self.len(v.len());
+        self.align(4);
+        for x in v {
+            self.u32(*x);
+        }
+    }
     pub fn u64s(&mut self, v: &[u64]) {
         self.len(v.len());
         for x in v {

@@ -226,17 +226,11 @@ pub fn read(file: &Path, source: &Path, options: &LoadOptions) -> Result<Layer, 
     // Only layers with other than single points have an envelope tree.
     let points_only = meta.geometry_kinds.iter().all(|k| *k == crate::geometry::GeometryKind::Point);
     let envelopes = if points_only { None } else { LayerIndex::envelopes_of(features.geometries()) };
-    // The rest of the map was decoded and is not read again: its pages
-    // leave this process (they stay in the page cache).
-    let mut kept: Vec<_> =
-        [globe.points.mapped_range(), features.props.starts.mapped_range(), features.props.entries.mapped_range()]
-            .into_iter()
-            .flatten()
-            .collect();
-    kept.extend(tiles.clusters.as_ref().map(|c| c.mapped_ranges()).unwrap_or_default());
-    release_except(&mapped, kept);
     let index = LayerIndex { envelopes, globe };
     let mut layer = Layer::new(meta, features, index, profile, tiles);
+    // The rest of the map was decoded and is not read again: its pages
+    // leave this process (they stay in the page cache).
+    release_except(&mapped, layer.mapped_ranges());
     layer.meta.load_time = started.elapsed();
     Ok(layer)
 }

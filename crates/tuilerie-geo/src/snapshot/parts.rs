@@ -236,11 +236,7 @@ pub(super) fn put_features(e: &mut Enc, t: &FeatureTable) {
     }
     // Property runs, read in place at the next start: each column aligned
     // for its records (4 bytes).
-    e.len(t.props.starts.len());
-    e.align(4);
-    for s in t.props.starts.iter() {
-        e.u32(*s);
-    }
+    e.u32_column(&t.props.starts);
     e.len(t.props.entries.len());
     e.align(4);
     for x in t.props.entries.iter() {
@@ -306,9 +302,7 @@ pub(super) fn get_features(d: &mut Dec<'_>) -> DecodeResult<FeatureTable> {
             FeatureGeometry::Other(Box::new(d.geometry()?))
         });
     }
-    let n_starts = d.len(4)?;
-    d.align(4)?;
-    let starts = d.column(n_starts, 4, |b| u32_at(b, 0))?;
+    let starts = d.u32_column()?;
     let n_entries = d.len(8)?;
     d.align(4)?;
     let entries = d.column(n_entries, 8, |b| Entry { field: u32_at(b, 0), value: u32_at(b, 4) })?;

@@ -6,25 +6,9 @@
 
 use super::codec::{f32_at, f64_at, u32_at, u64_at, Dec, DecodeResult};
 use super::encode::Enc;
-use crate::column::Column;
 use crate::tiling::cluster::{ClusterIndex, ClusterOptions, Level, Node as ClusterNode};
 use crate::tiling::prepared::{Part, PartKind, PreparedGeometry, WorldVertex};
 use crate::tiling::{Clustering, TilePrep, TileSettings};
-
-/// A column of node numbers, aligned to be read in place.
-fn put_links(e: &mut Enc, v: &[u32]) {
-    e.len(v.len());
-    e.align(4);
-    for x in v {
-        e.u32(*x);
-    }
-}
-
-fn get_links(d: &mut Dec<'_>) -> DecodeResult<Column<u32>> {
-    let n = d.len(4)?;
-    d.align(4)?;
-    d.column(n, 4, |b| u32_at(b, 0))
-}
 
 fn put_cluster_options(e: &mut Enc, o: &ClusterOptions) {
     e.f64(o.radius);
@@ -105,10 +89,10 @@ pub(super) fn put_tiles(e: &mut Enc, t: &TilePrep) {
             e.u8(*k);
             e.u32(*n);
         }
-        put_links(e, &c.raw_parent);
+        e.u32_column(&c.raw_parent);
         e.len(c.parents.len());
         for p in &c.parents {
-            put_links(e, p);
+            e.u32_column(p);
         }
         e.len(c.n_categories);
     }
@@ -179,9 +163,9 @@ fn get_clusters(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<ClusterIndex
     for _ in 0..n {
         counts.push((d.u8()?, d.u32()?));
     }
-    let raw_parent = get_links(d)?;
+    let raw_parent = d.u32_column()?;
     let n = d.len(8)?;
-    let parents = (0..n).map(|_| get_links(d)).collect::<DecodeResult<Vec<_>>>()?;
+    let parents = (0..n).map(|_| d.u32_column()).collect::<DecodeResult<Vec<_>>>()?;
     let n_categories = d.u64()? as usize;
     // What tiles and edits index with: a point's feature, a cluster's
     // counts, a node's parent.
