@@ -453,3 +453,33 @@ fn sub_pixel_drops(layer: &Layer, features: &[Json], coord: TileCoord) -> Vec<f6
         })
         .collect()
 }
+
+#[test]
+fn a_tile_cut_after_others_on_a_thread_equals_one_cut_on_a_fresh_thread() {
+    // Each thread reuses its cutting buffers from one tile to the next:
+    // nothing of a tile may leak into the following one.
+    let layer = load(&common::gironde("communes-33.geojson"), LoadOptions::default()).unwrap();
+    let opts = TileOptions::default();
+    let coords: Vec<TileCoord> = [(0.0, 0.0, 0), (-0.58, 44.84, 10), (-1.2, 44.6, 9), (-0.58, 44.84, 14)]
+        .into_iter()
+        .map(|(lon, lat, z)| tile_at(lon, lat, z))
+        .chain((126..=128).map(|x| TileCoord::new(8, x, 92).unwrap()))
+        .collect();
+    let fresh: Vec<Vec<u8>> = coords
+        .iter()
+        .map(|&c| {
+            let layer = &layer;
+            std::thread::scope(|s| s.spawn(move || render_tile(&[layer.tiles()], c, &opts)).join().unwrap())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(fresh.iter().filter(|t| !t.is_empty()).count() >= 5, "most tiles hold communes");
+    // The same tiles on this thread, forwards then backwards (a large tile
+    // before a small one and the reverse).
+    for order in [coords.clone(), coords.iter().rev().copied().collect()] {
+        for c in order {
+            let i = coords.iter().position(|&k| k == c).unwrap();
+            assert_eq!(render_tile(&[layer.tiles()], c, &opts).unwrap_or_default(), fresh[i], "tile {c:?}");
+        }
+    }
+}
