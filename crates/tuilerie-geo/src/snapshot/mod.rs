@@ -46,7 +46,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
 const MAGIC: &[u8; 8] = b"TUILSNAP";
 /// Raise when the layout of a section or of a built part changes.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 const EXTENSION: &str = "tsnap";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -52,6 +52,7 @@ pub(super) fn put_tiles(e: &mut Enc, t: &TilePrep) {
             e.u32(part.start);
             e.u32(part.len);
             e.f64(part.size);
+            e.u32(part.valid_zooms);
         }
         e.bool(p.label.is_some());
         if let Some((x, y)) = p.label {
@@ -114,7 +115,7 @@ pub(super) fn get_tiles(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<Tile
         let nv = d.len(20)?;
         let vertices =
             d.records(nv, 20, |b| WorldVertex { x: f64_at(b, 0), y: f64_at(b, 8), importance: f32_at(b, 16) })?;
-        let np = d.len(17)?;
+        let np = d.len(21)?;
         let mut parts = Vec::with_capacity(np);
         for _ in 0..np {
             let kind = match d.u8()? {
@@ -123,7 +124,7 @@ pub(super) fn get_tiles(d: &mut Dec<'_>, n_features: usize) -> DecodeResult<Tile
                 2 => PartKind::Line,
                 t => return d.error(&format!("part tag {t}")),
             };
-            let part = Part { kind, start: d.u32()?, len: d.u32()?, size: d.f64()? };
+            let part = Part { kind, start: d.u32()?, len: d.u32()?, size: d.f64()?, valid_zooms: d.u32()? };
             if part.start as usize + part.len as usize > vertices.len() {
                 return d.error("a part past its geometry's vertices");
             }

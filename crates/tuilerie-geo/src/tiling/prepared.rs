@@ -33,6 +33,12 @@ pub struct Part {
     pub len: u32,
     /// Area (rings, world units²) or length (lines, world units).
     pub size: f64,
+    /// On an exterior ring, the zooms (bit z) at which its polygon, cut
+    /// with no ring clipped, is valid as it is on the grid of a
+    /// [`GRID_EXTENT`](super::valid::GRID_EXTENT)-unit tile, in any tile
+    /// (see [`mark_valid_zooms`](super::valid::mark_valid_zooms)); 0 on
+    /// holes and lines, and where not known: the renderer checks then.
+    pub valid_zooms: u32,
 }
 
 /// A line or polygon geometry ready for tiling; points have none.
@@ -67,6 +73,14 @@ impl PreparedGeometry {
         &self.vertices[part.start as usize..(part.start + part.len) as usize]
     }
 
+    /// The vertices of a part that simplification at squared tolerance
+    /// `sq_tol` keeps (all at 0).
+    #[inline]
+    pub fn kept<'a>(&'a self, part: &Part, sq_tol: f64) -> impl Iterator<Item = &'a WorldVertex> + 'a {
+        let tol = sq_tol as f32;
+        self.part(part).iter().filter(move |v| sq_tol == 0.0 || v.importance > tol)
+    }
+
     fn add(&mut self, g: &Geometry<f64>) {
         match g {
             Geometry::LineString(l) => self.add_line(l),
@@ -94,6 +108,7 @@ impl PreparedGeometry {
             start: start as u32,
             len: (self.vertices.len() - start) as u32,
             size,
+            valid_zooms: 0,
         });
     }
 
@@ -121,6 +136,7 @@ impl PreparedGeometry {
             start: start as u32,
             len: (self.vertices.len() - start) as u32,
             size: area2.abs() / 2.0,
+            valid_zooms: 0,
         });
     }
 

@@ -8,7 +8,7 @@ use super::encode::{zigzag, GeomType, GeometryWriter, LayerWriter, TileValue};
 use super::prepare::LayerTiles;
 use super::prepared::{PartKind, PreparedGeometry};
 use super::tile::{lonlat_to_world, TileCoord};
-use super::valid::{area2, is_valid_polygon, valid_polygons, ValidityScratch};
+use super::valid::{area2, is_valid_polygon, push_ring, snap, valid_polygons, ValidityScratch, GRID_EXTENT};
 use crate::features::FeatureId;
 use crate::geometry::FeatureGeometry;
 use crate::properties::Value;
@@ -51,6 +51,8 @@ struct Ctx {
     min: f64,
     max: f64,
     sq_tol: f64,
+    /// This zoom's bit in `Part::valid_zooms` (0: check every polygon).
+    valid_bit: u32,
 }
 
 impl Ctx {
@@ -108,7 +110,8 @@ fn render_layer_with(
         max: extent + opts.buffer as f64,
         // The layer's tolerance (pixels of a 512-pixel tile, in world units
         // at this zoom); no simplification from the layer's maxzoom on.
-        sq_tol: if coord.z >= meta.maxzoom { 0.0 } else { (meta.tolerance / (512.0 * coord.scale())).powi(2) },
+        sq_tol: meta.sq_tolerance(coord.z),
+        valid_bit: if opts.extent == GRID_EXTENT { 1u32.checked_shl(coord.z.into()).unwrap_or(0) } else { 0 },
     };
     let mut rendered: Vec<Rendered> = Vec::new();
     // `arena`: every feature's command stream, one after the other (no
@@ -405,18 +408,14 @@ fn collect_points(g: &Geometry<f64>, ctx: &Ctx) -> Vec<(i32, i32)> {
 /// Vertices of a part above the tolerance, in tile coordinates.
 fn simplified(p: &PreparedGeometry, part: &super::prepared::Part, ctx: &Ctx, pts: &mut Vec<P>) {
     pts.clear();
-    let tol = ctx.sq_tol as f32;
-    for v in p.part(part) {
-        if ctx.sq_tol == 0.0 || v.importance > tol {
-            pts.push(ctx.to_tile(v.x, v.y));
-        }
-    }
+    pts.extend(p.kept(part, ctx.sq_tol).map(|v| ctx.to_tile(v.x, v.y)));
 }
 
+/// Snaps a line to the grid (as polygon rings are), without repeats.
 fn quantize(pts: &[P], q: &mut Vec<(i32, i32)>) {
     q.clear();
     for p in pts {
-        let v = (p.0.round() as i32, p.1.round() as i32);
+        let v = (snap(p.0), snap(p.1));
         if q.last() != Some(&v) {
             q.push(v);
         }
@@ -428,54 +427,46 @@ fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) ->
     s.rings.clear();
     let inside_box =
         |pts: &[P]| pts.iter().all(|p| p.0 >= ctx.min && p.0 <= ctx.max && p.1 >= ctx.min && p.1 <= ctx.max);
+    // The polygon being cut is known valid when marked so at this zoom at
+    // load and none of its rings is clipped.
+    let mut known_valid = false;
     for part in &p.parts {
         if part.kind == PartKind::Line {
             continue;
         }
         if part.kind == PartKind::Outer {
-            flush(s, size);
+            flush(s, size, known_valid);
+            known_valid = part.valid_zooms & ctx.valid_bit != 0;
         } else if s.rings.is_empty() {
             // The exterior was dropped: so are its holes.
             continue;
         }
         simplified(p, part, ctx, &mut s.pts);
-        if inside_box(&s.pts) {
-            s.out.clear();
-            s.out.extend_from_slice(&s.pts);
-            if s.out.len() > 1 && s.out.first() == s.out.last() {
-                s.out.pop();
-            }
+        let ring = if inside_box(&s.pts) {
+            &s.pts
         } else {
+            known_valid = false;
             clip_ring(&s.pts, ctx.min, ctx.max, &mut s.out, &mut s.tmp);
-        }
-        quantize(&s.out, &mut s.q);
-        while s.q.len() > 1 && s.q.first() == s.q.last() {
-            s.q.pop();
-        }
-        // Rings of less than one square unit are dropped.
-        let a = area2(&s.q);
-        if s.q.len() < 3 || a.abs() < 2 {
-            continue;
-        }
-        let want_positive = part.kind == PartKind::Outer;
-        if (a > 0) != want_positive {
-            s.q.reverse();
-        }
-        s.rings.push(std::mem::take(&mut s.q));
+            &s.out
+        };
+        push_ring(ring, part.kind == PartKind::Outer, &mut s.rings, &mut s.q);
     }
-    flush(s, size);
+    flush(s, size, known_valid);
     !s.geom.is_empty()
 }
 
 /// Writes the polygon whose rings `s.rings` holds; made valid when it is
 /// not: clipping lays edges along the buffer lines that may overlap (a hole
 /// crossing the buffer shares one with the exterior), and simplification
-/// and rounding to the grid can make rings cross or touch.
-fn flush(s: &mut Scratch, size: &mut f64) {
+/// and rounding to the grid can make rings cross or touch. `known_valid`:
+/// found valid at load (see `valid::mark_valid_zooms`), not checked again.
+fn flush(s: &mut Scratch, size: &mut f64, known_valid: bool) {
     if s.rings.is_empty() {
         return;
     }
-    if !is_valid_polygon(&s.rings, &mut s.validity) {
+    #[cfg(test)]
+    let known_valid = known_valid && !tests::CHECK_ALL.with(|c| c.get());
+    if !known_valid && !is_valid_polygon(&s.rings, &mut s.validity) {
         valid_polygons(&s.rings, &mut s.valid);
         for polygon in &s.valid {
             *size += area2(&polygon[0]).unsigned_abs() as f64;
@@ -517,6 +508,53 @@ fn lines(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Check every polygon, marked valid at load or not (to compare).
+        pub(super) static CHECK_ALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Every tile z0-z12 over the demo communes (holes included), at the
+    /// default extent and at one where nothing is marked: the same bytes
+    /// whether the polygons marked valid at load are checked again or not,
+    /// so no marked polygon is one the check would have repaired.
+    #[test]
+    fn tiles_skipping_the_check_of_polygons_marked_valid_equal_tiles_checking_all() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/communes-gironde.geojson");
+        let layer = crate::load(&path, crate::LoadOptions::default()).expect("demo communes");
+        let tiles = layer.tiles();
+        let exteriors: Vec<u32> = tiles
+            .prep
+            .prepared
+            .iter()
+            .flat_map(|p| p.parts.iter())
+            .filter(|p| p.kind == PartKind::Outer)
+            .map(|p| p.valid_zooms)
+            .collect();
+        let marked_z10 = exteriors.iter().filter(|&&b| b & 1 << 10 != 0).count();
+        assert!(marked_z10 * 10 > exteriors.len() * 9, "{marked_z10} of {} marked at z10", exteriors.len());
+        let b = layer.bounds_rect().expect("bounds");
+        let (x0, y0) = lonlat_to_world(b.min().x, b.max().y);
+        let (x1, y1) = lonlat_to_world(b.max().x, b.min().y);
+        let mut compared = 0;
+        for opts in [TileOptions::default(), TileOptions { extent: 512, buffer: 8, ..TileOptions::default() }] {
+            for z in 0..=12u32 {
+                let n = (1u64 << z) as f64;
+                for x in (x0 * n) as u32..=(x1 * n) as u32 {
+                    for y in (y0 * n) as u32..=(y1 * n) as u32 {
+                        let coord = TileCoord::new(z, x, y).expect("tile");
+                        let fast = render_layer(&tiles, coord, &opts, usize::MAX);
+                        CHECK_ALL.with(|c| c.set(true));
+                        let checked = render_layer(&tiles, coord, &opts, usize::MAX);
+                        CHECK_ALL.with(|c| c.set(false));
+                        assert_eq!(fast, checked, "{z}/{x}/{y} at extent {}", opts.extent);
+                        compared += fast.is_some() as usize;
+                    }
+                }
+            }
+        }
+        assert!(compared > 500, "{compared} tiles");
+    }
 
     #[test]
     fn cluster_labels_are_abbreviated_like_supercluster() {

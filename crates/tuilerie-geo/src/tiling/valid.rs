@@ -7,11 +7,111 @@
 //! ([`is_valid_polygon`], monotone chains); the few that fail go through
 //! i_overlay (already in the tree through geo's boolean operations), which
 //! resolves them into OGC-valid shapes ([`valid_polygons`]).
+//!
+//! Most polygons of a tile are not clipped, and a polygon cut whole is the
+//! same on every tile's grid, moved by whole units ([`snap`]): so at load,
+//! [`mark_valid_zooms`] checks each polygon once per zoom on the world's
+//! grid, and tiles skip the check for the polygons they hold whole and
+//! valid (a quarter of a communes tile's time at z10).
 
 use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay::IntOverlayOptions;
 use i_overlay::core::simplify::Simplify;
 use i_overlay::i_float::int::point::IntPoint;
+
+use super::clip::P;
+use super::prepared::{PartKind, PreparedGeometry};
+
+/// Tile extent (grid units) of [`mark_valid_zooms`]: the default one; tiles
+/// of another extent check every polygon.
+pub const GRID_EXTENT: u32 = 4096;
+
+/// The largest polygon, in grid units across, whose zooms are marked: past
+/// a tile and a wide buffer, a polygon is clipped in every tile.
+const MARKED_SPAN: f64 = GRID_EXTENT as f64 * 1.25;
+
+/// Rounds a coordinate (grid units) to the nearest grid line, ties up. The
+/// decision reads only the fraction, which a move by whole units (from the
+/// world's grid to a tile's) leaves exact, so a vertex snaps to the same
+/// place relative to the grid in every tile.
+#[inline]
+pub fn snap(v: f64) -> i32 {
+    let f = v.floor();
+    // v - f is exact below one half, so the comparison is.
+    (if v - f >= 0.5 { f + 1.0 } else { f }) as i32
+}
+
+/// Adds ring `pts` (grid units, closed or open) to `rings` as a tile holds
+/// it: snapped, without repeated vertices, open, exterior with a positive
+/// area and holes negative. A ring of fewer than three vertices or under
+/// one square unit is dropped (`false`). `q` is the buffer the ring is
+/// built in (moved into `rings`).
+pub fn push_ring(pts: &[P], outer: bool, rings: &mut Vec<Vec<Pt>>, q: &mut Vec<Pt>) -> bool {
+    q.clear();
+    for p in pts {
+        let v = (snap(p.0), snap(p.1));
+        if q.last() != Some(&v) {
+            q.push(v);
+        }
+    }
+    while q.len() > 1 && q.first() == q.last() {
+        q.pop();
+    }
+    let a = area2(q);
+    if q.len() < 3 || a.abs() < 2 {
+        return false;
+    }
+    if (a > 0) != outer {
+        q.reverse();
+    }
+    rings.push(std::mem::take(q));
+    true
+}
+
+/// Sets, on each exterior part of `p`, the zooms at which its polygon cut
+/// whole (no ring clipped) is valid ([`is_valid_polygon`]) on the grid of a
+/// [`GRID_EXTENT`]-unit tile, simplified at `sq_tol[z]`. Checked on the
+/// world's grid moved to the polygon's corner: the rings are a tile's
+/// moved by whole units, which validity does not see. Zooms at which the
+/// polygon spans more than [`MARKED_SPAN`] are left unmarked.
+pub fn mark_valid_zooms(p: &mut PreparedGeometry, sq_tol: &[f64], scratch: &mut ValidityScratch) {
+    let (mut pts, mut rings, mut q) = (Vec::new(), Vec::new(), Vec::new());
+    let mut outer = 0;
+    while outer < p.parts.len() {
+        if p.parts[outer].kind != PartKind::Outer {
+            outer += 1;
+            continue;
+        }
+        let end = (outer + 1..p.parts.len()).find(|&i| p.parts[i].kind != PartKind::Inner).unwrap_or(p.parts.len());
+        let polygon = &p.parts[outer..end];
+        let (mut lo, mut hi) = ((f64::MAX, f64::MAX), (f64::MIN, f64::MIN));
+        for v in polygon.iter().flat_map(|part| p.part(part)) {
+            (lo, hi) = ((lo.0.min(v.x), lo.1.min(v.y)), (hi.0.max(v.x), hi.1.max(v.y)));
+        }
+        let mut bits = 0u32;
+        for (z, &tol) in sq_tol.iter().enumerate().take(32) {
+            let scale = (1u64 << z) as f64 * GRID_EXTENT as f64;
+            if (hi.0 - lo.0).max(hi.1 - lo.1) * scale > MARKED_SPAN {
+                break;
+            }
+            let origin = ((lo.0 * scale).floor(), (lo.1 * scale).floor());
+            rings.clear();
+            for part in polygon {
+                if part.kind == PartKind::Inner && rings.is_empty() {
+                    break; // the exterior was dropped: so are its holes
+                }
+                pts.clear();
+                pts.extend(p.kept(part, tol).map(|v| (v.x * scale - origin.0, v.y * scale - origin.1)));
+                push_ring(&pts, part.kind == PartKind::Outer, &mut rings, &mut q);
+            }
+            if rings.is_empty() || is_valid_polygon(&rings, scratch) {
+                bits |= 1 << z;
+            }
+        }
+        p.parts[outer].valid_zooms = bits;
+        outer = end;
+    }
+}
 
 /// Twice the signed area (shoelace) of an open ring, positive when
 /// clockwise on screen (y down).
@@ -301,6 +401,64 @@ fn conflict(rings: &[Vec<Pt>], x: &Seg, y: &Seg) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapping_rounds_ties_up_and_moves_exactly_with_the_grid() {
+        assert_eq!([-2.5, -1.5, -0.5, 0.5, 1.5, 2.4999, -2.5001].map(snap), [-2, -1, 0, 1, 2, 2, -3]);
+        // A vertex on the world's grid at z14 (2^26 units) and the same
+        // vertex in its tile or a neighbour (moved by whole tiles): the
+        // same grid line. Ties half a unit from a tile's edge included.
+        let mut g = crate::testdata::Lcg(14);
+        for i in 0..20_000 {
+            let global = if i % 10 == 0 {
+                (g.next() * (1 << 14) as f64).floor() * 4096.0 - 0.5
+            } else {
+                g.next() * (1u64 << 26) as f64
+            };
+            for dt in [-1i64, 0, 1] {
+                let t = ((global / 4096.0).floor() as i64 + dt) * 4096;
+                let local = global - t as f64;
+                assert_eq!(snap(local) as i64 + t, snap(global) as i64, "{global} in the tile at {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_slit_under_a_grid_unit_is_marked_invalid_at_that_zoom_and_valid_below_it() {
+        use crate::tiling::tile::world_to_lonlat;
+        use geo::{Geometry, LineString, Polygon};
+        // A square with a slit 0.4 units wide at z8 (0.8 at z9), in grid
+        // units of z8 from a corner on the grid.
+        let unit = 1.0 / (256.0 * 4096.0);
+        let (x0, y0) = (0.5, 0.375);
+        let ring: Vec<(f64, f64)> = [
+            (0.0, 0.0),
+            (100.0, 0.0),
+            (100.0, 100.0),
+            (50.4, 100.0),
+            (50.4, 10.0),
+            (50.0, 10.0),
+            (50.0, 100.0),
+            (0.0, 100.0),
+            (0.0, 0.0),
+        ]
+        .iter()
+        .map(|&(x, y)| world_to_lonlat(x0 + x * unit, y0 + y * unit))
+        .collect();
+        let mut p = PreparedGeometry::new(&Geometry::Polygon(Polygon::new(LineString::from(ring), vec![])));
+        let sq_tol = [0.0; 23];
+        mark_valid_zooms(&mut p, &sq_tol, &mut ValidityScratch::default());
+        let bits = p.parts[0].valid_zooms;
+        assert_eq!(bits & 1 << 8, 0, "the slit closes at z8: {bits:#b}");
+        assert_eq!(bits & 1 << 7, 0, "and at z7: {bits:#b}");
+        for z in 9..=13 {
+            assert_ne!(bits & 1 << z, 0, "open at z{z}: {bits:#b}");
+        }
+        // 6,400 units across at z14: clipped in every tile, not marked.
+        assert_eq!(bits >> 14, 0, "{bits:#b}");
+        // Too small to be drawn at z0: nothing to check.
+        assert_ne!(bits & 1, 0, "{bits:#b}");
+    }
 
     #[test]
     fn a_hole_along_the_buffer_edge_is_merged_into_the_exterior() {
