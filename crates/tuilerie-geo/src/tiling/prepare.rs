@@ -184,52 +184,21 @@ impl TilePrep {
 }
 
 /// Each feature's prepared geometry (empty for points), with its polygons'
-/// valid zooms marked: on every core, in runs of features (the marking
-/// checks each polygon at each zoom it fits a tile at, about as long as
-/// the rest of a polygon layer's load).
+/// valid zooms marked (which checks each polygon at each zoom it fits a
+/// tile at: on France's communes, more than the rest of the load). Tried
+/// on every core in runs of features: erratic on this 2-core machine (0.50
+/// to 0.89 s against 0.73 s on one, page faults of new malloc arenas),
+/// so not kept.
 fn prepare_geometries(geometries: &[FeatureGeometry], settings: &TileSettings) -> Vec<PreparedGeometry> {
     let sq_tol: Vec<f64> = (0..=MAX_ZOOM).map(|z| settings.sq_tolerance(z)).collect();
-    let prepare = |run: &[FeatureGeometry]| prepare_run(run, &sq_tol);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || geometries.len() < 1024 {
-        return prepare(geometries);
-    }
-    // Small runs, taken in turn, so one run of large polygons does not
-    // leave the other cores idle.
-    let runs: Vec<&[FeatureGeometry]> = geometries.chunks(256).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, Vec<PreparedGeometry>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(run) = runs.get(i) else { break mine };
-                        mine.push((i, prepare(run)));
-                    }
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    });
-    done.sort_unstable_by_key(|(i, _)| *i);
-    let mut prepared = Vec::with_capacity(geometries.len());
-    for (_, run) in done {
-        prepared.extend(run);
-    }
-    prepared
-}
-
-/// Prepared geometries of a run of features, in order.
-fn prepare_run(run: &[FeatureGeometry], sq_tol: &[f64]) -> Vec<PreparedGeometry> {
     let mut scratch = ValidityScratch::default();
-    run.iter()
+    geometries
+        .iter()
         .map(|g| match g {
             FeatureGeometry::Point(_) => PreparedGeometry::default(),
             FeatureGeometry::Other(g) => {
                 let mut p = PreparedGeometry::new(g);
-                mark_valid_zooms(&mut p, sq_tol, &mut scratch);
+                mark_valid_zooms(&mut p, &sq_tol, &mut scratch);
                 p
             }
         })
@@ -263,39 +232,5 @@ impl<'a> LayerTiles<'a> {
     /// Calls `f` with every feature whose envelope intersects the lon/lat box.
     pub fn for_each_in_bbox(&self, bbox: [f64; 4], f: impl FnMut(u32)) {
         self.layer.for_each_in_bbox(bbox, f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use geo::{Geometry, LineString, Polygon};
-
-    #[test]
-    fn geometries_prepared_on_every_core_are_those_prepared_in_order_on_one() {
-        // Squares of varied sizes and places, a point now and then: the
-        // runs taken by the threads are put back in order.
-        let mut r = crate::testdata::Lcg(21);
-        let geometries: Vec<FeatureGeometry> = (0..5000)
-            .map(|i| {
-                let (x, y, d) = (r.next() * 10.0 - 5.0, r.next() * 10.0 + 40.0, 0.0001 + r.next() * 0.05);
-                if i % 7 == 0 {
-                    FeatureGeometry::Point(geo::Coord { x, y })
-                } else {
-                    let ring = vec![(x, y), (x + d, y), (x + d, y + d * (1.0 + r.next())), (x, y + d), (x, y)];
-                    FeatureGeometry::Other(Box::new(Geometry::Polygon(Polygon::new(LineString::from(ring), vec![]))))
-                }
-            })
-            .collect();
-        let settings = TileSettings::default();
-        let sq_tol: Vec<f64> = (0..=MAX_ZOOM).map(|z| settings.sq_tolerance(z)).collect();
-        let parallel = prepare_geometries(&geometries, &settings);
-        let serial = prepare_run(&geometries, &sq_tol);
-        assert_eq!(parallel.len(), serial.len());
-        for (i, (a, b)) in parallel.iter().zip(&serial).enumerate() {
-            assert_eq!(format!("{a:?}"), format!("{b:?}"), "feature {i}");
-        }
-        let marked = serial.iter().flat_map(|p| &p.parts).filter(|p| p.valid_zooms != 0).count();
-        assert!(marked > 4000, "{marked} polygons marked");
     }
 }
