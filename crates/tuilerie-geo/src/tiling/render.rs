@@ -8,7 +8,7 @@ use super::encode::{zigzag, GeomType, GeometryWriter, LayerWriter, TileValue};
 use super::prepare::LayerTiles;
 use super::prepared::{PartKind, PreparedGeometry};
 use super::tile::{lonlat_to_world, TileCoord};
-use super::valid::{area2, is_valid_polygon, push_ring, snap, valid_polygons, ValidityScratch, GRID_EXTENT};
+use super::valid::{area2, is_valid_polygon, push_ring, snap_path, valid_polygons, ValidityScratch, GRID_EXTENT};
 use crate::features::FeatureId;
 use crate::geometry::FeatureGeometry;
 use crate::properties::Value;
@@ -411,17 +411,6 @@ fn simplified(p: &PreparedGeometry, part: &super::prepared::Part, ctx: &Ctx, pts
     pts.extend(p.kept(part, ctx.sq_tol).map(|v| ctx.to_tile(v.x, v.y)));
 }
 
-/// Snaps a line to the grid (as polygon rings are), without repeats.
-fn quantize(pts: &[P], q: &mut Vec<(i32, i32)>) {
-    q.clear();
-    for p in pts {
-        let v = (snap(p.0), snap(p.1));
-        if q.last() != Some(&v) {
-            q.push(v);
-        }
-    }
-}
-
 fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bool {
     s.geom.clear();
     s.rings.clear();
@@ -494,7 +483,7 @@ fn lines(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bo
         s.lines.clear();
         clip_line(&s.pts, ctx.min, ctx.max, &mut s.lines);
         for l in &s.lines {
-            quantize(l, &mut s.q);
+            snap_path(l, &mut s.q);
             if s.q.len() >= 2 {
                 *size +=
                     s.q.windows(2).map(|w| ((w[1].0 - w[0].0) as f64).hypot((w[1].1 - w[0].1) as f64)).sum::<f64>();

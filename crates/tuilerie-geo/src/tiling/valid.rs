@@ -41,12 +41,9 @@ pub fn snap(v: f64) -> i32 {
     (if v - f >= 0.5 { f + 1.0 } else { f }) as i32
 }
 
-/// Adds ring `pts` (grid units, closed or open) to `rings` as a tile holds
-/// it: snapped, without repeated vertices, open, exterior with a positive
-/// area and holes negative. A ring of fewer than three vertices or under
-/// one square unit is dropped (`false`). `q` is the buffer the ring is
-/// built in (moved into `rings`).
-pub fn push_ring(pts: &[P], outer: bool, rings: &mut Vec<Vec<Pt>>, q: &mut Vec<Pt>) -> bool {
+/// `pts` (grid units) snapped into `q`, without repeated vertices: a
+/// line, or a ring before [`push_ring`] opens and orients it.
+pub fn snap_path(pts: &[P], q: &mut Vec<Pt>) {
     q.clear();
     for p in pts {
         let v = (snap(p.0), snap(p.1));
@@ -54,6 +51,15 @@ pub fn push_ring(pts: &[P], outer: bool, rings: &mut Vec<Vec<Pt>>, q: &mut Vec<P
             q.push(v);
         }
     }
+}
+
+/// Adds ring `pts` (grid units, closed or open) to `rings` as a tile holds
+/// it: snapped, without repeated vertices, open, exterior with a positive
+/// area and holes negative. A ring of fewer than three vertices or under
+/// one square unit is dropped (`false`). `q` is the buffer the ring is
+/// built in (moved into `rings`).
+pub fn push_ring(pts: &[P], outer: bool, rings: &mut Vec<Vec<Pt>>, q: &mut Vec<Pt>) -> bool {
+    snap_path(pts, q);
     while q.len() > 1 && q.first() == q.last() {
         q.pop();
     }
