@@ -7,54 +7,83 @@
 pub type P = (f64, f64);
 
 /// Clips a ring (closed or open) to `[min, max]²`; returns an open ring
-/// (no repeated closing vertex), possibly empty.
+/// (no repeated closing vertex), possibly empty. Only the edges the ring
+/// crosses are passed over: one that every vertex is inside of would give
+/// the ring back as it is (the points a pass adds lie within the ring's
+/// bounds, so that stays true after the other passes): the same rings as
+/// four passes always, for less.
 pub fn clip_ring(ring: &[P], min: f64, max: f64, out: &mut Vec<P>, tmp: &mut Vec<P>) {
+    let ring = match ring {
+        [first, .., last] if first == last => &ring[..ring.len() - 1],
+        _ => ring,
+    };
     out.clear();
-    out.extend_from_slice(ring);
-    if out.len() > 1 && out.first() == out.last() {
-        out.pop();
+    let (mut lo, mut hi) = ((f64::INFINITY, f64::INFINITY), (f64::NEG_INFINITY, f64::NEG_INFINITY));
+    for p in ring {
+        (lo, hi) = ((lo.0.min(p.0), lo.1.min(p.1)), (hi.0.max(p.0), hi.1.max(p.1)));
     }
-    // Each pass: keep the side of one edge.
-    for edge in 0..4 {
-        if out.is_empty() {
-            return;
-        }
-        std::mem::swap(out, tmp);
-        out.clear();
-        let inside = |p: &P| match edge {
-            0 => p.0 >= min,
-            1 => p.0 <= max,
-            2 => p.1 >= min,
-            _ => p.1 <= max,
-        };
-        let cross = |a: &P, b: &P| -> P {
-            match edge {
-                0 | 1 => {
-                    let x = if edge == 0 { min } else { max };
-                    let t = (x - a.0) / (b.0 - a.0);
-                    (x, a.1 + t * (b.1 - a.1))
-                }
-                _ => {
-                    let y = if edge == 2 { min } else { max };
-                    let t = (y - a.1) / (b.1 - a.1);
-                    (a.0 + t * (b.0 - a.0), y)
-                }
+    // An added point lies between two vertices up to a few units in the
+    // last place: bounds within that of an edge count as crossing it.
+    let m = 1e-12 * [lo.0, lo.1, hi.0, hi.1, 1.0].iter().fold(0f64, |a, v| a.max(v.abs()));
+    let crossed = [lo.0 < min + m, hi.0 > max - m, lo.1 < min + m, hi.1 > max - m];
+    let mut first = true;
+    for edge in (0..4).filter(|&e| crossed[e]) {
+        let bound = if edge % 2 == 0 { min } else { max };
+        let src: &[P] = if first {
+            first = false;
+            ring
+        } else {
+            if out.is_empty() {
+                return;
             }
+            std::mem::swap(out, tmp);
+            out.clear();
+            tmp
         };
-        let n = tmp.len();
-        for i in 0..n {
-            let cur = tmp[i];
-            let prev = tmp[(i + n - 1) % n];
-            match (inside(&prev), inside(&cur)) {
-                (true, true) => out.push(cur),
-                (true, false) => out.push(cross(&prev, &cur)),
-                (false, true) => {
-                    out.push(cross(&prev, &cur));
-                    out.push(cur);
-                }
-                (false, false) => {}
-            }
+        match edge {
+            0 => pass::<0>(src, bound, out),
+            1 => pass::<1>(src, bound, out),
+            2 => pass::<2>(src, bound, out),
+            _ => pass::<3>(src, bound, out),
         }
+    }
+    if first {
+        out.extend_from_slice(ring);
+    }
+}
+
+/// One Sutherland–Hodgman pass: keeps the side of edge `EDGE` (x ≥ bound,
+/// x ≤ bound, y ≥ bound, y ≤ bound) of ring `src`, appended to `out`.
+fn pass<const EDGE: u8>(src: &[P], bound: f64, out: &mut Vec<P>) {
+    let inside = |p: &P| match EDGE {
+        0 => p.0 >= bound,
+        1 => p.0 <= bound,
+        2 => p.1 >= bound,
+        _ => p.1 <= bound,
+    };
+    let cross = |a: &P, b: &P| -> P {
+        if EDGE < 2 {
+            let t = (bound - a.0) / (b.0 - a.0);
+            (bound, a.1 + t * (b.1 - a.1))
+        } else {
+            let t = (bound - a.1) / (b.1 - a.1);
+            (a.0 + t * (b.0 - a.0), bound)
+        }
+    };
+    let Some(&last) = src.last() else { return };
+    let (mut prev, mut prev_in) = (last, inside(&last));
+    for &cur in src {
+        let cur_in = inside(&cur);
+        match (prev_in, cur_in) {
+            (true, true) => out.push(cur),
+            (true, false) => out.push(cross(&prev, &cur)),
+            (false, true) => {
+                out.push(cross(&prev, &cur));
+                out.push(cur);
+            }
+            (false, false) => {}
+        }
+        (prev, prev_in) = (cur, cur_in);
     }
 }
 
@@ -145,6 +174,53 @@ mod tests {
         assert!(out.iter().all(|p| (0.0..=100.0).contains(&p.0) && (0.0..=100.0).contains(&p.1)));
         clip_ring(&ring, 20.0, 100.0, &mut out, &mut tmp);
         assert!(out.is_empty() || area(&out) == 0.0);
+    }
+
+    /// Sutherland–Hodgman as written before passes were skipped: all four.
+    fn four_passes(ring: &[P], min: f64, max: f64) -> Vec<P> {
+        let mut out: Vec<P> = ring.to_vec();
+        if out.len() > 1 && out.first() == out.last() {
+            out.pop();
+        }
+        for edge in 0..4u8 {
+            let src = std::mem::take(&mut out);
+            match edge {
+                0 => pass::<0>(&src, min, &mut out),
+                1 => pass::<1>(&src, max, &mut out),
+                2 => pass::<2>(&src, min, &mut out),
+                _ => pass::<3>(&src, max, &mut out),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn skipping_the_edges_a_ring_does_not_cross_gives_the_four_passes_rings() {
+        let mut g = crate::testdata::Lcg(21);
+        let (mut out, mut tmp) = (Vec::new(), Vec::new());
+        let (min, max) = (-64.0, 4160.0);
+        for i in 0..20_000 {
+            // Rings around the box, some inside it, some on its lines.
+            let (cx, cy, r) = (g.next() * 6000.0 - 1000.0, g.next() * 6000.0 - 1000.0, g.next() * 3000.0);
+            let n = 3 + (g.next() * 12.0) as usize;
+            let mut ring: Vec<P> = (0..n)
+                .map(|k| {
+                    let a = k as f64 / n as f64 * std::f64::consts::TAU + g.next();
+                    let (x, y) = (cx + r * a.cos(), cy + r * a.sin());
+                    match (i + k) % 7 {
+                        0 => (min, y),
+                        1 => (x, max),
+                        2 => (x.round(), y.round()),
+                        _ => (x, y),
+                    }
+                })
+                .collect();
+            if i % 2 == 0 {
+                ring.push(ring[0]);
+            }
+            clip_ring(&ring, min, max, &mut out, &mut tmp);
+            assert_eq!(out, four_passes(&ring, min, max), "{ring:?}");
+        }
     }
 
     #[test]

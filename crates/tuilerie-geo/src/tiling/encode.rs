@@ -5,7 +5,8 @@
 //! of n features O(n²); these tables are hashed. The wire format is the
 //! `vector_tile.proto` of the specification.
 
-use hashbrown::{Equivalent, HashMap};
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use std::hash::BuildHasher;
 
 /// MVT geometry types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,38 +23,6 @@ pub enum TileValue<'a> {
     Double(f64),
     Int(i64),
     Bool(bool),
-}
-
-/// A value as stored in the layer's value table.
-#[derive(Hash, PartialEq, Eq)]
-enum ValueKey {
-    String(Box<str>),
-    Double(u64),
-    Int(i64),
-    Bool(bool),
-}
-
-/// The same, borrowed, to look a value up without allocating. Same variants
-/// in the same order, and `&str` hashes as `Box<str>` does, so both hash
-/// alike.
-#[derive(Hash)]
-enum ValueRef<'a> {
-    String(&'a str),
-    Double(u64),
-    Int(i64),
-    Bool(bool),
-}
-
-impl Equivalent<ValueKey> for ValueRef<'_> {
-    fn equivalent(&self, key: &ValueKey) -> bool {
-        match (self, key) {
-            (ValueRef::String(a), ValueKey::String(b)) => *a == &**b,
-            (ValueRef::Double(a), ValueKey::Double(b)) => a == b,
-            (ValueRef::Int(a), ValueKey::Int(b)) => a == b,
-            (ValueRef::Bool(a), ValueKey::Bool(b)) => a == b,
-            _ => false,
-        }
-    }
 }
 
 /// Protocol buffer writing, shared with other messages of the service
@@ -89,6 +58,17 @@ fn packed(buf: &mut Vec<u8>, field: u32, values: &[u32], scratch: &mut Vec<u8>) 
         varint(scratch, v as u64);
     }
     bytes_field(buf, field, scratch);
+}
+
+/// the key and length of a bytes field of `len` bytes,
+fn bytes_header(buf: &mut Vec<u8>, field: u32, len: usize) {
+    key(buf, field, 2);
+    varint(buf, len as u64);
+}
+
+/// the length of a varint,
+fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 #[inline]
@@ -154,15 +134,24 @@ impl GeometryWriter {
     }
 }
 
-/// Accumulates the features of one tile layer.
+/// Accumulates the features of one tile layer. One writer can build tile
+/// after tile ([`Self::reset`]), keeping its buffers.
+#[derive(Default)]
 pub struct LayerWriter {
     name: String,
     extent: u32,
     features: Vec<u8>,
     keys: Vec<String>,
     key_index: HashMap<String, u32>,
+    /// The layer's `values` fields, each an encoded `Value` message.
     values: Vec<u8>,
-    value_index: HashMap<ValueKey, u32>,
+    /// Where each value's message is in `values`.
+    value_spans: Vec<(u32, u32)>,
+    /// Value index by its message: a value's encoding is canonical (one
+    /// field per type, doubles by their bits), so equal messages are equal
+    /// values, looked up without building a key.
+    value_index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
     /// Key index + 1 of each of the source layer's field ids seen (0: not yet).
     field_keys: Vec<u32>,
     /// Value index of each of the source layer's interned value ids seen.
@@ -175,21 +164,39 @@ pub struct LayerWriter {
 
 impl LayerWriter {
     pub fn new(name: &str, extent: u32) -> Self {
-        LayerWriter {
-            name: name.to_string(),
-            extent,
-            features: Vec::new(),
-            keys: Vec::new(),
-            key_index: HashMap::new(),
-            values: Vec::new(),
-            value_index: HashMap::new(),
-            field_keys: Vec::new(),
-            interned: HashMap::new(),
-            tags: Vec::new(),
-            scratch: Vec::new(),
-            feature_buf: Vec::new(),
-            count: 0,
-        }
+        let mut w = LayerWriter::default();
+        w.reset(name, extent);
+        w
+    }
+
+    /// Empties the writer for another layer, keeping its buffers.
+    pub fn reset(&mut self, name: &str, extent: u32) {
+        self.name.clear();
+        self.name.push_str(name);
+        self.extent = extent;
+        self.features.clear();
+        self.keys.clear();
+        self.key_index.clear();
+        self.values.clear();
+        self.value_spans.clear();
+        self.value_index.clear();
+        self.field_keys.clear();
+        self.interned.clear();
+        self.tags.clear();
+        self.count = 0;
+    }
+
+    /// Bytes the buffers hold (their capacities, roughly).
+    pub fn heap_bytes(&self) -> usize {
+        self.features.capacity()
+            + self.values.capacity()
+            + self.value_spans.capacity() * 8
+            + self.value_index.capacity() * 5
+            + self.key_index.capacity() * 32
+            + self.interned.capacity() * 9
+            + (self.field_keys.capacity() + self.tags.capacity()) * 4
+            + self.scratch.capacity()
+            + self.feature_buf.capacity()
     }
 
     pub fn len(&self) -> usize {
@@ -216,44 +223,48 @@ impl LayerWriter {
     }
 
     fn value_id(&mut self, v: TileValue<'_>) -> u32 {
-        let r = match v {
-            TileValue::String(s) => ValueRef::String(s),
-            TileValue::Double(d) => ValueRef::Double(d.to_bits()),
-            TileValue::Int(i) => ValueRef::Int(i),
-            TileValue::Bool(b) => ValueRef::Bool(b),
+        // The message is written in place (field 4 of the layer), then
+        // looked up; a value already in the table is taken back out.
+        let start = self.values.len();
+        let int = |i: i64| if i >= 0 { (5, i as u64) } else { (6, ((i << 1) ^ (i >> 63)) as u64) };
+        let len = match v {
+            TileValue::String(s) => 1 + varint_len(s.len() as u64) + s.len(),
+            TileValue::Double(_) => 9,
+            TileValue::Int(i) => 1 + varint_len(int(i).1),
+            TileValue::Bool(_) => 2,
         };
-        if let Some(&i) = self.value_index.get(&r) {
-            return i;
-        }
-        let k = match r {
-            ValueRef::String(s) => ValueKey::String(s.into()),
-            ValueRef::Double(d) => ValueKey::Double(d),
-            ValueRef::Int(i) => ValueKey::Int(i),
-            ValueRef::Bool(b) => ValueKey::Bool(b),
-        };
-        let i = self.value_index.len() as u32;
-        self.value_index.insert(k, i);
-        let mut msg = Vec::new();
+        let buf = &mut self.values;
+        bytes_header(buf, 4, len);
+        let body = buf.len();
         match v {
-            TileValue::String(s) => bytes_field(&mut msg, 1, s.as_bytes()),
+            TileValue::String(s) => bytes_field(buf, 1, s.as_bytes()),
             TileValue::Double(d) => {
-                key(&mut msg, 3, 1);
-                msg.extend_from_slice(&d.to_le_bytes());
-            }
-            TileValue::Int(i) if i >= 0 => {
-                key(&mut msg, 5, 0);
-                varint(&mut msg, i as u64);
+                key(buf, 3, 1);
+                buf.extend_from_slice(&d.to_le_bytes());
             }
             TileValue::Int(i) => {
-                key(&mut msg, 6, 0);
-                varint(&mut msg, ((i << 1) ^ (i >> 63)) as u64);
+                let (field, n) = int(i);
+                varint_field(buf, field, n);
             }
-            TileValue::Bool(b) => {
-                key(&mut msg, 7, 0);
-                varint(&mut msg, b as u64);
-            }
+            TileValue::Bool(b) => varint_field(buf, 7, b as u64),
         }
-        bytes_field(&mut self.values, 4, &msg);
+        debug_assert_eq!(buf.len() - body, len);
+        let (values, spans) = (&self.values, &self.value_spans);
+        let body = start + 1 + varint_len((values.len() - start - 1) as u64);
+        let span = |i: u32| {
+            let (a, b) = spans[i as usize];
+            &values[a as usize..b as usize]
+        };
+        let msg = &values[body..];
+        let hash = self.hasher.hash_one(msg);
+        if let Some(&i) = self.value_index.find(hash, |&i| span(i) == msg) {
+            self.values.truncate(start);
+            return i;
+        }
+        let i = spans.len() as u32;
+        let hasher = &self.hasher;
+        self.value_index.insert_unique(hash, i, |&j| hasher.hash_one(span(j)));
+        self.value_spans.push((body as u32, self.values.len() as u32));
         i
     }
 
@@ -336,7 +347,7 @@ impl LayerWriter {
     }
 
     /// The encoded `Layer` message.
-    pub fn finish(self) -> Vec<u8> {
+    pub fn finish(&mut self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.features.len() + self.values.len() + 64);
         key(&mut out, 15, 0);
         varint(&mut out, 2);
@@ -390,7 +401,7 @@ mod tests {
         l.tag("a", TileValue::String("v"));
         l.push_feature(None, GeomType::Point, &[9, 50, 34]);
         assert_eq!(l.keys.len(), 2);
-        assert_eq!(l.value_index.len(), 2);
+        assert_eq!(l.value_spans.len(), 2);
         assert_eq!(l.len(), 2);
     }
 
@@ -408,7 +419,7 @@ mod tests {
         l.tag_interned(0, "waste", 7, TileValue::String("glass"));
         l.push_feature(Some(3), GeomType::Point, &[9, 50, 34]);
         assert_eq!(l.keys, ["waste", "kind", "n"]);
-        assert_eq!(l.value_index.len(), 2);
+        assert_eq!(l.value_spans.len(), 2);
         // Tags as written: (key, value) pairs per feature.
         let bytes = l.finish();
         let tags: Vec<Vec<u32>> = decode_tags(&bytes);

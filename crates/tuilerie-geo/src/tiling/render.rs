@@ -65,21 +65,21 @@ impl Ctx {
 /// Renders `layer` into an encoded MVT layer for `coord`; `None` when the
 /// tile has no feature of this layer. `budget` is this layer's byte share.
 pub fn render_layer(layer: &LayerTiles<'_>, coord: TileCoord, opts: &TileOptions, budget: usize) -> Option<Vec<u8>> {
-    let (mut scratch, mut arena) = BUFFERS.with(|b| b.take()).unwrap_or_default();
+    let (mut scratch, mut arena, mut writer) = BUFFERS.with(|b| b.take()).unwrap_or_default();
     arena.clear();
-    let encoded = render_layer_with(layer, coord, opts, budget, &mut scratch, &mut arena);
+    let encoded = render_layer_with(layer, coord, opts, budget, &mut scratch, &mut arena, &mut writer);
     // Kept for the thread's next tile unless a large tile grew them.
-    if arena.capacity() * 4 + scratch.heap_bytes() <= KEEP_BYTES {
-        BUFFERS.with(|b| b.set(Some((scratch, arena))));
+    if arena.capacity() * 4 + scratch.heap_bytes() + writer.heap_bytes() <= KEEP_BYTES {
+        BUFFERS.with(|b| b.set(Some((scratch, arena, writer))));
     }
     encoded
 }
 
 thread_local! {
-    /// Each thread's cutting buffers and command arena, reused from one
-    /// tile to the next instead of grown from empty by every tile (on a
-    /// communes tile, dozens of allocations and copies).
-    static BUFFERS: std::cell::Cell<Option<(Scratch, Vec<u32>)>> = const { std::cell::Cell::new(None) };
+    /// Each thread's cutting buffers, command arena and layer writer,
+    /// reused from one tile to the next instead of grown from empty by
+    /// every tile (on a communes tile, dozens of allocations and copies).
+    static BUFFERS: std::cell::Cell<Option<(Scratch, Vec<u32>, LayerWriter)>> = const { std::cell::Cell::new(None) };
 }
 
 /// The most a thread keeps between tiles: a communes tile at z10 needs
@@ -94,6 +94,7 @@ fn render_layer_with(
     budget: usize,
     scratch: &mut Scratch,
     arena: &mut Vec<u32>,
+    writer: &mut LayerWriter,
 ) -> Option<Vec<u8>> {
     let meta = &layer.prep.settings;
     if coord.z < meta.minzoom {
@@ -151,7 +152,7 @@ fn render_layer_with(
     rendered.sort_by_key(|r| (r.cluster.is_some(), r.feature));
     let mut keep = rendered.len();
     loop {
-        let bytes = encode(layer, &rendered, arena, &counts, keep, opts.extent);
+        let bytes = encode(layer, &rendered, arena, &counts, keep, opts.extent, writer);
         if bytes.len() <= budget || keep <= 1 {
             return Some(bytes);
         }
@@ -190,8 +191,9 @@ fn encode(
     counts: &[Cow<'_, [(u8, u32)]>],
     keep: usize,
     extent: u32,
+    w: &mut LayerWriter,
 ) -> Vec<u8> {
-    let mut w = LayerWriter::new(layer.name, extent);
+    w.reset(layer.name, extent);
     let mut subset: Vec<&Rendered> = rendered.iter().take(keep).collect();
     subset.sort_by_key(|r| (r.cluster.is_some(), r.feature));
     let count_keys = layer.prep.count_keys();

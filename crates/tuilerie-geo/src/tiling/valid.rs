@@ -36,9 +36,14 @@ const MARKED_SPAN: f64 = GRID_EXTENT as f64 * 1.25;
 /// place relative to the grid in every tile.
 #[inline]
 pub fn snap(v: f64) -> i32 {
-    let f = v.floor();
+    // floor(v) by truncation, one lower below zero: `f64::floor` is a call
+    // into libm on baseline x86-64 (no SSE4.1), in the loop of every vertex.
+    // The casts saturate (and NaN gives 0) as `floor(v) as i32` does.
+    let t = v as i64;
+    let f = if (t as f64) > v { t.saturating_sub(1) } else { t };
     // v - f is exact below one half, so the comparison is.
-    (if v - f >= 0.5 { f + 1.0 } else { f }) as i32
+    let r = if v - f as f64 >= 0.5 { f.saturating_add(1) } else { f };
+    r.clamp(i32::MIN.into(), i32::MAX.into()) as i32
 }
 
 /// `pts` (grid units) snapped into `q`, without repeated vertices: a
@@ -411,6 +416,21 @@ mod tests {
     #[test]
     fn snapping_rounds_ties_up_and_moves_exactly_with_the_grid() {
         assert_eq!([-2.5, -1.5, -0.5, 0.5, 1.5, 2.4999, -2.5001].map(snap), [-2, -1, 0, 1, 2, 2, -3]);
+        // The same as with libm's floor, then the saturating cast (NaN at 0).
+        let reference = |v: f64| {
+            let f = v.floor();
+            (if v - f >= 0.5 { f + 1.0 } else { f }) as i32
+        };
+        let far = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300, 3e9, -3e9, -0.0, 2147483647.5];
+        assert_eq!(far.map(snap), [0, i32::MAX, i32::MIN, i32::MAX, i32::MIN, i32::MAX, i32::MIN, 0, i32::MAX]);
+        assert_eq!(far.map(snap), far.map(reference));
+        let mut r = crate::testdata::Lcg(3);
+        for i in 0..100_000 {
+            let v = (r.next() - 0.5) * [1e1, 1e4, 1e7, 1e10, 1e20][i % 5];
+            assert_eq!(snap(v), reference(v), "{v}");
+            let tie = v.floor() + 0.5;
+            assert_eq!(snap(tie), reference(tie), "{tie}");
+        }
         // A vertex on the world's grid at z14 (2^26 units) and the same
         // vertex in its tile or a neighbour (moved by whole tiles): the
         // same grid line. Ties half a unit from a tile's edge included.

@@ -174,8 +174,10 @@ pub async fn render_cached(
         .tiles
         .get_or_render(key, move || async move {
             metrics::counter!("tuilerie_tile_cache_misses_total").increment(1);
-            // A small tile is cut faster than a hand-over to the blocking
-            // pool (two context switches) would take: render it in place.
+            // A tile of up to a few thousand vertices is cut in place: the
+            // hand-over to the blocking pool (a wake-up there, one back,
+            // two context switches) costs more than the worker's wait is
+            // worth. Larger tiles, and low zooms, go to the pool.
             let small = coord.z >= INLINE_MIN_ZOOM && {
                 let refs: Vec<_> = layers.iter().map(|l| l.tiles()).collect();
                 tile_cost(&refs, coord, &opts, INLINE_MAX_VERTICES) <= INLINE_MAX_VERTICES
@@ -212,8 +214,11 @@ pub async fn render_cached(
 
 /// Tiles from this zoom on may be rendered on the async worker...
 const INLINE_MIN_ZOOM: u8 = 10;
-/// ... when they cut at most this many vertices (tens of microseconds).
-const INLINE_MAX_VERTICES: usize = 2_000;
+/// ... when they cut at most this many vertices (a commune's vertex costs
+/// about 40 ns: at most about 0.3 ms on the worker, within a scheduler's
+/// time slice; the hop to the pool took about 15% of a cold communes tile
+/// at z10 over HTTP, see benches/README.md).
+const INLINE_MAX_VERTICES: usize = 8_000;
 
 /// A tile response with the configured `Cache-Control`.
 pub fn respond(state: &AppState, t: &CachedBody, headers: &HeaderMap) -> Response {
