@@ -36,13 +36,16 @@ const MARKED_SPAN: f64 = GRID_EXTENT as f64 * 1.25;
 /// place relative to the grid in every tile.
 #[inline]
 pub fn snap(v: f64) -> i32 {
-    // floor(v) by truncation, one lower below zero: `f64::floor` is a call
-    // into libm on baseline x86-64 (no SSE4.1), in the loop of every vertex.
-    // The casts saturate (and NaN gives 0) as `floor(v) as i32` does.
+    // Without branches (the fraction's test is a coin toss per vertex, a
+    // mispredicted jump each time) and without libm's floor (a call on
+    // baseline x86-64): floor by truncation, one lower below zero. Past
+    // 2^40 the result saturates anyway; NaN gives 0, as `as i32` does.
+    const LIMIT: f64 = (1u64 << 40) as f64;
+    let v = v.clamp(-LIMIT, LIMIT);
     let t = v as i64;
-    let f = if (t as f64) > v { t.saturating_sub(1) } else { t };
+    let f = t - ((t as f64) > v) as i64;
     // v - f is exact below one half, so the comparison is.
-    let r = if v - f as f64 >= 0.5 { f.saturating_add(1) } else { f };
+    let r = f + ((v - f as f64) >= 0.5) as i64;
     r.clamp(i32::MIN.into(), i32::MAX.into()) as i32
 }
 
