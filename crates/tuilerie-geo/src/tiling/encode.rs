@@ -250,7 +250,6 @@ impl LayerWriter {
         }
         debug_assert_eq!(buf.len() - body, len);
         let (values, spans) = (&self.values, &self.value_spans);
-        let body = start + 1 + varint_len((values.len() - start - 1) as u64);
         let span = |i: u32| {
             let (a, b) = spans[i as usize];
             &values[a as usize..b as usize]
@@ -403,6 +402,27 @@ mod tests {
         assert_eq!(l.keys.len(), 2);
         assert_eq!(l.value_spans.len(), 2);
         assert_eq!(l.len(), 2);
+    }
+
+    #[test]
+    fn each_value_span_is_its_whole_value_message_at_every_length() {
+        // Lengths either side of a one- and a two-byte varint, for the text
+        // and for the message around it (field key, length, text).
+        for n in [0usize, 1, 124, 125, 126, 127, 128, 16_380, 16_381, 16_382, 16_383, 16_384] {
+            let text = "x".repeat(n);
+            let mut l = LayerWriter::new("x", 4096);
+            l.tag("a", TileValue::String(&text));
+            l.tag("b", TileValue::String(&text));
+            l.tag("c", TileValue::Int(-3));
+            let mut message = Vec::new();
+            bytes_field(&mut message, 1, text.as_bytes());
+            let (a, b) = l.value_spans[0];
+            assert_eq!(&l.values[a as usize..b as usize], &message[..], "text of {n} bytes");
+            let mut field = Vec::new();
+            bytes_field(&mut field, 4, &message);
+            assert_eq!(&l.values[..field.len()], &field[..], "text of {n} bytes");
+            assert_eq!((l.value_spans.len(), l.tags.clone()), (2, vec![0, 0, 1, 0, 2, 1]), "text of {n} bytes");
+        }
     }
 
     #[test]
