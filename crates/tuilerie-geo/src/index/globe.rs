@@ -12,20 +12,16 @@
 //! Points keep f64 coordinates (so chords are exact and the geodesic
 //! closed form can start from them); node boxes are f32, rounded outwards.
 
+pub use super::walk::{NearestWalk, WalkHeap};
 use crate::column::{Column, Plain};
 use crate::geodesic::{ecef, A, F};
 use crate::geometry::FeatureGeometry;
-use crate::prefetch::{prefetch, prefetch_all};
 use crate::profile::ClassMask as CategoryMask;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// Children per inner node.
 pub const FANOUT: usize = 8;
 /// Points per leaf.
 pub const LEAF: usize = 32;
-/// Marks heap entries that are points rather than nodes.
-const POINT: u32 = 1 << 31;
 
 /// The Earth-centred bounding box of a lon/lat box: x = r(φ)·cos λ,
 /// y = r(φ)·sin λ with r = N(φ)·cos φ decreasing in |φ|, and z increasing
@@ -75,7 +71,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    fn distance_2(&self, q: &[f64; 3]) -> f64 {
+    pub(crate) fn distance_2(&self, q: &[f64; 3]) -> f64 {
         let mut d2 = 0.0;
         for ((&lo, &hi), &x) in self.min.iter().zip(&self.max).zip(q) {
             let d = if x < lo as f64 {
@@ -328,104 +324,7 @@ impl GlobeTree {
     /// points), walking best-first. `heap` is scratch space, cleared here,
     /// so callers can reuse it.
     pub fn nearest<'a>(&'a self, q: [f64; 3], accepts: CategoryMask, heap: &'a mut WalkHeap) -> NearestWalk<'a> {
-        heap.0.clear();
-        let accepts = if self.filtered { accepts } else { 0 };
-        if !self.nodes.is_empty() && (accepts == 0 || self.nodes[0].mask & accepts == accepts) {
-            heap.push(self.nodes[0].distance_2(&q), 0);
-        }
-        NearestWalk { tree: self, q, accepts, heap, limit2: f64::INFINITY }
-    }
-}
-
-/// Reusable queue of a nearest walk (distance² bits, node or point).
-#[derive(Debug, Default)]
-pub struct WalkHeap(BinaryHeap<Reverse<u128>>);
-
-impl WalkHeap {
-    /// Queues `id` at squared distance `d2` (non-negative, so its bits
-    /// order as the numbers do); key and id packed in one integer, so that
-    /// the heap compares once.
-    fn push(&mut self, d2: f64, id: u32) {
-        self.0.push(Reverse((d2.to_bits() as u128) << 32 | id as u128));
-    }
-
-    fn pop(&mut self) -> Option<(f64, u32)> {
-        self.0.pop().map(|Reverse(k)| (f64::from_bits((k >> 32) as u64), k as u32))
-    }
-}
-
-/// Iterator over (feature index, squared distance, point), nearest first.
-pub struct NearestWalk<'a> {
-    tree: &'a GlobeTree,
-    q: [f64; 3],
-    accepts: CategoryMask,
-    heap: &'a mut WalkHeap,
-    /// Squared chord beyond which nothing is queued or yielded.
-    limit2: f64,
-}
-
-impl NearestWalk<'_> {
-    /// Ends the walk at points farther than `chord` (metres): the caller
-    /// has what it needs closer than that. Only ever tightens.
-    pub fn set_limit(&mut self, chord: f64) {
-        self.limit2 = self.limit2.min(chord * chord);
-    }
-}
-
-impl Iterator for NearestWalk<'_> {
-    type Item = (u32, f64, [f64; 3]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let t = self.tree;
-        let want = self.accepts;
-        let limit = self.limit2;
-        while let Some((key, id)) = self.heap.pop() {
-            if key > limit {
-                self.heap.0.clear();
-                return None;
-            }
-            if id & POINT != 0 {
-                let slot = &t.points[(id & !POINT) as usize];
-                return Some((slot.id, key, slot.p));
-            }
-            let node = &t.nodes[id as usize];
-            let first = node.first as usize;
-            let range = first..first + node.len as usize;
-            if node.leaf {
-                prefetch_all(&t.points[range.clone()]);
-                for slot in range {
-                    let Slot { p, mask, .. } = &t.points[slot];
-                    if want != 0 && *mask as CategoryMask & want != want {
-                        continue;
-                    }
-                    let d2 = (0..3).map(|k| (p[k] - self.q[k]).powi(2)).sum::<f64>();
-                    if d2 > limit {
-                        continue;
-                    }
-                    self.heap.push(d2, slot as u32 | POINT);
-                }
-            } else {
-                prefetch_all(&t.nodes[range.clone()]);
-                for c in range {
-                    let child = &t.nodes[c];
-                    if want != 0 && child.mask & want != want {
-                        continue;
-                    }
-                    let d2 = child.distance_2(&self.q);
-                    if d2 > limit {
-                        continue;
-                    }
-                    // What popping this child will read: its children or its points.
-                    if child.leaf {
-                        prefetch(t.points.as_ptr().wrapping_add(child.first as usize));
-                    } else {
-                        prefetch(t.nodes.as_ptr().wrapping_add(child.first as usize));
-                    }
-                    self.heap.push(d2, c as u32);
-                }
-            }
-        }
-        None
+        NearestWalk::start(self, q, if self.filtered { accepts } else { 0 }, heap)
     }
 }
 
@@ -475,6 +374,26 @@ mod tests {
                         .collect();
                     assert_eq!(limited, cut, "query {qi}, mask {want}, limit {chord} after {after}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn points_at_equal_distances_are_each_yielded_once() {
+        // 600 points on 12 positions: groups full of ties, leaves of one
+        // position, and queries on a position and between them.
+        let positions: Vec<[f64; 3]> = (0..12).map(|i| [(i % 4) as f64 * 10.0, (i / 4) as f64 * 10.0, 0.0]).collect();
+        let items: Vec<([f64; 3], u32)> = (0..600).map(|i| (positions[i % 12], i as u32)).collect();
+        let tree = GlobeTree::from_points(items.clone());
+        let mut heap = WalkHeap::default();
+        for q in [[0.0, 0.0, 0.0], [5.0, 5.0, 0.0], [30.0, 20.0, 0.0], [-100.0, 3.0, 1.0]] {
+            let got: Vec<(u32, f64)> = tree.nearest(q, 0, &mut heap).map(|(i, d, _)| (i, d)).collect();
+            assert!(got.windows(2).all(|w| w[0].1 <= w[1].1), "{q:?}: out of order");
+            let mut ids: Vec<u32> = got.iter().map(|&(i, _)| i).collect();
+            ids.sort_unstable();
+            assert_eq!(ids, (0..600).collect::<Vec<u32>>(), "{q:?}");
+            for (i, d) in got {
+                assert_eq!(d, d2(items[i as usize].0, q));
             }
         }
     }

@@ -14,6 +14,7 @@
 //! lon/lat box exactly.
 
 pub mod globe;
+mod walk;
 
 pub use globe::GlobeTree;
 
