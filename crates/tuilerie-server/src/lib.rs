@@ -4,6 +4,7 @@
 //! `tower::ServiceExt::oneshot` without a socket; `main.rs` binds it.
 #![forbid(unsafe_code)]
 
+pub mod admit;
 pub mod auth;
 pub mod cache;
 pub mod config;
@@ -58,97 +59,10 @@ pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
     router
         .fallback(routes::tiles::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(state.options.limits.max_body_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), admit))
+        .layer(admit::AdmitLayer::new(state.clone()))
         .layer(cors)
-        .layer(middleware::from_fn(metrics::track))
+        .layer(metrics::TrackLayer)
         .with_state(state)
-}
-
-/// Before a handler: the token a read needs ([`read_token`]), then the
-/// body of a write read whole ([`read_body`]). One middleware for both, so
-/// that a read passes one boxed step instead of two.
-async fn admit(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-    next: middleware::Next,
-) -> axum::response::Response {
-    use axum::http::Method;
-    use axum::response::IntoResponse;
-    if let Err(e) = read_token(&state, &req) {
-        return e.into_response();
-    }
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
-    read_body(state, req, next).await
-}
-
-/// With `[server] require_token_for_reads`, every request but `/health`
-/// needs a valid token (any role); writes check their own role.
-fn read_token(state: &AppState, req: &axum::extract::Request) -> Result<(), error::ApiError> {
-    if !state.options.require_token_for_reads || req.uri().path() == "/health" {
-        return Ok(());
-    }
-    match &state.writes {
-        None => Err(error::ApiError::Unavailable { message: "reads need a token but this server has no store".into() }),
-        Some(w) => match w.auth.principal(req.headers()) {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(error::ApiError::Unauthorized {
-                message: "this server needs a token for reads too: Authorization: Bearer <token>".into(),
-            }),
-            Err(e) => Err(e),
-        },
-    }
-}
-
-/// Reads the body of a write request whole, within the body timeout and
-/// the size limit, before the handler runs: a client that sends its body
-/// slowly (or stops) gets 408 and frees its connection, one that sends too
-/// much gets 413.
-async fn read_body(state: AppState, req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
-    use axum::http::StatusCode;
-    use axum::response::IntoResponse;
-    let limit = state.options.limits.max_body_bytes;
-    let refuse = |status: StatusCode, message: String| {
-        (status, axum::Json(serde_json::json!({"error": message, "parameter": "body"}))).into_response()
-    };
-    let (parts, body) = req.into_parts();
-    let timeout = state.options.body_timeout;
-    // One buffer of the announced length (frames appended): collecting the
-    // frames and joining them would hold the body twice.
-    let announced = parts
-        .headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        .unwrap_or(0);
-    let read = async move {
-        let mut body = http_body_util::Limited::new(body, limit);
-        let mut buf = bytes::BytesMut::with_capacity(announced.min(limit));
-        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-            if let Ok(data) = frame?.into_data() {
-                buf.extend_from_slice(&data);
-            }
-        }
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(buf.freeze())
-    };
-    match tokio::time::timeout(timeout, read).await {
-        Ok(Ok(bytes)) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-            crate::metrics::refusal("body_bytes");
-            refuse(StatusCode::PAYLOAD_TOO_LARGE, format!("the request body is larger than the limit of {limit} bytes"))
-        }
-        Ok(Err(e)) => refuse(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}")),
-        Err(_) => {
-            crate::metrics::refusal("body_timeout");
-            refuse(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "the request body did not arrive whole within {} s (server.body_timeout)",
-                    timeout.as_secs_f64()
-                ),
-            )
-        }
-    }
 }
 
 /// Routes whose answers hold absolute URLs built from `X-Forwarded-Host` and
