@@ -45,8 +45,9 @@ use std::time::{Instant, UNIX_EPOCH};
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3};
 
 const MAGIC: &[u8; 8] = b"TUILSNAP";
-/// Raise when the layout of a section or of a built part changes.
-pub const FORMAT_VERSION: u32 = 7;
+/// Raise when the layout of a section or of a built part changes, or what
+/// one means (8: polygons marked valid at a zoom keep every ring there).
+pub const FORMAT_VERSION: u32 = 8;
 const EXTENSION: &str = "tsnap";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -83,7 +83,8 @@ pub fn push_ring(pts: &[P], outer: bool, rings: &mut Vec<Vec<Pt>>, q: &mut Vec<P
 }
 
 /// Sets, on each exterior part of `p`, the zooms at which its polygon cut
-/// whole (no ring clipped) is valid ([`is_valid_polygon`]) on the grid of a
+/// whole (no ring clipped) keeps every ring and is valid
+/// ([`is_valid_polygon`]) on the grid of a
 /// [`GRID_EXTENT`]-unit tile, simplified at `sq_tol[z]`. Checked on the
 /// world's grid moved to the polygon's corner: the rings are a tile's
 /// moved by whole units, which validity does not see. Zooms at which the
@@ -110,15 +111,19 @@ pub fn mark_valid_zooms(p: &mut PreparedGeometry, sq_tol: &[f64], scratch: &mut 
             }
             let origin = ((lo.0 * scale).floor(), (lo.1 * scale).floor());
             rings.clear();
+            // A ring dropped here (under one square unit) could come back
+            // cut by a tile, its segments never compared with the others:
+            // such a polygon is not marked ([`is_valid_clipped`] relies on it).
+            let mut every_ring = true;
             for part in polygon {
                 if part.kind == PartKind::Inner && rings.is_empty() {
                     break; // the exterior was dropped: so are its holes
                 }
                 pts.clear();
                 pts.extend(p.kept(part, tol).map(|v| (v.x * scale - origin.0, v.y * scale - origin.1)));
-                push_ring(&pts, part.kind == PartKind::Outer, &mut rings, &mut q);
+                every_ring &= push_ring(&pts, part.kind == PartKind::Outer, &mut rings, &mut q);
             }
-            if rings.is_empty() || is_valid_polygon(&rings, scratch) {
+            if every_ring && is_valid_polygon(&rings, scratch) {
                 bits |= 1 << z;
             }
         }
@@ -179,10 +184,26 @@ pub fn valid_polygons(rings: &[Vec<(i32, i32)>], out: &mut Vec<Vec<Vec<(i32, i32
 /// polygon is checked in about linear time, a fraction of what repairing
 /// it costs.
 pub fn is_valid_polygon(rings: &[Vec<(i32, i32)>], scratch: &mut ValidityScratch) -> bool {
+    is_valid_within(rings, scratch, None)
+}
+
+/// [`is_valid_polygon`] for a polygon marked valid whole at this zoom
+/// ([`mark_valid_zooms`], every ring kept) and cut by the tile's buffer box,
+/// whose lines snap to `lines` (lowest, highest; grid units). A vertex
+/// strictly inside them is one of the polygon's own (the clip adds its
+/// vertices on the lines), so a segment between two of them is one the
+/// load checked, at the same place relative to the grid and with the same
+/// neighbours in its ring; only pairs with at least one other segment (an
+/// end on a line: cut, or laid along the box) are compared.
+pub fn is_valid_clipped(rings: &[Vec<(i32, i32)>], scratch: &mut ValidityScratch, lines: (i32, i32)) -> bool {
+    is_valid_within(rings, scratch, Some(lines))
+}
+
+fn is_valid_within(rings: &[Vec<(i32, i32)>], scratch: &mut ValidityScratch, lines: Option<(i32, i32)>) -> bool {
     if rings.iter().any(|r| r.len() < 3) {
         return false;
     }
-    if !scratch.simple(rings) {
+    if !scratch.simple(rings, lines) {
         return false;
     }
     // No crossing: a hole is inside the exterior (or another hole) when any
@@ -241,6 +262,8 @@ struct Chain {
     end: u32,
     min: Pt,
     max: Pt,
+    /// Every segment is one the load checked ([`is_valid_clipped`]).
+    old: bool,
 }
 
 type Pt = (i32, i32);
@@ -294,7 +317,7 @@ impl ValidityScratch {
     }
 
     /// Ends the chain of `segments[start..]`: in increasing order, boxed.
-    fn close(&mut self, start: usize, forward: bool, ymin: i32, ymax: i32) {
+    fn close(&mut self, start: usize, forward: bool, old: bool, ymin: i32, ymax: i32) {
         let run = &mut self.segments[start..];
         if !forward {
             run.reverse();
@@ -305,6 +328,7 @@ impl ValidityScratch {
             end: self.segments.len() as u32,
             min: (first, ymin),
             max: (last, ymax),
+            old,
         });
     }
 
@@ -314,16 +338,21 @@ impl ValidityScratch {
     /// chain that do not follow each other cannot meet, so only segments
     /// of different chains whose boxes overlap are compared, chains found
     /// by a sweep along x, segments by a merge along x.
-    fn simple(&mut self, rings: &[Vec<Pt>]) -> bool {
+    fn simple(&mut self, rings: &[Vec<Pt>], lines: Option<(i32, i32)>) -> bool {
         self.segments.clear();
         self.chains.clear();
+        // Whether a vertex is strictly inside the box lines (never, when
+        // every pair is to be compared).
+        let (lo, hi) = lines.unwrap_or((i32::MAX, i32::MIN));
+        let own = |p: Pt| lo < p.0 && p.0 < hi && lo < p.1 && p.1 < hi;
         for (r, ring) in rings.iter().enumerate() {
             // One pass: each segment joins the open chain when it goes the
-            // same way, else closes it (reversed if it went backwards) and
-            // opens the next.
+            // same way (and is as old), else closes it (reversed if it went
+            // backwards) and opens the next.
             let n = ring.len();
             let mut start = self.segments.len();
             let mut way = false;
+            let mut was_old = false;
             let (mut ymin, mut ymax) = (i32::MAX, i32::MIN);
             for i in 0..n {
                 let (p, q) = (ring[i], ring[if i + 1 == n { 0 } else { i + 1 }]);
@@ -331,18 +360,20 @@ impl ValidityScratch {
                     return false;
                 }
                 let forward = q > p;
-                if i > 0 && forward != way {
-                    self.close(start, way, ymin, ymax);
+                let old = own(p) && own(q);
+                if i > 0 && (forward != way || old != was_old) {
+                    self.close(start, way, was_old, ymin, ymax);
                     start = self.segments.len();
                     (ymin, ymax) = (i32::MAX, i32::MIN);
                 }
                 way = forward;
+                was_old = old;
                 let (lo, hi) = if forward { (p, q) } else { (q, p) };
                 let (y0, y1) = if p.1 < q.1 { (p.1, q.1) } else { (q.1, p.1) };
                 (ymin, ymax) = (ymin.min(y0), ymax.max(y1));
                 self.segments.push(Seg { lo, hi, ymin: y0, ymax: y1, ring: r as u32, index: i as u32 });
             }
-            self.close(start, way, ymin, ymax);
+            self.close(start, way, was_old, ymin, ymax);
         }
         // The chains themselves sorted (a few dozen of 24 bytes): faster
         // than indices sorted through them.
@@ -355,7 +386,7 @@ impl ValidityScratch {
             self.active.retain(|&o| chains[o as usize].max.0 >= a.min.0);
             for &o in &self.active {
                 let b = chains[o as usize];
-                if b.max.1 < a.min.1 || a.max.1 < b.min.1 {
+                if (a.old && b.old) || b.max.1 < a.min.1 || a.max.1 < b.min.1 {
                     continue;
                 }
                 // Segments of a and of b whose x ranges overlap: for each
@@ -412,156 +443,4 @@ fn conflict(rings: &[Vec<Pt>], x: &Seg, y: &Seg) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn snapping_rounds_ties_up_and_moves_exactly_with_the_grid() {
-        assert_eq!([-2.5, -1.5, -0.5, 0.5, 1.5, 2.4999, -2.5001].map(snap), [-2, -1, 0, 1, 2, 2, -3]);
-        // The same as with libm's floor, then the saturating cast (NaN at 0).
-        let reference = |v: f64| {
-            let f = v.floor();
-            (if v - f >= 0.5 { f + 1.0 } else { f }) as i32
-        };
-        let far = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300, 3e9, -3e9, -0.0, 2147483647.5];
-        assert_eq!(far.map(snap), [0, i32::MAX, i32::MIN, i32::MAX, i32::MIN, i32::MAX, i32::MIN, 0, i32::MAX]);
-        assert_eq!(far.map(snap), far.map(reference));
-        let mut r = crate::testdata::Lcg(3);
-        for i in 0..100_000 {
-            let v = (r.next() - 0.5) * [1e1, 1e4, 1e7, 1e10, 1e20][i % 5];
-            assert_eq!(snap(v), reference(v), "{v}");
-            let tie = v.floor() + 0.5;
-            assert_eq!(snap(tie), reference(tie), "{tie}");
-        }
-        // A vertex on the world's grid at z14 (2^26 units) and the same
-        // vertex in its tile or a neighbour (moved by whole tiles): the
-        // same grid line. Ties half a unit from a tile's edge included.
-        let mut g = crate::testdata::Lcg(14);
-        for i in 0..20_000 {
-            let global = if i % 10 == 0 {
-                (g.next() * (1 << 14) as f64).floor() * 4096.0 - 0.5
-            } else {
-                g.next() * (1u64 << 26) as f64
-            };
-            for dt in [-1i64, 0, 1] {
-                let t = ((global / 4096.0).floor() as i64 + dt) * 4096;
-                let local = global - t as f64;
-                assert_eq!(snap(local) as i64 + t, snap(global) as i64, "{global} in the tile at {t}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_slit_under_a_grid_unit_is_marked_invalid_at_that_zoom_and_valid_below_it() {
-        use crate::tiling::tile::world_to_lonlat;
-        use geo::{Geometry, LineString, Polygon};
-        // A square with a slit 0.4 units wide at z8 (0.8 at z9), in grid
-        // units of z8 from a corner on the grid.
-        let unit = 1.0 / (256.0 * 4096.0);
-        let (x0, y0) = (0.5, 0.375);
-        let ring: Vec<(f64, f64)> = [
-            (0.0, 0.0),
-            (100.0, 0.0),
-            (100.0, 100.0),
-            (50.4, 100.0),
-            (50.4, 10.0),
-            (50.0, 10.0),
-            (50.0, 100.0),
-            (0.0, 100.0),
-            (0.0, 0.0),
-        ]
-        .iter()
-        .map(|&(x, y)| world_to_lonlat(x0 + x * unit, y0 + y * unit))
-        .collect();
-        let mut p = PreparedGeometry::new(&Geometry::Polygon(Polygon::new(LineString::from(ring), vec![])));
-        let sq_tol = [0.0; 23];
-        mark_valid_zooms(&mut p, &sq_tol, &mut ValidityScratch::default());
-        let bits = p.parts[0].valid_zooms;
-        assert_eq!(bits & 1 << 8, 0, "the slit closes at z8: {bits:#b}");
-        assert_eq!(bits & 1 << 7, 0, "and at z7: {bits:#b}");
-        for z in 9..=13 {
-            assert_ne!(bits & 1 << z, 0, "open at z{z}: {bits:#b}");
-        }
-        // 6,400 units across at z14: clipped in every tile, not marked.
-        assert_eq!(bits >> 14, 0, "{bits:#b}");
-        // Too small to be drawn at z0: nothing to check.
-        assert_ne!(bits & 1, 0, "{bits:#b}");
-    }
-
-    #[test]
-    fn a_hole_along_the_buffer_edge_is_merged_into_the_exterior() {
-        // An exterior clipped at x = 4160 and a hole clipped there too:
-        // the hole's edge lies on the exterior's.
-        let outer = vec![(4000, 0), (4160, 0), (4160, 200), (4000, 200)];
-        let hole = vec![(4100, 50), (4100, 150), (4160, 150), (4160, 50)];
-        let mut out = Vec::new();
-        valid_polygons(&[outer, hole], &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].len(), 1, "the notch is part of the exterior now: {out:?}");
-        assert_eq!(area2(&out[0][0]), 2 * (160 * 200 - 60 * 100));
-    }
-
-    #[test]
-    fn a_ring_crossing_itself_becomes_two_polygons_with_positive_areas() {
-        let bowtie = vec![(0, 0), (100, 100), (100, 0), (0, 100)];
-        let mut out = Vec::new();
-        valid_polygons(&[bowtie], &mut out);
-        assert_eq!(out.len(), 2, "{out:?}");
-        assert!(out.iter().all(|p| area2(&p[0]) > 0));
-    }
-
-    #[test]
-    fn a_simple_ring_with_a_hole_is_kept() {
-        let outer = vec![(0, 0), (100, 0), (100, 100), (0, 100)];
-        let hole = vec![(20, 20), (20, 80), (80, 80), (80, 20)];
-        let mut out = Vec::new();
-        valid_polygons(&[outer.clone(), hole], &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].len(), 2);
-        assert!(area2(&out[0][0]) > 0 && area2(&out[0][1]) < 0);
-    }
-
-    fn check(rings: &[Vec<(i32, i32)>]) -> bool {
-        is_valid_polygon(rings, &mut ValidityScratch::default())
-    }
-
-    /// A long zigzag ring (many segments: the grid path), closed along y = 0.
-    fn comb(teeth: i32) -> Vec<(i32, i32)> {
-        let mut r = vec![(0, 0)];
-        for t in 0..teeth {
-            r.push((t * 20 + 5, 100));
-            r.push((t * 20 + 10, 100));
-            r.push((t * 20 + 15, 10));
-        }
-        r.push((teeth * 20, 0));
-        r
-    }
-
-    #[test]
-    fn the_validity_check_finds_crossings_touches_spikes_and_stray_holes() {
-        let square = vec![(0, 0), (100, 0), (100, 100), (0, 100)];
-        assert!(check(std::slice::from_ref(&square)));
-        assert!(check(&[square.clone(), vec![(20, 20), (20, 80), (80, 80), (80, 20)]]));
-        assert!(!check(&[vec![(0, 0), (100, 100), (100, 0), (0, 100)]]), "bow tie");
-        assert!(!check(&[vec![(0, 0), (100, 0), (100, 100), (50, 0), (0, 100)]]), "a vertex on an edge");
-        assert!(!check(&[vec![(0, 0), (100, 0), (150, 0), (100, 0), (100, 100), (0, 100)]]), "a spike");
-        assert!(!check(&[square.clone(), vec![(0, 20), (50, 80), (80, 20)]]), "a hole touching the exterior");
-        assert!(!check(&[square.clone(), vec![(200, 20), (200, 80), (280, 80)]]), "a hole outside");
-        assert!(!check(&[square.clone(), vec![(20, 20), (20, 80), (80, 80)], vec![(30, 40), (30, 70), (60, 70)]]));
-        let big = comb(40);
-        assert!(big.len() > 32 && check(std::slice::from_ref(&big)));
-        let mut crossed = big.clone();
-        // One tooth leans over its neighbour.
-        crossed[5] = (crossed[5].0 + 30, crossed[5].1);
-        assert!(!check(&[crossed]));
-        let mut touching = big.clone();
-        touching[4] = touching[7];
-        assert!(!check(&[touching]));
-        // The validity check agrees with the repair: what it accepts, the
-        // repair keeps as one polygon of the same area.
-        let mut out = Vec::new();
-        valid_polygons(std::slice::from_ref(&big), &mut out);
-        assert_eq!(out.len(), 1);
-        assert_eq!(area2(&out[0][0]).abs(), area2(&big).abs());
-    }
-}
+mod tests;

@@ -8,7 +8,9 @@ use super::encode::{zigzag, GeomType, GeometryWriter, LayerWriter, TileValue};
 use super::prepare::LayerTiles;
 use super::prepared::{PartKind, PreparedGeometry};
 use super::tile::{lonlat_to_world, TileCoord};
-use super::valid::{area2, is_valid_polygon, push_ring, snap_path, valid_polygons, ValidityScratch, GRID_EXTENT};
+use super::valid::{
+    area2, is_valid_clipped, is_valid_polygon, push_ring, snap, snap_path, valid_polygons, ValidityScratch, GRID_EXTENT,
+};
 use crate::features::FeatureId;
 use crate::geometry::FeatureGeometry;
 use crate::properties::Value;
@@ -53,6 +55,8 @@ struct Ctx {
     sq_tol: f64,
     /// This zoom's bit in `Part::valid_zooms` (0: check every polygon).
     valid_bit: u32,
+    /// `min` and `max` snapped: where clipped rings get their new vertices.
+    lines: (i32, i32),
 }
 
 impl Ctx {
@@ -113,6 +117,7 @@ fn render_layer_with(
         // at this zoom); no simplification from the layer's maxzoom on.
         sq_tol: meta.sq_tolerance(coord.z),
         valid_bit: if opts.extent == GRID_EXTENT { 1u32.checked_shl(coord.z.into()).unwrap_or(0) } else { 0 },
+        lines: (snap(-(opts.buffer as f64)), snap(extent + opts.buffer as f64)),
     };
     let mut rendered: Vec<Rendered> = Vec::new();
     // `arena`: every feature's command stream, one after the other (no
@@ -419,15 +424,18 @@ fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) ->
     let inside_box =
         |pts: &[P]| pts.iter().all(|p| p.0 >= ctx.min && p.0 <= ctx.max && p.1 >= ctx.min && p.1 <= ctx.max);
     // The polygon being cut is known valid when marked so at this zoom at
-    // load and none of its rings is clipped.
+    // load and none of its rings is clipped; marked and clipped, only what
+    // the clip changed is checked.
     let mut known_valid = false;
+    let mut marked = false;
     for part in &p.parts {
         if part.kind == PartKind::Line {
             continue;
         }
         if part.kind == PartKind::Outer {
-            flush(s, size, known_valid);
-            known_valid = part.valid_zooms & ctx.valid_bit != 0;
+            flush(s, size, known_valid, marked.then_some(ctx.lines));
+            marked = part.valid_zooms & ctx.valid_bit != 0;
+            known_valid = marked;
         } else if s.rings.is_empty() {
             // The exterior was dropped: so are its holes.
             continue;
@@ -442,7 +450,7 @@ fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) ->
         };
         push_ring(ring, part.kind == PartKind::Outer, &mut s.rings, &mut s.q);
     }
-    flush(s, size, known_valid);
+    flush(s, size, known_valid, marked.then_some(ctx.lines));
     !s.geom.is_empty()
 }
 
@@ -451,13 +459,20 @@ fn polygons(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) ->
 /// crossing the buffer shares one with the exterior), and simplification
 /// and rounding to the grid can make rings cross or touch. `known_valid`:
 /// found valid at load (see `valid::mark_valid_zooms`), not checked again.
-fn flush(s: &mut Scratch, size: &mut f64, known_valid: bool) {
+/// `clipped_marked`: the snapped box lines when the polygon was marked valid
+/// whole at this zoom but a ring was clipped ([`is_valid_clipped`]).
+fn flush(s: &mut Scratch, size: &mut f64, known_valid: bool, clipped_marked: Option<(i32, i32)>) {
     if s.rings.is_empty() {
         return;
     }
+    let valid = known_valid
+        || match clipped_marked {
+            Some(lines) => is_valid_clipped(&s.rings, &mut s.validity, lines),
+            None => is_valid_polygon(&s.rings, &mut s.validity),
+        };
     #[cfg(test)]
-    let known_valid = known_valid && !tests::CHECK_ALL.with(|c| c.get());
-    if !known_valid && !is_valid_polygon(&s.rings, &mut s.validity) {
+    let valid = tests::checked(valid, known_valid, clipped_marked.is_some(), &s.rings);
+    if !valid {
         valid_polygons(&s.rings, &mut s.valid);
         for polygon in &s.valid {
             *size += area2(&polygon[0]).unsigned_abs() as f64;
@@ -497,72 +512,4 @@ fn lines(p: &PreparedGeometry, ctx: &Ctx, s: &mut Scratch, size: &mut f64) -> bo
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    thread_local! {
-        /// Check every polygon, marked valid at load or not (to compare).
-        pub(super) static CHECK_ALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-
-    /// Every tile z0-z12 over the demo communes (holes included), at the
-    /// default extent and at one where nothing is marked: the same bytes
-    /// whether the polygons marked valid at load are checked again or not,
-    /// so no marked polygon is one the check would have repaired.
-    #[test]
-    fn tiles_skipping_the_check_of_polygons_marked_valid_equal_tiles_checking_all() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/communes-gironde.geojson");
-        let layer = crate::load(&path, crate::LoadOptions::default()).expect("demo communes");
-        let tiles = layer.tiles();
-        let exteriors: Vec<u32> = tiles
-            .prep
-            .prepared
-            .iter()
-            .flat_map(|p| p.parts.iter())
-            .filter(|p| p.kind == PartKind::Outer)
-            .map(|p| p.valid_zooms)
-            .collect();
-        let marked_z10 = exteriors.iter().filter(|&&b| b & 1 << 10 != 0).count();
-        assert!(marked_z10 * 10 > exteriors.len() * 9, "{marked_z10} of {} marked at z10", exteriors.len());
-        let b = layer.bounds_rect().expect("bounds");
-        let (x0, y0) = lonlat_to_world(b.min().x, b.max().y);
-        let (x1, y1) = lonlat_to_world(b.max().x, b.min().y);
-        let mut compared = 0;
-        for opts in [TileOptions::default(), TileOptions { extent: 512, buffer: 8, ..TileOptions::default() }] {
-            for z in 0..=12u32 {
-                let n = (1u64 << z) as f64;
-                for x in (x0 * n) as u32..=(x1 * n) as u32 {
-                    for y in (y0 * n) as u32..=(y1 * n) as u32 {
-                        let coord = TileCoord::new(z, x, y).expect("tile");
-                        let fast = render_layer(&tiles, coord, &opts, usize::MAX);
-                        CHECK_ALL.with(|c| c.set(true));
-                        let checked = render_layer(&tiles, coord, &opts, usize::MAX);
-                        CHECK_ALL.with(|c| c.set(false));
-                        assert_eq!(fast, checked, "{z}/{x}/{y} at extent {}", opts.extent);
-                        compared += fast.is_some() as usize;
-                    }
-                }
-            }
-        }
-        assert!(compared > 500, "{compared} tiles");
-    }
-
-    #[test]
-    fn cluster_labels_are_abbreviated_like_supercluster() {
-        let mut buf = [0u8; 8];
-        let cases = [
-            (0, "0"),
-            (999, "999"),
-            (1000, "1.0k"),
-            (1250, "1.2k"),
-            (9999, "10.0k"),
-            (10_000, "10k"),
-            (999_999, "999k"),
-            (1_000_000, "1.0M"),
-            (u32::MAX, "4295.0M"),
-        ];
-        for (n, want) in cases {
-            assert_eq!(abbreviate(n, &mut buf), want, "{n}");
-        }
-    }
-}
+mod tests;
