@@ -170,11 +170,10 @@ fn record(route: &str, method: &Method, status: StatusCode, elapsed: Duration) {
 /// Adds [`Track`] to a router: request id, span, access log line (debug;
 /// errors at warn and error) and the request metrics.
 ///
-/// A tower layer rather than `axum::middleware::from_fn`: that boxes the
-/// rest of the stack and the middleware's future on every request, and
-/// cloned the stack below it, which together cost more than a cached tile
-/// (1.4 µs of 4.3 per hot tile, 3.3 µs of 12.8 per `/nearest` in
-/// `benches/handlers.rs`).
+/// A tower layer rather than `axum::middleware::from_fn`, which boxes the
+/// rest of the stack and the middleware's future on every request (with
+/// [`crate::admit`] as a layer too: a hot tile 4.2 -> 3.5 µs in
+/// `benches/handlers.rs`, binaries alternated).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TrackLayer;
 

@@ -106,18 +106,19 @@ fn render_layer_with(
     }
     let extent = opts.extent as f64;
     let margin = opts.buffer as f64 / extent;
+    let (min, max) = (-(opts.buffer as f64), extent + opts.buffer as f64);
     let ctx = Ctx {
         z2: coord.scale(),
         tx: coord.x as f64,
         ty: coord.y as f64,
         extent,
-        min: -(opts.buffer as f64),
-        max: extent + opts.buffer as f64,
+        min,
+        max,
         // The layer's tolerance (pixels of a 512-pixel tile, in world units
         // at this zoom); no simplification from the layer's maxzoom on.
         sq_tol: meta.sq_tolerance(coord.z),
         valid_bit: if opts.extent == GRID_EXTENT { 1u32.checked_shl(coord.z.into()).unwrap_or(0) } else { 0 },
-        lines: (snap(-(opts.buffer as f64)), snap(extent + opts.buffer as f64)),
+        lines: (snap(min), snap(max)),
     };
     let mut rendered: Vec<Rendered> = Vec::new();
     // `arena`: every feature's command stream, one after the other (no

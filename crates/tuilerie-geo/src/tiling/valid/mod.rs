@@ -12,7 +12,9 @@
 //! same on every tile's grid, moved by whole units ([`snap`]): so at load,
 //! [`mark_valid_zooms`] checks each polygon once per zoom on the world's
 //! grid, and tiles skip the check for the polygons they hold whole and
-//! valid (a quarter of a communes tile's time at z10).
+//! valid (a quarter of a communes tile's time at z10); of those they cut,
+//! only the pairs with a segment the clip made are compared
+//! ([`is_valid_clipped`]).
 
 use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay::IntOverlayOptions;
@@ -84,8 +86,8 @@ pub fn push_ring(pts: &[P], outer: bool, rings: &mut Vec<Vec<Pt>>, q: &mut Vec<P
 
 /// Sets, on each exterior part of `p`, the zooms at which its polygon cut
 /// whole (no ring clipped) keeps every ring and is valid
-/// ([`is_valid_polygon`]) on the grid of a
-/// [`GRID_EXTENT`]-unit tile, simplified at `sq_tol[z]`. Checked on the
+/// ([`is_valid_polygon`]) on the grid of a [`GRID_EXTENT`]-unit tile,
+/// simplified at `sq_tol[z]`. Checked on the
 /// world's grid moved to the polygon's corner: the rings are a tile's
 /// moved by whole units, which validity does not see. Zooms at which the
 /// polygon spans more than [`MARKED_SPAN`] are left unmarked.
