@@ -69,11 +69,11 @@ pub struct FeatureWriter<'a> {
     extra_ends: Vec<usize>,
     /// Fields replaced by an extra.
     overridden: Vec<u32>,
-    extra_names: Vec<String>,
+    extra_names: &'a [&'a str],
 }
 
 impl<'a> FeatureWriter<'a> {
-    pub fn new(layer: &'a Layer, extra_names: &[&str]) -> Self {
+    pub fn new(layer: &'a Layer, extra_names: &'a [&'a str]) -> Self {
         let overridden = extra_names.iter().filter_map(|n| layer.field_id(n)).map(|f| f.0).collect();
         let mut extra_keys = Vec::with_capacity(extra_names.iter().map(|n| n.len() + 3).sum());
         let extra_ends = extra_names
@@ -84,7 +84,6 @@ impl<'a> FeatureWriter<'a> {
                 extra_keys.len()
             })
             .collect();
-        let extra_names = extra_names.iter().map(|n| n.to_string()).collect();
         FeatureWriter { layer, extra_keys, extra_ends, overridden, extra_names }
     }
 
@@ -183,15 +182,18 @@ fn push_extra(out: &mut Vec<u8>, v: &Extra<'_>, classes: &[String]) {
         }
         Extra::Classes(mask) => {
             out.push(b'[');
+            // The set bits, lowest first, that name a class.
+            let mut bits = *mask;
             let mut first = true;
-            for (i, c) in classes.iter().enumerate().take(ClassMask::BITS as usize) {
-                if mask & (1 << i) != 0 {
-                    if !first {
-                        out.push(b',');
-                    }
-                    first = false;
-                    push_str(out, c);
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let Some(c) = classes.get(i) else { break };
+                if !first {
+                    out.push(b',');
                 }
+                first = false;
+                push_str(out, c);
             }
             out.push(b']');
         }

@@ -74,13 +74,10 @@ impl Node {
     pub(crate) fn distance_2(&self, q: &[f64; 3]) -> f64 {
         let mut d2 = 0.0;
         for ((&lo, &hi), &x) in self.min.iter().zip(&self.max).zip(q) {
-            let d = if x < lo as f64 {
-                lo as f64 - x
-            } else if x > hi as f64 {
-                x - hi as f64
-            } else {
-                0.0
-            };
+            // lo - x above the box, x - hi below it, 0 inside (both
+            // negative): the same differences as a test of each side, with
+            // no jump whose direction changes from one query to the next.
+            let d = (lo as f64 - x).max(x - hi as f64).max(0.0);
             d2 += d * d;
         }
         d2

@@ -105,46 +105,53 @@ impl<'a> NearestWalk<'a> {
     }
 
     /// Queues the children of node `n` as a new group, those filtered out
-    /// or beyond the limit marked `GONE`.
+    /// or beyond the limit marked `GONE`. Every child gets a key, so the
+    /// group is written by `extend` over an exact range: one capacity check
+    /// a group rather than one a child.
     fn expand(&mut self, n: usize) {
         let t = self.tree;
         let want = self.accepts;
         let limit = self.limit2;
+        let q = self.q;
         let h = &mut *self.heap;
         let node = &t.nodes[n];
         let first = node.first as usize;
         let range = first..first + node.len as usize;
         let start = h.keys.len();
         if node.leaf {
-            prefetch_all(&t.points[range.clone()]);
-            for slot in range {
-                let Slot { p, mask, .. } = &t.points[slot];
-                let d2 = (0..3).map(|k| (p[k] - self.q[k]).powi(2)).sum::<f64>();
+            let points = &t.points[range.clone()];
+            prefetch_all(points);
+            h.keys.extend(points.iter().map(|Slot { p, mask, .. }| {
+                let d2 = (0..3).map(|k| (p[k] - q[k]).powi(2)).sum::<f64>();
                 let out = (want != 0 && *mask as CategoryMask & want != want) || d2 > limit;
-                h.keys.push(if out { GONE } else { d2.to_bits() });
-                h.ids.push(slot as u32);
-            }
-        } else {
-            prefetch_all(&t.nodes[range.clone()]);
-            for c in range {
-                let child = &t.nodes[c];
-                if want != 0 && child.mask & want != want {
-                    continue;
+                if out {
+                    GONE
+                } else {
+                    d2.to_bits()
                 }
-                let d2 = child.distance_2(&self.q);
+            }));
+        } else {
+            let children = &t.nodes[range.clone()];
+            prefetch_all(children);
+            let (nodes, points) = (t.nodes.as_ptr(), t.points.as_ptr());
+            h.keys.extend(children.iter().map(|child| {
+                if want != 0 && child.mask & want != want {
+                    return GONE;
+                }
+                let d2 = child.distance_2(&q);
                 if d2 > limit {
-                    continue;
+                    return GONE;
                 }
                 // What taking this child will read: its children or its points.
                 if child.leaf {
-                    prefetch(t.points.as_ptr().wrapping_add(child.first as usize));
+                    prefetch(points.wrapping_add(child.first as usize));
                 } else {
-                    prefetch(t.nodes.as_ptr().wrapping_add(child.first as usize));
+                    prefetch(nodes.wrapping_add(child.first as usize));
                 }
-                h.keys.push(d2.to_bits());
-                h.ids.push(c as u32);
-            }
+                d2.to_bits()
+            }));
         }
+        h.ids.extend(range.map(|c| c as u32));
         let (min, at) = smallest(&h.keys[start..]);
         if min != GONE {
             let len = h.keys.len() - start;

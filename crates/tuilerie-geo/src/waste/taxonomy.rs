@@ -174,7 +174,13 @@ impl Taxonomy {
     /// The category [`Taxonomy::resolve`] lists first for `word`, without
     /// building the list (a hash lookup; `accepts=` on every query).
     pub fn first_category(&self, word: &str) -> Option<CategoryIndex> {
-        let w = fold(word.trim()).replace('_', " ");
+        let word = word.trim();
+        // ASCII without capitals or `_` folds to itself (the usual case: an
+        // id such as `glass`), so it is looked up as it is.
+        if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase() && b != b'_') {
+            return self.first.get(word.trim_start_matches("recycling:").trim()).copied();
+        }
+        let w = fold(word).replace('_', " ");
         let w = w.trim_start_matches("recycling:").trim();
         self.first.get(w).copied()
     }
