@@ -20,7 +20,7 @@ use tuilerie_geo::{Catalog, LayerId, LoadOptions};
 use tuilerie_server::{app, AppState, ServerOptions};
 
 #[inline(never)]
-fn run_queries(rt: &tokio::runtime::Runtime, router: &axum::Router, uris: &[String]) -> anyhow::Result<usize> {
+fn run_queries(rt: &tokio::runtime::Runtime, router: &tuilerie_server::App, uris: &[String]) -> anyhow::Result<usize> {
     rt.block_on(async {
         let mut bytes = 0;
         for u in uris {

@@ -18,7 +18,12 @@ use tuilerie_geo::{Catalog, LayerId, LoadOptions};
 use tuilerie_server::{app, AppState, ServerOptions};
 
 #[inline(never)]
-fn run(rt: &tokio::runtime::Runtime, router: &axum::Router, uris: &[String], rounds: usize) -> anyhow::Result<usize> {
+fn run(
+    rt: &tokio::runtime::Runtime,
+    router: &tuilerie_server::App,
+    uris: &[String],
+    rounds: usize,
+) -> anyhow::Result<usize> {
     rt.block_on(async {
         let mut bytes = 0;
         for _ in 0..rounds {

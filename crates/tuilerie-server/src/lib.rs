@@ -29,20 +29,38 @@ pub mod store;
 
 pub use state::{AppState, ServerOptions};
 
+use admit::{Admit, AdmitFuture};
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Request};
 use axum::middleware;
+use axum::response::Response;
+use axum::routing::future::RouteFuture;
 use axum::routing::{get, MethodRouter};
 use axum::Router;
-use cors::{CorsLayer, CorsPolicy};
+use cors::{Cors, CorsFuture, CorsLayer, CorsPolicy};
+use std::convert::Infallible;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
 
-/// The service's routes over `state`, with CORS for `cors_origins`
+/// The service's routes with CORS for `cors_origins`
 /// (`["*"]` allows any origin).
-pub fn app_with_cors(state: AppState, cors_origins: &[String]) -> Router {
+pub fn app_with_cors(state: AppState, cors_origins: &[String]) -> App {
     app_with_policy(state, CorsPolicy::new(cors_origins))
 }
 
 /// The service's routes with a CORS policy (read and write origins).
-pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
-    let cors = CorsLayer::new(policy);
+pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> App {
+    let stack = tower::ServiceBuilder::new()
+        .layer(metrics::TrackLayer::new(route_template))
+        .layer(CorsLayer::new(policy))
+        .layer(admit::AdmitLayer::new(state.clone()))
+        .service(routes_service(state));
+    App(stack)
+}
+
+/// The router of every route and the fast path of `/nearest`.
+fn routes_service(state: AppState) -> Routes {
     let mut router = Router::new();
     for (path, handler) in routes() {
         // Tiles are served by the fallback: see routes::tiles::fallback.
@@ -56,13 +74,111 @@ pub fn app_with_policy(state: AppState, policy: CorsPolicy) -> Router {
         };
         router = router.route(path, handler);
     }
-    router
-        .fallback(routes::tiles::fallback)
-        .layer(axum::extract::DefaultBodyLimit::max(state.options.limits.max_body_bytes))
-        .layer(admit::AdmitLayer::new(state.clone()))
-        .layer(cors)
-        .layer(metrics::TrackLayer)
-        .with_state(state)
+    let router = router.fallback(routes::tiles::fallback).with_state(state.clone());
+    let limit = DefaultBodyLimit::max(state.options.limits.max_body_bytes);
+    Routes { router, limit, state }
+}
+
+/// The whole service: the router inside request tracking, CORS and
+/// admission (outermost first), with the body limit of its extractors.
+///
+/// The layers wrap the router once, not each route as `Router::layer`
+/// does: there every route's stack is boxed layer by layer, and each box
+/// cloned on every request (15 allocations a request for four layers).
+#[derive(Clone)]
+pub struct App(metrics::Track<Cors<Admit<Routes>>>);
+
+impl<B> tower::Service<Request<B>> for App
+where
+    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = metrics::TrackFuture<CorsFuture<AdmitFuture<RoutesFuture>>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        tower::Service::<Request<Body>>::poll_ready(&mut self.0, cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        self.0.call(req.map(Body::new))
+    }
+}
+
+/// The router, with the body limit its extractors apply, and `/nearest`
+/// answered ahead of it.
+#[derive(Clone)]
+pub struct Routes {
+    router: Router,
+    limit: DefaultBodyLimit,
+    state: AppState,
+}
+
+impl tower::Service<Request<Body>> for Routes {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RoutesFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        if req.method() == Method::GET && req.uri().path() == "/nearest" {
+            // The route's own answer, without the router's lookup, the
+            // boxed route and handler future and the extractors (a HEAD
+            // still goes through the router, which drops the body).
+            let query = req.uri().query().unwrap_or("");
+            let mut response = routes::nearest::answer(&self.state, query);
+            // As axum's route future does (hyper would write the same).
+            if let Some(n) = axum::body::HttpBody::size_hint(response.body()).exact() {
+                response.headers_mut().entry(axum::http::header::CONTENT_LENGTH).or_insert_with(|| n.into());
+            }
+            return RoutesFuture::Ready(Some(response));
+        }
+        // Only a body extractor reads the limit, and no GET or HEAD route
+        // extracts a body: those skip the extension (an allocation).
+        if !matches!(*req.method(), Method::GET | Method::HEAD) {
+            self.limit.apply(&mut req);
+        }
+        RoutesFuture::Route(self.router.call(req))
+    }
+}
+
+/// The answer of [`Routes`]: given at once, or the router's.
+pub enum RoutesFuture {
+    Ready(Option<Response>),
+    Route(RouteFuture<Infallible>),
+}
+
+impl std::future::Future for RoutesFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            RoutesFuture::Ready(r) => Poll::Ready(Ok(r.take().unwrap_or_default())),
+            RoutesFuture::Route(f) => std::pin::Pin::new(f).poll(cx),
+        }
+    }
+}
+
+/// The template of the route `path` matches, as axum's `MatchedPath` gives
+/// it (the same templates in the same matcher, `matchit`); `None` for the
+/// fallback's paths (tiles and unknown paths).
+pub fn route_template(path: &str) -> Option<&'static str> {
+    static TEMPLATES: OnceLock<matchit::Router<&'static str>> = OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
+        let mut m = matchit::Router::new();
+        for (template, _) in routes() {
+            if template != routes::tiles::ROUTE {
+                // axum's router refuses the same conflicts at start.
+                let _ = m.insert(template, template);
+            }
+        }
+        m
+    });
+    templates.at(path).ok().map(|m| *m.value)
 }
 
 /// Routes whose answers hold absolute URLs built from `X-Forwarded-Host` and
@@ -141,12 +257,53 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 }
 
 /// The service's routes with CORS open to any origin.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState) -> App {
     app_with_cors(state, &["*".to_string()])
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn nearest_answered_ahead_of_the_router_equals_the_routes_answer() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data");
+        let options = tuilerie_geo::LoadOptions {
+            id: tuilerie_geo::LayerId::new("points").ok(),
+            ..tuilerie_geo::LoadOptions::default()
+        };
+        let catalog =
+            tuilerie_geo::Catalog::load(vec![(root.join("points-collecte-synthetiques.geojson"), options)], 1);
+        let routes = routes_service(AppState::ready(catalog, ServerOptions::default()));
+        let queries = [
+            "/nearest?lon=-0.57&lat=44.84",
+            "/nearest?lon=-0.57&lat=44.84&k=3&accepts=glass&layers=points",
+            "/nearest?lat=44.84&lon=-0.6&accepts=verre%2Cpiles&k=7",
+            "/nearest?lon=-0.57&lat=44.84&open=2026-12-07T10:00:00Z&max_distance=5000&type=container",
+            "/nearest?lon=abc&lat=44.84",
+            "/nearest?lon=-0.57",
+            "/nearest?lon=-0.57&lat=44.84&k=0",
+            "/nearest?lon=-0.57&lat=44.84&layers=nope",
+            "/nearest?lon=-0.57&lat=44.84&accepts=plutonium",
+            "/nearest",
+        ];
+        let parts = |r: Response| async move {
+            let status = r.status();
+            let mut headers: Vec<(String, Vec<u8>)> =
+                r.headers().iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
+            headers.sort();
+            let body = http_body_util::BodyExt::collect(r.into_body()).await.unwrap().to_bytes();
+            (status, headers, body)
+        };
+        for q in queries {
+            let get = || Request::get(q).body(Body::empty()).unwrap();
+            let Ok(fast) = routes.clone().oneshot(get()).await;
+            let Ok(routed) = routes.router.clone().oneshot(get()).await;
+            assert_eq!(parts(fast).await, parts(routed).await, "{q}");
+        }
+    }
+
     #[test]
     fn every_route_is_documented_and_every_documented_path_is_routed() {
         let routed: std::collections::BTreeSet<&str> = super::routes().iter().map(|(p, _)| *p).collect();

@@ -11,12 +11,11 @@
 //!   `layer_features{layer}`;
 //! - `connections_open`, `connections_total`, `refusals_total{limit}`.
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -89,6 +88,8 @@ pub fn render() -> Option<String> {
 
 /// The request id header.
 pub const REQUEST_ID: &str = "x-request-id";
+/// The same, as a header name (a `&str` is parsed again at every use).
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static(REQUEST_ID);
 
 /// A client's id is kept when it is 1 to 128 visible ASCII characters.
 fn client_id(v: &HeaderValue) -> Option<&str> {
@@ -108,7 +109,21 @@ fn new_id() -> String {
         h.write_u32(std::process::id());
         h.finish() as u32
     });
-    format!("{prefix:08x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+    // Written by hand: `format!` cost a thousand instructions a request.
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut id = String::with_capacity(25);
+    push_hex(&mut id, prefix as u64, 8);
+    id.push('-');
+    push_hex(&mut id, n, 1);
+    id
+}
+
+/// `x` in lower-case hexadecimal, zero-padded to at least `width` digits.
+fn push_hex(out: &mut String, x: u64, width: usize) {
+    let digits = ((64 - x.leading_zeros() as usize).div_ceil(4)).max(width);
+    for i in (0..digits).rev() {
+        out.push(char::from(b"0123456789abcdef"[(x >> (4 * i) & 0xf) as usize]));
+    }
 }
 
 /// A response extension naming the route of an answer given by the
@@ -136,22 +151,28 @@ fn method_label(m: &Method) -> &'static str {
 /// Counts a request and records its duration. The labelled handles are
 /// kept per thread by route, method and status: looking a labelled metric
 /// up in the registry builds its key (label strings) and hashes it, on
-/// every request otherwise. (Routes are templates, so the set is bounded.)
-fn record(route: &str, method: &Method, status: StatusCode, elapsed: Duration) {
+/// every request otherwise. Routes are the templates (and the fallback's
+/// and `unmatched`), so the set is small and bounded: a list beats a map.
+fn record(route: &'static str, method: &Method, status: StatusCode, elapsed: Duration) {
     struct Handles {
+        route: &'static str,
         duration: metrics::Histogram,
         counts: Vec<(&'static str, u16, metrics::Counter)>,
     }
     thread_local! {
-        static HANDLES: RefCell<HashMap<String, Handles>> = RefCell::new(HashMap::new());
+        static HANDLES: RefCell<Vec<Handles>> = const { RefCell::new(Vec::new()) };
     }
     let method = method_label(method);
     HANDLES.with_borrow_mut(|all| {
-        if !all.contains_key(route) {
-            let duration = metrics::histogram!("tuilerie_http_request_duration_seconds", "route" => route.to_string());
-            all.insert(route.to_string(), Handles { duration, counts: Vec::new() });
-        }
-        let Some(h) = all.get_mut(route) else { return };
+        let at = match all.iter().position(|h| h.route == route) {
+            Some(at) => at,
+            None => {
+                let duration = metrics::histogram!("tuilerie_http_request_duration_seconds", "route" => route);
+                all.push(Handles { route, duration, counts: Vec::new() });
+                all.len() - 1
+            }
+        };
+        let h = &mut all[at];
         h.duration.record(elapsed.as_secs_f64());
         let code = status.as_u16();
         match h.counts.iter().find(|(m, c, _)| *m == method && *c == code) {
@@ -167,28 +188,40 @@ fn record(route: &str, method: &Method, status: StatusCode, elapsed: Duration) {
     });
 }
 
-/// Adds [`Track`] to a router: request id, span, access log line (debug;
-/// errors at warn and error) and the request metrics.
+/// Adds [`Track`] around the router: request id, span, access log line
+/// (debug; errors at warn and error) and the request metrics.
 ///
 /// A tower layer rather than `axum::middleware::from_fn`, which boxes the
 /// rest of the stack and the middleware's future on every request (with
 /// [`crate::admit`] as a layer too: a hot tile 4.2 -> 3.5 µs in
-/// `benches/handlers.rs`, binaries alternated).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TrackLayer;
+/// `benches/handlers.rs`, binaries alternated). It wraps the router once
+/// (see [`crate::App`]), so it cannot read axum's `MatchedPath`: `template`
+/// gives the route template of a path, from the same templates and the
+/// same matcher as the router's.
+#[derive(Debug, Clone, Copy)]
+pub struct TrackLayer {
+    template: fn(&str) -> Option<&'static str>,
+}
+
+impl TrackLayer {
+    pub fn new(template: fn(&str) -> Option<&'static str>) -> Self {
+        TrackLayer { template }
+    }
+}
 
 impl<S> tower::Layer<S> for TrackLayer {
     type Service = Track<S>;
 
     fn layer(&self, inner: S) -> Track<S> {
-        Track { inner }
+        Track { inner, template: self.template }
     }
 }
 
-/// The tracking service around a route.
+/// The tracking service around the router.
 #[derive(Debug, Clone)]
 pub struct Track<S> {
     inner: S,
+    template: fn(&str) -> Option<&'static str>,
 }
 
 impl<S> tower::Service<Request> for Track<S>
@@ -207,16 +240,19 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         // The client's id when it is sane (its header value kept as is),
         // else a new one.
-        let (id, header) =
-            match req.headers().get(REQUEST_ID).and_then(|v| client_id(v).map(|s| (s.to_string(), v.clone()))) {
-                Some((id, v)) => (id, Some(v)),
-                None => (new_id(), None),
-            };
-        let matched = req.extensions().get::<MatchedPath>().cloned();
+        let (id, header) = match req
+            .headers()
+            .get(&REQUEST_ID_HEADER)
+            .and_then(|v| client_id(v).map(|s| (s.to_string(), v.clone())))
+        {
+            Some((id, v)) => (id, Some(v)),
+            None => (new_id(), None),
+        };
+        let matched = (self.template)(req.uri().path());
         let method = req.method().clone();
         let span = tracing::info_span!("request", id = %id, method = %method, route = tracing::field::Empty);
-        if let Some(m) = &matched {
-            span.record("route", m.as_str());
+        if let Some(m) = matched {
+            span.record("route", m);
         }
         let start = Instant::now();
         let future = span.in_scope(|| self.inner.call(req));
@@ -230,7 +266,8 @@ struct Tracked {
     id: String,
     /// The client's id header, sent back as it came.
     header: Option<HeaderValue>,
-    matched: Option<MatchedPath>,
+    /// The route template the path matched.
+    matched: Option<&'static str>,
     method: Method,
     span: tracing::Span,
     start: Instant,
@@ -273,11 +310,11 @@ fn answered(t: Tracked, mut response: Response) -> Response {
     // fallback gave, else `unmatched` (so unknown paths cannot grow the
     // label set).
     let fallback = response.extensions().get::<Route>().map(|r| r.0);
-    let route = matched.as_ref().map(|m| m.as_str()).or(fallback).unwrap_or("unmatched");
+    let route = matched.or(fallback).unwrap_or("unmatched");
     let status = response.status();
     let header = header.or_else(|| HeaderValue::from_maybe_shared(bytes::Bytes::from(id)).ok());
     if let Some(v) = header {
-        response.headers_mut().insert(REQUEST_ID, v);
+        response.headers_mut().insert(REQUEST_ID_HEADER, v);
     }
     span.in_scope(|| {
         let ms = elapsed.as_secs_f64() * 1e3;
@@ -300,4 +337,23 @@ fn answered(t: Tracked, mut response: Response) -> Response {
         record(route, &method, status, elapsed);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_the_prefix_and_the_counter_in_hexadecimal() {
+        for (x, width) in [(0u64, 1), (0, 8), (0xa, 1), (0x1f, 8), (0xdead_beef, 8), (u64::MAX, 1), (1 << 60, 3)] {
+            let mut s = String::new();
+            push_hex(&mut s, x, width);
+            assert_eq!(s, format!("{x:0width$x}"));
+        }
+        let (a, b) = (new_id(), new_id());
+        let (pa, na) = a.split_once('-').unwrap();
+        let (pb, nb) = b.split_once('-').unwrap();
+        assert_eq!((pa.len(), pa), (8, pb));
+        assert!(u64::from_str_radix(nb, 16).unwrap() > u64::from_str_radix(na, 16).unwrap());
+    }
 }

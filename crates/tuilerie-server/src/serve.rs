@@ -11,7 +11,7 @@
 //! - on shutdown, no new connection is accepted, open ones finish their
 //!   requests, and those still open after `shutdown_timeout` are dropped.
 
-use axum::Router;
+use crate::App;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -48,7 +48,7 @@ impl Default for ConnectionLimits {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains.
-pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, shutdown: impl Future<Output = ()>) {
+pub async fn serve(listener: TcpListener, app: App, limits: ConnectionLimits, shutdown: impl Future<Output = ()>) {
     let mut builder = Builder::new(TokioExecutor::new());
     // The request line and headers must fit in 64 KiB (hyper answers 431
     // beyond), so one request cannot make the server buffer more.
