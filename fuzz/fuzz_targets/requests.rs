@@ -40,8 +40,8 @@ const PREFIXES: &[&str] = &[
     "/",
 ];
 
-fn state() -> &'static (axum::Router, tokio::runtime::Runtime) {
-    static STATE: OnceLock<(axum::Router, tokio::runtime::Runtime)> = OnceLock::new();
+fn state() -> &'static (tuilerie_server::App, tokio::runtime::Runtime) {
+    static STATE: OnceLock<(tuilerie_server::App, tokio::runtime::Runtime)> = OnceLock::new();
     STATE.get_or_init(|| {
         let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
         let id = |s: &str| Some(LayerId::new(s).unwrap());
