@@ -25,26 +25,9 @@ impl<'a> Params<'a> {
             return Params(form_urlencoded::parse(query.as_bytes()).collect());
         }
         // Nothing to decode (the usual case): the pairs borrow the query,
-        // split as form_urlencoded splits them (by bytes: `&` and `=` are
-        // ASCII, so every cut falls between characters).
-        let mut pairs = Vec::with_capacity(8);
-        let mut rest = query;
-        while !rest.is_empty() {
-            let (pair, next) = match rest.bytes().position(|b| b == b'&') {
-                Some(i) => (&rest[..i], &rest[i + 1..]),
-                None => (rest, ""),
-            };
-            rest = next;
-            if pair.is_empty() {
-                continue;
-            }
-            let (k, v) = match pair.bytes().position(|b| b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, ""),
-            };
-            pairs.push((Cow::Borrowed(k), Cow::Borrowed(v)));
-        }
-        Params(pairs)
+        // split as form_urlencoded splits them.
+        let pairs = query.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').unwrap_or((p, "")));
+        Params(pairs.map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v))).collect())
     }
 
     fn get(&self, name: &str) -> Option<&str> {
