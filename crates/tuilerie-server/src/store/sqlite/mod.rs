@@ -78,7 +78,21 @@ impl SqliteStore {
         let mut writer = open(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
         let fail = |e: rusqlite::Error| StoreError::Open(format!("store {}: {e}", path.display()));
         // WAL is persistent in the file; FULL syncs the WAL at every commit.
-        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(fail)?;
+        // Switching to WAL answers "database is locked" at once, without
+        // the busy handler, while another process opens the new file too:
+        // tried again until the busy timeout.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let mode: String = loop {
+            match writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                r => break r.map_err(fail)?,
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Open(format!("store {}: WAL mode refused (journal mode {mode})", path.display())));
         }
@@ -108,9 +122,15 @@ impl SqliteStore {
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`], or refuses a store it does not
-/// know.
+/// know. The version is read and the migrations run in one write
+/// transaction: processes opening a new store at once (replicas started
+/// together) migrate it once, the others waiting for the lock and then
+/// finding it done (read outside, both saw version 0 and the second failed
+/// on "table tokens already exists").
 fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
     let fail = |e: rusqlite::Error| StoreError::Open(format!("store {}: {e}", path.display()));
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(fail)?;
+    let conn = &tx;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
     let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(fail)?;
     let tables: i64 =
@@ -129,12 +149,13 @@ fn migrate(conn: &mut Connection, path: &Path) -> StoreResult<()> {
         )));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction().map_err(fail)?;
         tx.execute_batch(sql).map_err(fail)?;
         tx.execute_batch(&format!("PRAGMA user_version = {}; PRAGMA application_id = {APPLICATION_ID};", i + 1))
             .map_err(fail)?;
-        tx.commit().map_err(fail)?;
-        tracing::info!(store = %path.display(), version = i + 1, "store schema migrated");
+    }
+    tx.commit().map_err(fail)?;
+    if (version as usize) < MIGRATIONS.len() {
+        tracing::info!(store = %path.display(), from = version, to = MIGRATIONS.len(), "store schema migrated");
     }
     Ok(())
 }
@@ -485,98 +506,4 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn change(id: &str, op: &str) -> ChangeRecord {
-        ChangeRecord {
-            seq: 0,
-            at: super::super::now(),
-            token: "t".into(),
-            op: op.into(),
-            kind: "feature".into(),
-            layer: Some("l".into()),
-            id: id.into(),
-            before: None,
-            after: Some("{\"a\":1}".into()),
-        }
-    }
-
-    #[test]
-    fn a_batch_is_applied_whole_and_survives_reopening() {
-        let dir = std::env::temp_dir().join(format!("tuilerie-store-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        {
-            let s = SqliteStore::open(&dir).unwrap();
-            let w = |id: &str| Write {
-                change: change(id, "create"),
-                effect: Effect::Feature { created: true, content: Some("{}".into()) },
-            };
-            let seqs = s.apply(&[w("a"), w("b")]).unwrap();
-            assert_eq!(seqs, vec![1, 2]);
-            let del = Write { change: change("a", "delete"), effect: Effect::Feature { created: true, content: None } };
-            s.apply(&[del]).unwrap();
-        }
-        let s = SqliteStore::open(&dir).unwrap();
-        let f = s.features().unwrap();
-        assert_eq!(f.len(), 2);
-        let a = f.iter().find(|r| r.id == "a").unwrap();
-        assert_eq!((a.seq, a.content.as_deref()), (3, None));
-        assert_eq!(s.changes(0, Some("l"), Some("a"), 10).unwrap().len(), 2);
-        assert_eq!(s.changes(2, None, None, 10).unwrap().len(), 1);
-        // The audit log cannot be rewritten, even by hand.
-        let e = s.writer().execute("DELETE FROM changes", []).unwrap_err();
-        assert!(e.to_string().contains("append-only"), "{e}");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn observations_are_stored_once_and_pruning_keeps_the_current_ones() {
-        let dir = std::env::temp_dir().join(format!("tuilerie-store-obs-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let s = SqliteStore::open(&dir).unwrap();
-        let o = |at: i64, source: &str| ObservationRecord {
-            layer: "l".into(),
-            feature: "f".into(),
-            kind: "fill_level".into(),
-            source: source.into(),
-            observed_at: at,
-            value: Some(0.5),
-            token: "t".into(),
-            ..Default::default()
-        };
-        let w = Write { change: change("a", "create"), effect: Effect::Feature { created: true, content: None } };
-        let (seqs, got) = s.apply_all(&[w], &[o(1000, "a"), o(1000, "a"), o(500, "b"), o(2000, "a")]).unwrap();
-        // One sequence for the audit log and the observations.
-        assert_eq!(seqs, vec![1]);
-        assert_eq!(got, vec![Observed::Stored(2), Observed::Duplicate, Observed::Stored(3), Observed::Stored(4)]);
-        let current = s.current_observations().unwrap();
-        assert_eq!(current.iter().map(|c| c.observed_at).collect::<Vec<_>>(), vec![2000]);
-        assert_eq!(s.observations_since(2, 10).unwrap().len(), 2);
-        // Everything older than 3000 goes, but the current one stays.
-        assert_eq!(s.prune_observations("l", 3000).unwrap(), 2);
-        let filter = ObservationFilter { layer: "l".into(), feature: "f".into(), ..Default::default() };
-        assert_eq!(s.observations(&filter, 0, 10).unwrap().len(), 1);
-        assert_eq!(s.last_seq().unwrap(), 4);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn a_store_of_a_newer_version_or_another_application_is_refused_unchanged() {
-        let dir = std::env::temp_dir().join(format!("tuilerie-store-newer-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        drop(SqliteStore::open(&dir).unwrap());
-        let db = dir.join("tuilerie.db");
-        Connection::open(&db).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
-        let e = SqliteStore::open(&dir).err().unwrap().to_string();
-        assert!(e.contains("schema version 99") && e.contains("newer tuilerie"), "{e}");
-        let v: i64 = Connection::open(&db).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(v, 99);
-        std::fs::remove_dir_all(&dir).unwrap();
-        std::fs::create_dir_all(&dir).unwrap();
-        Connection::open(&db).unwrap().execute_batch("CREATE TABLE other (x)").unwrap();
-        let e = SqliteStore::open(&dir).err().unwrap().to_string();
-        assert!(e.contains("not a tuilerie store"), "{e}");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
+mod tests;
