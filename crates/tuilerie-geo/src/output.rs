@@ -11,6 +11,7 @@ use crate::profile::ClassMask;
 use crate::query::{ItemsPage, NearestHit, NearestQuery};
 use crate::waste::{mask_ids, Taxonomy};
 use serde_json::{json, Map, Value};
+use std::sync::LazyLock;
 
 /// The feature's geometry as GeoJSON.
 pub fn feature_geometry(g: &FeatureGeometry) -> Value {
@@ -63,28 +64,41 @@ pub enum Extra<'a> {
 /// [`feature`] once parsed.
 pub struct FeatureWriter<'a> {
     layer: &'a Layer,
-    /// The extras' keys, encoded (`"name":` one after the other), and where
-    /// each ends.
-    extra_keys: Vec<u8>,
-    extra_ends: Vec<usize>,
+    extras: &'a ExtraNames<'a>,
     /// Fields replaced by an extra.
     overridden: Vec<u32>,
-    extra_names: &'a [&'a str],
+}
+
+/// The names of a [`FeatureWriter`]'s extra properties, with their keys
+/// encoded once (a query's writers share them: encoding them again cost a
+/// nearest answer two allocations and six string scans).
+pub struct ExtraNames<'a> {
+    names: &'a [&'a str],
+    /// The keys, encoded (`"name":` one after the other), and where each ends.
+    keys: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl<'a> ExtraNames<'a> {
+    pub fn new(names: &'a [&'a str]) -> Self {
+        let mut keys = Vec::with_capacity(names.iter().map(|n| n.len() + 3).sum());
+        let ends = names
+            .iter()
+            .map(|n| {
+                push_str(&mut keys, n);
+                keys.push(b':');
+                keys.len()
+            })
+            .collect();
+        ExtraNames { names, keys, ends }
+    }
 }
 
 impl<'a> FeatureWriter<'a> {
-    pub fn new(layer: &'a Layer, extra_names: &'a [&'a str]) -> Self {
-        let overridden = extra_names.iter().filter_map(|n| layer.field_id(n)).map(|f| f.0).collect();
-        let mut extra_keys = Vec::with_capacity(extra_names.iter().map(|n| n.len() + 3).sum());
-        let extra_ends = extra_names
-            .iter()
-            .map(|n| {
-                push_str(&mut extra_keys, n);
-                extra_keys.push(b':');
-                extra_keys.len()
-            })
-            .collect();
-        FeatureWriter { layer, extra_keys, extra_ends, overridden, extra_names }
+    pub fn new(layer: &'a Layer, extras: &'a ExtraNames<'a>) -> Self {
+        // (No allocation when no field is replaced, the usual case.)
+        let overridden = extras.names.iter().filter_map(|n| layer.field_id(n)).map(|f| f.0).collect();
+        FeatureWriter { layer, extras, overridden }
     }
 
     /// Writes feature `index` with `extras`, one per name given to
@@ -134,7 +148,7 @@ impl<'a> FeatureWriter<'a> {
                 self.layer
                     .field_id(&table.field_names[field.0 as usize])
                     .is_some_and(|id| self.overridden.contains(&id.0))
-                    || self.extra_names.iter().any(|n| *n == table.field_names[field.0 as usize])
+                    || self.extras.names.iter().any(|n| *n == table.field_names[field.0 as usize])
             };
             if replaced {
                 continue;
@@ -147,12 +161,12 @@ impl<'a> FeatureWriter<'a> {
             table.pool.write_json(value, out);
         }
         let mut start = 0;
-        for (&end, v) in self.extra_ends.iter().zip(extras) {
+        for (&end, v) in self.extras.ends.iter().zip(extras) {
             if !first {
                 out.push(b',');
             }
             first = false;
-            out.extend_from_slice(&self.extra_keys[start..end]);
+            out.extend_from_slice(&self.extras.keys[start..end]);
             start = end;
             push_extra(out, v, self.layer.profile().classes());
         }
@@ -160,6 +174,18 @@ impl<'a> FeatureWriter<'a> {
         members(out);
         out.push(b'}');
     }
+}
+
+/// `items` as a JSON array of strings.
+fn push_str_list<'s>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'s str>) {
+    out.push(b'[');
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, s);
+    }
+    out.push(b']');
 }
 
 fn push_extra(out: &mut Vec<u8>, v: &Extra<'_>, classes: &[String]) {
@@ -170,16 +196,7 @@ fn push_extra(out: &mut Vec<u8>, v: &Extra<'_>, classes: &[String]) {
         Extra::Bool(None) | Extra::OptStr(None) => out.extend_from_slice(b"null"),
         Extra::Bool(Some(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Extra::OptStr(Some(s)) => push_str(out, s),
-        Extra::StrList(list) => {
-            out.push(b'[');
-            for (i, s) in list.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                push_str(out, s);
-            }
-            out.push(b']');
-        }
+        Extra::StrList(list) => push_str_list(out, list.iter().copied()),
         Extra::Classes(mask) => {
             out.push(b'[');
             // The set bits, lowest first, that name a class.
@@ -218,8 +235,11 @@ pub fn nearest_collection_with(
 ) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::with_capacity(512 * hits.len() + 256);
     out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
-    const EXTRAS: [&str; 6] = ["distance_m", "bearing_deg", "layer", "accepts", "open_now", "next_change"];
-    let writers: Vec<FeatureWriter> = layers.iter().map(|l| FeatureWriter::new(l, &EXTRAS)).collect();
+    static EXTRAS: LazyLock<ExtraNames<'static>> = LazyLock::new(|| {
+        ExtraNames::new(&["distance_m", "bearing_deg", "layer", "accepts", "open_now", "next_change"])
+    });
+    // One writer a layer, made when a hit of it comes.
+    let mut writers: Vec<Option<FeatureWriter>> = Vec::new();
     for (n, h) in hits.iter().enumerate() {
         if n > 0 {
             out.push(b',');
@@ -230,7 +250,11 @@ pub fn nearest_collection_with(
             OpenState::Closed => Some(false),
             OpenState::Unknown => None,
         };
-        writers[h.layer].write_with(
+        if writers.len() <= h.layer {
+            writers.resize_with(layers.len(), || None);
+        }
+        let writer = writers[h.layer].get_or_insert_with(|| FeatureWriter::new(layer, &EXTRAS));
+        writer.write_with(
             &mut out,
             h.feature,
             &[
@@ -252,17 +276,17 @@ pub fn nearest_collection_with(
         let _ = serde_json::to_writer(out, v);
     }
     out.extend_from_slice(b"\"numberReturned\":");
-    json(&mut out, &hits.len());
+    push_i64(&mut out, hits.len() as i64);
     out.extend_from_slice(b",\"query\":{\"lon\":");
-    json(&mut out, &q.lon);
+    push_f64(&mut out, q.lon);
     out.extend_from_slice(b",\"lat\":");
-    json(&mut out, &q.lat);
+    push_f64(&mut out, q.lat);
     out.extend_from_slice(b",\"k\":");
-    json(&mut out, &q.k);
+    push_i64(&mut out, q.k as i64);
     out.extend_from_slice(b",\"layers\":");
-    json(&mut out, &layers.iter().map(|l| l.id().as_str()).collect::<Vec<_>>());
+    push_str_list(&mut out, layers.iter().map(|l| l.id().as_str()));
     out.extend_from_slice(b",\"accepts\":");
-    json(&mut out, &mask_ids(q.accepts, Taxonomy::builtin()));
+    push_str_list(&mut out, mask_ids(q.accepts, Taxonomy::builtin()));
     out.extend_from_slice(b",\"open\":");
     json(&mut out, &q.open_at.map(|t| t.to_rfc3339()));
     out.extend_from_slice(b",\"max_distance\":");
@@ -334,7 +358,7 @@ mod tests {
             let t = crate::waste::Taxonomy::builtin();
             let mask = (1 << t.index_of("glass").unwrap().0) | (1 << t.index_of("batteries").unwrap().0);
             let names = ["distance_m", "bearing_deg", "name", "open_now", "accepts", "categories"];
-            FeatureWriter::new(&layer, &names).write(
+            FeatureWriter::new(&layer, &ExtraNames::new(&names)).write(
                 &mut out,
                 f.index(),
                 &[

@@ -111,16 +111,23 @@ fn new_id() -> String {
     });
     // Written by hand: `format!` cost a thousand instructions a request.
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let mut id = String::with_capacity(25);
+    // Exactly as long as the id: the response header takes the buffer as
+    // it is (a longer one costs `Bytes` a second allocation).
+    let mut id = String::with_capacity(9 + hex_digits(n).max(1));
     push_hex(&mut id, prefix as u64, 8);
     id.push('-');
     push_hex(&mut id, n, 1);
     id
 }
 
+/// Significant hexadecimal digits of `x` (none for 0).
+fn hex_digits(x: u64) -> usize {
+    (64 - x.leading_zeros() as usize).div_ceil(4)
+}
+
 /// `x` in lower-case hexadecimal, zero-padded to at least `width` digits.
 fn push_hex(out: &mut String, x: u64, width: usize) {
-    let digits = ((64 - x.leading_zeros() as usize).div_ceil(4)).max(width);
+    let digits = hex_digits(x).max(width);
     for i in (0..digits).rev() {
         out.push(char::from(b"0123456789abcdef"[(x >> (4 * i) & 0xf) as usize]));
     }
@@ -351,6 +358,7 @@ mod tests {
             assert_eq!(s, format!("{x:0width$x}"));
         }
         let (a, b) = (new_id(), new_id());
+        assert_eq!((a.len(), b.len()), (a.capacity(), b.capacity()));
         let (pa, na) = a.split_once('-').unwrap();
         let (pb, nb) = b.split_once('-').unwrap();
         assert_eq!((pa.len(), pa), (8, pb));

@@ -27,7 +27,11 @@ impl<'a> Params<'a> {
         // Nothing to decode (the usual case): the pairs borrow the query,
         // split as form_urlencoded splits them.
         let pairs = query.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').unwrap_or((p, "")));
-        Params(pairs.map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v))).collect())
+        // Room for every pair at once (collecting grew the vector at the
+        // fifth, an accepts= query's).
+        let mut out = Vec::with_capacity(query.bytes().filter(|&b| b == b'&').count() + 1);
+        out.extend(pairs.map(|(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v))));
+        Params(out)
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -92,13 +96,14 @@ fn nearest(state: &AppState, query: &str) -> Result<Response, ApiError> {
     let board = state.writes.as_ref().map(|w| w.board.clone());
     let now = crate::status::now_ms();
     // Per layer: its options when it has readings.
-    let live: Vec<Option<crate::status::StatusOptions>> = refs
-        .iter()
-        .map(|l| board.as_ref().filter(|b| b.has_layer(l.id().as_str())).map(|b| b.options(l.id().as_str())))
-        .collect();
+    // (None without a store: no allocation.)
+    let live: Vec<Option<crate::status::StatusOptions>> = match &board {
+        Some(b) => refs.iter().map(|l| b.has_layer(l.id().as_str()).then(|| b.options(l.id().as_str()))).collect(),
+        None => Vec::new(),
+    };
     let status =
         |li: usize, fi: usize, f: &mut dyn FnMut(&crate::status::FeatureStatus, &crate::status::StatusOptions)| {
-            if let (Some(b), Some(o)) = (&board, &live[li]) {
+            if let (Some(b), Some(Some(o))) = (&board, live.get(li)) {
                 let fid = refs[li].feature(fi).id().to_string();
                 b.with(refs[li].id().as_str(), &fid, |s| f(s, o));
             }
