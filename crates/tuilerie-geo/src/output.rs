@@ -239,7 +239,7 @@ pub fn nearest_collection_with(
         ExtraNames::new(&["distance_m", "bearing_deg", "layer", "accepts", "open_now", "next_change"])
     });
     // One writer a layer, made when a hit of it comes.
-    let mut writers: Vec<Option<FeatureWriter>> = Vec::new();
+    let mut writers: Vec<Option<FeatureWriter>> = layers.iter().map(|_| None).collect();
     for (n, h) in hits.iter().enumerate() {
         if n > 0 {
             out.push(b',');
@@ -250,9 +250,6 @@ pub fn nearest_collection_with(
             OpenState::Closed => Some(false),
             OpenState::Unknown => None,
         };
-        if writers.len() <= h.layer {
-            writers.resize_with(layers.len(), || None);
-        }
         let writer = writers[h.layer].get_or_insert_with(|| FeatureWriter::new(layer, &EXTRAS));
         writer.write_with(
             &mut out,
