@@ -393,6 +393,7 @@ impl LayerBuilder {
             field_names: std::mem::take(&mut self.field_names),
             by_id: Default::default(),
             columns: Default::default(),
+            serial: Default::default(),
         }
     }
 

@@ -50,6 +50,21 @@ pub struct FeatureTable {
     /// absent), built the first time a filter reads that field: a scan of
     /// 4 bytes per feature instead of every feature's properties.
     pub(crate) columns: std::sync::Mutex<hashbrown::HashMap<FieldId, std::sync::Arc<[u32]>>>,
+    /// This table's number, unique in the process: what a memo of written
+    /// features keys on (a reloaded or edited layer's table is another one).
+    pub(crate) serial: TableSerial,
+}
+
+/// The number of a [`FeatureTable`], drawn when the table is made (a table
+/// does not change once made).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TableSerial(pub(crate) u64);
+
+impl Default for TableSerial {
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        TableSerial(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// A feature without the column's field.

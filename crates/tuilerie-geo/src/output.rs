@@ -2,7 +2,7 @@
 //! the `geojson` crate), the byte writer of the hot paths, and the
 //! collections of nearest and items queries.
 
-use crate::features::{FeatureId, FeatureRef};
+use crate::features::{FeatureId, FeatureRef, TableSerial};
 use crate::geometry::FeatureGeometry;
 use crate::hours::OpenState;
 use crate::json::{push_f64, push_i64, push_str, push_tenths};
@@ -11,7 +11,7 @@ use crate::profile::ClassMask;
 use crate::query::{ItemsPage, NearestHit, NearestQuery};
 use crate::waste::{mask_ids, Taxonomy};
 use serde_json::{json, Map, Value};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 /// The feature's geometry as GeoJSON.
 pub fn feature_geometry(g: &FeatureGeometry) -> Value {
@@ -117,6 +117,38 @@ impl<'a> FeatureWriter<'a> {
         members: impl FnOnce(&mut Vec<u8>),
     ) {
         let f = self.layer.feature(index);
+        let (table, local) = f.local();
+        // A point of the layer's own table with every property written:
+        // its opening bytes depend on the table and the feature only.
+        let memo = std::ptr::eq(table, self.layer.features_table())
+            && self.overridden.is_empty()
+            && matches!(f.geometry(), FeatureGeometry::Point(_));
+        let any = if memo {
+            write_head_memo(out, table.serial, local, |out| self.write_head(out, index))
+        } else {
+            self.write_head(out, index)
+        };
+        let mut first = !any;
+        let mut start = 0;
+        for (&end, v) in self.extras.ends.iter().zip(extras) {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&self.extras.keys[start..end]);
+            start = end;
+            push_extra(out, v, self.layer.profile().classes());
+        }
+        out.push(b'}');
+        members(out);
+        out.push(b'}');
+    }
+
+    /// The Feature up to its own properties: `{"type":"Feature","id":…,
+    /// "geometry":…,"properties":{` and those not replaced by an extra;
+    /// whether it wrote any.
+    fn write_head(&self, out: &mut Vec<u8>, index: usize) -> bool {
+        let f = self.layer.feature(index);
         out.extend_from_slice(b"{\"type\":\"Feature\",\"id\":");
         match f.id() {
             FeatureId::Int(i) => push_i64(out, i),
@@ -136,7 +168,7 @@ impl<'a> FeatureWriter<'a> {
             }
         }
         out.extend_from_slice(b",\"properties\":{");
-        let mut first = true;
+        let mut any = false;
         // An edited feature's table numbers the fields the file lacks after
         // the file's: those are compared by name.
         let (table, local) = f.local();
@@ -153,27 +185,85 @@ impl<'a> FeatureWriter<'a> {
             if replaced {
                 continue;
             }
-            if !first {
+            if any {
                 out.push(b',');
             }
-            first = false;
+            any = true;
             out.extend_from_slice(&table.field_keys[field.0 as usize]);
             table.pool.write_json(value, out);
         }
-        let mut start = 0;
-        for (&end, v) in self.extras.ends.iter().zip(extras) {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.extend_from_slice(&self.extras.keys[start..end]);
-            start = end;
-            push_extra(out, v, self.layer.profile().classes());
-        }
-        out.push(b'}');
-        members(out);
-        out.push(b'}');
+        any
     }
+}
+
+/// The opening bytes of point features written lately (id, geometry and
+/// properties: a third of a nearest answer's instructions, for the same
+/// few thousand facilities asked for again and again around where people
+/// live), in [`HEAD_SETS`] sets of two, the less recently used one
+/// replaced; one lock per set, so threads rarely meet. At most
+/// [`HEAD_SETS`] × 2 × [`HEAD_BYTES`] bytes for the process. Keyed by the
+/// table's serial, so an edited or reloaded layer's features (another
+/// table) are never answered from an older table's bytes.
+static HEADS: LazyLock<Box<[Mutex<HeadSet>]>> =
+    LazyLock::new(|| (0..HEAD_SETS).map(|_| Mutex::new(HeadSet::default())).collect());
+
+/// Sets of [`HEADS`].
+const HEAD_SETS: usize = 4096;
+/// Longest opening kept (longer ones are written each time).
+const HEAD_BYTES: usize = 512;
+
+#[derive(Default)]
+struct HeadSet {
+    ways: [Head; 2],
+    /// The way used last.
+    last: usize,
+}
+
+#[derive(Default)]
+struct Head {
+    /// 0 when empty (serials start at 1).
+    table: u64,
+    local: usize,
+    /// Whether a property follows `{"properties":{`.
+    any: bool,
+    bytes: Vec<u8>,
+}
+
+/// Copies the opening of feature `local` of table `serial` into `out`,
+/// written by `write` (which says whether a property was written) unless
+/// remembered.
+fn write_head_memo(
+    out: &mut Vec<u8>,
+    serial: TableSerial,
+    local: usize,
+    write: impl FnOnce(&mut Vec<u8>) -> bool,
+) -> bool {
+    let mix = (local as u64 ^ serial.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0x2545_F491_4F6C_DD1D);
+    let set = &HEADS[(mix >> 52) as usize % HEAD_SETS];
+    {
+        let mut set = set.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(w) = set.ways.iter().position(|h| h.table == serial.0 && h.local == local) {
+            set.last = w;
+            out.extend_from_slice(&set.ways[w].bytes);
+            return set.ways[w].any;
+        }
+    }
+    // Written outside the lock.
+    let start = out.len();
+    let any = write(out);
+    let written = &out[start..];
+    if written.len() <= HEAD_BYTES {
+        let mut set = set.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let w = 1 - set.last;
+        let head = &mut set.ways[w];
+        // Emptied first: a panic halfway leaves no wrong bytes under a key.
+        head.table = 0;
+        head.bytes.clear();
+        head.bytes.extend_from_slice(written);
+        (head.table, head.local, head.any) = (serial.0, local, any);
+        set.last = w;
+    }
+    any
 }
 
 /// `items` as a JSON array of strings.
@@ -349,7 +439,8 @@ mod tests {
             crate::LoadOptions::default(),
         )
         .unwrap();
-        for f in layer.features() {
+        // Twice: the second time, the points' openings come from the memo.
+        for f in layer.features().chain(layer.features()) {
             let mut out = Vec::new();
             let list = ["glass", "paper"];
             let t = crate::waste::Taxonomy::builtin();
@@ -378,6 +469,41 @@ mod tests {
             ids.sort_by_key(|id| t.index_of(id).unwrap().0);
             extra.insert("categories".into(), json!(ids));
             assert_eq!(written, feature(&f, extra));
+        }
+    }
+
+    #[test]
+    fn remembered_openings_are_those_of_their_own_table() {
+        // Two layers whose features have the same numbers, and a third
+        // replacing a property by an extra: each feature written, in turn,
+        // many times, is always its own.
+        let load = |props: &str| {
+            let text: String = (0..50)
+                .map(|i| format!(r#"{{"type":"Feature","properties":{{"n":{i},{props}}},"geometry":{{"type":"Point","coordinates":[{i},1]}}}}"#))
+                .collect::<Vec<_>>()
+                .join(",");
+            crate::source::geojson::load_bytes(
+                std::path::Path::new("t.geojson"),
+                format!(r#"{{"type":"FeatureCollection","features":[{text}]}}"#).as_bytes(),
+                crate::LoadOptions::default(),
+            )
+            .unwrap()
+        };
+        let (a, b) = (load(r#""kind":"a""#), load(r#""kind":"b","name":"x""#));
+        let (plain, replacing) = (ExtraNames::new(&["d"]), ExtraNames::new(&["kind"]));
+        for round in 0..3 {
+            for i in 0..50 {
+                for (layer, names) in [(&a, &plain), (&b, &plain), (&b, &replacing), (&a, &replacing)] {
+                    let mut out = Vec::new();
+                    FeatureWriter::new(layer, names).write(&mut out, i, &[Extra::Number(round as f64)]);
+                    let mut extra = Map::new();
+                    extra.insert(names.names[0].to_string(), json!(round as f64));
+                    let written: Value = serde_json::from_slice(&out).unwrap();
+                    assert_eq!(written, feature(&layer.feature(i), extra), "feature {i}, round {round}");
+                    // (No property twice: a parser keeps the last.)
+                    assert_eq!(String::from_utf8_lossy(&out).matches(r#""kind":"#).count(), 1);
+                }
+            }
         }
     }
 

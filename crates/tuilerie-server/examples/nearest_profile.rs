@@ -4,10 +4,14 @@
 //!
 //!     cargo build --release -p tuilerie-server --example nearest_profile
 //!     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='nearest_profile::run_queries' \
-//!         $CARGO_TARGET_DIR/release/examples/nearest_profile [POINTS.geojson] [QUERIES]
+//!         $CARGO_TARGET_DIR/release/examples/nearest_profile [POINTS.geojson] [QUERIES] [WARM]
 //!
 //! Defaults: bench-data/containers-france-1000000.geojson (layer id
-//! `points`) and the first 300 queries of benches/workloads/nearest-france.txt.
+//! `points`), the first 300 queries of benches/workloads/nearest-france.txt,
+//! and no warm-up. `WARM` passes answer the queries, uncounted, before
+//! the counted pass: the steady state of a load test, which asks the same
+//! queries over and over (memos of opening hours filled, answers' pages in
+//! cache).
 //! Prints the answered bytes, so that two builds can be checked to answer
 //! the same.
 
@@ -19,8 +23,20 @@ use tower::ServiceExt;
 use tuilerie_geo::{Catalog, LayerId, LoadOptions};
 use tuilerie_server::{app, AppState, ServerOptions};
 
+/// The counted pass.
 #[inline(never)]
 fn run_queries(rt: &tokio::runtime::Runtime, router: &tuilerie_server::App, uris: &[String]) -> anyhow::Result<usize> {
+    answer_all(rt, router, uris)
+}
+
+/// A pass before the counted one (not counted: callgrind counts what runs
+/// inside `run_queries`).
+#[inline(never)]
+fn warm_up(rt: &tokio::runtime::Runtime, router: &tuilerie_server::App, uris: &[String]) -> anyhow::Result<usize> {
+    answer_all(rt, router, uris)
+}
+
+fn answer_all(rt: &tokio::runtime::Runtime, router: &tuilerie_server::App, uris: &[String]) -> anyhow::Result<usize> {
     rt.block_on(async {
         let mut bytes = 0;
         for u in uris {
@@ -47,8 +63,12 @@ fn main() -> anyhow::Result<()> {
         .take(n)
         .map(str::to_string)
         .collect();
+    let warm: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(0);
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
     let router = app(state);
+    for _ in 0..warm {
+        warm_up(&rt, &router, &uris)?;
+    }
     println!("{} bytes answered", run_queries(&rt, &router, &uris)?);
     Ok(())
 }

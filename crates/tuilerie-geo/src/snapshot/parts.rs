@@ -328,6 +328,7 @@ pub(super) fn get_features(d: &mut Dec<'_>) -> DecodeResult<FeatureTable> {
         field_names,
         by_id: Default::default(),
         columns: Default::default(),
+        serial: Default::default(),
     })
 }
 
