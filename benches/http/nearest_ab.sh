@@ -5,6 +5,10 @@
 # and the cost of one request can be told apart). Server on core 1, wrk on
 # core 0, the 1M points of bench-data/ (scripts/make_data.py --bench).
 #   bash benches/http/nearest_ab.sh OLD_BINARY NEW_BINARY [rounds=5] [duration=8]
+# QUERIES=glass takes the workload's accepts=glass queries instead of those
+# without a filter. Each run prints req/s and the server's CPU µs a request,
+# with its user-space part in brackets (the kernel's part moves with how
+# often wrk must be woken, the user part with our code).
 # e.g. a build of the commit before a change copied aside, and this one:
 #   git stash; cargo build --release -p tuilerie-server --bin tuilerie; cp $T/release/tuilerie /tmp/old; git stash pop
 set -euo pipefail
@@ -29,23 +33,33 @@ RUST_LOG=warn taskset -c 1 "$b" serve --config "$dir/18091.toml" >/dev/null 2>&1
 taskset -c 1 "$CARGO_TARGET_DIR/release/examples/static_ceiling" 127.0.0.1:18081 >/dev/null 2>&1 & ps=$!
 trap 'kill $pa $pb $ps 2>/dev/null; rm -rf "$dir"' EXIT
 for port in 18090 18091 18081; do until curl -s -o /dev/null "http://127.0.0.1:$port/health"; do sleep 0.3; done; done
-grep -v accepts= benches/workloads/nearest-france.txt > "$dir/all.txt"
+if [ "${QUERIES:-all}" = glass ]; then
+  grep accepts=glass benches/workloads/nearest-france.txt > "$dir/all.txt"
+else
+  grep -v accepts= benches/workloads/nearest-france.txt > "$dir/all.txt"
+fi
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+uticks() { awk '{print $14}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
-# req/s and server CPU µs a request of one wrk run against pid $1.
+# req/s and server CPU µs a request (user µs in brackets) of one wrk run
+# against pid $1.
 run() {
   local pid=$1; shift
-  local t0 r t1
-  t0=$(ticks "$pid"); r=$(taskset -c 0 wrk -t2 -c32 -d"${secs}s" "$@" | awk '/Requests/ {print $2}'); t1=$(ticks "$pid")
-  echo "$r $(echo "scale=2; ($t1 - $t0) * 1000000 / $hz / ($r * $secs)" | bc)"
+  local t0 u0 r t1 u1
+  t0=$(ticks "$pid"); u0=$(uticks "$pid")
+  r=$(taskset -c 0 wrk -t2 -c32 -d"${secs}s" "$@" | awk '/Requests/ {print $2}')
+  t1=$(ticks "$pid"); u1=$(uticks "$pid")
+  echo "$r $(echo "scale=2; ($t1 - $t0) * 1000000 / $hz / ($r * $secs)" | bc)" \
+    "($(echo "scale=2; ($u1 - $u0) * 1000000 / $hz / ($r * $secs)" | bc))"
 }
 nearest() { run "$1" -s benches/http/urls.lua "http://127.0.0.1:$2" -- "$dir/all.txt" "" none; }
 static() { run "$ps" http://127.0.0.1:18081/static; }
-static >/dev/null
-printf "%-28s %-28s %-28s %-28s %s\n" "A req/s, cpu µs" "static" "B req/s, cpu µs" "static" "share A, B"
+# Every server answers once before the rounds (pages faulted in, memos filled).
+static >/dev/null; nearest "$pa" 18090 >/dev/null; nearest "$pb" 18091 >/dev/null
+printf "%-30s %-30s %-30s %-30s %s\n" "A req/s, cpu µs (user)" "static" "B req/s, cpu µs (user)" "static" "share A, B"
 for _ in $(seq "$rounds"); do
-  read -r ar ac < <(nearest "$pa" 18090); read -r s1 c1 < <(static)
-  read -r br bc < <(nearest "$pb" 18091); read -r s2 c2 < <(static)
-  printf "%-28s %-28s %-28s %-28s %s\n" "$ar, $ac" "$s1, $c1" "$br, $bc" "$s2, $c2" \
+  read -r ar ac au < <(nearest "$pa" 18090); read -r s1 c1 u1 < <(static)
+  read -r br bc bu < <(nearest "$pb" 18091); read -r s2 c2 u2 < <(static)
+  printf "%-30s %-30s %-30s %-30s %s\n" "$ar, $ac $au" "$s1, $c1 $u1" "$br, $bc $bu" "$s2, $c2 $u2" \
     "$(echo "scale=3; $ar / $s1" | bc), $(echo "scale=3; $br / $s2" | bc)"
 done
