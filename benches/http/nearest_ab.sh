@@ -6,7 +6,8 @@
 # core 0, the 1M points of bench-data/ (scripts/make_data.py --bench).
 #   bash benches/http/nearest_ab.sh OLD_BINARY NEW_BINARY [rounds=5] [duration=8]
 # QUERIES=glass takes the workload's accepts=glass queries instead of those
-# without a filter. Each run prints req/s and the server's CPU µs a request,
+# without a filter; LAYERS=load serves load.sh's three layers, not the
+# points alone. Each run prints req/s and the server's CPU µs a request,
 # with its user-space part in brackets (the kernel's part moves with how
 # often wrk must be woken, the user part with our code).
 # e.g. a build of the commit before a change copied aside, and this one:
@@ -18,6 +19,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tuilerie-target}"
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk"; exit 2; }
 cargo build --release -q -p tuilerie-server --example static_ceiling
 dir=$(mktemp -d)
+shared=$(realpath "${TUILERIE_SHARED_DATA:-../shared/data}")
 for port in 18090 18091; do
   cat > "$dir/$port.toml" <<TOML
 [server]
@@ -27,6 +29,18 @@ snapshots = ""
 path = "$PWD/bench-data/containers-france-1000000.geojson"
 id = "points"
 TOML
+  # LAYERS=load: the three layers of load.sh's server (the queries ask for
+  # the points only).
+  if [ "${LAYERS:-points}" = load ]; then
+    cat >> "$dir/$port.toml" <<TOML
+[[layers]]
+path = "$shared/gironde/communes-33.geojson"
+id = "communes"
+[[layers]]
+path = "$shared/gironde/decheteries-6element.geojson"
+id = "decheteries"
+TOML
+  fi
 done
 RUST_LOG=warn taskset -c 1 "$a" serve --config "$dir/18090.toml" >/dev/null 2>&1 & pa=$!
 RUST_LOG=warn taskset -c 1 "$b" serve --config "$dir/18091.toml" >/dev/null 2>&1 & pb=$!
