@@ -13,19 +13,8 @@ cargo build --release -q -p tuilerie-server --bin tuilerie --example static_ceil
 bin="$CARGO_TARGET_DIR/release"
 shared=$(realpath "${TUILERIE_SHARED_DATA:-../shared/data}")
 cfg=$(mktemp --suffix .toml)
-cat > "$cfg" <<TOML
-[server]
-addr = "127.0.0.1:18080"
-[[layers]]
-path = "$shared/gironde/communes-33.geojson"
-id = "communes"
-[[layers]]
-path = "$shared/gironde/decheteries-6element.geojson"
-id = "decheteries"
-[[layers]]
-path = "$PWD/bench-data/containers-france-1000000.geojson"
-id = "points"
-TOML
+source benches/http/layers.sh
+{ printf '[server]\naddr = "127.0.0.1:18080"\n'; load_layers; } > "$cfg"
 # Server on one core, wrk on the other (PIN=0 turns it off), as benches/peers/run.sh.
 if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then SRV="taskset -c 1"; LOADGEN="taskset -c 0"; else SRV=""; LOADGEN=""; fi
 RUST_LOG=warn $SRV "$bin/tuilerie" serve --config "$cfg" & tpid=$!

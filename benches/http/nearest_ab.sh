@@ -20,27 +20,13 @@ command -v wrk >/dev/null || { echo "wrk missing: apt-get install wrk"; exit 2; 
 cargo build --release -q -p tuilerie-server --example static_ceiling
 dir=$(mktemp -d)
 shared=$(realpath "${TUILERIE_SHARED_DATA:-../shared/data}")
+source benches/http/layers.sh
 for port in 18090 18091; do
-  cat > "$dir/$port.toml" <<TOML
-[server]
-addr = "127.0.0.1:$port"
-snapshots = ""
-[[layers]]
-path = "$PWD/bench-data/containers-france-1000000.geojson"
-id = "points"
-TOML
   # LAYERS=load: the three layers of load.sh's server (the queries ask for
   # the points only).
-  if [ "${LAYERS:-points}" = load ]; then
-    cat >> "$dir/$port.toml" <<TOML
-[[layers]]
-path = "$shared/gironde/communes-33.geojson"
-id = "communes"
-[[layers]]
-path = "$shared/gironde/decheteries-6element.geojson"
-id = "decheteries"
-TOML
-  fi
+  { printf '[server]\naddr = "127.0.0.1:%s"\nsnapshots = ""\n' "$port"
+    if [ "${LAYERS:-points}" = load ]; then load_layers; else points_layer; fi
+  } > "$dir/$port.toml"
 done
 RUST_LOG=warn taskset -c 1 "$a" serve --config "$dir/18090.toml" >/dev/null 2>&1 & pa=$!
 RUST_LOG=warn taskset -c 1 "$b" serve --config "$dir/18091.toml" >/dev/null 2>&1 & pb=$!
