@@ -124,9 +124,9 @@ impl<'a> FeatureWriter<'a> {
             && self.overridden.is_empty()
             && matches!(f.geometry(), FeatureGeometry::Point(_));
         let any = if memo {
-            write_head_memo(out, table.serial, local, |out| self.write_head(out, index))
+            write_head_memo(out, table.serial, local, |out| self.write_head(out, &f))
         } else {
-            self.write_head(out, index)
+            self.write_head(out, &f)
         };
         let mut first = !any;
         let mut start = 0;
@@ -147,8 +147,7 @@ impl<'a> FeatureWriter<'a> {
     /// The Feature up to its own properties: `{"type":"Feature","id":…,
     /// "geometry":…,"properties":{` and those not replaced by an extra;
     /// whether it wrote any.
-    fn write_head(&self, out: &mut Vec<u8>, index: usize) -> bool {
-        let f = self.layer.feature(index);
+    fn write_head(&self, out: &mut Vec<u8>, f: &FeatureRef<'_>) -> bool {
         out.extend_from_slice(b"{\"type\":\"Feature\",\"id\":");
         match f.id() {
             FeatureId::Int(i) => push_i64(out, i),
