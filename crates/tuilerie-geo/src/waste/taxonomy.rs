@@ -178,7 +178,13 @@ impl Taxonomy {
         // ASCII without capitals or `_` folds to itself (the usual case: an
         // id such as `glass`), so it is looked up as it is.
         if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase() && b != b'_') {
-            return self.first.get(word.trim_start_matches("recycling:").trim()).copied();
+            // As `trim_start_matches("recycling:")`, without building its
+            // string searcher (400 instructions a query).
+            let mut w = word;
+            while let Some(rest) = w.strip_prefix("recycling:") {
+                w = rest;
+            }
+            return self.first.get(w.trim()).copied();
         }
         let w = fold(word).replace('_', " ");
         let w = w.trim_start_matches("recycling:").trim();
@@ -261,7 +267,19 @@ mod tests {
             words.extend(c.keys.iter().map(|k| format!("recycling:{k}")));
         }
         words.extend(
-            ["VERRE", " Piles ", "frigo", "Réfrigérateur", "huile de vidange", "nothing", ""].map(String::from),
+            [
+                "VERRE",
+                " Piles ",
+                "frigo",
+                "Réfrigérateur",
+                "huile de vidange",
+                "nothing",
+                "",
+                "recycling:recycling:glass",
+                "recycling: glass",
+                "recycling:",
+            ]
+            .map(String::from),
         );
         for w in &words {
             let expect = t.resolve(w).first().and_then(|r| t.index_of(&r.category));
