@@ -29,7 +29,7 @@ pub enum Extra<'a> {
 /// properties named once for all features (an extra replaces a property
 /// of the same name, as `Map::extend` would). Field keys come encoded from
 /// the layer and plain strings are copied as they are; equal to
-/// [`feature`] once parsed.
+/// [`feature`](super::feature) once parsed.
 pub struct FeatureWriter<'a> {
     layer: &'a Layer,
     extras: &'a ExtraNames<'a>,
